@@ -1,0 +1,108 @@
+# vivus-consent: `make run` and `make test` work on a fresh machine; every
+# tool they need is installed here, idempotently, and skipped when present.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly.
+WBG_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export CHROMEDRIVER := /usr/bin/chromedriver
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+WASM_TARGET := wasm32-unknown-unknown
+WASM_OUT := target/$(WASM_TARGET)/wasm-release/vivus_consent.wasm
+PG_URL ?= postgres://postgres:postgres@127.0.0.1:5432/vivus_consent_test
+PORT ?= 8080
+
+.PHONY: help tools tool-rust tool-wasm-bindgen tool-apt tool-node tool-postgres \
+        pkg run test test-native test-server-pg test-wasm-node test-wasm-browser \
+        test-node test-e2e bench fuzz clean
+
+help:
+	@echo "make run    build the SDK and start the consent service with the demo on http://127.0.0.1:$(PORT)"
+	@echo "make test   run every test (native, server on SQLite and PostgreSQL, wasm in Node and Chromium, end to end)"
+	@echo "make bench  the browser and service benchmarks (writes bench/RESULTS.md)"
+	@echo "make fuzz   run each fuzz target for its fixed budget"
+
+# ---- tools -----------------------------------------------------------------
+
+tools: tool-rust tool-wasm-bindgen tool-apt tool-node
+
+tool-rust:
+	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+
+tool-wasm-bindgen:
+	@if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(WBG_VERSION)"; then \
+	  echo "installing wasm-bindgen-cli $(WBG_VERSION)"; \
+	  cargo install wasm-bindgen-cli --version =$(WBG_VERSION) --force; \
+	fi
+
+# Chromium and its driver come from one apt command so their versions match.
+tool-apt:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  $(SUDO) apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+tool-postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then \
+	  $(SUDO) apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; \
+	fi
+	@bash scripts/postgres-up.sh
+
+# npm ci only when the lockfile changed since the last install.
+tool-node: node_modules/.installed
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+# ---- build -----------------------------------------------------------------
+
+pkg: tool-rust tool-wasm-bindgen tool-node
+	cargo build -p vivus-consent --target $(WASM_TARGET) --profile wasm-release
+	wasm-bindgen --target web --out-dir pkg --out-name vivus_consent $(WASM_OUT)
+	wasm-opt -Oz pkg/vivus_consent_bg.wasm -o pkg/vivus_consent_bg.wasm
+	@node scripts/sizes.mjs pkg
+
+run: pkg
+	cargo run --release -p vivus-consent-server -- --listen 127.0.0.1:$(PORT) --static-dir .
+
+# ---- tests -----------------------------------------------------------------
+
+test: tools tool-postgres pkg test-native test-server-pg test-wasm-node test-wasm-browser test-node test-e2e
+	@echo "make test: every layer passed"
+
+test-native:
+	cargo test --workspace --all-features
+	cargo test -p vivus-consent-core --no-default-features
+	cargo test -p vivus-consent --no-default-features --lib
+
+test-server-pg: tool-postgres
+	VIVUS_TEST_POSTGRES_URL=$(PG_URL) cargo test -p vivus-consent-server -- --test-threads=2
+
+test-wasm-node: tool-rust tool-wasm-bindgen
+	cargo test -p vivus-consent --target $(WASM_TARGET) --test node
+
+test-wasm-browser: tool-rust tool-wasm-bindgen tool-apt
+	cargo test -p vivus-consent --target $(WASM_TARGET) --test browser
+
+test-node: tool-node
+	node --test tests/node/
+
+test-e2e: tool-node tool-apt pkg
+	cargo build --release -p vivus-consent-server
+	node --test --test-concurrency=1 tests/e2e/
+
+# ---- benchmarks and fuzzing ------------------------------------------------
+
+bench: tools pkg
+	cargo bench -p vivus-consent-core
+	node bench/run.mjs
+
+fuzz:
+	bash scripts/fuzz.sh
+
+clean:
+	cargo clean
+	rm -rf pkg/vivus_consent* pkg/snippets node_modules

@@ -1,0 +1,2 @@
+//! vivus-consent: the consent banner and client SDK, compiled to WebAssembly.
+#![deny(missing_docs, missing_debug_implementations)]
