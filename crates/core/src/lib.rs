@@ -2,3 +2,11 @@
 //!
 //! It does no I/O: callers pass the current time, randomness and bytes.
 #![deny(missing_docs, missing_debug_implementations)]
+
+pub mod base64url;
+pub mod category;
+pub mod consent;
+pub mod jwk;
+pub mod language;
+pub mod policy;
+pub mod token;
