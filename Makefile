@@ -63,6 +63,8 @@ pkg: tool-rust tool-wasm-bindgen tool-node
 	cargo build -p vivus-consent --target $(WASM_TARGET) --profile wasm-release
 	wasm-bindgen --target web --out-dir pkg --out-name vivus_consent $(WASM_OUT)
 	wasm-opt -Oz pkg/vivus_consent_bg.wasm -o pkg/vivus_consent_bg.wasm
+	@# The policy text is fetched only when the viewer opens, so it ships beside the wasm, not in it.
+	@rm -rf pkg/policy && mkdir -p pkg/policy && cp -r crates/core/policy/v[0-9]* pkg/policy/
 	@node scripts/sizes.mjs pkg
 
 run: pkg
