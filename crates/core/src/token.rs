@@ -1,1 +1,384 @@
-//! TODO(owner): token
+//! The signed consent token: a JWS compact serialization (RFC 7515) signed with Ed25519
+//! (`"alg":"EdDSA"`, RFC 8037), whose payload is the [`Claims`] of one recorded consent.
+//!
+//! The service signs it after recording a consent; the browser keeps it in the `vivus_consent`
+//! cookie; the SDK, the service and the loan-application backend [`verify`] it against the
+//! service's JWK set. Any standard JOSE library verifies it as well.
+//!
+//! Verification never lets the token choose how it is checked: the algorithm is pinned to
+//! EdDSA, the key comes only from the caller's [`Jwks`] by `kid`, and embedded keys (`jwk`,
+//! `jku`, `x5u`, …) are ignored. The checks run in this order, and the first failure is the
+//! error: structure → algorithm → key → signature → issuer → expiry and issue time → policy.
+//!
+//! ```
+//! # #[cfg(feature = "sign")] {
+//! use vivus_consent_core::token::{self, Claims, Expected, SigningKey, TokenError};
+//! use vivus_consent_core::jwk::Jwks;
+//!
+//! // The server: one key from a 32-byte secret seed, published as a JWK set.
+//! let key = SigningKey::from_seed([0x5a; 32]);
+//! let jwks = Jwks { keys: vec![key.public_jwk()] };
+//!
+//! let claims: Claims = serde_json::from_str(r#"{
+//!     "iss": "https://consent.vivus.kz", "sub": "q83vEjRWeJCrze8SNFZ4kA",
+//!     "jti": "AAECAwQFBgcICQoLDA0ODw", "iat": 1764000000, "exp": 1795536000,
+//!     "pv": "v1", "pd": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+//!     "lang": "kk", "cat": ["necessary", "analytics"], "pa": true
+//! }"#)?;
+//! let jws = key.sign(&claims);
+//!
+//! // Anyone with the key set: the SDK, the loan-application backend.
+//! let expected = Expected {
+//!     issuer: "https://consent.vivus.kz",
+//!     policy_digest: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+//!     now: 1764000100,
+//! };
+//! let verified = token::verify(&jws, &jwks, &expected)?;
+//! assert_eq!(verified, claims);
+//!
+//! // A year later the same token has expired.
+//! let later = Expected { now: 1795536000, ..expected };
+//! assert_eq!(token::verify(&jws, &jwks, &later), Err(TokenError::Expired));
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use serde::{Deserialize, Deserializer, Serialize};
+use thiserror::Error;
+
+use crate::base64url;
+use crate::category::Categories;
+use crate::consent::{ConsentId, SubjectId};
+use crate::jwk::{Jwks, ALG_EDDSA};
+use crate::language::Language;
+
+/// The longest token [`verify`] reads. A typical token is about 600 bytes; the cap keeps a
+/// hostile cookie or request from costing more than a few microseconds to reject.
+pub const MAX_TOKEN_LEN: usize = 4096;
+
+/// How far in the future `iat` may lie before a token is [`TokenError::NotYetValid`], to absorb
+/// clock skew between the service and the verifier.
+pub const IAT_LEEWAY_SECONDS: u64 = 60;
+
+const SIGNATURE_LEN: usize = 64;
+
+/// The claims of a consent token: who consented to what, under which policy, and for how long.
+///
+/// Serialised with these short member names, in this order. Unknown claims are ignored when
+/// parsing, so the service may add claims without breaking deployed verifiers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Issuer: the consent service's URL.
+    pub iss: String,
+    /// Subject: the browser-scoped subject id.
+    pub sub: SubjectId,
+    /// Token id: the id of the consent this token records.
+    pub jti: ConsentId,
+    /// Issued at, seconds since the Unix epoch.
+    pub iat: u64,
+    /// Expires at, seconds since the Unix epoch; the token is invalid from this second on.
+    pub exp: u64,
+    /// Policy version id the visitor saw, e.g. `"v1"`.
+    pub pv: String,
+    /// Lowercase hex SHA-256 of that policy's canonical text.
+    pub pd: String,
+    /// Language the visitor read the policy and banner in.
+    pub lang: Language,
+    /// Categories granted; always includes `necessary`.
+    pub cat: Categories,
+    /// Whether the visitor accepted the privacy policy (consent to personal-data processing).
+    pub pa: bool,
+}
+
+/// What the verifier requires of a token besides a valid signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expected<'a> {
+    /// The issuer the token must name in `iss`.
+    pub issuer: &'a str,
+    /// The policy digest the token must carry in `pd`: the current policy's.
+    pub policy_digest: &'a str,
+    /// The current time, seconds since the Unix epoch (core reads no clock).
+    pub now: u64,
+}
+
+/// Why a consent token is not valid. In every case the visitor's consent must be asked again
+/// (or the key set refreshed); a token that fails is never partly trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum TokenError {
+    /// Not a compact JWS of the expected shape; the text says which part is wrong.
+    #[error("the consent token is malformed ({0}); discard it and ask the visitor for consent again")]
+    Malformed(&'static str),
+    /// The header names an algorithm other than EdDSA, or the selected key is not Ed25519.
+    #[error("the consent token is not signed with EdDSA by an Ed25519 key; discard it and ask the visitor for consent again")]
+    UnsupportedAlgorithm,
+    /// No usable key in the set has the token's `kid` (or the token has none).
+    #[error("the consent token was signed by a key that is not in the key set; refresh the key set from /.well-known/jwks.json or ask the visitor for consent again")]
+    UnknownKey,
+    /// The signature does not match the header and claims: the token was altered or forged.
+    #[error("the consent token's signature does not match its contents; discard it and ask the visitor for consent again")]
+    BadSignature,
+    /// `exp` is at or before the current time.
+    #[error("the consent token has expired; ask the visitor for consent again")]
+    Expired,
+    /// `iat` is more than the leeway in the future.
+    #[error("the consent token is issued in the future; check this machine's clock, then ask the visitor for consent again")]
+    NotYetValid,
+    /// `iss` is not the expected issuer.
+    #[error("the consent token was issued by another service; check the configured issuer or ask the visitor for consent again")]
+    WrongIssuer,
+    /// `pd` is not the current policy's digest.
+    #[error("the consent token was given for another version of the privacy policy; ask the visitor to consent to the current policy")]
+    OtherPolicy,
+}
+
+impl TokenError {
+    /// A stable snake_case code for APIs, logs and metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TokenError::Malformed(_) => "malformed",
+            TokenError::UnsupportedAlgorithm => "unsupported_algorithm",
+            TokenError::UnknownKey => "unknown_key",
+            TokenError::BadSignature => "bad_signature",
+            TokenError::Expired => "expired",
+            TokenError::NotYetValid => "not_yet_valid",
+            TokenError::WrongIssuer => "wrong_issuer",
+            TokenError::OtherPolicy => "other_policy",
+        }
+    }
+}
+
+/// The protected header members verification looks at; the rest are ignored.
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(default)]
+    typ: Option<String>,
+    #[serde(default)]
+    crit: Present,
+}
+
+/// Whether a member was present at all, whatever its value (even `null`).
+#[derive(Default)]
+struct Present(bool);
+
+impl<'de> Deserialize<'de> for Present {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(deserializer).map(|_| Present(true))
+    }
+}
+
+/// The three segments of a compact JWS, still encoded.
+struct Segments<'a> {
+    header: &'a str,
+    payload: &'a str,
+    signature: &'a str,
+    /// `header.payload`: exactly the bytes the signature covers.
+    signing_input: &'a str,
+}
+
+fn split(token: &str) -> Result<Segments<'_>, TokenError> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(TokenError::Malformed("longer than 4096 bytes"));
+    }
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(TokenError::Malformed("not three dot-separated parts"));
+    };
+    let signing_input = &token[..header.len() + 1 + payload.len()];
+    Ok(Segments { header, payload, signature, signing_input })
+}
+
+fn parse_header(encoded: &str) -> Result<Header, TokenError> {
+    let bytes =
+        base64url::decode(encoded).map_err(|_| TokenError::Malformed("header is not base64url"))?;
+    let header: Header = from_json_object(&bytes)
+        .ok_or(TokenError::Malformed("header is not a JSON object with an alg"))?;
+    if header.alg != ALG_EDDSA {
+        return Err(TokenError::UnsupportedAlgorithm);
+    }
+    if header.crit.0 {
+        return Err(TokenError::Malformed("header has critical extensions"));
+    }
+    // RFC 7515 §4.1.9: typ is compared case-insensitively; any other type is not a consent token.
+    if header.typ.as_deref().is_some_and(|typ| !typ.eq_ignore_ascii_case("JWT")) {
+        return Err(TokenError::Malformed("header typ is not JWT"));
+    }
+    Ok(header)
+}
+
+fn parse_claims(encoded: &str) -> Result<Claims, TokenError> {
+    let bytes =
+        base64url::decode(encoded).map_err(|_| TokenError::Malformed("payload is not base64url"))?;
+    from_json_object(&bytes).ok_or(TokenError::Malformed("payload is not consent token claims"))
+}
+
+/// Parses a JSON object. Derived `Deserialize` also accepts a JSON array of the members in
+/// declaration order, which RFC 7515 and RFC 7519 do not allow for a header or claims.
+fn from_json_object<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Option<T> {
+    let first = bytes.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    if first != Some(&b'{') {
+        return None;
+    }
+    serde_json::from_slice(bytes).ok()
+}
+
+/// Verifies a consent token and returns its claims.
+///
+/// The key is the entry of `jwks` whose `kid` equals the token's `kid` header; it must be an
+/// Ed25519 key (`"kty":"OKP"`, `"crv":"Ed25519"`, `alg` absent or `"EdDSA"`, `use` absent or
+/// `"sig"`). The token must be signed with it, name `expected.issuer`, not have expired
+/// (`exp > now`), not be issued more than [`IAT_LEEWAY_SECONDS`] after `now`, and carry
+/// `expected.policy_digest`.
+///
+/// # Errors
+///
+/// The first failing check, in the order structure ([`TokenError::Malformed`]: more than
+/// [`MAX_TOKEN_LEN`] bytes, not exactly three segments, padding, whitespace or other
+/// non-base64url bytes, a header that is not JSON, a `crit` header, a `typ` other than `JWT`,
+/// claims that do not parse), [`TokenError::UnsupportedAlgorithm`], [`TokenError::UnknownKey`],
+/// [`TokenError::BadSignature`], [`TokenError::WrongIssuer`], [`TokenError::Expired`],
+/// [`TokenError::NotYetValid`], [`TokenError::OtherPolicy`].
+pub fn verify(token: &str, jwks: &Jwks, expected: &Expected<'_>) -> Result<Claims, TokenError> {
+    let segments = split(token)?;
+    let payload = base64url::decode(segments.payload)
+        .map_err(|_| TokenError::Malformed("payload is not base64url"))?;
+    let signature = base64url::decode(segments.signature)
+        .map_err(|_| TokenError::Malformed("signature is not base64url"))?;
+    let header = parse_header(segments.header)?;
+
+    let jwk = header.kid.as_deref().and_then(|kid| jwks.find(kid)).ok_or(TokenError::UnknownKey)?;
+    if !jwk.is_eddsa() {
+        return Err(TokenError::UnsupportedAlgorithm);
+    }
+    if !jwk.is_for_signatures() {
+        return Err(TokenError::UnknownKey);
+    }
+    // A key whose `x` is not 32 canonical bytes cannot verify anything: treat it as absent.
+    let public_key = jwk.public_key_bytes().ok_or(TokenError::UnknownKey)?;
+
+    // The length is checked only now so that `alg: none` and HMAC tokens, whose signatures
+    // are empty or shorter, are reported as the wrong algorithm rather than as malformed.
+    let signature = <[u8; SIGNATURE_LEN]>::try_from(signature.as_slice())
+        .map_err(|_| TokenError::Malformed("signature is not 64 bytes"))?;
+    ed25519_compact::PublicKey::new(public_key)
+        .verify(segments.signing_input.as_bytes(), &ed25519_compact::Signature::new(signature))
+        .map_err(|_| TokenError::BadSignature)?;
+
+    // Claims are only parsed once the signature proves the service wrote them.
+    let claims: Claims = from_json_object(&payload)
+        .ok_or(TokenError::Malformed("payload is not consent token claims"))?;
+    if claims.iss != expected.issuer {
+        return Err(TokenError::WrongIssuer);
+    }
+    if claims.exp <= expected.now {
+        return Err(TokenError::Expired);
+    }
+    if claims.iat > expected.now.saturating_add(IAT_LEEWAY_SECONDS) {
+        return Err(TokenError::NotYetValid);
+    }
+    if claims.pd != expected.policy_digest {
+        return Err(TokenError::OtherPolicy);
+    }
+    Ok(claims)
+}
+
+/// Decodes a token's claims WITHOUT verifying anything but its shape.
+///
+/// For diagnostics only (logs, the demo's "what is in my cookie" view); never base a decision
+/// on the result: anyone can write these claims.
+///
+/// # Errors
+///
+/// [`TokenError::Malformed`] when the token is not three base64url segments or its payload is
+/// not consent token claims.
+pub fn peek_claims(token: &str) -> Result<Claims, TokenError> {
+    parse_claims(split(token)?.payload)
+}
+
+#[cfg(feature = "sign")]
+pub use signing::SigningKey;
+
+#[cfg(feature = "sign")]
+mod signing {
+    use super::Claims;
+    use crate::base64url;
+    use crate::jwk::{Jwk, ALG_EDDSA};
+
+    /// An Ed25519 signing key and its `kid` (feature `sign`; the service's side).
+    ///
+    /// Core has no randomness: the caller generates or loads the 32-byte seed. Signatures are
+    /// deterministic (RFC 8032), so signing the same claims twice gives the same token.
+    pub struct SigningKey {
+        key_pair: ed25519_compact::KeyPair,
+        kid: String,
+        /// `base64url(header) + "."`, fixed per key.
+        header_prefix: String,
+    }
+
+    impl std::fmt::Debug for SigningKey {
+        // Only the public part: a `{:?}` in a log must not leak the secret.
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
+        }
+    }
+
+    impl SigningKey {
+        /// The key derived from a 32-byte secret seed (RFC 8032 §5.1.5).
+        ///
+        /// # Panics
+        ///
+        /// If `seed` is all zeros, which only a misconfigured key file produces; ed25519-compact
+        /// refuses it rather than sign with a publicly known key.
+        pub fn from_seed(seed: [u8; 32]) -> Self {
+            let key_pair = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new(seed));
+            let kid = Jwk::ed25519(&key_pair.pk, None).thumbprint();
+            let header = Header { alg: ALG_EDDSA, kid: &kid, typ: "JWT" };
+            // Serialising three strings cannot fail.
+            let header_json = serde_json::to_vec(&header).unwrap_or_default();
+            let mut header_prefix = base64url::encode(&header_json);
+            header_prefix.push('.');
+            SigningKey { key_pair, kid, header_prefix }
+        }
+
+        /// The key id: the RFC 7638 thumbprint of [`SigningKey::public_jwk`].
+        pub fn kid(&self) -> &str {
+            &self.kid
+        }
+
+        /// The public key as a JWK with `kid`, `alg` and `use`, for the published key set.
+        pub fn public_jwk(&self) -> Jwk {
+            Jwk::ed25519(&self.key_pair.pk, Some(self.kid.clone()))
+        }
+
+        /// Signs `claims` into a compact JWS with header
+        /// `{"alg":"EdDSA","kid":"<kid>","typ":"JWT"}`.
+        pub fn sign(&self, claims: &Claims) -> String {
+            // Claims hold strings, numbers, booleans and a category list: serialising them
+            // cannot fail, so an empty payload here is unreachable.
+            let payload = serde_json::to_vec(claims).unwrap_or_default();
+            let mut token = String::with_capacity(
+                self.header_prefix.len()
+                    + base64url::encoded_len(payload.len())
+                    + 1
+                    + base64url::encoded_len(super::SIGNATURE_LEN),
+            );
+            token.push_str(&self.header_prefix);
+            base64url::encode_into(&payload, &mut token);
+            let signature = self.key_pair.sk.sign(token.as_bytes(), None);
+            token.push('.');
+            base64url::encode_into(signature.as_ref(), &mut token);
+            token
+        }
+    }
+
+    #[derive(serde::Serialize)]
+    struct Header<'a> {
+        alg: &'a str,
+        kid: &'a str,
+        typ: &'a str,
+    }
+}
