@@ -351,3 +351,220 @@ impl WithdrawRequest {
         serde_json::to_vec(self).unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy;
+
+    fn body() -> serde_json::Value {
+        serde_json::json!({
+            "id": "AAECAwQFBgcICQoLDA0ODw",
+            "subject": "q83vEjRWeJCrze8SNFZ4kA",
+            "policy": {"version": policy::CURRENT.id, "digest": policy::CURRENT.digest},
+            "language": "kk",
+            "categories": {"necessary": true, "analytics": false, "marketing": true},
+            "policyAccepted": true,
+            "source": "preferences",
+            "gpc": false,
+        })
+    }
+
+    fn parse(value: &serde_json::Value) -> Result<ConsentRequest, String> {
+        serde_json::from_value(value.clone()).map_err(|e| e.to_string())
+    }
+
+    fn request() -> ConsentRequest {
+        parse(&body()).expect("the contract's example parses")
+    }
+
+    #[test]
+    fn the_contract_example_parses_and_validates() {
+        let request = request();
+        assert_eq!(request.id.as_str(), "AAECAwQFBgcICQoLDA0ODw");
+        assert_eq!(request.language, Language::Kk);
+        assert_eq!(request.source, Source::Preferences);
+        assert!(request.policy_accepted && !request.gpc);
+        assert_eq!(request.validate(&policy::CURRENT), Ok(()));
+        assert_eq!(request.granted(), [Category::Necessary, Category::Marketing].into_iter().collect());
+    }
+
+    #[test]
+    fn serialisation_round_trips_in_camel_case() {
+        let json = serde_json::to_value(request()).expect("serialises");
+        assert_eq!(json, body());
+    }
+
+    #[test]
+    fn unknown_and_missing_members_are_named() {
+        let mut extra = body();
+        extra["referrer"] = "x".into();
+        assert!(parse(&extra).unwrap_err().contains("unknown field `referrer`"));
+
+        let mut category = body();
+        category["categories"]["ads"] = true.into();
+        assert!(parse(&category).unwrap_err().contains("unknown field `ads`"));
+
+        let mut missing = body();
+        missing["categories"].as_object_mut().expect("object").remove("analytics");
+        assert!(parse(&missing).unwrap_err().contains("missing field `analytics`"));
+
+        let mut snake = body();
+        let accepted = snake.as_object_mut().expect("object").remove("policyAccepted");
+        snake["policy_accepted"] = accepted.expect("present");
+        assert!(parse(&snake).unwrap_err().contains("unknown field `policy_accepted`"));
+
+        let mut policy = body();
+        policy["policy"]["text"] = "…".into();
+        assert!(parse(&policy).unwrap_err().contains("unknown field `text`"));
+    }
+
+    #[test]
+    fn enums_take_only_their_wire_names() {
+        for source in ["banner", "preferences", "form", "api"] {
+            let mut ok = body();
+            ok["source"] = source.into();
+            assert_eq!(parse(&ok).map(|r| r.source.as_str()), Ok(source));
+        }
+        for (member, value) in [("source", "Banner"), ("source", "popup"), ("language", "en")] {
+            let mut bad = body();
+            bad[member] = value.into();
+            assert!(parse(&bad).unwrap_err().contains("unknown variant"), "{member}: {value}");
+        }
+    }
+
+    #[test]
+    fn malformed_ids_are_rejected_naming_the_member() {
+        let bad_ids = [
+            "AAECAwQFBgcICQoLDA0OD",    // 21 characters
+            "AAECAwQFBgcICQoLDA0ODwA",  // 23 characters
+            "AAECAwQFBgcICQoLDA0ODx",   // non-zero trailing bits: not canonical
+            "AAECAwQFBgcICQoLDA0OD+",   // standard alphabet
+            "AAECAwQFBgcICQoLDA0O==",   // padding
+            "",
+        ];
+        for bad in bad_ids {
+            assert_eq!(ConsentId::parse(bad), Err(ConsentError::InvalidId { field: "id" }), "{bad}");
+            assert_eq!(SubjectId::parse(bad), Err(ConsentError::InvalidId { field: "subject" }), "{bad}");
+            for member in ["id", "subject"] {
+                let mut body = body();
+                body[member] = bad.into();
+                let error = parse(&body).unwrap_err();
+                assert!(error.starts_with(&format!("{member} must be 22 base64url")), "{error}");
+            }
+        }
+        let mut number = body();
+        number["id"] = 7.into();
+        assert!(parse(&number).is_err());
+    }
+
+    #[test]
+    fn ids_round_trip_through_their_bytes() {
+        let id = ConsentId::from_bytes([0xff; 16]);
+        assert_eq!(id.as_str(), "_____________________w");
+        assert_eq!(ConsentId::parse(id.as_str()), Ok(id.clone()));
+        assert_eq!(id.as_str().parse::<ConsentId>(), Ok(id));
+        assert_eq!(SubjectId::from_bytes([0; 16]).to_string(), "AAAAAAAAAAAAAAAAAAAAAA");
+    }
+
+    #[test]
+    fn necessary_must_be_granted() {
+        let mut request = request();
+        request.categories.necessary = false;
+        let error = request.validate(&policy::CURRENT).unwrap_err();
+        assert_eq!(error, ConsentError::NecessaryRefused);
+        assert_eq!(error.code(), "necessary_refused");
+        assert!(error.to_string().starts_with("categories.necessary must be true"));
+    }
+
+    #[test]
+    fn the_policy_must_be_the_current_one() {
+        let mut stale = request();
+        stale.policy.version = "v0".into();
+        let error = stale.validate(&policy::CURRENT).unwrap_err();
+        assert_eq!(error.code(), "stale_policy");
+        assert!(error.to_string().starts_with("policy.version \"v0\" is not the current policy"));
+
+        let mut edited = request();
+        edited.policy.digest = "0".repeat(64);
+        let error = edited.validate(&policy::CURRENT).unwrap_err();
+        assert_eq!(error, ConsentError::PolicyDigestMismatch { version: policy::CURRENT.id.to_owned() });
+        assert!(error.to_string().starts_with("policy.digest does not match"));
+
+        let mut upper = request();
+        upper.policy.digest = policy::CURRENT.digest.to_uppercase();
+        assert_eq!(upper.validate(&policy::CURRENT).map_err(|e| e.code()), Err("policy_digest_mismatch"));
+    }
+
+    #[test]
+    fn canonical_bytes_ignore_member_order_and_spacing() {
+        let reordered = r#"{ "gpc": false, "source": "preferences", "policyAccepted": true,
+            "categories": {"marketing": true, "analytics": false, "necessary": true},
+            "language": "kk", "subject": "q83vEjRWeJCrze8SNFZ4kA", "id": "AAECAwQFBgcICQoLDA0ODw",
+            "policy": {"digest": "DIGEST", "version": "VERSION"} }"#
+            .replace("DIGEST", policy::CURRENT.digest)
+            .replace("VERSION", policy::CURRENT.id);
+        let reordered: ConsentRequest = serde_json::from_str(&reordered).expect("parses");
+        assert_eq!(reordered.canonical_bytes(), request().canonical_bytes());
+        assert!(request().canonical_bytes().starts_with(br#"{"id":"AAECAwQFBgcICQoLDA0ODw","subject":"#));
+
+        let mut other = request();
+        other.categories.analytics = true;
+        assert_ne!(other.canonical_bytes(), request().canonical_bytes());
+    }
+
+    #[test]
+    fn withdrawals_name_optional_categories_or_none() {
+        let all: WithdrawRequest =
+            serde_json::from_str(r#"{"id":"AAECAwQFBgcICQoLDA0ODw"}"#).expect("minimal withdrawal");
+        assert_eq!(all.validate(), Ok(()));
+        assert_eq!(all.withdrawn(), Category::OPTIONAL.to_vec());
+        assert!(!all.policy_acceptance);
+
+        let one: WithdrawRequest = serde_json::from_str(
+            r#"{"id":"AAECAwQFBgcICQoLDA0ODw","categories":["marketing"],"policyAcceptance":true}"#,
+        )
+        .expect("withdrawal of marketing");
+        assert_eq!(one.validate(), Ok(()));
+        assert_eq!(one.withdrawn(), vec![Category::Marketing]);
+        assert!(one.policy_acceptance);
+
+        let necessary: WithdrawRequest =
+            serde_json::from_str(r#"{"id":"AAECAwQFBgcICQoLDA0ODw","categories":["analytics","necessary"]}"#)
+                .expect("parses");
+        assert_eq!(necessary.validate().map_err(|e| e.code()), Err("withdraw_necessary"));
+
+        let empty: WithdrawRequest =
+            serde_json::from_str(r#"{"id":"AAECAwQFBgcICQoLDA0ODw","categories":[]}"#).expect("parses");
+        assert_eq!(empty.validate(), Err(ConsentError::NothingToWithdraw));
+
+        for bad in [
+            r#"{"id":"AAECAwQFBgcICQoLDA0ODw","categories":["ads"]}"#,
+            r#"{"id":"AAECAwQFBgcICQoLDA0ODw","all":true}"#,
+            r#"{"id":"short"}"#,
+            r#"{"categories":["marketing"]}"#,
+        ] {
+            assert!(serde_json::from_str::<WithdrawRequest>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn error_messages_are_lowercase_and_say_what_to_do() {
+        let errors = [
+            ConsentError::InvalidId { field: "subject" },
+            ConsentError::NecessaryRefused,
+            ConsentError::StalePolicy { got: "v0".into(), current: "v1".into() },
+            ConsentError::PolicyDigestMismatch { version: "v1".into() },
+            ConsentError::WithdrawNecessary,
+            ConsentError::NothingToWithdraw,
+        ];
+        let mut codes: Vec<&str> = errors.iter().map(ConsentError::code).collect();
+        codes.dedup();
+        assert_eq!(codes.len(), errors.len());
+        for error in errors {
+            let message = error.to_string();
+            assert!(message.starts_with(|c: char| c.is_ascii_lowercase()), "{message}");
+            assert!(!message.ends_with('.') && message.contains("; "), "{message}");
+        }
+    }
+}
