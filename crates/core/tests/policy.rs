@@ -8,7 +8,7 @@ use std::process::Command;
 use sha2::{Digest, Sha256};
 use vivus_consent_core::category::Category;
 use vivus_consent_core::language::Language;
-use vivus_consent_core::policy::{self, plain_text, Document, CURRENT, VERSIONS};
+use vivus_consent_core::policy::{self, plain_text, Block, Document, CURRENT, VERSIONS};
 
 const V1_CLAUSES: [&str; 23] = [
     "1.1", "2.1", "2.2", "2.3", "3.1", "3.2", "3.3", "3.4", "4.1", "4.2", "4.3", "5.1", "5.2", "5.3", "5.4",
@@ -107,6 +107,52 @@ fn no_html_entities_or_bullets_remain() {
                 assert!(!looks_like_entity, "{}/{lang}.md contains &{entity};", v.id);
             }
             assert!(text.lines().all(|l| l == l.trim_end()), "{}/{lang}.md has trailing whitespace", v.id);
+        }
+    }
+}
+
+/// Every word of the document, as the SDK would render it.
+fn rendered_words(doc: &Document) -> Vec<String> {
+    let mut text = String::new();
+    let mut push = |s: &str| {
+        text.push_str(s);
+        text.push('\n');
+    };
+    let blocks = |blocks: &[Block], push: &mut dyn FnMut(&str)| {
+        for block in blocks {
+            match block {
+                Block::Paragraph(inlines) => push(&plain_text(inlines)),
+                Block::Clause { number, inlines } => {
+                    push(&number.to_string());
+                    push(&plain_text(inlines));
+                }
+                Block::List(items) => items.iter().for_each(|item| push(&plain_text(item))),
+            }
+        }
+    };
+    push(&doc.title);
+    if let Some(subtitle) = &doc.subtitle {
+        push(subtitle);
+    }
+    blocks(&doc.preamble, &mut push);
+    for section in &doc.sections {
+        push(&section.number.to_string());
+        push(&section.title);
+        blocks(&section.blocks, &mut push);
+    }
+    words(&text)
+}
+
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_owned).collect()
+}
+
+#[test]
+fn parsing_keeps_every_word_in_order() {
+    for v in VERSIONS {
+        for lang in Language::ALL {
+            let file = policy_file(v.id, lang);
+            assert_eq!(rendered_words(&parsed(v.id, lang)), words(&file), "{}/{lang}.md", v.id);
         }
     }
 }
