@@ -43,8 +43,12 @@ fn run() -> Result<(), String> {
     println!("cargo:rerun-if-changed=build.rs");
 
     let mut versions = Vec::new();
-    let entries = fs::read_dir(&policy_dir)
-        .map_err(|e| format!("cannot read {}: {e}; the policy texts live there", policy_dir.display()))?;
+    let entries = fs::read_dir(&policy_dir).map_err(|e| {
+        format!(
+            "cannot read {}: {e}; the policy texts live there",
+            policy_dir.display()
+        )
+    })?;
     for entry in entries {
         let entry = entry.map_err(|e| e.to_string())?;
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -57,7 +61,10 @@ fn run() -> Result<(), String> {
         for (code, _) in LANGUAGES {
             let path = entry.path().join(format!("{code}.md"));
             let text = fs::read_to_string(&path).map_err(|e| {
-                format!("policy version {name} needs {}: {e}; every version has ru.md and kk.md", path.display())
+                format!(
+                    "policy version {name} needs {}: {e}; every version has ru.md and kk.md",
+                    path.display()
+                )
             })?;
             texts.push((code, text));
             files.push(path);
@@ -68,16 +75,29 @@ fn run() -> Result<(), String> {
         for byte in hash {
             write!(digest, "{byte:02x}").map_err(|e| e.to_string())?;
         }
-        versions.push(Version { number, id: name, files, digest });
+        versions.push(Version {
+            number,
+            id: name,
+            files,
+            digest,
+        });
     }
     if versions.is_empty() {
-        return Err(format!("no policy version (a v<N>/ directory) in {}", policy_dir.display()));
+        return Err(format!(
+            "no policy version (a v<N>/ directory) in {}",
+            policy_dir.display()
+        ));
     }
     versions.sort_by_key(|v| v.number);
 
     let mut list = String::from("const GENERATED_VERSIONS: &[PolicyVersion] = &[\n");
     for v in &versions {
-        writeln!(list, "    PolicyVersion {{ id: {:?}, digest: {:?} }},", v.id, v.digest).map_err(|e| e.to_string())?;
+        writeln!(
+            list,
+            "    PolicyVersion {{ id: {:?}, digest: {:?} }},",
+            v.id, v.digest
+        )
+        .map_err(|e| e.to_string())?;
     }
     list.push_str("];\n");
     write_file(&out_dir.join("policy_versions.rs"), &list)?;
@@ -87,9 +107,15 @@ fn run() -> Result<(), String> {
     );
     for v in &versions {
         for ((_, variant), path) in LANGUAGES.iter().zip(&v.files) {
-            let path = path.to_str().ok_or("the policy path is not UTF-8; move the checkout")?;
-            writeln!(texts, "        ({:?}, Language::{variant}) => Some(include_str!({path:?})),", v.id)
-                .map_err(|e| e.to_string())?;
+            let path = path
+                .to_str()
+                .ok_or("the policy path is not UTF-8; move the checkout")?;
+            writeln!(
+                texts,
+                "        ({:?}, Language::{variant}) => Some(include_str!({path:?})),",
+                v.id
+            )
+            .map_err(|e| e.to_string())?;
         }
     }
     texts.push_str("        _ => None,\n    }\n}\n");

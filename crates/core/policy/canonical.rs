@@ -12,7 +12,10 @@
 /// reader could see changes the digest, while an editor re-saving with CRLF or
 /// stripping trailing spaces does not.
 pub(crate) fn canonical_text(parts: &[(&str, &str)]) -> String {
-    let capacity = parts.iter().map(|(code, text)| code.len() + text.len() + 2).sum();
+    let capacity = parts
+        .iter()
+        .map(|(code, text)| code.len() + text.len() + 2)
+        .sum();
     let mut out = String::with_capacity(capacity);
     for (code, text) in parts {
         out.push_str(code);

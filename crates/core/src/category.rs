@@ -30,7 +30,11 @@ pub enum Category {
 
 impl Category {
     /// Every category, in canonical order.
-    pub const ALL: [Category; 3] = [Category::Necessary, Category::Analytics, Category::Marketing];
+    pub const ALL: [Category; 3] = [
+        Category::Necessary,
+        Category::Analytics,
+        Category::Marketing,
+    ];
 
     /// The categories a visitor may refuse, in canonical order.
     pub const OPTIONAL: [Category; 2] = [Category::Analytics, Category::Marketing];
@@ -115,7 +119,8 @@ const NECESSARY_KK: Texts = Texts {
 
 const ANALYTICS_RU: Texts = Texts {
     title: "Аналитические",
-    description: "Помогают понять, как посетители пользуются сайтом, чтобы мы могли улучшать качество \
+    description:
+        "Помогают понять, как посетители пользуются сайтом, чтобы мы могли улучшать качество \
                   наших услуг.",
     purposes: &[
         "проведение статистических и иных исследований на основании предоставленных данных",
@@ -203,7 +208,9 @@ impl Categories {
 
     /// Every category: what "accept all" grants.
     pub const fn all() -> Self {
-        Categories(Category::Necessary.bit() | Category::Analytics.bit() | Category::Marketing.bit())
+        Categories(
+            Category::Necessary.bit() | Category::Analytics.bit() | Category::Marketing.bit(),
+        )
     }
 
     /// Adds a category; `true` if it was not there yet.
@@ -317,7 +324,9 @@ impl<'de> Deserialize<'de> for Categories {
             type Value = Categories;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an array of category names (\"necessary\", \"analytics\", \"marketing\")")
+                f.write_str(
+                    "an array of category names (\"necessary\", \"analytics\", \"marketing\")",
+                )
             }
 
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Categories, A::Error> {
@@ -349,7 +358,9 @@ mod tests {
             let json = serde_json::to_string(&category).expect("serializes");
             assert_eq!(json, ["\"", category.as_str(), "\""].concat());
         }
-        let err = "Marketing".parse::<Category>().expect_err("names are lowercase");
+        let err = "Marketing"
+            .parse::<Category>()
+            .expect_err("names are lowercase");
         assert_eq!(
             err.to_string(),
             "unknown consent category \"Marketing\": use \"necessary\", \"analytics\" or \"marketing\""
@@ -358,7 +369,13 @@ mod tests {
 
     #[test]
     fn only_necessary_is_mandatory() {
-        assert_eq!(Category::ALL.iter().filter(|c| !c.is_optional()).collect::<Vec<_>>(), [&Category::Necessary]);
+        assert_eq!(
+            Category::ALL
+                .iter()
+                .filter(|c| !c.is_optional())
+                .collect::<Vec<_>>(),
+            [&Category::Necessary]
+        );
         assert!(Category::OPTIONAL.iter().all(|c| c.is_optional()));
     }
 
@@ -378,7 +395,9 @@ mod tests {
 
     #[test]
     fn iterates_in_canonical_order() {
-        let set: Categories = [Category::Marketing, Category::Analytics].into_iter().collect();
+        let set: Categories = [Category::Marketing, Category::Analytics]
+            .into_iter()
+            .collect();
         assert_eq!(set.into_iter().collect::<Vec<_>>(), Category::ALL);
         assert_eq!(set, Categories::all());
         assert_eq!(format!("{set:?}"), "{Necessary, Analytics, Marketing}");
@@ -387,7 +406,10 @@ mod tests {
     #[test]
     fn serde_is_an_array_of_names_in_canonical_order() {
         let set: Categories = [Category::Marketing].into_iter().collect();
-        assert_eq!(serde_json::to_string(&set).expect("serializes"), r#"["necessary","marketing"]"#);
+        assert_eq!(
+            serde_json::to_string(&set).expect("serializes"),
+            r#"["necessary","marketing"]"#
+        );
         for set in [Categories::new(), Categories::all(), set] {
             let json = serde_json::to_string(&set).expect("serializes");
             assert_eq!(from_json(&json).expect("round trip"), set, "{json}");
@@ -403,7 +425,14 @@ mod tests {
 
     #[test]
     fn deserializing_rejects_unknown_names_and_other_shapes() {
-        for json in [r#"["necessary","ads"]"#, r#"["Analytics"]"#, r#""necessary""#, r#"{"necessary":true}"#, "[1]", "null"] {
+        for json in [
+            r#"["necessary","ads"]"#,
+            r#"["Analytics"]"#,
+            r#""necessary""#,
+            r#"{"necessary":true}"#,
+            "[1]",
+            "null",
+        ] {
             assert!(from_json(json).is_err(), "{json}");
         }
         let err = from_json(r#"["ads"]"#).expect_err("unknown").to_string();
@@ -417,13 +446,28 @@ mod tests {
             for lang in Language::ALL {
                 let description = category.description(lang);
                 assert!(!category.title(lang).is_empty(), "{category} {lang}");
-                assert!(description.ends_with('.') && !description.contains("  "), "{category} {lang}");
-                assert!(!category.policy_purposes(lang).is_empty(), "{category} {lang}");
+                assert!(
+                    description.ends_with('.') && !description.contains("  "),
+                    "{category} {lang}"
+                );
+                assert!(
+                    !category.policy_purposes(lang).is_empty(),
+                    "{category} {lang}"
+                );
             }
             // The Kazakh description is Kazakh, not a copy of the Russian one.
-            assert!(kazakh_letters(category.description(Language::Kk)), "{category}");
-            assert!(!kazakh_letters(category.description(Language::Ru)), "{category}");
-            assert_eq!(category.policy_purposes(Language::Ru).len(), category.policy_purposes(Language::Kk).len());
+            assert!(
+                kazakh_letters(category.description(Language::Kk)),
+                "{category}"
+            );
+            assert!(
+                !kazakh_letters(category.description(Language::Ru)),
+                "{category}"
+            );
+            assert_eq!(
+                category.policy_purposes(Language::Ru).len(),
+                category.policy_purposes(Language::Kk).len()
+            );
         }
     }
 }

@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 ///
 /// Serialized as its lowercase ISO 639-1 code. The default is Russian, the language
 /// most visitors of vivus.kz read and the left column of the signed policy.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
     /// Russian, `ru`.
@@ -140,12 +142,18 @@ mod tests {
 
     #[test]
     fn from_tags_takes_the_first_supported() {
-        assert_eq!(Language::from_tags(["en-US", "de", "kk-KZ", "ru-RU"]), Some(Language::Kk));
+        assert_eq!(
+            Language::from_tags(["en-US", "de", "kk-KZ", "ru-RU"]),
+            Some(Language::Kk)
+        );
         assert_eq!(Language::from_tags(["ru-RU", "kk"]), Some(Language::Ru));
         assert_eq!(Language::from_tags(["en-US", "fr"]), None);
         assert_eq!(Language::from_tags([]), None);
         let owned = [String::from("en"), String::from("ru")];
-        assert_eq!(Language::from_tags(owned.iter().map(String::as_str)), Some(Language::Ru));
+        assert_eq!(
+            Language::from_tags(owned.iter().map(String::as_str)),
+            Some(Language::Ru)
+        );
     }
 
     #[test]
@@ -156,8 +164,14 @@ mod tests {
 
     #[test]
     fn serde_uses_the_exact_code() {
-        assert_eq!(serde_json::to_string(&Language::Kk).expect("serializes"), "\"kk\"");
-        assert_eq!(serde_json::from_str::<Language>("\"ru\"").expect("a code"), Language::Ru);
+        assert_eq!(
+            serde_json::to_string(&Language::Kk).expect("serializes"),
+            "\"kk\""
+        );
+        assert_eq!(
+            serde_json::from_str::<Language>("\"ru\"").expect("a code"),
+            Language::Ru
+        );
         // The wire format is strict: lenient parsing is only for human and browser input.
         assert!(serde_json::from_str::<Language>("\"kk-KZ\"").is_err());
         assert!(serde_json::from_str::<Language>("\"RU\"").is_err());

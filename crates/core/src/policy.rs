@@ -90,7 +90,12 @@ pub struct AcceptanceLabel {
 
 macro_rules! label {
     ($before:literal, $link:literal, $after:literal) => {
-        AcceptanceLabel { before: $before, link: $link, after: $after, text: concat!($before, $link, $after) }
+        AcceptanceLabel {
+            before: $before,
+            link: $link,
+            after: $after,
+            text: concat!($before, $link, $after),
+        }
     };
 }
 
@@ -262,20 +267,27 @@ impl Document {
 
     /// Every clause number, in document order.
     pub fn clause_numbers(&self) -> impl Iterator<Item = ClauseNumber> + '_ {
-        self.sections.iter().flat_map(|s| &s.blocks).filter_map(|b| match b {
-            Block::Clause { number, .. } => Some(*number),
-            _ => None,
-        })
+        self.sections
+            .iter()
+            .flat_map(|s| &s.blocks)
+            .filter_map(|b| match b {
+                Block::Clause { number, .. } => Some(*number),
+                _ => None,
+            })
     }
 
     /// Every list item of the document (preamble and sections), in order.
     pub fn list_items(&self) -> impl Iterator<Item = &[Inline]> + '_ {
-        let blocks = self.preamble.iter().chain(self.sections.iter().flat_map(|s| &s.blocks));
-        blocks.flat_map(|b| match b {
-            Block::List(items) => items.as_slice(),
-            _ => &[],
-        })
-        .map(Vec::as_slice)
+        let blocks = self
+            .preamble
+            .iter()
+            .chain(self.sections.iter().flat_map(|s| &s.blocks));
+        blocks
+            .flat_map(|b| match b {
+                Block::List(items) => items.as_slice(),
+                _ => &[],
+            })
+            .map(Vec::as_slice)
     }
 }
 
@@ -284,8 +296,14 @@ impl Document {
 enum Pending {
     #[default]
     None,
-    Paragraph { line: usize, text: String },
-    List { items: Vec<(usize, String)>, after_blank: bool },
+    Paragraph {
+        line: usize,
+        text: String,
+    },
+    List {
+        items: Vec<(usize, String)>,
+        after_blank: bool,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -327,13 +345,21 @@ impl Parser {
                     items.push((number, item.trim().to_owned()));
                     *after_blank = false;
                 }
-                _ => self.pending = Pending::List { items: vec![(number, item.trim().to_owned())], after_blank: false },
+                _ => {
+                    self.pending = Pending::List {
+                        items: vec![(number, item.trim().to_owned())],
+                        after_blank: false,
+                    }
+                }
             }
             return Ok(());
         }
         match &mut self.pending {
             // A line right after an item continues it (CommonMark's lazy continuation).
-            Pending::List { items, after_blank: false } => {
+            Pending::List {
+                items,
+                after_blank: false,
+            } => {
                 if let Some((_, text)) = items.last_mut() {
                     text.push(' ');
                     text.push_str(line.trim());
@@ -345,7 +371,10 @@ impl Parser {
             }
             _ => {
                 self.flush()?;
-                self.pending = Pending::Paragraph { line: number, text: line.trim().to_owned() };
+                self.pending = Pending::Paragraph {
+                    line: number,
+                    text: line.trim().to_owned(),
+                };
             }
         }
         Ok(())
@@ -357,12 +386,21 @@ impl Parser {
         };
         let expected = match u8::try_from(self.sections.len() + 1) {
             Ok(n) => n,
-            Err(_) => return Err(PolicyParseError::SectionNumber { line, expected: u8::MAX }),
+            Err(_) => {
+                return Err(PolicyParseError::SectionNumber {
+                    line,
+                    expected: u8::MAX,
+                })
+            }
         };
         let (digits, rest) = split_number(rest.trim_start());
         match (parse_u8(digits), rest.strip_prefix(". ")) {
             (Some(n), Some(title)) if n == expected && !title.trim().is_empty() => {
-                self.sections.push(Section { number: n, title: title.trim().to_owned(), blocks: Vec::new() });
+                self.sections.push(Section {
+                    number: n,
+                    title: title.trim().to_owned(),
+                    blocks: Vec::new(),
+                });
                 Ok(())
             }
             _ => Err(PolicyParseError::SectionNumber { line, expected }),
@@ -398,14 +436,23 @@ impl Parser {
                     Block::Clause { number, .. } => Some(number.item),
                     _ => None,
                 });
-                ClauseNumber { section: section.number, item: previous.unwrap_or(0).saturating_add(1) }
+                ClauseNumber {
+                    section: section.number,
+                    item: previous.unwrap_or(0).saturating_add(1),
+                }
             }
-            None => ClauseNumber { section: 0, item: 0 },
+            None => ClauseNumber {
+                section: 0,
+                item: 0,
+            },
         };
         if number != expected {
             return Err(PolicyParseError::ClauseNumber { line, expected });
         }
-        Ok(Block::Clause { number, inlines: inlines(line, rest)? })
+        Ok(Block::Clause {
+            number,
+            inlines: inlines(line, rest)?,
+        })
     }
 
     fn finish(mut self) -> Result<Document, PolicyParseError> {
@@ -422,13 +469,21 @@ impl Parser {
         if subtitle.is_some() {
             preamble.remove(0);
         }
-        Ok(Document { title, subtitle, preamble, sections: self.sections })
+        Ok(Document {
+            title,
+            subtitle,
+            preamble,
+            sections: self.sections,
+        })
     }
 }
 
 /// Splits leading ASCII digits off `text`.
 fn split_number(text: &str) -> (&str, &str) {
-    let end = text.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(text.len());
+    let end = text
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(text.len());
     text.split_at(end)
 }
 
@@ -493,7 +548,11 @@ fn push_run(out: &mut Vec<Inline>, run: &mut String, bold: bool) {
         return;
     }
     let text = core::mem::take(run);
-    out.push(if bold { Inline::Bold(text) } else { Inline::Text(text) });
+    out.push(if bold {
+        Inline::Bold(text)
+    } else {
+        Inline::Text(text)
+    });
 }
 
 /// The policy's text in both languages, for tests that need the real thing.
@@ -505,7 +564,11 @@ mod embedded_tests {
     fn every_version_embeds_both_languages_and_nothing_else() {
         for v in VERSIONS {
             for lang in Language::ALL {
-                assert!(text(v.id, lang).is_some_and(|t| t.starts_with("# ")), "{} {lang}", v.id);
+                assert!(
+                    text(v.id, lang).is_some_and(|t| t.starts_with("# ")),
+                    "{} {lang}",
+                    v.id
+                );
             }
         }
         assert_eq!(text("v0", Language::Ru), None);
@@ -538,7 +601,11 @@ mod tests {
         assert_eq!(
             doc.preamble,
             vec![
-                Block::Paragraph(vec![text("Intro "), Inline::Link("http://vivus.kz/".into()), text(" (the Site).")]),
+                Block::Paragraph(vec![
+                    text("Intro "),
+                    Inline::Link("http://vivus.kz/".into()),
+                    text(" (the Site).")
+                ]),
                 Block::Paragraph(vec![Inline::Bold("Policy:".into())]),
                 Block::List(vec![vec![text("one;")], vec![text("two.")]]),
             ]
@@ -550,12 +617,21 @@ mod tests {
             first.blocks,
             vec![
                 Block::Clause {
-                    number: ClauseNumber { section: 1, item: 1 },
+                    number: ClauseNumber {
+                        section: 1,
+                        item: 1
+                    },
                     inlines: vec![text("Clause "), Inline::Bold("bold".into()), text(" text:")],
                 },
                 Block::List(vec![vec![text("a")], vec![text("b continued")]]),
                 Block::Paragraph(vec![text("Free paragraph over two lines.")]),
-                Block::Clause { number: ClauseNumber { section: 1, item: 2 }, inlines: vec![text("Second clause")] },
+                Block::Clause {
+                    number: ClauseNumber {
+                        section: 1,
+                        item: 2
+                    },
+                    inlines: vec![text("Second clause")]
+                },
             ]
         );
         let numbers: Vec<String> = doc.clause_numbers().map(|n| n.to_string()).collect();
@@ -583,7 +659,12 @@ mod tests {
     #[test]
     fn literal_characters_stay_text() {
         let doc = parse("# T\n\n2 * 3 > 5 & a_b *c* 10.5% 1.1x\n");
-        assert_eq!(doc.preamble, vec![Block::Paragraph(vec![text("2 * 3 > 5 & a_b *c* 10.5% 1.1x")])]);
+        assert_eq!(
+            doc.preamble,
+            vec![Block::Paragraph(vec![text(
+                "2 * 3 > 5 & a_b *c* 10.5% 1.1x"
+            )])]
+        );
     }
 
     #[test]
@@ -603,14 +684,62 @@ mod tests {
             ("# T\n\n**open\n", E::UnclosedBold { line: 3 }),
             ("# T\n\n# Second title\n", E::Heading { line: 3 }),
             ("# T\n\n### Deep\n", E::Heading { line: 3 }),
-            ("# T\n\n## Unnumbered\n", E::SectionNumber { line: 3, expected: 1 }),
-            ("# T\n\n## 2. Skips one\n", E::SectionNumber { line: 3, expected: 1 }),
-            ("# T\n\n## 1. A\n\n## 1. Again\n", E::SectionNumber { line: 5, expected: 2 }),
-            ("# T\n\n## 1.\n", E::SectionNumber { line: 3, expected: 1 }),
-            ("# T\n\n1.1. Before any section\n", E::ClauseNumber { line: 3, expected: clause(0, 0) }),
-            ("# T\n\n## 1. A\n\n2.1. Wrong section\n", E::ClauseNumber { line: 5, expected: clause(1, 1) }),
-            ("# T\n\n## 1. A\n\n1.1. a\n\n1.1. again\n", E::ClauseNumber { line: 7, expected: clause(1, 2) }),
-            ("# T\n\n## 1. A\n\n1.2. skips\n", E::ClauseNumber { line: 5, expected: clause(1, 1) }),
+            (
+                "# T\n\n## Unnumbered\n",
+                E::SectionNumber {
+                    line: 3,
+                    expected: 1,
+                },
+            ),
+            (
+                "# T\n\n## 2. Skips one\n",
+                E::SectionNumber {
+                    line: 3,
+                    expected: 1,
+                },
+            ),
+            (
+                "# T\n\n## 1. A\n\n## 1. Again\n",
+                E::SectionNumber {
+                    line: 5,
+                    expected: 2,
+                },
+            ),
+            (
+                "# T\n\n## 1.\n",
+                E::SectionNumber {
+                    line: 3,
+                    expected: 1,
+                },
+            ),
+            (
+                "# T\n\n1.1. Before any section\n",
+                E::ClauseNumber {
+                    line: 3,
+                    expected: clause(0, 0),
+                },
+            ),
+            (
+                "# T\n\n## 1. A\n\n2.1. Wrong section\n",
+                E::ClauseNumber {
+                    line: 5,
+                    expected: clause(1, 1),
+                },
+            ),
+            (
+                "# T\n\n## 1. A\n\n1.1. a\n\n1.1. again\n",
+                E::ClauseNumber {
+                    line: 7,
+                    expected: clause(1, 2),
+                },
+            ),
+            (
+                "# T\n\n## 1. A\n\n1.2. skips\n",
+                E::ClauseNumber {
+                    line: 5,
+                    expected: clause(1, 1),
+                },
+            ),
         ];
         for (md, expected) in cases {
             assert_eq!(Document::parse(md).as_ref().err(), Some(expected), "{md:?}");
@@ -628,9 +757,15 @@ mod tests {
 
     #[test]
     fn canonical_text_follows_its_definition() {
-        assert_eq!(canonical_text("# Р\n\nтекст\n", "# Қ\n"), "ru\n# Р\n\nтекст\n\nkk\n# Қ\n\n");
+        assert_eq!(
+            canonical_text("# Р\n\nтекст\n", "# Қ\n"),
+            "ru\n# Р\n\nтекст\n\nkk\n# Қ\n\n"
+        );
         // CRLF, trailing spaces and tabs are not part of the text...
-        assert_eq!(canonical_text("# Р \r\n\r\nтекст\t\r\n", "# Қ\n"), canonical_text("# Р\n\nтекст\n", "# Қ\n"));
+        assert_eq!(
+            canonical_text("# Р \r\n\r\nтекст\t\r\n", "# Қ\n"),
+            canonical_text("# Р\n\nтекст\n", "# Қ\n")
+        );
         // ...but a changed word, a moved line break or swapped languages are.
         let base = canonical_text("# Р\n\nтекст\n", "# Қ\n");
         assert_ne!(canonical_text("# Р\n\nтекст!\n", "# Қ\n"), base);
@@ -646,14 +781,23 @@ mod tests {
         assert_eq!(version("v999"), None);
         for v in VERSIONS {
             assert_eq!(v.digest.len(), 64, "{}", v.id);
-            assert!(v.digest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')), "{}", v.id);
+            assert!(
+                v.digest
+                    .bytes()
+                    .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')),
+                "{}",
+                v.id
+            );
         }
     }
 
     #[test]
     fn version_serializes_as_the_request_expects() {
         let json = serde_json::to_value(CURRENT).expect("serializes");
-        assert_eq!(json, serde_json::json!({"version": CURRENT.id, "digest": CURRENT.digest}));
+        assert_eq!(
+            json,
+            serde_json::json!({"version": CURRENT.id, "digest": CURRENT.digest})
+        );
     }
 
     #[test]
@@ -663,7 +807,11 @@ mod tests {
             assert_eq!([label.before, label.link, label.after].concat(), label.text);
             assert!(!label.link.is_empty());
         }
-        assert!(acceptance_label(Language::Ru).text.starts_with("Я согласен(на) на обработку моих персональных данных"));
-        assert!(acceptance_label(Language::Kk).text.ends_with("өңдеуге келісемін"));
+        assert!(acceptance_label(Language::Ru)
+            .text
+            .starts_with("Я согласен(на) на обработку моих персональных данных"));
+        assert!(acceptance_label(Language::Kk)
+            .text
+            .ends_with("өңдеуге келісемін"));
     }
 }

@@ -11,8 +11,8 @@ use vivus_consent_core::language::Language;
 use vivus_consent_core::policy::{self, plain_text, Block, Document, CURRENT, VERSIONS};
 
 const V1_CLAUSES: [&str; 23] = [
-    "1.1", "2.1", "2.2", "2.3", "3.1", "3.2", "3.3", "3.4", "4.1", "4.2", "4.3", "5.1", "5.2", "5.3", "5.4",
-    "5.5", "5.6", "6.1", "6.2", "7.1", "8.1", "9.1", "9.2",
+    "1.1", "2.1", "2.2", "2.3", "3.1", "3.2", "3.3", "3.4", "4.1", "4.2", "4.3", "5.1", "5.2",
+    "5.3", "5.4", "5.5", "5.6", "6.1", "6.2", "7.1", "8.1", "9.1", "9.2",
 ];
 
 fn manifest_dir() -> &'static Path {
@@ -20,12 +20,16 @@ fn manifest_dir() -> &'static Path {
 }
 
 fn policy_file(version: &str, lang: Language) -> String {
-    let path = manifest_dir().join("policy").join(version).join(format!("{lang}.md"));
+    let path = manifest_dir()
+        .join("policy")
+        .join(version)
+        .join(format!("{lang}.md"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn parsed(version: &str, lang: Language) -> Document {
-    Document::parse(&policy_file(version, lang)).unwrap_or_else(|e| panic!("{version}/{lang}.md: {e}"))
+    Document::parse(&policy_file(version, lang))
+        .unwrap_or_else(|e| panic!("{version}/{lang}.md: {e}"))
 }
 
 /// The two-column export the Markdown was extracted from; it sits beside the repository.
@@ -34,7 +38,10 @@ fn source_export() -> Option<(PathBuf, String)> {
     match std::fs::read_to_string(&path) {
         Ok(text) => Some((path, text)),
         Err(_) => {
-            eprintln!("note: {} is absent, skipping the comparison with the source export", path.display());
+            eprintln!(
+                "note: {} is absent, skipping the comparison with the source export",
+                path.display()
+            );
             None
         }
     }
@@ -45,7 +52,10 @@ fn normalize(text: &str) -> String {
 }
 
 fn hex_sha256(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[test]
@@ -53,12 +63,19 @@ fn both_languages_parse_with_the_same_sections_and_clauses() {
     for v in VERSIONS {
         let [ru, kk] = Language::ALL.map(|lang| parsed(v.id, lang));
         let sections = |d: &Document| d.sections.iter().map(|s| s.number).collect::<Vec<_>>();
-        let clauses = |d: &Document| d.clause_numbers().map(|n| n.to_string()).collect::<Vec<_>>();
+        let clauses = |d: &Document| {
+            d.clause_numbers()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(sections(&ru), sections(&kk), "{}: section numbers", v.id);
         assert_eq!(clauses(&ru), clauses(&kk), "{}: clause numbers", v.id);
         for doc in [&ru, &kk] {
             assert!(!doc.title.is_empty());
-            assert!(doc.sections.iter().all(|s| !s.title.is_empty() && !s.blocks.is_empty()));
+            assert!(doc
+                .sections
+                .iter()
+                .all(|s| !s.title.is_empty() && !s.blocks.is_empty()));
         }
     }
 }
@@ -75,11 +92,20 @@ fn v1_has_the_clauses_of_the_signed_policy() {
         assert_eq!(doc.list_items().count(), 54, "{lang}");
     }
     let ru = parsed("v1", Language::Ru);
-    assert_eq!(ru.title, "Политика в отношении обработки персональных данных");
-    assert_eq!(ru.subtitle.as_deref(), Some("ТОО «Микрофинансовая организация «Вивус»"));
+    assert_eq!(
+        ru.title,
+        "Политика в отношении обработки персональных данных"
+    );
+    assert_eq!(
+        ru.subtitle.as_deref(),
+        Some("ТОО «Микрофинансовая организация «Вивус»")
+    );
     // The Kazakh title names the company itself; the source has no separate company line.
     let kk = parsed("v1", Language::Kk);
-    assert_eq!(kk.title, "«Вивус» Шағын қаржы ұйымы» ЖШС дербес деректерді өңдеуге қатысты саясаты");
+    assert_eq!(
+        kk.title,
+        "«Вивус» Шағын қаржы ұйымы» ЖШС дербес деректерді өңдеуге қатысты саясаты"
+    );
     assert_eq!(kk.subtitle, None);
 }
 
@@ -92,21 +118,37 @@ fn no_html_entities_or_bullets_remain() {
             let mut outside_autolinks = String::new();
             while let Some(start) = rest.find("<http") {
                 outside_autolinks.push_str(&rest[..start]);
-                let end = rest[start..].find('>').map_or(rest.len(), |e| start + e + 1);
+                let end = rest[start..]
+                    .find('>')
+                    .map_or(rest.len(), |e| start + e + 1);
                 rest = &rest[end..];
             }
             outside_autolinks.push_str(rest);
             for bad in ['<', '>', '•', '\t', '\r', '\u{a0}'] {
-                assert!(!outside_autolinks.contains(bad), "{}/{lang}.md contains {bad:?}", v.id);
+                assert!(
+                    !outside_autolinks.contains(bad),
+                    "{}/{lang}.md contains {bad:?}",
+                    v.id
+                );
             }
             for (i, _) in outside_autolinks.match_indices('&') {
-                let entity = outside_autolinks[i + 1..].split(';').next().unwrap_or_default();
+                let entity = outside_autolinks[i + 1..]
+                    .split(';')
+                    .next()
+                    .unwrap_or_default();
                 let looks_like_entity = !entity.is_empty()
                     && entity.len() <= 8
-                    && entity.trim_start_matches('#').chars().all(|c| c.is_ascii_alphanumeric());
+                    && entity
+                        .trim_start_matches('#')
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric());
                 assert!(!looks_like_entity, "{}/{lang}.md contains &{entity};", v.id);
             }
-            assert!(text.lines().all(|l| l == l.trim_end()), "{}/{lang}.md has trailing whitespace", v.id);
+            assert!(
+                text.lines().all(|l| l == l.trim_end()),
+                "{}/{lang}.md has trailing whitespace",
+                v.id
+            );
         }
     }
 }
@@ -144,7 +186,10 @@ fn rendered_words(doc: &Document) -> Vec<String> {
 }
 
 fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_owned).collect()
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 #[test]
@@ -152,7 +197,12 @@ fn parsing_keeps_every_word_in_order() {
     for v in VERSIONS {
         for lang in Language::ALL {
             let file = policy_file(v.id, lang);
-            assert_eq!(rendered_words(&parsed(v.id, lang)), words(&file), "{}/{lang}.md", v.id);
+            assert_eq!(
+                rendered_words(&parsed(v.id, lang)),
+                words(&file),
+                "{}/{lang}.md",
+                v.id
+            );
         }
     }
 }
@@ -167,7 +217,9 @@ fn source_list_items(source: &str) -> Vec<String> {
         let mut rest = line;
         while let Some(start) = rest.find("<li>") {
             let after = &rest[start + 4..];
-            let end = after.find("</li>").expect("every <li> of the export is closed on its line");
+            let end = after
+                .find("</li>")
+                .expect("every <li> of the export is closed on its line");
             items.push(normalize(after[..end].trim().trim_start_matches('•')));
             rest = &after[end..];
         }
@@ -187,12 +239,19 @@ fn source_paragraphs(source: &str) -> Vec<String> {
 
 #[test]
 fn every_list_item_of_the_source_appears_exactly_once() {
-    let Some((path, source)) = source_export() else { return };
+    let Some((path, source)) = source_export() else {
+        return;
+    };
     let mut expected: HashMap<String, usize> = HashMap::new();
     for item in source_list_items(&source) {
         *expected.entry(item).or_default() += 1;
     }
-    assert!(expected.len() > 100, "{} list items found in {}", expected.len(), path.display());
+    assert!(
+        expected.len() > 100,
+        "{} list items found in {}",
+        expected.len(),
+        path.display()
+    );
 
     let mut actual: HashMap<String, usize> = HashMap::new();
     for lang in Language::ALL {
@@ -206,18 +265,32 @@ fn every_list_item_of_the_source_appears_exactly_once() {
     // An output item the source does not have as an item must be a source paragraph
     // whose bullet the export lost, not new text.
     let paragraphs = source_paragraphs(&source);
-    let extra: Vec<&String> = actual.keys().filter(|item| !expected.contains_key(*item)).collect();
+    let extra: Vec<&String> = actual
+        .keys()
+        .filter(|item| !expected.contains_key(*item))
+        .collect();
     for item in &extra {
-        assert!(paragraphs.contains(item), "output item not in the source: {item:?}");
+        assert!(
+            paragraphs.contains(item),
+            "output item not in the source: {item:?}"
+        );
     }
     assert_eq!(extra.len(), 1, "restored items: {extra:?}");
 }
 
 #[test]
 fn markdown_is_what_extract_py_makes_of_the_source() {
-    let Some((path, _)) = source_export() else { return };
+    let Some((path, _)) = source_export() else {
+        return;
+    };
     let script = manifest_dir().join("policy/extract.py");
-    let output = match Command::new("python3").arg(&script).arg("--check").arg("--source").arg(&path).output() {
+    let output = match Command::new("python3")
+        .arg(&script)
+        .arg("--check")
+        .arg("--source")
+        .arg(&path)
+        .output()
+    {
         Ok(output) => output,
         Err(e) => {
             eprintln!("note: python3 not runnable ({e}), skipping the extract.py check");
@@ -236,7 +309,12 @@ fn markdown_is_what_extract_py_makes_of_the_source() {
 fn digest_is_the_sha256_of_the_canonical_text_of_the_files() {
     for v in VERSIONS {
         let [ru, kk] = Language::ALL.map(|lang| policy_file(v.id, lang));
-        assert_eq!(hex_sha256(&policy::canonical_text(&ru, &kk)), v.digest, "{}", v.id);
+        assert_eq!(
+            hex_sha256(&policy::canonical_text(&ru, &kk)),
+            v.digest,
+            "{}",
+            v.id
+        );
     }
 }
 
@@ -247,7 +325,11 @@ fn digest_changes_with_the_text_and_not_with_line_endings() {
     assert_eq!(digest(&ru, &kk), CURRENT.digest);
 
     let crlf = ru.replace('\n', "  \r\n");
-    assert_eq!(digest(&crlf, &kk), CURRENT.digest, "CRLF and trailing spaces are not text");
+    assert_eq!(
+        digest(&crlf, &kk),
+        CURRENT.digest,
+        "CRLF and trailing spaces are not text"
+    );
 
     let one_word = ru.replacen("безоговорочное", "безусловное", 1);
     assert_ne!(one_word, ru);
@@ -255,7 +337,11 @@ fn digest_changes_with_the_text_and_not_with_line_endings() {
     let one_comma = kk.replacen("Қарыз беруші,", "Қарыз беруші", 1);
     assert_ne!(one_comma, kk);
     assert_ne!(digest(&ru, &one_comma), CURRENT.digest);
-    assert_ne!(digest(&kk, &ru), CURRENT.digest, "the language order is part of the digest");
+    assert_ne!(
+        digest(&kk, &ru),
+        CURRENT.digest,
+        "the language order is part of the digest"
+    );
 }
 
 #[cfg(feature = "policy-text")]
@@ -263,7 +349,12 @@ fn digest_changes_with_the_text_and_not_with_line_endings() {
 fn embedded_text_is_the_file() {
     for v in VERSIONS {
         for lang in Language::ALL {
-            assert_eq!(policy::text(v.id, lang), Some(policy_file(v.id, lang).as_str()), "{}/{lang}", v.id);
+            assert_eq!(
+                policy::text(v.id, lang),
+                Some(policy_file(v.id, lang).as_str()),
+                "{}/{lang}",
+                v.id
+            );
         }
     }
     assert_eq!(policy::text("v0", Language::Ru), None);
@@ -283,11 +374,22 @@ fn category_purposes_use_the_policys_own_words() {
         let policy = policy_file("v1", lang).to_lowercase();
         let mut foreign = Vec::new();
         for category in Category::ALL {
-            assert!(!category.policy_purposes(lang).is_empty(), "{category} {lang}");
+            assert!(
+                !category.policy_purposes(lang).is_empty(),
+                "{category} {lang}"
+            );
             for purpose in category.policy_purposes(lang) {
-                foreign.extend(stems(purpose).into_iter().filter(|s| !policy.contains(s)).map(|s| (category, s)));
+                foreign.extend(
+                    stems(purpose)
+                        .into_iter()
+                        .filter(|s| !policy.contains(s))
+                        .map(|s| (category, s)),
+                );
             }
         }
-        assert!(foreign.is_empty(), "{lang}: purpose words the policy does not use: {foreign:?}");
+        assert!(
+            foreign.is_empty(),
+            "{lang}: purpose words the policy does not use: {foreign:?}"
+        );
     }
 }
