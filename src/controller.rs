@@ -1,0 +1,700 @@
+//! The consent state machine: a [`Msg`] in, [`Effect`]s out.
+//!
+//! It touches no browser API, reads no clock and draws no random numbers: the runtime
+//! passes ids and times in and carries the effects out (storage, network, DOM, events),
+//! so every rule here is tested natively.
+//!
+//! The rules:
+//! - a choice applies locally at once, rejections and grants alike, and is *pending* until
+//!   the service returns the signed token; the pending request is persisted first, so a
+//!   reload keeps it and retries it with the same id (the service's idempotency key);
+//! - a new choice supersedes the stored token at once: a reload never resurrects a grant the
+//!   visitor has just taken back;
+//! - a failed send is retried with exponential backoff, up to `max_attempts`; after that the
+//!   choice stays pending (and persisted) until the next page load or an explicit retry.
+
+use vivus_consent_core::category::{Categories, Category};
+use vivus_consent_core::consent::{CategoryChoices, ConsentId, ConsentRequest, PolicyRef, Source, SubjectId};
+use vivus_consent_core::language::Language;
+use vivus_consent_core::policy::PolicyVersion;
+use vivus_consent_core::token::Claims;
+
+/// Whether the visitor's choice is recorded by the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// No choice yet (or the stored one was invalid): only necessary categories.
+    None,
+    /// A choice applies locally, but the service has not returned its token yet.
+    Pending,
+    /// The service recorded the choice and the token verified.
+    Recorded,
+}
+
+impl Status {
+    /// `"none"`, `"pending"` or `"recorded"`, as `state().status` reports it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::None => "none",
+            Status::Pending => "pending",
+            Status::Recorded => "recorded",
+        }
+    }
+}
+
+/// A token that passed verification, with its claims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The compact JWS.
+    pub token: String,
+    /// Its verified claims.
+    pub claims: Claims,
+}
+
+/// A visitor's decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    /// A fresh consent id for this decision.
+    pub id: ConsentId,
+    /// The categories granted (necessary is always in).
+    pub categories: Categories,
+    /// The policy acceptance; `None` keeps the current one.
+    pub policy_accepted: Option<bool>,
+    /// Where the decision was made.
+    pub source: Source,
+}
+
+/// An input to the state machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Msg {
+    /// The page loaded: the stored token if it verified, and a stored pending request.
+    Start {
+        /// The stored token, verified; `None` if missing or invalid.
+        verified: Option<Verified>,
+        /// A choice a previous page made that the service has not recorded.
+        pending: Option<ConsentRequest>,
+        /// Whether to show the banner when there is no consent (`ui.autoShow`, not a bot).
+        show_banner: bool,
+    },
+    /// The visitor (or the page, through the API) decided.
+    Choose(Choice),
+    /// The service recorded a choice and its token verified.
+    Recorded {
+        /// The consent id the token is for.
+        id: ConsentId,
+        /// The token.
+        verified: Verified,
+        /// The current time, seconds since the epoch.
+        now: u64,
+    },
+    /// Sending a choice failed.
+    Failed {
+        /// The consent id that was sent.
+        id: ConsentId,
+        /// The error code (`SdkError::code`).
+        code: &'static str,
+        /// Whether trying again can help.
+        retryable: bool,
+    },
+    /// A scheduled retry is due.
+    Retry {
+        /// The consent id to send again; stale retries are ignored.
+        id: ConsentId,
+    },
+    /// Send the pending choice again now (the visitor pressed "retry").
+    RetryNow,
+    /// A token recorded elsewhere (another tab) verified: adopt it if it is newer.
+    Adopt(Verified),
+    /// The consent no longer holds (the token expired or failed verification later).
+    Revoke,
+    /// Show the banner.
+    ShowBanner,
+    /// Hide the banner.
+    HideBanner,
+    /// Switch the interface language.
+    SetLanguage(Language),
+}
+
+/// What the runtime must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// The visible state (banner, language) changed: render it.
+    Render,
+    /// Persist a pending request (localStorage `vivus_consent_pending`).
+    PersistPending(ConsentRequest),
+    /// Remove the pending request.
+    ClearPending,
+    /// `POST` the request to the service.
+    Send(ConsentRequest),
+    /// Dispatch [`Msg::Retry`] after a delay.
+    ScheduleRetry {
+        /// The consent id to retry.
+        id: ConsentId,
+        /// The delay in milliseconds.
+        delay_ms: u32,
+    },
+    /// Store the token (cookie and localStorage) for `max_age` seconds.
+    StoreToken {
+        /// The compact JWS.
+        token: String,
+        /// Seconds until it expires.
+        max_age: u64,
+    },
+    /// Remove the stored token.
+    ClearToken,
+    /// Persist the subject id.
+    StoreSubject(SubjectId),
+    /// Notify listeners.
+    Emit(Event),
+}
+
+/// A notification for listeners (`on()`, `CustomEvent`s, the gates).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The state is known after load.
+    Ready {
+        /// The categories in effect.
+        categories: Categories,
+    },
+    /// The visitor chose, or consent was revoked; `changed` lists the categories that flipped
+    /// (it may be empty when a choice confirms the state in effect).
+    Change {
+        /// The categories in effect now.
+        categories: Categories,
+        /// Those whose state changed.
+        changed: Vec<Category>,
+    },
+    /// The service recorded the choice.
+    Recorded {
+        /// The signed token.
+        token: String,
+        /// Its consent id.
+        consent_id: ConsentId,
+    },
+    /// Recording failed (it may be retried).
+    Error {
+        /// The error code.
+        code: &'static str,
+    },
+}
+
+/// Retry timing for sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// Sends per choice before giving up until the next load.
+    pub max_attempts: u32,
+    /// The first delay in milliseconds; doubled each time.
+    pub base_ms: u32,
+}
+
+impl Backoff {
+    /// The longest delay between two attempts.
+    pub const MAX_DELAY_MS: u32 = 60_000;
+
+    /// The delay before attempt `failed + 1`, after `failed` failures (≥ 1).
+    pub fn delay(self, failed: u32) -> u32 {
+        let factor = 1u32.checked_shl(failed.saturating_sub(1)).unwrap_or(u32::MAX);
+        self.base_ms.saturating_mul(factor).min(Self::MAX_DELAY_MS)
+    }
+}
+
+/// The consent state and its rules.
+#[derive(Debug, Clone)]
+pub struct Controller {
+    policy: PolicyVersion,
+    lang: Language,
+    subject: SubjectId,
+    backoff: Backoff,
+    gpc: bool,
+    granted: Categories,
+    policy_accepted: bool,
+    status: Status,
+    consent_id: Option<ConsentId>,
+    token: Option<String>,
+    issued_at: Option<u64>,
+    expires_at: Option<u64>,
+    pending: Option<ConsentRequest>,
+    failures: u32,
+    banner: bool,
+}
+
+impl Controller {
+    /// A controller with no consent, before [`Msg::Start`].
+    pub fn new(policy: PolicyVersion, lang: Language, subject: SubjectId, backoff: Backoff, gpc: bool) -> Self {
+        Controller {
+            policy,
+            lang,
+            subject,
+            backoff,
+            gpc,
+            granted: Categories::new(),
+            policy_accepted: false,
+            status: Status::None,
+            consent_id: None,
+            token: None,
+            issued_at: None,
+            expires_at: None,
+            pending: None,
+            failures: 0,
+            banner: false,
+        }
+    }
+
+    /// Applies a message and returns what to do, in order.
+    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        match msg {
+            Msg::Start { verified, pending, show_banner } => self.start(verified, pending, show_banner, &mut fx),
+            Msg::Choose(choice) => self.choose(choice, &mut fx),
+            Msg::Recorded { id, verified, now } => {
+                if self.pending.as_ref().is_some_and(|p| p.id == id) {
+                    self.pending = None;
+                    self.failures = 0;
+                    fx.push(Effect::ClearPending);
+                    let max_age = verified.claims.exp.saturating_sub(now);
+                    fx.push(Effect::StoreToken { token: verified.token.clone(), max_age });
+                    let before = self.granted;
+                    self.adopt(verified);
+                    if before != self.granted {
+                        fx.push(self.change_event(before));
+                    }
+                    if let Some(token) = self.token.clone() {
+                        fx.push(Effect::Emit(Event::Recorded { token, consent_id: id }));
+                    }
+                }
+            }
+            Msg::Failed { id, code, retryable } => {
+                if self.pending.as_ref().is_some_and(|p| p.id == id) {
+                    self.failures += 1;
+                    fx.push(Effect::Emit(Event::Error { code }));
+                    if retryable && self.failures < self.backoff.max_attempts {
+                        fx.push(Effect::ScheduleRetry { id, delay_ms: self.backoff.delay(self.failures) });
+                    }
+                }
+            }
+            Msg::Retry { id } => {
+                if let Some(pending) = self.pending.as_ref().filter(|p| p.id == id) {
+                    fx.push(Effect::Send(pending.clone()));
+                }
+            }
+            Msg::RetryNow => {
+                if let Some(pending) = &self.pending {
+                    self.failures = 0;
+                    fx.push(Effect::Send(pending.clone()));
+                }
+            }
+            Msg::Adopt(verified) => {
+                let newer = self.issued_at.is_none_or(|iat| verified.claims.iat >= iat);
+                if newer && self.token.as_deref() != Some(&verified.token) {
+                    let before = self.granted;
+                    self.pending = None;
+                    fx.push(Effect::ClearPending);
+                    self.adopt(verified);
+                    self.banner = false;
+                    fx.push(Effect::Render);
+                    fx.push(self.change_event(before));
+                }
+            }
+            Msg::Revoke => {
+                let before = self.granted;
+                self.reset();
+                fx.push(Effect::ClearToken);
+                fx.push(Effect::ClearPending);
+                self.banner = true;
+                fx.push(Effect::Render);
+                fx.push(self.change_event(before));
+            }
+            Msg::ShowBanner | Msg::HideBanner => {
+                self.banner = matches!(msg, Msg::ShowBanner);
+                fx.push(Effect::Render);
+            }
+            Msg::SetLanguage(lang) => {
+                self.lang = lang;
+                fx.push(Effect::Render);
+            }
+        }
+        fx
+    }
+
+    fn start(&mut self, verified: Option<Verified>, pending: Option<ConsentRequest>, show: bool, fx: &mut Vec<Effect>) {
+        if let Some(verified) = verified {
+            if verified.claims.sub != self.subject {
+                fx.push(Effect::StoreSubject(verified.claims.sub.clone()));
+            }
+            self.adopt(verified);
+        }
+        match pending {
+            // The page that made the choice closed after the service recorded it but before
+            // it could clear the pending copy: the token already says it.
+            Some(p) if self.consent_id.as_ref() == Some(&p.id) => fx.push(Effect::ClearPending),
+            Some(p) if p.policy.version == self.policy.id && p.policy.digest == self.policy.digest => {
+                self.subject = p.subject.clone();
+                self.granted = p.granted();
+                self.policy_accepted = p.policy_accepted;
+                self.consent_id = Some(p.id.clone());
+                self.status = Status::Pending;
+                fx.push(Effect::Send(p.clone()));
+                self.pending = Some(p);
+            }
+            // A choice about a policy that is no longer current cannot be recorded.
+            Some(_) => fx.push(Effect::ClearPending),
+            None => {}
+        }
+        if self.status == Status::None && show {
+            self.banner = true;
+            fx.push(Effect::Render);
+        }
+        fx.push(Effect::Emit(Event::Ready { categories: self.granted }));
+    }
+
+    fn choose(&mut self, choice: Choice, fx: &mut Vec<Effect>) {
+        let before = self.granted;
+        let mut categories = choice.categories;
+        categories.insert(Category::Necessary);
+        self.policy_accepted = choice.policy_accepted.unwrap_or(self.policy_accepted);
+        let request = ConsentRequest {
+            id: choice.id.clone(),
+            subject: self.subject.clone(),
+            policy: PolicyRef { version: self.policy.id.into(), digest: self.policy.digest.into() },
+            language: self.lang,
+            categories: CategoryChoices {
+                necessary: true,
+                analytics: categories.contains(Category::Analytics),
+                marketing: categories.contains(Category::Marketing),
+            },
+            policy_accepted: self.policy_accepted,
+            source: choice.source,
+            gpc: self.gpc,
+        };
+        self.granted = categories;
+        self.status = Status::Pending;
+        self.consent_id = Some(choice.id);
+        self.failures = 0;
+        self.banner = false;
+        fx.push(Effect::PersistPending(request.clone()));
+        if self.token.take().is_some() {
+            self.issued_at = None;
+            self.expires_at = None;
+            fx.push(Effect::ClearToken);
+        }
+        fx.push(Effect::Render);
+        fx.push(self.change_event(before));
+        fx.push(Effect::Send(request.clone()));
+        self.pending = Some(request);
+    }
+
+    fn adopt(&mut self, verified: Verified) {
+        let claims = verified.claims;
+        self.granted = claims.cat;
+        self.policy_accepted = claims.pa;
+        self.subject = claims.sub;
+        self.consent_id = Some(claims.jti);
+        self.issued_at = Some(claims.iat);
+        self.expires_at = Some(claims.exp);
+        self.token = Some(verified.token);
+        self.status = Status::Recorded;
+    }
+
+    fn reset(&mut self) {
+        self.granted = Categories::new();
+        self.policy_accepted = false;
+        self.status = Status::None;
+        self.consent_id = None;
+        self.token = None;
+        self.issued_at = None;
+        self.expires_at = None;
+        self.pending = None;
+        self.failures = 0;
+    }
+
+    fn change_event(&self, before: Categories) -> Effect {
+        let changed = Category::OPTIONAL
+            .into_iter()
+            .filter(|c| before.contains(*c) != self.granted.contains(*c))
+            .collect();
+        Effect::Emit(Event::Change { categories: self.granted, changed })
+    }
+
+    /// Whether the choice is recorded, pending or absent.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+    /// The categories in effect.
+    pub fn granted(&self) -> Categories {
+        self.granted
+    }
+    /// Whether the visitor accepted the personal data policy (pending or recorded).
+    pub fn policy_accepted(&self) -> bool {
+        self.policy_accepted
+    }
+    /// The id of the choice in effect.
+    pub fn consent_id(&self) -> Option<&ConsentId> {
+        self.consent_id.as_ref()
+    }
+    /// The visitor's pseudonymous id.
+    pub fn subject(&self) -> &SubjectId {
+        &self.subject
+    }
+    /// The recorded token, if the choice in effect is recorded.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+    /// When the token was issued (seconds since the epoch).
+    pub fn issued_at(&self) -> Option<u64> {
+        self.issued_at
+    }
+    /// When the token expires (seconds since the epoch).
+    pub fn expires_at(&self) -> Option<u64> {
+        self.expires_at
+    }
+    /// The choice waiting to be recorded.
+    pub fn pending(&self) -> Option<&ConsentRequest> {
+        self.pending.as_ref()
+    }
+    /// Whether the banner should be visible.
+    pub fn banner_visible(&self) -> bool {
+        self.banner
+    }
+    /// The interface language.
+    pub fn language(&self) -> Language {
+        self.lang
+    }
+    /// The policy version asked for.
+    pub fn policy(&self) -> PolicyVersion {
+        self.policy
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vivus_consent_core::policy;
+
+    fn id(n: u8) -> ConsentId {
+        ConsentId::from_bytes([n; 16])
+    }
+    fn subject() -> SubjectId {
+        SubjectId::from_bytes([9; 16])
+    }
+    fn controller() -> Controller {
+        Controller::new(policy::CURRENT, Language::Kk, subject(), Backoff { max_attempts: 3, base_ms: 100 }, false)
+    }
+    fn verified(jti: u8, cat: Categories, iat: u64) -> Verified {
+        Verified {
+            token: String::from("token-") + &jti.to_string(),
+            claims: Claims {
+                iss: "vivus-consent".into(),
+                sub: subject(),
+                jti: id(jti),
+                iat,
+                exp: iat + 1000,
+                pv: policy::CURRENT.id.into(),
+                pd: policy::CURRENT.digest.into(),
+                lang: Language::Kk,
+                cat,
+                pa: false,
+            },
+        }
+    }
+    fn choose(c: &mut Controller, n: u8, cats: Categories) -> Vec<Effect> {
+        c.update(Msg::Choose(Choice { id: id(n), categories: cats, policy_accepted: None, source: Source::Banner }))
+    }
+    fn marketing() -> Categories {
+        [Category::Marketing].into_iter().collect()
+    }
+
+    #[test]
+    fn first_visit_shows_the_banner_and_grants_nothing() {
+        let mut c = controller();
+        let fx = c.update(Msg::Start { verified: None, pending: None, show_banner: true });
+        assert_eq!(fx, [Effect::Render, Effect::Emit(Event::Ready { categories: Categories::new() })]);
+        assert!(c.banner_visible());
+        assert_eq!(c.status(), Status::None);
+    }
+
+    #[test]
+    fn bots_and_auto_show_off_get_no_banner() {
+        let mut c = controller();
+        let fx = c.update(Msg::Start { verified: None, pending: None, show_banner: false });
+        assert_eq!(fx, [Effect::Emit(Event::Ready { categories: Categories::new() })]);
+        assert!(!c.banner_visible());
+    }
+
+    #[test]
+    fn a_valid_token_restores_the_choice_without_banner() {
+        let mut c = controller();
+        let fx = c.update(Msg::Start { verified: Some(verified(1, marketing(), 10)), pending: None, show_banner: true });
+        assert_eq!(fx, [Effect::Emit(Event::Ready { categories: marketing() })]);
+        assert_eq!(c.status(), Status::Recorded);
+        assert_eq!(c.token(), Some("token-1"));
+        assert_eq!(c.expires_at(), Some(1010));
+        assert!(!c.banner_visible());
+    }
+
+    #[test]
+    fn a_choice_applies_at_once_is_persisted_then_sent() {
+        let mut c = controller();
+        c.update(Msg::Start { verified: None, pending: None, show_banner: true });
+        let fx = choose(&mut c, 2, Categories::all());
+        let Effect::PersistPending(request) = &fx[0] else { panic!("persist first: {fx:?}") };
+        assert_eq!(request.id, id(2));
+        assert_eq!(request.language, Language::Kk);
+        assert!(request.categories.analytics && request.categories.marketing && request.categories.necessary);
+        assert!(!request.policy_accepted);
+        assert_eq!(request.policy.digest, policy::CURRENT.digest);
+        assert_eq!(
+            &fx[1..],
+            [
+                Effect::Render,
+                Effect::Emit(Event::Change {
+                    categories: Categories::all(),
+                    changed: vec![Category::Analytics, Category::Marketing]
+                }),
+                Effect::Send(request.clone()),
+            ]
+        );
+        assert_eq!(c.status(), Status::Pending);
+        assert!(c.granted().contains(Category::Marketing));
+        assert!(!c.banner_visible());
+    }
+
+    #[test]
+    fn recording_stores_the_token_and_emits_recorded() {
+        let mut c = controller();
+        c.update(Msg::Start { verified: None, pending: None, show_banner: true });
+        choose(&mut c, 3, marketing());
+        let fx = c.update(Msg::Recorded { id: id(3), verified: verified(3, marketing(), 100), now: 150 });
+        assert_eq!(
+            fx,
+            [
+                Effect::ClearPending,
+                Effect::StoreToken { token: "token-3".into(), max_age: 950 },
+                Effect::Emit(Event::Recorded { token: "token-3".into(), consent_id: id(3) }),
+            ]
+        );
+        assert_eq!(c.status(), Status::Recorded);
+        assert!(c.pending().is_none());
+    }
+
+    #[test]
+    fn a_new_choice_clears_the_old_token_so_a_reload_cannot_restore_a_revoked_grant() {
+        let mut c = controller();
+        c.update(Msg::Start { verified: Some(verified(1, Categories::all(), 10)), pending: None, show_banner: true });
+        let fx = choose(&mut c, 4, Categories::new());
+        assert!(fx.contains(&Effect::ClearToken));
+        assert_eq!(c.token(), None);
+        assert!(fx.contains(&Effect::Emit(Event::Change {
+            categories: Categories::new(),
+            changed: vec![Category::Analytics, Category::Marketing]
+        })));
+    }
+
+    #[test]
+    fn failures_back_off_exponentially_and_stop_after_max_attempts() {
+        let mut c = controller();
+        choose(&mut c, 5, marketing());
+        let fail = Msg::Failed { id: id(5), code: "network", retryable: true };
+        let fx = c.update(fail.clone());
+        assert_eq!(
+            fx,
+            [Effect::Emit(Event::Error { code: "network" }), Effect::ScheduleRetry { id: id(5), delay_ms: 100 }]
+        );
+        assert!(matches!(c.update(Msg::Retry { id: id(5) })[..], [Effect::Send(ref r)] if r.id == id(5)));
+        assert_eq!(c.update(fail.clone())[1], Effect::ScheduleRetry { id: id(5), delay_ms: 200 });
+        // The third failure reaches max_attempts: report it, stop retrying, stay pending.
+        assert_eq!(c.update(fail), [Effect::Emit(Event::Error { code: "network" })]);
+        assert_eq!(c.status(), Status::Pending);
+        // A manual retry starts over.
+        assert!(matches!(c.update(Msg::RetryNow)[..], [Effect::Send(_)]));
+    }
+
+    #[test]
+    fn permanent_failures_are_not_retried_and_stale_messages_are_ignored() {
+        let mut c = controller();
+        choose(&mut c, 6, marketing());
+        assert_eq!(
+            c.update(Msg::Failed { id: id(6), code: "rejected", retryable: false }),
+            [Effect::Emit(Event::Error { code: "rejected" })]
+        );
+        choose(&mut c, 7, Categories::new());
+        assert!(c.update(Msg::Retry { id: id(6) }).is_empty());
+        assert!(c.update(Msg::Failed { id: id(6), code: "network", retryable: true }).is_empty());
+        assert!(c.update(Msg::Recorded { id: id(6), verified: verified(6, marketing(), 1), now: 2 }).is_empty());
+        assert_eq!(c.status(), Status::Pending);
+        assert_eq!(c.granted(), Categories::new());
+    }
+
+    #[test]
+    fn a_pending_choice_survives_a_reload_and_is_resent_with_its_id() {
+        let mut first = controller();
+        let fx = choose(&mut first, 8, marketing());
+        let Effect::PersistPending(request) = fx[0].clone() else { panic!() };
+
+        let mut reloaded = controller();
+        let fx = reloaded.update(Msg::Start { verified: None, pending: Some(request.clone()), show_banner: true });
+        assert_eq!(fx, [Effect::Send(request), Effect::Emit(Event::Ready { categories: marketing() })]);
+        assert_eq!(reloaded.status(), Status::Pending);
+        assert!(!reloaded.banner_visible());
+    }
+
+    #[test]
+    fn a_pending_choice_already_recorded_or_for_an_old_policy_is_dropped() {
+        let mut first = controller();
+        let Effect::PersistPending(request) = choose(&mut first, 9, marketing())[0].clone() else { panic!() };
+
+        let mut c = controller();
+        let fx = c.update(Msg::Start {
+            verified: Some(verified(9, marketing(), 10)),
+            pending: Some(request.clone()),
+            show_banner: true,
+        });
+        assert_eq!(fx[0], Effect::ClearPending);
+        assert_eq!(c.status(), Status::Recorded);
+
+        let mut old = request;
+        old.policy.version = "v0".into();
+        let mut c = controller();
+        let fx = c.update(Msg::Start { verified: None, pending: Some(old), show_banner: true });
+        assert_eq!(fx[0], Effect::ClearPending);
+        assert_eq!(c.status(), Status::None);
+        assert!(c.banner_visible());
+    }
+
+    #[test]
+    fn policy_acceptance_is_kept_unless_the_choice_sets_it() {
+        let mut c = controller();
+        c.update(Msg::Choose(Choice {
+            id: id(10),
+            categories: Categories::new(),
+            policy_accepted: Some(true),
+            source: Source::Form,
+        }));
+        assert!(c.policy_accepted());
+        let fx = choose(&mut c, 11, Categories::all());
+        let Effect::PersistPending(request) = &fx[0] else { panic!() };
+        assert!(request.policy_accepted);
+    }
+
+    #[test]
+    fn revoke_and_adopt() {
+        let mut c = controller();
+        c.update(Msg::Start { verified: Some(verified(1, Categories::all(), 10)), pending: None, show_banner: true });
+        let fx = c.update(Msg::Revoke);
+        assert!(fx.contains(&Effect::ClearToken));
+        assert_eq!(c.granted(), Categories::new());
+        assert!(c.banner_visible());
+
+        let fx = c.update(Msg::Adopt(verified(2, marketing(), 20)));
+        assert!(fx.contains(&Effect::Emit(Event::Change { categories: marketing(), changed: vec![Category::Marketing] })));
+        assert!(!c.banner_visible());
+        // An older token from another tab does not win.
+        assert!(c.update(Msg::Adopt(verified(3, Categories::all(), 15))).is_empty());
+    }
+
+    #[test]
+    fn backoff_is_capped() {
+        let b = Backoff { max_attempts: 50, base_ms: 1000 };
+        assert_eq!(b.delay(1), 1000);
+        assert_eq!(b.delay(3), 4000);
+        assert_eq!(b.delay(40), Backoff::MAX_DELAY_MS);
+    }
+}

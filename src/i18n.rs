@@ -1,0 +1,256 @@
+//! Every string the widget shows, in Russian and Kazakh, and how the language is chosen.
+//!
+//! The Kazakh texts use the vocabulary of the signed policy's Kazakh column ("дербес
+//! деректер", "Саясат", "келісім", "cookie файлдары") so the banner and the policy speak
+//! the same language. Category titles, descriptions and purposes come from the core.
+
+use vivus_consent_core::language::Language;
+
+/// The interface strings of one language.
+#[derive(Debug)]
+pub struct Text {
+    /// The banner heading.
+    pub banner_title: &'static str,
+    /// The banner's short explanation.
+    pub banner_body: &'static str,
+    /// "Accept all".
+    pub accept_all: &'static str,
+    /// "Reject all" (keep only the necessary ones).
+    pub reject_all: &'static str,
+    /// Opens the settings dialog.
+    pub settings: &'static str,
+    /// Opens the policy viewer.
+    pub policy_link: &'static str,
+    /// The accessible name of the language switch.
+    pub language: &'static str,
+    /// The settings dialog heading.
+    pub preferences_title: &'static str,
+    /// The settings dialog's introduction.
+    pub preferences_intro: &'static str,
+    /// Beside the locked switch of the necessary category.
+    pub always_on: &'static str,
+    /// Heads the list of policy purposes a category covers.
+    pub purposes: &'static str,
+    /// Heads the list of services of a category.
+    pub services: &'static str,
+    /// Prefix of a service's cookie list.
+    pub cookies: &'static str,
+    /// Saves the switches as they are.
+    pub save: &'static str,
+    /// Closes a dialog.
+    pub close: &'static str,
+    /// While the policy text loads.
+    pub loading: &'static str,
+    /// The policy text could not be loaded or read.
+    pub policy_failed: &'static str,
+    /// Tries again.
+    pub retry: &'static str,
+    /// The policy-acceptance dialog heading.
+    pub acceptance_title: &'static str,
+    /// Why acceptance is asked for.
+    pub acceptance_body: &'static str,
+    /// Confirms acceptance.
+    pub acceptance_confirm: &'static str,
+    /// Shown when the visitor confirms without ticking the box (policy 6.2).
+    pub acceptance_required: &'static str,
+    /// Closes the acceptance dialog without accepting.
+    pub cancel: &'static str,
+    /// While a choice is being recorded.
+    pub saving: &'static str,
+    /// Once a choice is recorded.
+    pub saved: &'static str,
+    /// The service could not be reached.
+    pub error_network: &'static str,
+    /// The service did not answer in time.
+    pub error_timeout: &'static str,
+    /// The service failed (5xx).
+    pub error_server: &'static str,
+    /// The service refused the choice (4xx).
+    pub error_rejected: &'static str,
+    /// The service's answer or token was not valid.
+    pub error_invalid: &'static str,
+}
+
+static RU: Text = Text {
+    banner_title: "Cookie-файлы и персональные данные",
+    banner_body: "Необходимые cookie-файлы нужны для работы сайта. С вашего согласия мы также используем \
+                  аналитические и маркетинговые cookie-файлы, чтобы улучшать сервис и показывать \
+                  подходящие вам предложения. Выбор можно изменить в любой момент.",
+    accept_all: "Принять все",
+    reject_all: "Только необходимые",
+    settings: "Настроить",
+    policy_link: "Политика обработки персональных данных",
+    language: "Язык",
+    preferences_title: "Настройки cookie-файлов",
+    preferences_intro: "Выберите, на что вы даёте согласие. Необходимые cookie-файлы включены всегда: \
+                        без них сайт не работает.",
+    always_on: "Всегда включены",
+    purposes: "Цели по Политике:",
+    services: "Сервисы:",
+    cookies: "cookie-файлы:",
+    save: "Сохранить выбор",
+    close: "Закрыть",
+    loading: "Загружаем Политику…",
+    policy_failed: "Не удалось загрузить Политику. Проверьте подключение к интернету и попробуйте ещё раз.",
+    retry: "Повторить",
+    acceptance_title: "Согласие на обработку персональных данных",
+    acceptance_body: "Чтобы отправить заявку на микрокредит, нужно ваше согласие на обработку \
+                      персональных данных. Прочитайте Политику и отметьте согласие.",
+    acceptance_confirm: "Продолжить",
+    acceptance_required: "Без согласия с Политикой заявку отправить нельзя (п. 6.2 Политики). \
+                          Введённые данные сохранены на странице.",
+    cancel: "Отмена",
+    saving: "Сохраняем ваш выбор…",
+    saved: "Ваш выбор сохранён.",
+    error_network: "Не удалось связаться с сервисом согласий. Ваш выбор сохранён в браузере, \
+                    мы повторим попытку автоматически.",
+    error_timeout: "Сервис согласий не ответил вовремя. Мы повторим попытку автоматически.",
+    error_server: "Сервис согласий временно недоступен. Мы повторим попытку автоматически.",
+    error_rejected: "Сервис согласий не принял запрос. Обновите страницу и сделайте выбор ещё раз.",
+    error_invalid: "Сервис согласий вернул неверный ответ. Попробуйте ещё раз позже.",
+};
+
+static KK: Text = Text {
+    banner_title: "Cookie файлдары және дербес деректер",
+    banner_body: "Сайттың жұмыс істеуі үшін қажетті cookie файлдары керек. Сіздің келісіміңізбен біз \
+                  қызметті жақсарту және сізге лайықты ұсыныстар көрсету үшін аналитикалық және \
+                  маркетингтік cookie файлдарын да пайдаланамыз. Таңдауыңызды кез келген уақытта \
+                  өзгерте аласыз.",
+    accept_all: "Барлығын қабылдау",
+    reject_all: "Тек қажеттілері",
+    settings: "Баптау",
+    policy_link: "Дербес деректерді өңдеу саясаты",
+    language: "Тіл",
+    preferences_title: "Cookie файлдарын баптау",
+    preferences_intro: "Неге келісім беретініңізді таңдаңыз. Қажетті cookie файлдары әрқашан қосулы: \
+                        оларсыз сайт жұмыс істемейді.",
+    always_on: "Әрқашан қосулы",
+    purposes: "Саясат бойынша мақсаттар:",
+    services: "Сервистер:",
+    cookies: "cookie файлдары:",
+    save: "Таңдауды сақтау",
+    close: "Жабу",
+    loading: "Саясат жүктелуде…",
+    policy_failed: "Саясатты жүктеу мүмкін болмады. Интернетке қосылуды тексеріп, қайталап көріңіз.",
+    retry: "Қайталау",
+    acceptance_title: "Дербес деректерді өңдеуге келісім",
+    acceptance_body: "Шағын кредитке өтінім жіберу үшін дербес деректеріңізді өңдеуге келісіміңіз \
+                      қажет. Саясатпен танысып, келісіміңізді белгілеңіз.",
+    acceptance_confirm: "Жалғастыру",
+    acceptance_required: "Саясатпен келіспейінше өтінім жіберу мүмкін емес (Саясаттың 6.2-тармағы). \
+                          Енгізген деректеріңіз бетте сақталды.",
+    cancel: "Болдырмау",
+    saving: "Таңдауыңыз сақталуда…",
+    saved: "Таңдауыңыз сақталды.",
+    error_network: "Келісім сервисімен байланысу мүмкін болмады. Таңдауыңыз браузерде сақталды, \
+                    біз әрекетті автоматты түрде қайталаймыз.",
+    error_timeout: "Келісім сервисі уақытында жауап бермеді. Әрекетті автоматты түрде қайталаймыз.",
+    error_server: "Келісім сервисі уақытша қолжетімсіз. Әрекетті автоматты түрде қайталаймыз.",
+    error_rejected: "Келісім сервисі сұрауды қабылдамады. Бетті жаңартып, таңдауды қайта жасаңыз.",
+    error_invalid: "Келісім сервисі қате жауап қайтарды. Кейінірек қайталап көріңіз.",
+};
+
+/// The strings of `lang`.
+pub fn text(lang: Language) -> &'static Text {
+    match lang {
+        Language::Ru => &RU,
+        Language::Kk => &KK,
+    }
+}
+
+/// The message for an error code (see `SdkError::code`) in `lang`, for `:error` events.
+pub fn error_message(code: &str, lang: Language) -> &'static str {
+    let t = text(lang);
+    match code {
+        "network" => t.error_network,
+        "timeout" => t.error_timeout,
+        "server_error" => t.error_server,
+        "rejected" => t.error_rejected,
+        _ => t.error_invalid,
+    }
+}
+
+/// Chooses the interface language from, in order: the integrator's config, the page's
+/// `?lang=` parameter, `<html lang>`, the browser's languages; Russian if none is supported.
+pub fn choose_language<'a>(
+    configured: Option<Language>,
+    query: Option<&str>,
+    html_lang: Option<&str>,
+    browser: impl IntoIterator<Item = &'a str>,
+) -> Language {
+    configured
+        .or_else(|| query.and_then(Language::from_tag))
+        .or_else(|| html_lang.and_then(Language::from_tag))
+        .or_else(|| Language::from_tags(browser))
+        .unwrap_or_default()
+}
+
+/// The value of `name` in a URL query string (`?a=1&lang=kk`), without percent-decoding:
+/// language tags need none.
+pub fn query_param<'q>(search: &'q str, name: &str) -> Option<&'q str> {
+    search.trim_start_matches('?').split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name).then_some(value)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_strings(t: &Text) -> [&'static str; 30] {
+        [
+            t.banner_title, t.banner_body, t.accept_all, t.reject_all, t.settings, t.policy_link,
+            t.language, t.preferences_title, t.preferences_intro, t.always_on, t.purposes, t.services,
+            t.cookies, t.save, t.close, t.loading, t.policy_failed, t.retry, t.acceptance_title,
+            t.acceptance_body, t.acceptance_confirm, t.acceptance_required, t.cancel, t.saving,
+            t.saved, t.error_network, t.error_timeout, t.error_server, t.error_rejected,
+            t.error_invalid,
+        ]
+    }
+
+    #[test]
+    fn every_string_exists_in_both_languages_and_differs() {
+        let (ru, kk) = (all_strings(text(Language::Ru)), all_strings(text(Language::Kk)));
+        for (r, k) in ru.iter().zip(kk) {
+            assert!(!r.trim().is_empty() && !k.trim().is_empty());
+            assert_ne!(*r, k, "untranslated: {r}");
+            // Continuation lines must not leave double spaces behind.
+            assert!(!r.contains("  ") && !k.contains("  "), "{r} / {k}");
+        }
+    }
+
+    #[test]
+    fn kazakh_uses_kazakh_letters_and_the_policy_vocabulary() {
+        let kk = all_strings(text(Language::Kk)).concat();
+        assert!(kk.chars().any(|c| "әғқңөұүһі".contains(c)));
+        for word in ["дербес деректер", "келісім", "cookie файлдары", "Саясат"] {
+            assert!(kk.contains(word), "{word}");
+        }
+    }
+
+    #[test]
+    fn error_codes_have_messages() {
+        assert_eq!(error_message("timeout", Language::Kk), KK.error_timeout);
+        assert_eq!(error_message("network", Language::Ru), RU.error_network);
+        assert_eq!(error_message("bad_signature", Language::Ru), RU.error_invalid);
+    }
+
+    #[test]
+    fn language_is_chosen_in_order() {
+        let browser = ["en-US", "kk-KZ"];
+        assert_eq!(choose_language(Some(Language::Ru), Some("kk"), Some("kk"), browser), Language::Ru);
+        assert_eq!(choose_language(None, Some("kz"), Some("ru"), browser), Language::Kk);
+        assert_eq!(choose_language(None, Some("en"), Some("ru-RU"), browser), Language::Ru);
+        assert_eq!(choose_language(None, None, Some("en"), browser), Language::Kk);
+        assert_eq!(choose_language(None, None, None, ["en", "de"]), Language::Ru);
+    }
+
+    #[test]
+    fn query_param_finds_the_value() {
+        assert_eq!(query_param("?a=1&lang=kk", "lang"), Some("kk"));
+        assert_eq!(query_param("lang=ru", "lang"), Some("ru"));
+        assert_eq!(query_param("?language=kk", "lang"), None);
+        assert_eq!(query_param("", "lang"), None);
+    }
+}
