@@ -1,0 +1,204 @@
+//! Command line and environment configuration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// `vivus-consent-server`: records consent in a tamper-evident ledger and returns
+/// signed consent tokens.
+#[derive(Debug, Parser)]
+#[command(name = "vivus-consent-server", version, about)]
+pub struct Cli {
+    /// A maintenance command; without one the service runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The ledger database: an SQLite file path, or a `postgres://` URL to use PostgreSQL.
+    #[arg(long, env = "VIVUS_DATABASE", default_value = "data/consent.sqlite3", global = true)]
+    pub database: String,
+
+    /// Service settings.
+    #[command(flatten)]
+    pub serve: ServeConfig,
+}
+
+/// Maintenance commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ledger maintenance.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+    /// Signing key maintenance.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `ledger …`
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Walks the whole hash chain and reports the first broken record (exit status 1).
+    Verify,
+}
+
+/// `keys …`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Generates a new signing key in the key directory; the running service picks it
+    /// up on its next start (the newest key signs, all keys stay published).
+    Rotate,
+}
+
+/// Settings of the running service.
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    #[arg(long, env = "VIVUS_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Directory of the Ed25519 signing keys (`<unix-time>-<kid>.key`, owner-only).
+    /// A key is generated on first start; the newest signs, all are published.
+    #[arg(long, env = "VIVUS_KEY_DIR", default_value = "data/keys", global = true)]
+    pub key_dir: PathBuf,
+
+    /// An origin allowed to call the API from a browser (CORS), e.g.
+    /// `https://vivus.kz`. Repeat the flag (or comma-separate the variable) for more.
+    #[arg(long = "allowed-origin", env = "VIVUS_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
+    pub allowed_origins: Vec<String>,
+
+    /// Domain attribute of the consent cookie (e.g. `vivus.kz`); without it the cookie
+    /// is host-only.
+    #[arg(long, env = "VIVUS_COOKIE_DOMAIN", value_parser = parse_cookie_domain)]
+    pub cookie_domain: Option<String>,
+
+    /// Name of the consent cookie.
+    #[arg(long, env = "VIVUS_COOKIE_NAME", default_value = "vivus_consent", value_parser = parse_cookie_name)]
+    pub cookie_name: String,
+
+    /// Directory with the demo site: `www/` is served at `/`, `pkg/` at `/pkg/`.
+    #[arg(long, env = "VIVUS_STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
+
+    /// How long an issued consent token stays valid, in days.
+    #[arg(long, env = "VIVUS_TOKEN_TTL_DAYS", default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub token_ttl_days: u32,
+
+    /// The `iss` claim of issued tokens, checked on tokens presented back.
+    #[arg(long, env = "VIVUS_ISSUER", default_value = "vivus-consent")]
+    pub issuer: String,
+
+    /// Take the client IP from the last `X-Forwarded-For` entry (behind a reverse proxy
+    /// that sets it). Off: the socket peer address.
+    #[arg(long, env = "VIVUS_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+
+    /// Requests per second allowed per client network (/24 or /48) on the API; 0 turns
+    /// rate limiting off (benchmarks from one address).
+    #[arg(long, env = "VIVUS_RATE_LIMIT_PER_SECOND", default_value_t = 20)]
+    pub rate_limit_per_second: u32,
+
+    /// Burst size of the per-client rate limit.
+    #[arg(long, env = "VIVUS_RATE_LIMIT_BURST", default_value_t = 40)]
+    pub rate_limit_burst: u32,
+
+    /// Most appends the ledger writer commits in one transaction.
+    #[arg(long, env = "VIVUS_LEDGER_BATCH_MAX", default_value_t = crate::ledger::DEFAULT_BATCH_MAX, value_parser = parse_batch_max)]
+    pub ledger_batch_max: usize,
+
+    /// Worker threads of the async runtime (default: one per core).
+    #[arg(long, env = "VIVUS_WORKER_THREADS")]
+    pub worker_threads: Option<usize>,
+}
+
+/// A browser origin: `scheme://host[:port]`, no path, no trailing slash.
+fn parse_origin(s: &str) -> Result<String, String> {
+    let (scheme, rest) = s
+        .split_once("://")
+        .ok_or_else(|| format!("{s:?} is not an origin; write it as https://host[:port]"))?;
+    if scheme != "https" && scheme != "http" {
+        return Err(format!("{s:?} must start with https:// or http://"));
+    }
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
+        return Err(format!("{s:?} must be scheme://host[:port] with no path, user or trailing slash"));
+    }
+    Ok(s.to_ascii_lowercase())
+}
+
+fn parse_batch_max(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=65_536).contains(&n) => Ok(n),
+        _ => Err(format!("{s:?} is not a batch size; use a number from 1 to 65536")),
+    }
+}
+
+fn parse_cookie_domain(s: &str) -> Result<String, String> {
+    let d = s.trim_start_matches('.').to_ascii_lowercase();
+    let ok = !d.is_empty()
+        && d.split('.').all(|label| {
+            !label.is_empty() && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if ok {
+        Ok(d)
+    } else {
+        Err(format!("{s:?} is not a domain name; write it like vivus.kz"))
+    }
+}
+
+fn parse_cookie_name(s: &str) -> Result<String, String> {
+    // RFC 6265 token characters, minus the ones browsers treat specially.
+    let ok = !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("{s:?} is not a cookie name; use letters, digits, '_', '-' or '.'"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let cli = Cli::try_parse_from(["vivus-consent-server"]).expect("defaults parse");
+        assert!(cli.command.is_none());
+        assert_eq!(cli.database, "data/consent.sqlite3");
+        assert_eq!(cli.serve.listen, "127.0.0.1:8080".parse().expect("addr"));
+        assert_eq!(cli.serve.key_dir, PathBuf::from("data/keys"));
+        assert_eq!(cli.serve.token_ttl_days, 365);
+        assert_eq!(cli.serve.rate_limit_per_second, 20);
+    }
+
+    #[test]
+    fn origins_repeat_and_are_validated() {
+        let cli = Cli::try_parse_from([
+            "x",
+            "--allowed-origin",
+            "https://vivus.kz",
+            "--allowed-origin",
+            "http://127.0.0.1:8080",
+        ])
+        .expect("parse");
+        assert_eq!(cli.serve.allowed_origins, ["https://vivus.kz", "http://127.0.0.1:8080"]);
+        for bad in ["vivus.kz", "https://vivus.kz/", "ftp://vivus.kz", "https://"] {
+            let err = Cli::try_parse_from(["x", "--allowed-origin", bad]).expect_err(bad);
+            assert!(err.to_string().contains("allowed-origin"), "{err}");
+        }
+    }
+
+    #[test]
+    fn ledger_verify_takes_the_database_flag_after_the_subcommand() {
+        let cli = Cli::try_parse_from(["x", "ledger", "verify", "--database", "/tmp/l.sqlite3"]).expect("parse");
+        assert!(matches!(cli.command, Some(Command::Ledger(LedgerCommand::Verify))));
+        assert_eq!(cli.database, "/tmp/l.sqlite3");
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        assert!(Cli::try_parse_from(["x", "--listen", "nowhere"]).is_err());
+        assert!(Cli::try_parse_from(["x", "--token-ttl-days", "0"]).is_err());
+        assert!(Cli::try_parse_from(["x", "--cookie-domain", "a..b"]).is_err());
+        assert!(Cli::try_parse_from(["x", "--cookie-name", "a b"]).is_err());
+        assert!(Cli::try_parse_from(["x", "--ledger-batch-max", "0"]).is_err());
+    }
+}

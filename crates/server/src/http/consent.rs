@@ -1,0 +1,421 @@
+//! Recording consent, withdrawing it, and a subject's history.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use vivus_consent_core::category::{Categories, Category};
+use vivus_consent_core::consent::{ConsentId, ConsentRequest, SubjectId, WithdrawRequest};
+use vivus_consent_core::policy;
+use vivus_consent_core::token::Claims;
+
+use super::client::Peer;
+use super::jwks::bearer_claims;
+use super::{client_network, AppJson, AppState, Error, Result, Settings};
+use crate::ledger::{truncate_user_agent, Appended, Entry, Record, RecordKind};
+
+/// Most records the history endpoint returns.
+pub const HISTORY_LIMIT: u32 = 1000;
+
+/// The answer to a recorded consent or withdrawal.
+#[derive(Debug, Serialize)]
+pub struct Recorded {
+    /// The signed consent token.
+    pub token: String,
+    /// Proof of the ledger record.
+    pub receipt: Receipt,
+}
+
+/// Where a consent sits in the ledger.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Receipt {
+    /// The consent id.
+    pub consent_id: String,
+    /// Position in the ledger's chain.
+    pub sequence: i64,
+    /// When it was recorded, milliseconds since the Unix epoch.
+    pub recorded_at: i64,
+    /// The record's chain hash (hex); keep it to prove later that the record is unchanged.
+    pub record_hash: String,
+}
+
+impl Receipt {
+    fn of(record: &Record) -> Self {
+        Self {
+            consent_id: record.entry.consent_id.clone(),
+            sequence: record.sequence,
+            recorded_at: record.entry.recorded_at,
+            record_hash: hex(&record.hash),
+        }
+    }
+}
+
+/// `POST /v1/consents`.
+pub async fn record(
+    State(state): State<AppState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    AppJson(request): AppJson<ConsentRequest>,
+) -> Result<Response> {
+    request
+        .validate(&policy::CURRENT)
+        .map_err(|e| Error::bad_request(e.code(), e.to_string()))?;
+    let request_hash: [u8; 32] = Sha256::digest(request.canonical_bytes()).into();
+    let recorded_at = crate::now_ms();
+    let granted = request.granted();
+    let claims = claims(&state.settings, &request.subject, &request.id, recorded_at, &request.policy.version, &request.policy.digest, request.language, granted, request.policy_accepted);
+    let token = sign(&state, &claims)?;
+    let entry = Entry {
+        consent_id: request.id.as_str().to_owned(),
+        subject_id: request.subject.as_str().to_owned(),
+        kind: RecordKind::Consent,
+        withdraws: None,
+        recorded_at,
+        policy_version: request.policy.version.clone(),
+        policy_digest: request.policy.digest.clone(),
+        language: request.language.as_str().to_owned(),
+        categories: category_list(granted),
+        policy_accepted: request.policy_accepted,
+        source: request.source.as_str().to_owned(),
+        gpc: request.gpc,
+        user_agent: user_agent(&headers),
+        client_network: client_network(&headers, peer, &state.settings),
+        request_hash,
+        token,
+    };
+    let appended = state.ledger.append(entry).await?;
+    respond(&state.settings, &headers, appended, &request_hash)
+}
+
+/// `POST /v1/consents/{id}/withdraw`: authorized by the token of consent `{id}`.
+pub async fn withdraw(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    AppJson(request): AppJson<WithdrawRequest>,
+) -> Result<Response> {
+    let id = ConsentId::parse(&id).map_err(|e| Error::bad_request(e.code(), format!("in the path: {e}")))?;
+    let previous = bearer_claims(&headers, &state)?;
+    if previous.jti != id {
+        return Err(Error::Forbidden(format!(
+            "the token is for consent {}, not {id}; send the token of the consent you withdraw from",
+            previous.jti
+        )));
+    }
+    request.validate().map_err(|e| Error::bad_request(e.code(), e.to_string()))?;
+    let mut hasher = Sha256::new();
+    hasher.update(b"withdraw\0");
+    hasher.update(id.as_str());
+    hasher.update(b"\0");
+    hasher.update(request.canonical_bytes());
+    let request_hash: [u8; 32] = hasher.finalize().into();
+
+    let mut granted = previous.cat;
+    for category in request.withdrawn() {
+        granted.remove(category);
+    }
+    // Withdrawing the policy acceptance is recorded as a request and does not change
+    // `pa`: the law may keep it from taking effect while a loan obligation is open, and
+    // the operator decides (policy section 7).
+    let kind = if request.policy_acceptance { RecordKind::PolicyWithdrawalRequest } else { RecordKind::Withdrawal };
+    let recorded_at = crate::now_ms();
+    let claims = claims(&state.settings, &previous.sub, &request.id, recorded_at, &previous.pv, &previous.pd, previous.lang, granted, previous.pa);
+    let token = sign(&state, &claims)?;
+    let entry = Entry {
+        consent_id: request.id.as_str().to_owned(),
+        subject_id: previous.sub.as_str().to_owned(),
+        kind,
+        withdraws: Some(id.as_str().to_owned()),
+        recorded_at,
+        policy_version: previous.pv.clone(),
+        policy_digest: previous.pd.clone(),
+        language: previous.lang.as_str().to_owned(),
+        categories: category_list(granted),
+        policy_accepted: previous.pa,
+        source: "api".to_owned(),
+        gpc: headers.get("sec-gpc").is_some_and(|v| v.as_bytes() == b"1"),
+        user_agent: user_agent(&headers),
+        client_network: client_network(&headers, peer, &state.settings),
+        request_hash,
+        token,
+    };
+    let appended = state.ledger.append(entry).await?;
+    respond(&state.settings, &headers, appended, &request_hash)
+}
+
+/// One record as the history endpoint shows it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryRecord {
+    /// The consent id.
+    pub consent_id: String,
+    /// `consent`, `withdrawal` or `policy_withdrawal_request`.
+    pub kind: &'static str,
+    /// For a withdrawal, the consent it withdrew from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub withdraws: Option<String>,
+    /// Position in the ledger.
+    pub sequence: i64,
+    /// Milliseconds since the Unix epoch.
+    pub recorded_at: i64,
+    /// Policy version id.
+    pub policy_version: String,
+    /// Policy digest.
+    pub policy_digest: String,
+    /// Language.
+    pub language: String,
+    /// Categories granted after this record.
+    pub categories: Vec<String>,
+    /// Whether the policy was accepted.
+    pub policy_accepted: bool,
+    /// Where the decision was made.
+    pub source: String,
+    /// Global Privacy Control signal.
+    pub gpc: bool,
+    /// The user agent recorded.
+    pub user_agent: String,
+    /// The client network recorded (never the full IP).
+    pub client_network: String,
+    /// The record's chain hash.
+    pub record_hash: String,
+}
+
+impl From<Record> for HistoryRecord {
+    fn from(r: Record) -> Self {
+        let hash = hex(&r.hash);
+        let e = r.entry;
+        Self {
+            consent_id: e.consent_id,
+            kind: e.kind.as_str(),
+            withdraws: e.withdraws,
+            sequence: r.sequence,
+            recorded_at: e.recorded_at,
+            policy_version: e.policy_version,
+            policy_digest: e.policy_digest,
+            language: e.language,
+            categories: e.categories.split(',').filter(|c| !c.is_empty()).map(str::to_owned).collect(),
+            policy_accepted: e.policy_accepted,
+            source: e.source,
+            gpc: e.gpc,
+            user_agent: e.user_agent,
+            client_network: e.client_network,
+            record_hash: hash,
+        }
+    }
+}
+
+/// `GET /v1/subjects/{subject}/consents`: what was recorded for a subject, authorized by
+/// a valid token of that same subject.
+pub async fn history(
+    State(state): State<AppState>,
+    Path(subject): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>> {
+    let subject = SubjectId::parse(&subject).map_err(|e| Error::bad_request(e.code(), format!("in the path: {e}")))?;
+    let claims = bearer_claims(&headers, &state)?;
+    if claims.sub != subject {
+        return Err(Error::Forbidden(
+            "the token belongs to another subject; a visitor can read only their own consent history".to_owned(),
+        ));
+    }
+    let records: Vec<HistoryRecord> = state
+        .ledger
+        .history(subject.as_str(), HISTORY_LIMIT)
+        .await?
+        .into_iter()
+        .map(HistoryRecord::from)
+        .collect();
+    Ok(Json(serde_json::json!({ "subject": subject, "records": records })))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn claims(
+    settings: &Settings,
+    subject: &SubjectId,
+    id: &ConsentId,
+    recorded_at_ms: i64,
+    pv: &str,
+    pd: &str,
+    lang: vivus_consent_core::language::Language,
+    cat: Categories,
+    pa: bool,
+) -> Claims {
+    let iat = u64::try_from(recorded_at_ms / 1000).unwrap_or(0);
+    Claims {
+        iss: settings.issuer.clone(),
+        sub: subject.clone(),
+        jti: id.clone(),
+        iat,
+        exp: iat + settings.token_ttl_secs,
+        pv: pv.to_owned(),
+        pd: pd.to_owned(),
+        lang,
+        cat,
+        pa,
+    }
+}
+
+fn sign(state: &AppState, claims: &Claims) -> Result<String> {
+    let key = state
+        .keys
+        .signer()
+        .ok_or_else(|| Error::Internal("no signing key is loaded".to_owned()))?;
+    Ok(key.sign(claims))
+}
+
+/// 201 for a new record, 200 for an idempotent retry, 409 for the same id with another
+/// request.
+fn respond(settings: &Settings, headers: &HeaderMap, appended: Appended, request_hash: &[u8; 32]) -> Result<Response> {
+    let (status, record) = match appended {
+        Appended::New(r) => (StatusCode::CREATED, r),
+        Appended::Existing(r) if r.entry.request_hash == *request_hash => (StatusCode::OK, r),
+        Appended::Existing(r) => {
+            return Err(Error::Conflict(format!(
+                "consent id {} is already recorded with a different request; generate a new id for a new decision",
+                r.entry.consent_id
+            )))
+        }
+    };
+    let cookie = consent_cookie(settings, headers, &record.entry.token);
+    let body = Recorded { receipt: Receipt::of(&record), token: record.entry.token };
+    let mut response = (status, Json(body)).into_response();
+    if let Some(cookie) = cookie {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+/// The `Set-Cookie` for the consent token, when the request comes from a page that may
+/// receive it: an allowed or same-origin `Origin` on the same site as the cookie.
+/// A server-set cookie is not subject to Safari's 7-day cap on script-written ones.
+pub fn consent_cookie(settings: &Settings, headers: &HeaderMap, token: &str) -> Option<HeaderValue> {
+    let origin = headers.get(header::ORIGIN)?.to_str().ok()?;
+    let (scheme, authority) = origin.split_once("://")?;
+    let host_header = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let same_origin = headers.get("sec-fetch-site").is_some_and(|v| v.as_bytes() == b"same-origin")
+        || authority.eq_ignore_ascii_case(host_header);
+    let allowed = same_origin || settings.allowed_origins.iter().any(|o| o.eq_ignore_ascii_case(origin));
+    if !allowed {
+        return None;
+    }
+    let origin_host = host_of(authority);
+    let service_host = host_of(host_header);
+    let same_site = match &settings.cookie_domain {
+        Some(domain) => domain_matches(&origin_host, domain) && domain_matches(&service_host, domain),
+        None => origin_host == service_host,
+    };
+    if !same_site {
+        return None;
+    }
+    let mut cookie = format!(
+        "{}={token}; Path=/; Max-Age={}; SameSite=Lax",
+        settings.cookie_name, settings.token_ttl_secs
+    );
+    if let Some(domain) = &settings.cookie_domain {
+        cookie.push_str("; Domain=");
+        cookie.push_str(domain);
+    }
+    if scheme.eq_ignore_ascii_case("https") {
+        cookie.push_str("; Secure");
+    }
+    HeaderValue::from_str(&cookie).ok()
+}
+
+/// The host of `host[:port]` (or `[v6]:port`), lowercase.
+fn host_of(authority: &str) -> String {
+    let host = if let Some(rest) = authority.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+    };
+    host.to_ascii_lowercase()
+}
+
+/// RFC 6265 domain-match.
+fn domain_matches(host: &str, domain: &str) -> bool {
+    host == domain || host.strip_suffix(domain).is_some_and(|prefix| prefix.ends_with('.'))
+}
+
+fn category_list(categories: Categories) -> String {
+    Category::ALL
+        .into_iter()
+        .filter(|c| categories.contains(*c))
+        .map(Category::as_str)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn user_agent(headers: &HeaderMap) -> String {
+    headers
+        .get(header::USER_AGENT)
+        .map(|v| truncate_user_agent(&String::from_utf8_lossy(v.as_bytes())))
+        .unwrap_or_default()
+}
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(domain: Option<&str>, allowed: &[&str]) -> Settings {
+        Settings {
+            issuer: "vivus-consent".to_owned(),
+            token_ttl_secs: 86_400,
+            cookie_name: "vivus_consent".to_owned(),
+            cookie_domain: domain.map(str::to_owned),
+            allowed_origins: allowed.iter().map(|s| (*s).to_owned()).collect(),
+            trust_forwarded_for: false,
+            static_dir: None,
+        }
+    }
+
+    fn headers(origin: &str, host: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::ORIGIN, origin.parse().expect("origin"));
+        h.insert(header::HOST, host.parse().expect("host"));
+        h
+    }
+
+    #[test]
+    fn same_origin_gets_a_host_only_cookie() {
+        let c = consent_cookie(&settings(None, &[]), &headers("http://127.0.0.1:8080", "127.0.0.1:8080"), "T")
+            .expect("cookie");
+        assert_eq!(c, "vivus_consent=T; Path=/; Max-Age=86400; SameSite=Lax");
+    }
+
+    #[test]
+    fn allowed_sibling_origin_gets_a_domain_cookie_with_secure() {
+        let s = settings(Some("vivus.kz"), &["https://www.vivus.kz"]);
+        let c = consent_cookie(&s, &headers("https://www.vivus.kz", "consent.vivus.kz"), "T").expect("cookie");
+        assert_eq!(c, "vivus_consent=T; Path=/; Max-Age=86400; SameSite=Lax; Domain=vivus.kz; Secure");
+    }
+
+    #[test]
+    fn other_sites_and_unlisted_origins_get_none() {
+        let s = settings(Some("vivus.kz"), &["https://www.vivus.kz", "https://partner.example"]);
+        assert!(consent_cookie(&s, &headers("https://evil.example", "consent.vivus.kz"), "T").is_none());
+        assert!(consent_cookie(&s, &headers("https://partner.example", "consent.vivus.kz"), "T").is_none());
+        assert!(consent_cookie(&s, &headers("https://notvivus.kz", "consent.vivus.kz"), "T").is_none());
+        let mut no_origin = HeaderMap::new();
+        no_origin.insert(header::HOST, "consent.vivus.kz".parse().expect("host"));
+        assert!(consent_cookie(&s, &no_origin, "T").is_none());
+    }
+
+    #[test]
+    fn categories_are_stored_in_canonical_order() {
+        let set: Categories = [Category::Marketing, Category::Necessary].into_iter().collect();
+        assert_eq!(category_list(set), "necessary,marketing");
+    }
+}

@@ -1,0 +1,398 @@
+//! The embedded SQLite ledger: WAL mode, `synchronous=FULL`, one writer thread that
+//! commits a batch of appends per transaction, and a few reader connections.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
+use tokio::sync::mpsc;
+
+use super::{
+    hash_array, migration_checksum, plan_batch, submit, Appended, ChainStatus, ChainVerifier, Entry, Ledger,
+    LedgerError, Migrations, Pending, Record, Result, WriterStats, GENESIS_HASH,
+};
+
+const MIGRATIONS: Migrations = &[(1, "ledger", include_str!("../../migrations/sqlite/0001_ledger.sql"))];
+
+const COLUMNS: &str = "sequence, consent_id, subject_id, kind, withdraws, recorded_at, policy_version, \
+     policy_digest, language, categories, policy_accepted, source, gpc, user_agent, client_network, \
+     request_hash, token, prev_hash, hash";
+
+/// Readers kept open between requests; more are opened on demand under load.
+const IDLE_READERS: usize = 4;
+
+/// Rows fetched per page when walking the chain.
+const VERIFY_PAGE: i64 = 2048;
+
+/// The SQLite ledger.
+#[derive(Debug)]
+pub struct SqliteLedger {
+    path: PathBuf,
+    tx: mpsc::Sender<Pending>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+    stats: Arc<Stats>,
+}
+
+#[derive(Debug, Default)]
+struct Stats {
+    appended: AtomicU64,
+    existing: AtomicU64,
+    batches: AtomicU64,
+    failed: AtomicU64,
+    max_batch: AtomicU64,
+}
+
+impl SqliteLedger {
+    /// Opens (creating if needed) the ledger file at `path`, creating its directory,
+    /// runs the migrations and starts the writer thread. Blocking: call it from
+    /// `spawn_blocking` or before the runtime is busy.
+    ///
+    /// # Errors
+    ///
+    /// [`LedgerError::Open`] when the file or its directory cannot be created or opened,
+    /// [`LedgerError::Migrate`] when the schema cannot be brought up to date.
+    pub fn open(path: &Path, batch_max: usize) -> Result<Self> {
+        let open_err = |reason: String| LedgerError::Open { location: path.display().to_string(), reason };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| open_err(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let mut conn = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
+        // WAL + FULL: a commit returns after the WAL is fsynced, so an acknowledged
+        // append survives power loss; readers do not block the writer.
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(|e| open_err(e.to_string()))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(open_err(format!("cannot switch to WAL mode (got {mode})")));
+        }
+        conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;")
+            .map_err(|e| open_err(e.to_string()))?;
+        migrate(&mut conn)?;
+        let head = load_head(&conn)?;
+        let readers = Arc::new(Mutex::new(Vec::new()));
+        let stats = Arc::new(Stats::default());
+        let (tx, rx) = mpsc::channel(batch_max.max(1) * 4);
+        let writer = Writer { conn, head, batch_max: batch_max.max(1), stats: stats.clone() };
+        std::thread::Builder::new()
+            .name("ledger-sqlite-writer".to_owned())
+            .spawn(move || writer.run(rx))
+            .map_err(|e| open_err(format!("cannot start the writer thread: {e}")))?;
+        Ok(Self { path: path.to_owned(), tx, readers, stats })
+    }
+
+    /// Runs `f` on a reader connection in the blocking pool.
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let readers = self.readers.clone();
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let conn = match conn {
+                Some(c) => c,
+                None => open_reader(&path)?,
+            };
+            let out = f(&conn);
+            let mut pool = readers.lock().unwrap_or_else(|p| p.into_inner());
+            if pool.len() < IDLE_READERS {
+                pool.push(conn);
+            }
+            out
+        })
+        .await
+        .map_err(|e| LedgerError::NotCommitted(format!("reader task failed: {e}")))?
+    }
+}
+
+fn open_reader(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    conn.execute_batch("PRAGMA query_only=ON; PRAGMA busy_timeout=10000;")?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let err = |e: rusqlite::Error| LedgerError::Migrate(e.to_string());
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(err)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum BLOB NOT NULL, applied_at INTEGER NOT NULL)",
+    )
+    .map_err(err)?;
+    let applied: HashMap<i64, Vec<u8>> = {
+        let mut stmt = tx.prepare("SELECT version, checksum FROM schema_migrations").map_err(err)?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(err)?;
+        rows.collect::<std::result::Result<_, _>>().map_err(err)?
+    };
+    if let Some(newest) = applied.keys().max().filter(|v| **v > MIGRATIONS.len() as i64) {
+        return Err(LedgerError::Migrate(format!(
+            "the database has schema version {newest}, newer than this build knows; run a newer vivus-consent-server"
+        )));
+    }
+    for (version, name, sql) in MIGRATIONS {
+        let checksum = migration_checksum(sql);
+        match applied.get(version) {
+            Some(stored) if *stored == checksum => {}
+            Some(_) => {
+                return Err(LedgerError::Migrate(format!(
+                    "migration {version} ({name}) was changed after it was applied; migrations must never be edited, add a new one"
+                )))
+            }
+            None => {
+                tx.execute_batch(sql).map_err(|e| LedgerError::Migrate(format!("migration {version} ({name}): {e}")))?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![version, name, checksum, super::super::now_ms()],
+                )
+                .map_err(err)?;
+            }
+        }
+    }
+    tx.commit().map_err(err)
+}
+
+fn load_head(conn: &Connection) -> Result<(i64, [u8; 32])> {
+    let head: Option<(i64, Vec<u8>)> = conn
+        .query_row("SELECT sequence, hash FROM ledger ORDER BY sequence DESC LIMIT 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    match head {
+        None => Ok((0, GENESIS_HASH)),
+        Some((seq, hash)) => {
+            let hash = hash_array(seq, "hash", &hash).map_err(|(sequence, reason)| LedgerError::Corrupt { sequence, reason })?;
+            Ok((seq, hash))
+        }
+    }
+}
+
+/// Reads a row selected with [`COLUMNS`]. The outer error is SQLite's; the inner one
+/// names a row that is present but not a valid record.
+fn row_to_record(row: &Row<'_>) -> rusqlite::Result<std::result::Result<Record, (i64, String)>> {
+    let sequence: i64 = row.get(0)?;
+    let kind: String = row.get(3)?;
+    let request_hash: Vec<u8> = row.get(15)?;
+    let prev_hash: Vec<u8> = row.get(17)?;
+    let hash: Vec<u8> = row.get(18)?;
+    let build = || -> std::result::Result<Record, (i64, String)> {
+        Ok(Record {
+            sequence,
+            entry: Entry {
+                consent_id: row.get(1).map_err(|e| (sequence, e.to_string()))?,
+                subject_id: row.get(2).map_err(|e| (sequence, e.to_string()))?,
+                kind: kind.parse().map_err(|e: super::UnknownKind| (sequence, e.to_string()))?,
+                withdraws: row.get(4).map_err(|e| (sequence, e.to_string()))?,
+                recorded_at: row.get(5).map_err(|e| (sequence, e.to_string()))?,
+                policy_version: row.get(6).map_err(|e| (sequence, e.to_string()))?,
+                policy_digest: row.get(7).map_err(|e| (sequence, e.to_string()))?,
+                language: row.get(8).map_err(|e| (sequence, e.to_string()))?,
+                categories: row.get(9).map_err(|e| (sequence, e.to_string()))?,
+                policy_accepted: row.get(10).map_err(|e| (sequence, e.to_string()))?,
+                source: row.get(11).map_err(|e| (sequence, e.to_string()))?,
+                gpc: row.get(12).map_err(|e| (sequence, e.to_string()))?,
+                user_agent: row.get(13).map_err(|e| (sequence, e.to_string()))?,
+                client_network: row.get(14).map_err(|e| (sequence, e.to_string()))?,
+                request_hash: hash_array(sequence, "request_hash", &request_hash)?,
+                token: row.get(16).map_err(|e| (sequence, e.to_string()))?,
+            },
+            prev_hash: hash_array(sequence, "prev_hash", &prev_hash)?,
+            hash: hash_array(sequence, "hash", &hash)?,
+        })
+    };
+    Ok(build())
+}
+
+fn corrupt((sequence, reason): (i64, String)) -> LedgerError {
+    LedgerError::Corrupt { sequence, reason }
+}
+
+struct Writer {
+    conn: Connection,
+    head: (i64, [u8; 32]),
+    batch_max: usize,
+    stats: Arc<Stats>,
+}
+
+impl Writer {
+    fn run(mut self, mut rx: mpsc::Receiver<Pending>) {
+        let mut batch: Vec<Pending> = Vec::with_capacity(self.batch_max);
+        // Block for the first append, then take whatever else is already waiting: the
+        // batch grows with the load and one fsync covers all of it.
+        while let Some(first) = rx.blocking_recv() {
+            batch.push(first);
+            while batch.len() < self.batch_max {
+                match rx.try_recv() {
+                    Ok(p) => batch.push(p),
+                    Err(_) => break,
+                }
+            }
+            let entries: Vec<Entry> = batch.iter().map(|p| p.entry.clone()).collect();
+            match self.commit(&entries) {
+                Ok(outcomes) => {
+                    self.stats.batches.fetch_add(1, Ordering::Relaxed);
+                    self.stats.max_batch.fetch_max(entries.len() as u64, Ordering::Relaxed);
+                    for (pending, outcome) in batch.drain(..).zip(outcomes) {
+                        match &outcome {
+                            Appended::New(_) => self.stats.appended.fetch_add(1, Ordering::Relaxed),
+                            Appended::Existing(_) => self.stats.existing.fetch_add(1, Ordering::Relaxed),
+                        };
+                        // A waiter that gave up (client went away) is fine: the record is committed.
+                        let _ = pending.reply.send(Ok(outcome));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, batch = entries.len(), "sqlite ledger batch not committed");
+                    self.stats.failed.fetch_add(entries.len() as u64, Ordering::Relaxed);
+                    for pending in batch.drain(..) {
+                        let _ = pending.reply.send(Err(LedgerError::NotCommitted("storage error".to_owned())));
+                    }
+                    // The transaction rolled back; the head in memory may be ahead of the file.
+                    match load_head(&self.conn) {
+                        Ok(head) => self.head = head,
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot reload the ledger head; the writer stops");
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn commit(&mut self, entries: &[Entry]) -> Result<Vec<Appended>> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut existing = HashMap::new();
+        {
+            let mut find = tx.prepare_cached(&format!("SELECT {COLUMNS} FROM ledger WHERE consent_id = ?1"))?;
+            for entry in entries {
+                if let Some(r) = find.query_row([&entry.consent_id], row_to_record).optional()? {
+                    existing.insert(entry.consent_id.clone(), r.map_err(corrupt)?);
+                }
+            }
+        }
+        let (outcomes, fresh) = plan_batch(self.head, entries, &existing);
+        {
+            let mut insert = tx.prepare_cached(&format!(
+                "INSERT INTO ledger ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+            ))?;
+            for r in &fresh {
+                let e = &r.entry;
+                insert.execute(params![
+                    r.sequence,
+                    e.consent_id,
+                    e.subject_id,
+                    e.kind.as_str(),
+                    e.withdraws,
+                    e.recorded_at,
+                    e.policy_version,
+                    e.policy_digest,
+                    e.language,
+                    e.categories,
+                    e.policy_accepted,
+                    e.source,
+                    e.gpc,
+                    e.user_agent,
+                    e.client_network,
+                    &e.request_hash[..],
+                    e.token,
+                    &r.prev_hash[..],
+                    &r.hash[..],
+                ])?;
+            }
+        }
+        tx.commit()?;
+        if let Some(last) = fresh.last() {
+            self.head = (last.sequence, last.hash);
+        }
+        Ok(outcomes)
+    }
+}
+
+#[async_trait]
+impl Ledger for SqliteLedger {
+    async fn append(&self, entry: Entry) -> Result<Appended> {
+        submit(&self.tx, entry).await
+    }
+
+    async fn find(&self, consent_id: &str) -> Result<Option<Record>> {
+        let id = consent_id.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM ledger WHERE consent_id = ?1"))?;
+            match stmt.query_row([id], row_to_record).optional()? {
+                Some(r) => Ok(Some(r.map_err(corrupt)?)),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn history(&self, subject_id: &str, limit: u32) -> Result<Vec<Record>> {
+        let subject = subject_id.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM ledger WHERE subject_id = ?1 ORDER BY sequence LIMIT ?2"
+            ))?;
+            let rows = stmt.query_map(params![subject, limit], row_to_record)?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(row?.map_err(corrupt)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn verify(&self) -> Result<ChainStatus> {
+        self.read(|conn| {
+            let mut verifier = ChainVerifier::new();
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {COLUMNS} FROM ledger WHERE sequence > ?1 ORDER BY sequence LIMIT ?2"
+            ))?;
+            let mut after = 0_i64;
+            // One read transaction, so the walk sees one consistent snapshot while the
+            // writer keeps appending.
+            conn.execute_batch("BEGIN")?;
+            let result = (|| -> Result<ChainStatus> {
+                loop {
+                    let rows = stmt.query_map(params![after, VERIFY_PAGE], row_to_record)?;
+                    let mut n = 0;
+                    for row in rows {
+                        let row = row?;
+                        after = match &row {
+                            Ok(r) => r.sequence,
+                            Err((s, _)) => *s,
+                        };
+                        n += 1;
+                        if let Err(broken) = verifier.check(row) {
+                            return Ok(broken);
+                        }
+                    }
+                    if n < VERIFY_PAGE {
+                        return Ok(verifier.finish());
+                    }
+                }
+            })();
+            conn.execute_batch("COMMIT")?;
+            result
+        })
+        .await
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn stats(&self) -> WriterStats {
+        WriterStats {
+            appended: self.stats.appended.load(Ordering::Relaxed),
+            existing: self.stats.existing.load(Ordering::Relaxed),
+            batches: self.stats.batches.load(Ordering::Relaxed),
+            failed: self.stats.failed.load(Ordering::Relaxed),
+            max_batch: self.stats.max_batch.load(Ordering::Relaxed),
+        }
+    }
+}
