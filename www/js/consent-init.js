@@ -1,0 +1,55 @@
+/* The one place where the demo pages start the consent SDK. Every page loads
+   this module; other modules import `consentReady` from it.
+
+   The SDK is imported dynamically so that a page whose SDK failed to load
+   still works (the calculator, the form's own validation) while every
+   optional tag stays inert: <script type="text/plain"> never runs by itself. */
+
+const config = {
+  // The consent service answers on the same origin in the demo (`make run`).
+  endpoint: location.origin,
+};
+
+const openers = {
+  preferences: (consent) => consent.showPreferences(),
+  policy: (consent) => consent.showPolicy(),
+  banner: (consent) => consent.show(),
+};
+
+// Footer links such as "Cookie settings" carry data-vivus-consent-open. If the
+// SDK already handled the click (defaultPrevented) this does nothing; the
+// listener is added after init, so it runs after the SDK's own.
+function bindOpeners(consent) {
+  document.addEventListener('click', (event) => {
+    const opener = event.target instanceof Element && event.target.closest('[data-vivus-consent-open]');
+    if (!opener || event.defaultPrevented) return;
+    const open = openers[opener.getAttribute('data-vivus-consent-open')];
+    if (!open) return;
+    event.preventDefault();
+    open(consent);
+  });
+}
+
+async function start() {
+  let sdk;
+  try {
+    sdk = await import('/pkg/vivus-consent.js');
+  } catch (error) {
+    document.documentElement.dataset.consent = 'unavailable';
+    console.warn('vivus-consent: the SDK did not load, optional tags stay blocked:', error);
+    return null;
+  }
+  const init = sdk.init ?? sdk.default?.init ?? window.VivusConsent?.init;
+  const consent = await init(config);
+  window.demoConsent = consent;
+  document.documentElement.dataset.consent = 'ready';
+  bindOpeners(consent);
+  return consent;
+}
+
+/** Resolves to the SDK's consent object, or null when the SDK is unavailable. */
+export const consentReady = start().catch((error) => {
+  document.documentElement.dataset.consent = 'error';
+  console.error('vivus-consent: init failed:', error);
+  return null;
+});
