@@ -1,0 +1,154 @@
+//! A real server on 127.0.0.1:0 with a real SQLite file (or a PostgreSQL schema) in a
+//! temporary directory, and helpers to talk to it.
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+use vivus_consent_core::policy;
+use vivus_consent_server::config::Cli;
+use vivus_consent_server::http::AppState;
+
+pub struct TestServer {
+    pub base: String,
+    pub addr: std::net::SocketAddr,
+    pub dir: tempfile::TempDir,
+    pub database: String,
+    pub key_dir: PathBuf,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// A server on a fresh SQLite file, rate limiting off, plus `extra` flags.
+    pub async fn start(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let database = dir.path().join("ledger.sqlite3").display().to_string();
+        Self::start_in(dir, database, extra).await
+    }
+
+    /// A server on `database` (an SQLite path or a Postgres URL) with keys in `dir`.
+    pub async fn start_in(dir: tempfile::TempDir, database: String, extra: &[&str]) -> Self {
+        let key_dir = dir.path().join("keys");
+        let mut args = vec!["vivus-consent-server".to_owned(), "--key-dir".to_owned(), key_dir.display().to_string()];
+        if !extra.contains(&"--rate-limit-per-second") {
+            // Every test talks from 127.0.0.1; only the rate-limit test wants a limit.
+            args.extend(["--rate-limit-per-second".to_owned(), "0".to_owned()]);
+        }
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        let cli = Cli::try_parse_from(&args).expect("test flags parse");
+        let state = vivus_consent_server::start(&cli.serve, &database).await.expect("server starts");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let addr = listener.local_addr().expect("local addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let serve_state = state.clone();
+        let task = tokio::spawn(async move {
+            vivus_consent_server::serve(listener, serve_state, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("serve");
+        });
+        Self {
+            base: format!("http://{addr}"),
+            addr,
+            dir,
+            database,
+            key_dir,
+            client: reqwest::Client::new(),
+            state,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Stops serving and waits for the server task; the directory stays.
+    pub async fn stop(mut self) -> (tempfile::TempDir, String) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        let database = std::mem::take(&mut self.database);
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir"));
+        (dir, database)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client.post(self.url(path)).json(body).send().await.expect("request")
+    }
+
+    pub async fn post_consent(&self, body: &Value) -> (u16, Value) {
+        let response = self.post_json("/v1/consents", body).await;
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("json body"))
+    }
+
+    /// Records a fresh consent and returns (body, token).
+    pub async fn consent(&self, subject: &str) -> (Value, String) {
+        let body = consent_body(&new_id(), subject);
+        let (status, answer) = self.post_consent(&body).await;
+        assert_eq!(status, 201, "{answer}");
+        (body, answer["token"].as_str().expect("token").to_owned())
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A random 16-byte id in the 22-character base64url form.
+pub fn new_id() -> String {
+    let mut bytes = [0_u8; 16];
+    getrandom::fill(&mut bytes).expect("os rng");
+    vivus_consent_core::base64url::encode(&bytes)
+}
+
+/// A valid consent request for the current policy.
+pub fn consent_body(id: &str, subject: &str) -> Value {
+    json!({
+        "id": id,
+        "subject": subject,
+        "policy": {"version": policy::CURRENT.id, "digest": policy::CURRENT.digest},
+        "language": "ru",
+        "categories": {"necessary": true, "analytics": true, "marketing": false},
+        "policyAccepted": true,
+        "source": "banner",
+        "gpc": false,
+    })
+}
+
+/// The Postgres URL the PostgreSQL variants run against, or `None` (and a note) to skip.
+pub fn postgres_url(test: &str) -> Option<String> {
+    match std::env::var("VIVUS_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            eprintln!("skipped {test}: set VIVUS_TEST_POSTGRES_URL to run it against PostgreSQL");
+            None
+        }
+    }
+}
+
+/// Creates a fresh schema in the test database and returns a URL whose connections use
+/// it, so each test has its own ledger.
+pub async fn postgres_schema(url: &str) -> (String, String) {
+    use sqlx::Connection;
+    let schema = format!("t_{}", new_id().to_ascii_lowercase().replace(['-', '_'], ""));
+    let mut conn = sqlx::PgConnection::connect(url).await.expect("connect to VIVUS_TEST_POSTGRES_URL");
+    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut conn).await.expect("create schema");
+    let sep = if url.contains('?') { '&' } else { '?' };
+    (format!("{url}{sep}options=-c%20search_path%3D{schema}"), schema)
+}
