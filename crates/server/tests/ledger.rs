@@ -1,0 +1,314 @@
+//! The ledger suite, run against SQLite always and against PostgreSQL when
+//! `VIVUS_TEST_POSTGRES_URL` is set (each Postgres test in its own schema).
+
+mod common;
+
+use std::sync::Arc;
+
+use vivus_consent_server::ledger::{self, Appended, BreakReason, ChainStatus, Entry, Ledger, RecordKind};
+
+/// A ledger under test and a way to reach around the service to its storage.
+enum Backend {
+    Sqlite { _dir: tempfile::TempDir, path: String },
+    Postgres { url: String },
+}
+
+impl Backend {
+    fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ledger.sqlite3").display().to_string();
+        Self::Sqlite { _dir: dir, path }
+    }
+
+    async fn postgres(test: &str) -> Option<Self> {
+        let url = common::postgres_url(test)?;
+        let (url, _schema) = common::postgres_schema(&url).await;
+        Some(Self::Postgres { url })
+    }
+
+    fn database(&self) -> &str {
+        match self {
+            Self::Sqlite { path, .. } => path,
+            Self::Postgres { url } => url,
+        }
+    }
+
+    async fn open(&self) -> Arc<dyn Ledger> {
+        ledger::open(self.database(), 256).await.expect("ledger opens")
+    }
+
+    /// Runs SQL directly against the storage, as someone with file or database access
+    /// could, dropping the append-only triggers first.
+    async fn tamper(&self, sql: &str) {
+        match self {
+            Self::Sqlite { path, .. } => {
+                let conn = rusqlite::Connection::open(path).expect("open file");
+                conn.execute_batch(&format!(
+                    "DROP TRIGGER IF EXISTS ledger_no_update; DROP TRIGGER IF EXISTS ledger_no_delete; {sql}"
+                ))
+                .expect("tamper");
+            }
+            Self::Postgres { url } => {
+                use sqlx::Connection;
+                let options: sqlx::postgres::PgConnectOptions = url.parse().expect("url");
+                let mut conn = sqlx::PgConnection::connect_with(&options).await.expect("connect");
+                sqlx::raw_sql(&format!("DROP TRIGGER IF EXISTS ledger_no_update_or_delete ON ledger; {sql}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("tamper");
+            }
+        }
+    }
+
+    /// Runs SQL through the normal path, triggers in place.
+    async fn try_sql(&self, sql: &str) -> Result<(), String> {
+        match self {
+            Self::Sqlite { path, .. } => {
+                let conn = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
+                conn.execute_batch(sql).map_err(|e| e.to_string())
+            }
+            Self::Postgres { url } => {
+                use sqlx::Connection;
+                let options: sqlx::postgres::PgConnectOptions = url.parse().map_err(|e: sqlx::Error| e.to_string())?;
+                let mut conn = sqlx::PgConnection::connect_with(&options).await.map_err(|e| e.to_string())?;
+                sqlx::raw_sql(sql).execute(&mut conn).await.map(|_| ()).map_err(|e| e.to_string())
+            }
+        }
+    }
+}
+
+fn entry(id: &str, subject: &str) -> Entry {
+    Entry {
+        consent_id: id.to_owned(),
+        subject_id: subject.to_owned(),
+        kind: RecordKind::Consent,
+        withdraws: None,
+        recorded_at: vivus_consent_server::now_ms(),
+        policy_version: "v1".to_owned(),
+        policy_digest: "ab".repeat(32),
+        language: "kk".to_owned(),
+        categories: "necessary,analytics".to_owned(),
+        policy_accepted: true,
+        source: "banner".to_owned(),
+        gpc: false,
+        user_agent: "Mozilla/5.0 test".to_owned(),
+        client_network: "203.0.113.0/24".to_owned(),
+        request_hash: [3; 32],
+        token: format!("token-{id}"),
+    }
+}
+
+fn new_record(outcome: Appended) -> ledger::Record {
+    match outcome {
+        Appended::New(r) => r,
+        Appended::Existing(r) => panic!("expected a new record, got existing {}", r.sequence),
+    }
+}
+
+async fn appends_chain_and_read_back(backend: Backend) {
+    let ledger = backend.open().await;
+    assert!(matches!(ledger.verify().await.expect("verify"), ChainStatus::Intact { records: 0, head: None }));
+    let mut prev = ledger::GENESIS_HASH;
+    for i in 1..=5 {
+        let subject = if i % 2 == 0 { "even" } else { "odd" };
+        let mut e = entry(&format!("id-{i}"), subject);
+        if i == 4 {
+            e.kind = RecordKind::Withdrawal;
+            e.withdraws = Some("id-2".to_owned());
+        }
+        let r = new_record(ledger.append(e.clone()).await.expect("append"));
+        assert_eq!(r.sequence, i);
+        assert_eq!(r.prev_hash, prev);
+        assert_eq!(r.entry, e);
+        prev = r.hash;
+    }
+    let found = ledger.find("id-4").await.expect("find").expect("present");
+    assert_eq!(found.entry.kind, RecordKind::Withdrawal);
+    assert_eq!(found.entry.withdraws.as_deref(), Some("id-2"));
+    assert!(ledger.find("id-9").await.expect("find").is_none());
+    let odd: Vec<i64> = ledger.history("odd", 100).await.expect("history").iter().map(|r| r.sequence).collect();
+    assert_eq!(odd, [1, 3, 5]);
+    assert_eq!(ledger.history("odd", 2).await.expect("history").len(), 2);
+
+    // The same id again: nothing appended, the stored record returned.
+    let again = ledger.append(entry("id-3", "other")).await.expect("append");
+    match again {
+        Appended::Existing(r) => assert_eq!((r.sequence, r.entry.subject_id.as_str()), (3, "odd")),
+        Appended::New(r) => panic!("duplicate id appended as {}", r.sequence),
+    }
+    assert_eq!(ledger.verify().await.expect("verify"), ChainStatus::Intact { records: 5, head: Some(prev) });
+    drop(ledger);
+
+    // Reopened, the chain continues from its head.
+    let ledger = backend.open().await;
+    let r = new_record(ledger.append(entry("id-6", "odd")).await.expect("append"));
+    assert_eq!((r.sequence, r.prev_hash), (6, prev));
+    assert!(matches!(ledger.verify().await.expect("verify"), ChainStatus::Intact { records: 6, .. }));
+}
+
+async fn concurrent_appends_share_batches(backend: Backend) {
+    let ledger = backend.open().await;
+    let mut tasks = Vec::new();
+    for i in 0..300 {
+        let ledger = ledger.clone();
+        tasks.push(tokio::spawn(async move { ledger.append(entry(&format!("c-{i}"), "s")).await }));
+    }
+    // The same id from 20 requests at once: one record, 19 idempotent answers.
+    for _ in 0..20 {
+        let ledger = ledger.clone();
+        tasks.push(tokio::spawn(async move { ledger.append(entry("dup", "s")).await }));
+    }
+    let mut sequences = Vec::new();
+    let mut dup_sequences = Vec::new();
+    for task in tasks {
+        match task.await.expect("task").expect("append") {
+            Appended::New(r) if r.entry.consent_id == "dup" => dup_sequences.push(r.sequence),
+            Appended::New(r) => sequences.push(r.sequence),
+            Appended::Existing(r) => {
+                assert_eq!(r.entry.consent_id, "dup");
+                dup_sequences.push(r.sequence);
+            }
+        }
+    }
+    assert_eq!(dup_sequences.len(), 20);
+    assert!(dup_sequences.iter().all(|s| *s == dup_sequences[0]), "every duplicate names one record");
+    sequences.push(dup_sequences[0]);
+    sequences.sort_unstable();
+    assert_eq!(sequences, (1..=301).collect::<Vec<i64>>());
+    let stats = ledger.stats();
+    assert_eq!((stats.appended, stats.existing), (301, 19));
+    assert!(stats.max_batch > 1, "concurrent appends were committed together: {stats:?}");
+    assert!(stats.batches < 301, "{stats:?}");
+    assert!(matches!(ledger.verify().await.expect("verify"), ChainStatus::Intact { records: 301, .. }));
+}
+
+async fn five(backend: &Backend) -> Arc<dyn Ledger> {
+    let ledger = backend.open().await;
+    for i in 1..=5 {
+        ledger.append(entry(&format!("id-{i}"), "s")).await.expect("append");
+    }
+    ledger
+}
+
+async fn an_edited_record_breaks_the_chain(backend: Backend) {
+    let ledger = five(&backend).await;
+    backend.tamper("UPDATE ledger SET categories = 'necessary,analytics,marketing' WHERE sequence = 3").await;
+    assert_eq!(
+        ledger.verify().await.expect("verify"),
+        ChainStatus::Broken { sequence: 3, reason: BreakReason::HashMismatch, checked: 2 }
+    );
+}
+
+async fn a_deleted_record_breaks_the_chain(backend: Backend) {
+    let ledger = five(&backend).await;
+    backend.tamper("DELETE FROM ledger WHERE sequence = 3").await;
+    assert_eq!(
+        ledger.verify().await.expect("verify"),
+        ChainStatus::Broken { sequence: 4, reason: BreakReason::SequenceGap { expected: 3 }, checked: 2 }
+    );
+}
+
+async fn a_deletion_hidden_by_renumbering_breaks_the_chain(backend: Backend) {
+    let ledger = five(&backend).await;
+    backend
+        .tamper(
+            "DELETE FROM ledger WHERE sequence = 3; \
+             UPDATE ledger SET sequence = 3 WHERE sequence = 4; \
+             UPDATE ledger SET sequence = 4 WHERE sequence = 5",
+        )
+        .await;
+    assert_eq!(
+        ledger.verify().await.expect("verify"),
+        ChainStatus::Broken { sequence: 3, reason: BreakReason::PrevHashMismatch, checked: 2 }
+    );
+}
+
+async fn the_store_refuses_updates_and_deletes(backend: Backend) {
+    let _ledger = five(&backend).await;
+    for sql in ["UPDATE ledger SET gpc = true WHERE sequence = 1", "DELETE FROM ledger WHERE sequence = 5"] {
+        let err = backend.try_sql(sql).await.expect_err(sql);
+        assert!(err.contains("append-only"), "{sql}: {err}");
+    }
+}
+
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(Backend::sqlite()).await;
+                }
+            )*
+        }
+        mod postgres {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(backend) = Backend::postgres(concat!("postgres::", stringify!($name))).await {
+                        super::$name(backend).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+both_backends!(
+    appends_chain_and_read_back,
+    concurrent_appends_share_batches,
+    an_edited_record_breaks_the_chain,
+    a_deleted_record_breaks_the_chain,
+    a_deletion_hidden_by_renumbering_breaks_the_chain,
+    the_store_refuses_updates_and_deletes,
+);
+
+/// Two PostgreSQL ledgers on one schema stand for two service instances: their appends
+/// interleave into one unbroken chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_instances_share_one_chain() {
+    let Some(backend) = Backend::postgres("postgres_instances_share_one_chain").await else { return };
+    let a = backend.open().await;
+    let b = backend.open().await;
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let ledger = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move { ledger.append(entry(&format!("m-{i}"), "s")).await }));
+    }
+    for task in tasks {
+        assert!(matches!(task.await.expect("task").expect("append"), Appended::New(_)));
+    }
+    assert!(matches!(a.verify().await.expect("verify"), ChainStatus::Intact { records: 200, .. }));
+}
+
+/// The HTTP API end to end on PostgreSQL: record, retry, conflict, history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_serves_the_api() {
+    let Some(url) = common::postgres_url("postgres_serves_the_api") else { return };
+    let (url, _schema) = common::postgres_schema(&url).await;
+    let server = common::TestServer::start_in(tempfile::tempdir().expect("tempdir"), url, &[]).await;
+    let subject = common::new_id();
+    let body = common::consent_body(&common::new_id(), &subject);
+    let (status, first) = server.post_consent(&body).await;
+    assert_eq!(status, 201, "{first}");
+    let (status, again) = server.post_consent(&body).await;
+    assert_eq!((status, &again), (200, &first));
+    let mut other = body.clone();
+    other["gpc"] = serde_json::json!(true);
+    assert_eq!(server.post_consent(&other).await.0, 409);
+    let history: serde_json::Value = server
+        .client
+        .get(server.url(&format!("/v1/subjects/{subject}/consents")))
+        .bearer_auth(first["token"].as_str().expect("token"))
+        .send()
+        .await
+        .expect("history")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(history["records"].as_array().expect("records").len(), 1);
+    let health: serde_json::Value = server.client.get(server.url("/healthz")).send().await.expect("health").json().await.expect("json");
+    assert_eq!(health["ledger"], "postgres");
+}
