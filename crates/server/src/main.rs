@@ -83,6 +83,12 @@ async fn shutdown_signal() {
 
 #[allow(clippy::print_stdout)] // the command's report is its output
 async fn verify(database: &str) -> ExitCode {
+    let path = database.strip_prefix("sqlite://").unwrap_or(database);
+    if !ledger::is_postgres_url(database) && !std::path::Path::new(path).is_file() {
+        // Opening would create an empty ledger, which would then "verify".
+        eprintln!("error: there is no ledger file at {path}; pass the service's --database");
+        return ExitCode::FAILURE;
+    }
     let ledger = match ledger::open(database, 1).await {
         Ok(l) => l,
         Err(e) => {

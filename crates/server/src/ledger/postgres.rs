@@ -62,6 +62,12 @@ impl PostgresLedger {
             options.get_port(),
             options.get_database().unwrap_or("")
         );
+        // One direct connection first: the pool retries until its timeout, but a wrong
+        // host, password or database should fail at once with the driver's reason.
+        let probe = sqlx::PgConnection::connect_with(&options)
+            .await
+            .map_err(|e| LedgerError::Open { location: location.clone(), reason: e.to_string() })?;
+        let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(std::time::Duration::from_secs(10))
