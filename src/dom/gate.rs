@@ -51,7 +51,7 @@
 //! [`Gates::apply`]; the controller decides which set that is by these rules.
 
 use std::cell::{Cell, RefCell};
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 
 use vivus_consent_core::category::{Categories, Category};
 use vivus_consent_core::language::Language;
