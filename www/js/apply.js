@@ -40,7 +40,7 @@
   function phoneDigits(value) { return value.replace(/[\s()\-]/g, ''); }
 
   var checks = {
-    full_name: function (v) {
+    name: function (v) {
       return /^[A-Za-zА-Яа-яЁёӘәҒғҚқҢңӨөҰұҮүҺһІі'’ -]{5,}$/.test(v.trim()) && v.trim().indexOf(' ') > 0 ? null : 'err.name';
     },
     iin: iinProblem,
@@ -76,13 +76,18 @@
     el.addEventListener('invalid', function () { validate(el, true); });
   });
 
-  // Digits only in the IIN field; the phone starts with +7.
+  // Digits only in the IIN field.
   f.namedItem('iin').addEventListener('input', function (e) {
     var clean = e.target.value.replace(/\D/g, '').slice(0, 12);
     if (clean !== e.target.value) { e.target.value = clean; validate(e.target, false); }
   });
-  f.namedItem('phone').addEventListener('focus', function (e) {
-    if (e.target.value === '') e.target.value = '+7 ';
+  // Kazakh numbers are often written 8 7XX …: store them as +7 7XX XXX XX XX.
+  f.namedItem('phone').addEventListener('blur', function (e) {
+    var digits = e.target.value.replace(/\D/g, '');
+    if (digits.length === 11 && (digits[0] === '8' || digits[0] === '7')) {
+      e.target.value = '+7 ' + digits.slice(1, 4) + ' ' + digits.slice(4, 7) + ' ' + digits.slice(7, 9) + ' ' + digits.slice(9);
+      validate(e.target, true);
+    }
   });
 
   // Amount and term from the calculator (?amount=…&term=…).

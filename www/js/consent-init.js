@@ -5,9 +5,26 @@
    still works (the calculator, the form's own validation) while every
    optional tag stays inert: <script type="text/plain"> never runs by itself. */
 
+// The consent service answers on the same origin in the demo (`make run`), so the
+// defaults of `endpoint` ("/v1/consents") and `jwksUrl` ("/.well-known/jwks.json") fit.
+// The services listed here appear in the settings dialog, with the cookies they set
+// (the stand-in tags in /tags/ set exactly these).
 const config = {
-  // The consent service answers on the same origin in the demo (`make run`).
-  endpoint: location.origin,
+  categories: {
+    analytics: {
+      services: [
+        { name: 'Google Analytics', cookies: ['_ga', '_ga_*', '_gid'] },
+        { name: 'Яндекс Метрика', cookies: ['_ym_*'] },
+      ],
+    },
+    marketing: {
+      services: [
+        { name: 'Google Ads', cookies: ['_gcl_*'] },
+        { name: 'Meta Pixel', cookies: ['_fbp'] },
+        { name: 'Видеосервис' },
+      ],
+    },
+  },
 };
 
 const openers = {

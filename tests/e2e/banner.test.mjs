@@ -1,0 +1,186 @@
+// The banner journeys (issue 4, with the tag gating of issue 5): first visit in both
+// languages, accept all, reject all (with cookie clean-up), settings from the footer,
+// the policy viewer, and a tampered token. Needs the SDK built into pkg/.
+
+import assert from 'node:assert/strict';
+import {
+  e2e, UI, TEXT, TAG_COOKIES, consentCookie, consentReady, eventually, peekClaims,
+  tagCookieNames, tagRuns,
+} from './support.mjs';
+
+const h = e2e();
+
+// The stand-in tags each page carries (www/*.html) and what they count as.
+const INDEX_ANALYTICS = ['google-analytics', 'yandex-metrika-snippet', 'yandex-metrika'];
+const INDEX_MARKETING = ['google-ads', 'meta-pixel', 'video-embed'];
+const ALL_INDEX = [...INDEX_ANALYTICS, ...INDEX_MARKETING];
+const FALLBACK = 'no-marketing-fallback'; // data-category="!marketing"
+
+const only = (runs, names) => Object.fromEntries(names.filter((n) => runs[n]).map((n) => [n, runs[n]]));
+const ones = (names) => Object.fromEntries(names.map((n) => [n, 1]));
+
+async function settle(page) {
+  await page.waitForLoadState('networkidle');
+  await page.waitForTimeout(200);
+}
+
+async function recordedToken(page) {
+  return eventually(() => consentCookie(page.context()), { message: 'the vivus_consent cookie' });
+}
+
+for (const lang of ['ru', 'kk']) {
+  h.test(`a first visit shows the banner in ${lang} and runs no optional tag`, async (t) => {
+    const page = await t.open(lang === 'kk' ? '/?lang=kk' : '/');
+    await UI.banner(page, lang).waitFor();
+    for (const button of [UI.acceptAll(page, lang), UI.rejectAll(page, lang), UI.settings(page, lang)]) {
+      assert.ok(await button.isVisible(), `${await button.textContent()} is visible`);
+    }
+    await consentReady(page);
+    await settle(page);
+    const runs = await tagRuns(page);
+    assert.deepEqual(only(runs, ALL_INDEX), {}, 'no analytics or marketing tag before a choice');
+    assert.equal(runs[FALLBACK], 1, 'the !marketing fallback runs once while marketing is not granted');
+    assert.deepEqual(await tagCookieNames(page.context()), []);
+    assert.equal(await consentCookie(page.context()), null);
+    assert.equal(await sdkHas(page, 'marketing'), false);
+  });
+}
+
+async function sdkHas(page, category) {
+  return page.evaluate((c) => (window.demoConsent ?? window.VivusConsent).has(c), category);
+}
+
+h.test('accept all runs each gated tag exactly once and records a token the service verifies', async (t) => {
+  const page = await t.open('/');
+  await UI.acceptAll(page).click();
+  await eventually(async () => {
+    const runs = await tagRuns(page);
+    return ALL_INDEX.every((n) => runs[n] >= 1);
+  }, { message: 'every gated tag to run' });
+  await UI.banner(page).waitFor({ state: 'hidden' });
+
+  const token = await recordedToken(page);
+  const verdict = await h.service.verify(token);
+  assert.equal(verdict.valid, true, JSON.stringify(verdict));
+  assert.deepEqual(verdict.claims.cat, ['necessary', 'analytics', 'marketing']);
+  assert.equal(await page.evaluate(() => localStorage.getItem('vivus_consent')), token, 'the token is mirrored');
+  assert.equal(await sdkHas(page, 'marketing'), true);
+
+  await settle(page);
+  const runs = await tagRuns(page);
+  assert.deepEqual(only(runs, ALL_INDEX), ones(ALL_INDEX), 'each tag ran exactly once');
+  assert.equal(runs[FALLBACK], 1, 'the fallback ran before the choice and not again');
+  assert.deepEqual(await tagCookieNames(page.context()), ['_fbp', '_ga', '_gcl_au', '_gid', '_ym_d', '_ym_uid']);
+  assert.equal(await page.locator('[data-tag-ran="meta-pixel"]').count(), 1, 'the pixel wrote one visible marker');
+  assert.equal((await h.service.history(token)).records.length, 1);
+
+  // A returning visitor: no banner, the tags run once on load, no new record.
+  await page.reload();
+  await consentReady(page);
+  await settle(page);
+  assert.equal(await UI.banner(page).isVisible(), false);
+  const again = await tagRuns(page);
+  assert.deepEqual(only(again, ALL_INDEX), ones(ALL_INDEX));
+  assert.equal(again[FALLBACK], undefined, 'the !marketing fallback does not run once marketing is granted');
+  assert.equal(await consentCookie(page.context()), token);
+  assert.equal((await h.service.history(token)).records.length, 1);
+});
+
+h.test('reject all never runs a tag and deletes the tag cookies on every path', async (t) => {
+  const ctx = await t.context();
+  const url = h.service.origin;
+  await ctx.addCookies([
+    ...TAG_COOKIES.map((name) => ({ name, value: 'stale', url })),
+    // The same cookie on the page's own path, which a Path=/ deletion does not reach.
+    { name: '_fbp', value: 'stale-path', domain: '127.0.0.1', path: '/apply.html' },
+    // Not a tag cookie: must survive.
+    { name: 'site_theme', value: 'light', url },
+  ]);
+  const page = await ctx.newPage();
+  await page.goto('/apply.html');
+  await UI.rejectAll(page).click();
+  await UI.banner(page).waitFor({ state: 'hidden' });
+
+  await eventually(async () => (await tagCookieNames(ctx)).length === 0, { message: 'the tag cookies to be deleted' });
+  assert.ok((await ctx.cookies()).some((c) => c.name === 'site_theme'), 'other cookies are left alone');
+  const token = await recordedToken(page);
+  const verdict = await h.service.verify(token);
+  assert.equal(verdict.valid, true);
+  assert.deepEqual(verdict.claims.cat, ['necessary']);
+
+  await settle(page);
+  assert.deepEqual(only(await tagRuns(page), ALL_INDEX), {});
+  await page.goto('/');
+  await consentReady(page);
+  await settle(page);
+  assert.equal(await UI.banner(page).isVisible(), false, 'the choice is remembered');
+  assert.deepEqual(only(await tagRuns(page), ALL_INDEX), {});
+  assert.deepEqual(await tagCookieNames(ctx), []);
+});
+
+h.test('a tampered consent token brings the banner back and grants nothing', async (t) => {
+  const page = await t.open('/');
+  await UI.rejectAll(page).click();
+  const token = await recordedToken(page);
+
+  // The visitor edits the stored token to grant marketing, keeping the signature.
+  const [header, , signature] = token.split('.');
+  const claims = { ...peekClaims(token), cat: ['necessary', 'analytics', 'marketing'] };
+  const forged = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`;
+  assert.equal((await h.service.verify(forged)).valid, false, 'the service refuses the forgery');
+  await page.context().addCookies([{ name: 'vivus_consent', value: forged, url: h.service.origin }]);
+  await page.evaluate((v) => localStorage.setItem('vivus_consent', v), forged);
+
+  await page.reload();
+  await UI.banner(page).waitFor();
+  await consentReady(page);
+  await settle(page);
+  assert.deepEqual(only(await tagRuns(page), ALL_INDEX), {}, 'the forged grant runs nothing');
+  assert.equal(await sdkHas(page, 'marketing'), false);
+});
+
+h.test('"Cookie settings" in the footer opens the preferences; saving analytics only runs only analytics tags', async (t) => {
+  const page = await t.open('/');
+  await page.getByRole('link', { name: 'Настройки cookie' }).click();
+  const dialog = UI.preferences(page);
+  await dialog.waitFor();
+  const analytics = UI.categorySwitch(page, 'analytics');
+  const marketing = UI.categorySwitch(page, 'marketing');
+  assert.equal(await analytics.isChecked(), false, 'optional categories start off');
+  assert.equal(await marketing.isChecked(), false);
+  await analytics.click();
+  assert.equal(await analytics.isChecked(), true);
+  await dialog.getByRole('button', { name: TEXT.ru.save }).click();
+  await dialog.waitFor({ state: 'hidden' });
+
+  await eventually(async () => (await tagRuns(page))['google-analytics'] === 1, { message: 'the analytics tag' });
+  await settle(page);
+  assert.deepEqual(only(await tagRuns(page), ALL_INDEX), ones(INDEX_ANALYTICS));
+  const verdict = await h.service.verify(await recordedToken(page));
+  assert.deepEqual(verdict.claims.cat, ['necessary', 'analytics']);
+  assert.equal(await UI.banner(page).isVisible(), false);
+
+  // Reopened later, the dialog shows the recorded choice.
+  await page.getByRole('link', { name: 'Настройки cookie' }).click();
+  await dialog.waitFor();
+  assert.equal(await UI.categorySwitch(page, 'analytics').isChecked(), true);
+  assert.equal(await UI.categorySwitch(page, 'marketing').isChecked(), false);
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'hidden' });
+});
+
+for (const [lang, heading] of [['ru', 'Политика в отношении обработки персональных данных'], ['kk', /саясат/i]]) {
+  h.test(`the policy viewer shows the full policy in ${lang} and closes with Escape`, async (t) => {
+    const page = await t.open(lang === 'kk' ? '/?lang=kk' : '/');
+    await UI.policyLink(page, lang).click();
+    const viewer = UI.policy(page);
+    await viewer.waitFor();
+    await viewer.getByRole('heading', { name: heading }).first().waitFor();
+    // The whole structured policy: numbered sections, not a summary.
+    assert.ok(await viewer.getByRole('heading').count() >= 8, 'the sections are headings');
+    assert.match(await viewer.textContent(), /6\.2\./);
+    await page.keyboard.press('Escape');
+    await viewer.waitFor({ state: 'hidden' });
+    assert.ok(await UI.banner(page, lang).isVisible(), 'closing the policy leaves the banner');
+  });
+}

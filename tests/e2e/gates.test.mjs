@@ -1,0 +1,135 @@
+// The gates of issue 5 beyond the banner: Google Consent Mode order, tags added
+// after init, the gated video embed, the !marketing fallback, and withdrawal from
+// the "My consents" page. Needs the SDK (and pkg/consent-mode.js) built into pkg/.
+
+import assert from 'node:assert/strict';
+import {
+  e2e, UI, consentCookie, consentReady, eventually, tagCookieNames, tagRuns,
+} from './support.mjs';
+
+const h = e2e();
+
+async function settle(page) {
+  await page.waitForLoadState('networkidle');
+  await page.waitForTimeout(200);
+}
+
+// dataLayer entries as plain data: gtag() pushes `arguments` objects, which
+// serialise as {"0": "consent", "1": "default", "2": {...}}.
+function dataLayer(page) {
+  return page.evaluate(() => (window.dataLayer ?? []).map((e) =>
+    (e && typeof e === 'object' && '0' in e && !Array.isArray(e)) ? { gtag: Array.from(e) } : e));
+}
+
+h.test('Consent Mode: defaults are denied before any tag, and the choice is sent as an update', async (t) => {
+  const page = await t.open('/');
+  await consentReady(page);
+  let layer = await dataLayer(page);
+  const first = layer.findIndex((e) => e.gtag?.[0] === 'consent' && e.gtag[1] === 'default');
+  assert.ok(first >= 0, `a consent default command is in dataLayer: ${JSON.stringify(layer)}`);
+  const defaults = layer[first].gtag[2];
+  for (const key of ['ad_storage', 'ad_user_data', 'ad_personalization', 'analytics_storage']) {
+    assert.equal(defaults[key], 'denied', `${key} defaults to denied`);
+  }
+  assert.ok(defaults.wait_for_update > 0, 'wait_for_update gives the SDK time to answer');
+  assert.ok(!layer.slice(0, first).some((e) => e.tag), 'no tag event before the defaults');
+
+  await UI.acceptAll(page).click();
+  await eventually(async () => (await tagRuns(page))['google-analytics'] === 1, { message: 'the analytics tag' });
+  layer = await dataLayer(page);
+  const update = layer.findIndex((e) => e.gtag?.[0] === 'consent' && e.gtag[1] === 'update');
+  assert.ok(update > first, 'an update follows the defaults');
+  const granted = layer[update].gtag[2];
+  for (const key of ['ad_storage', 'ad_user_data', 'ad_personalization', 'analytics_storage']) {
+    assert.equal(granted[key], 'granted', `${key} is granted after accept all`);
+  }
+  const firstTag = layer.findIndex((e) => e && e.tag);
+  assert.ok(update < firstTag, 'the update reaches dataLayer before the tags run');
+  const event = layer.find((e) => e && e.event === 'vivus_consent_update');
+  assert.ok(event, 'a vivus_consent_update event for GTM triggers');
+
+  // What the GA stand-in saw when it ran: consent granted.
+  const log = await page.evaluate(() => window.__tagLog);
+  assert.equal(log.find((l) => l.tag === 'google-analytics').consent.analytics_storage, 'granted');
+
+  // A returning visitor: the update comes from the stored token, before the tags.
+  await page.reload();
+  await consentReady(page);
+  await settle(page);
+  layer = await dataLayer(page);
+  const d = layer.findIndex((e) => e.gtag?.[1] === 'default');
+  const u = layer.findIndex((e) => e.gtag?.[1] === 'update');
+  const tag = layer.findIndex((e) => e && e.tag);
+  assert.ok(d >= 0 && d < u && u < tag, `default < update < first tag: ${d}, ${u}, ${tag}`);
+});
+
+h.test('a gated script added after init runs once its category is granted, and never twice', async (t) => {
+  const page = await t.open('/consents.html');
+  await consentReady(page);
+  const inject = () => page.evaluate(() => {
+    const s = document.createElement('script');
+    s.type = 'text/plain';
+    s.dataset.category = 'marketing';
+    s.dataset.src = '/tags/ads.js';
+    s.dataset.service = 'Google Ads';
+    document.body.append(s);
+  });
+  await inject();
+  await settle(page);
+  assert.equal((await tagRuns(page))['google-ads'], undefined, 'not before consent');
+  await UI.acceptAll(page).click();
+  await eventually(async () => (await tagRuns(page))['google-ads'] === 1, { message: 'the late tag' });
+  await inject();
+  await eventually(async () => (await tagRuns(page))['google-ads'] === 2, { message: 'a second, separate tag element' });
+  await settle(page);
+  assert.equal((await tagRuns(page))['google-ads'], 2, 'each element runs exactly once');
+});
+
+h.test('the video embed stays a placeholder until marketing is granted, then loads once', async (t) => {
+  const page = await t.open('/');
+  await consentReady(page);
+  const frame = page.locator('iframe[data-category="marketing"]');
+  await settle(page);
+  assert.equal(await frame.getAttribute('src'), null);
+  assert.equal((await tagRuns(page))['video-embed'], undefined);
+
+  await UI.acceptAll(page).click();
+  await eventually(async () => (await tagRuns(page))['video-embed'] === 1, { message: 'the embedded player to load' });
+  assert.equal(await frame.getAttribute('src'), '/embed/video.html');
+  await page.frameLocator('iframe[data-category="marketing"]').getByRole('button', { name: /Смотреть видео/ }).waitFor();
+  await settle(page);
+  assert.equal((await tagRuns(page))['video-embed'], 1);
+});
+
+h.test('withdrawing marketing on "My consents" deletes marketing cookies, keeps analytics, and records it', async (t) => {
+  const page = await t.open('/');
+  await UI.acceptAll(page).click();
+  await eventually(async () => (await tagCookieNames(page.context())).includes('_fbp'), { message: 'the pixel cookie' });
+
+  await page.goto('/consents.html');
+  await page.waitForFunction(() => document.documentElement.dataset.consentsPage === 'ready');
+  assert.equal(await page.locator('#history tbody tr').count(), 1);
+  assert.equal(await page.locator('.chip[data-category="marketing"]').getAttribute('data-granted'), 'true');
+
+  await page.getByRole('button', { name: 'Отозвать согласие на маркетинг' }).click();
+  await page.getByText('Согласие отозвано и записано в журнал.').waitFor();
+  await eventually(async () => (await page.locator('#history tbody tr').count()) === 2, { message: 'the withdrawal in the history' });
+  assert.equal(await page.locator('.chip[data-category="marketing"]').getAttribute('data-granted'), 'false');
+  assert.equal(await page.locator('.chip[data-category="analytics"]').getAttribute('data-granted'), 'true');
+
+  const cookies = await tagCookieNames(page.context());
+  assert.ok(!cookies.includes('_fbp') && !cookies.includes('_gcl_au'), `marketing cookies are gone: ${cookies}`);
+  assert.ok(cookies.includes('_ga'), 'analytics cookies stay');
+  const verdict = await h.service.verify(await consentCookie(page.context()));
+  assert.equal(verdict.valid, true);
+  assert.deepEqual(verdict.claims.cat, ['necessary', 'analytics']);
+
+  // The next page load runs analytics but not marketing, and the fallback again.
+  await page.goto('/');
+  await consentReady(page);
+  await settle(page);
+  const runs = await tagRuns(page);
+  assert.equal(runs['google-analytics'], 1);
+  assert.equal(runs['meta-pixel'], undefined);
+  assert.equal(runs['no-marketing-fallback'], 1);
+});

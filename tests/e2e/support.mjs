@@ -1,0 +1,510 @@
+// The end-to-end harness: the real consent service (the release binary, a fresh
+// SQLite ledger and key directory in a temp dir, a free port) serving the demo site
+// and the built package, and Debian's Chromium driven by playwright-core.
+//
+//   import { e2e, UI } from './support.mjs';
+//   const h = e2e();                         // one service + one browser per file
+//   h.test('first visit shows the banner', async (t) => {
+//     const page = await t.open('/');        // a fresh context (cookies, storage) per test
+//     await UI.banner(page).waitFor();
+//   });
+//
+// Environment: VIVUS_SERVER_BIN (default target/release/vivus-consent-server),
+// CHROMIUM (default /usr/bin/chromium), E2E_HEADED=1, E2E_TRACE=1 (keeps a Playwright
+// trace of failed tests in tests/e2e/out/).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const SERVER_BIN = process.env.VIVUS_SERVER_BIN
+  ?? path.join(process.env.CARGO_TARGET_DIR ?? path.join(ROOT, 'target'), 'release', 'vivus-consent-server');
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+export const SCREENSHOTS = path.join(ROOT, 'docs', 'screenshots');
+export const OUT = path.join(ROOT, 'tests', 'e2e', 'out');
+const AXE_SOURCE = path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
+
+export const VIEWPORTS = {
+  desktop: { viewport: { width: 1280, height: 800 } },
+  phone: { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 },
+};
+
+/** Cookies the stand-in tags set and the SDK must delete on reject and withdrawal. */
+export const TAG_COOKIES = ['_ga', '_gid', '_gcl_au', '_fbp', '_ym_uid', '_ym_d'];
+export const TAG_COOKIE = /^(_ga|_gid|_gcl_|_fbp|_ym_)/;
+
+// ---- the service -------------------------------------------------------------
+
+/** A free TCP port on 127.0.0.1 (bind port 0, read it, close). */
+export async function freePort() {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The consent service as a child process. `start()` and `stop()` may be called again
+ * (the "service down, then back" journeys); the port, ledger and keys stay the same.
+ */
+export class Service {
+  constructor({ port, dir, args = [] }) {
+    this.port = port;
+    this.dir = dir;
+    this.origin = `http://127.0.0.1:${port}`;
+    this.database = path.join(dir, 'ledger.sqlite3');
+    this.keyDir = path.join(dir, 'keys');
+    this.logFile = path.join(dir, 'service.log');
+    this.extraArgs = args;
+    this.child = null;
+  }
+
+  /** Creates a temp dir and a free port, and starts the service. */
+  static async launch(options = {}) {
+    if (!fs.existsSync(SERVER_BIN)) {
+      throw new Error(`the consent service binary is missing: ${SERVER_BIN}\n` +
+        'build it first: cargo build --release -p vivus-consent-server (make test does), ' +
+        'or point VIVUS_SERVER_BIN at it');
+    }
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'vivus-e2e-'));
+    const service = new Service({ port: await freePort(), dir, ...options });
+    await service.start();
+    return service;
+  }
+
+  get args() {
+    return [
+      '--listen', `127.0.0.1:${this.port}`,
+      '--database', this.database,
+      '--key-dir', this.keyDir,
+      '--static-dir', ROOT,
+      // The Set-Cookie of POST /v1/consents is only sent to allowed origins.
+      '--allowed-origin', this.origin,
+      // Many tests from one address: rate limiting is tested in the server's own tests.
+      '--rate-limit-per-second', '0',
+      ...this.extraArgs,
+    ];
+  }
+
+  url(p = '/') { return new URL(p, this.origin).href; }
+
+  async start() {
+    if (this.child) return;
+    const log = fs.openSync(this.logFile, 'a');
+    const child = spawn(SERVER_BIN, this.args, {
+      cwd: this.dir,
+      env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
+      stdio: ['ignore', log, log],
+    });
+    fs.closeSync(log);
+    this.child = child;
+    let exited = null;
+    child.once('exit', (code, signal) => { exited = { code, signal }; if (this.child === child) this.child = null; });
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      if (exited) {
+        throw new Error(`the consent service exited during start-up (${JSON.stringify(exited)}):\n${this.logTail()}`);
+      }
+      try {
+        const res = await fetch(this.url('/healthz'), { signal: AbortSignal.timeout(1000) });
+        if (res.ok) return;
+      } catch { /* not listening yet */ }
+      if (Date.now() > deadline) {
+        await this.stop();
+        throw new Error(`the consent service did not answer /healthz within 20 s:\n${this.logTail()}`);
+      }
+      await sleep(100);
+    }
+  }
+
+  async stop() {
+    const child = this.child;
+    if (!child) return;
+    const exit = once(child, 'exit');
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exit;
+    clearTimeout(timer);
+    this.child = null;
+    // The port must be refused from now on, so that "service down" tests really are.
+    for (let i = 0; i < 50; i++) {
+      try { await fetch(this.url('/healthz'), { signal: AbortSignal.timeout(200) }); } catch { return; }
+      await sleep(50);
+    }
+  }
+
+  async cleanup() {
+    await this.stop();
+    if (!process.env.E2E_KEEP) await fsp.rm(this.dir, { recursive: true, force: true });
+  }
+
+  logTail(lines = 40) {
+    try { return fs.readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n'); } catch { return '(no log)'; }
+  }
+
+  /** `fetch` against the service. */
+  fetch(p, init) { return fetch(this.url(p), init); }
+
+  /** `POST /v1/verify`: what the service says about a token. */
+  async verify(token) {
+    const res = await this.fetch('/v1/verify', {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }),
+    });
+    assert.equal(res.status, 200, `POST /v1/verify answered ${res.status}`);
+    return res.json();
+  }
+
+  /** `GET /v1/subjects/{sub}/consents` with the token as Bearer. */
+  async history(token) {
+    const { sub } = peekClaims(token);
+    const res = await this.fetch(`/v1/subjects/${encodeURIComponent(sub)}/consents`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(res.status, 200, `GET history answered ${res.status}: ${await res.clone().text()}`);
+    return res.json();
+  }
+}
+
+/** The claims of a JWS, decoded without verification (assertion messages, subject ids). */
+export function peekClaims(token) {
+  const [, payload] = String(token).split('.');
+  return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+}
+
+// ---- the browser --------------------------------------------------------------
+
+export async function launchBrowser() {
+  if (!fs.existsSync(CHROMIUM)) {
+    throw new Error(`Chromium is missing at ${CHROMIUM}: apt-get install chromium (make test does), or set CHROMIUM`);
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: !process.env.E2E_HEADED,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--disable-gpu'],
+  });
+}
+
+/**
+ * Registers the file's service and browser (`before`/`after`) and returns the harness.
+ * `h.test(name, fn)` runs `fn(t)` with `t.open(path, options)` → a page in a fresh
+ * context, `t.context(options)` → a fresh context; all closed after the test, with a
+ * screenshot (and trace, E2E_TRACE=1) of every open page in tests/e2e/out/ on failure.
+ */
+export function e2e(serviceOptions = {}) {
+  const h = { service: null, browser: null };
+  before(async () => {
+    h.service = await Service.launch(serviceOptions);
+    h.browser = await launchBrowser();
+  });
+  after(async () => {
+    await h.browser?.close();
+    await h.service?.cleanup();
+  });
+
+  h.test = (name, options, fn) => {
+    if (typeof options === 'function') { fn = options; options = {}; }
+    return test(name, options, async (t) => {
+      const contexts = [];
+      t.context = async (opts = {}) => {
+        const ctx = await newContext(h, opts);
+        contexts.push(ctx);
+        return ctx;
+      };
+      t.open = async (p, opts = {}) => {
+        const ctx = await t.context(opts);
+        const page = await ctx.newPage();
+        if (p) await page.goto(p);
+        return page;
+      };
+      try {
+        await fn(t);
+      } catch (error) {
+        await keepEvidence(name, contexts, h.service).catch(() => {});
+        throw error;
+      } finally {
+        for (const ctx of contexts) await ctx.close().catch(() => {});
+      }
+    });
+  };
+  return h;
+}
+
+async function newContext(h, { viewport = 'desktop', locale = 'ru-RU', ...rest } = {}) {
+  const ctx = await h.browser.newContext({
+    ...VIEWPORTS[viewport],
+    baseURL: h.service.origin,
+    locale,
+    timezoneId: 'Asia/Almaty',
+    reducedMotion: 'reduce',
+    ...rest,
+  });
+  ctx.setDefaultTimeout(10_000);
+  if (process.env.E2E_TRACE) await ctx.tracing.start({ screenshots: true, snapshots: true });
+  ctx.on('page', instrument);
+  return ctx;
+}
+
+// Every page records uncaught errors and console errors: tests assert on them.
+function instrument(page) {
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(`console: ${m.text()}`); });
+}
+
+async function keepEvidence(name, contexts, service) {
+  const slug = name.toLowerCase().replace(/[^a-z0-9а-яәғқңөұүһі]+/gi, '-').replace(/^-|-$/g, '').slice(0, 80);
+  await fsp.mkdir(OUT, { recursive: true });
+  let i = 0;
+  for (const ctx of contexts) {
+    for (const page of ctx.pages()) {
+      const file = path.join(OUT, `${slug}-${i++}.png`);
+      await page.screenshot({ path: file, fullPage: true, timeout: 5000 }).catch(() => {});
+      console.error(`# failure evidence: ${file} (${page.url()})`);
+      if (page.errors?.length) console.error(`# page errors:\n#   ${page.errors.join('\n#   ')}`);
+    }
+    if (process.env.E2E_TRACE) await ctx.tracing.stop({ path: path.join(OUT, `${slug}-${i}.trace.zip`) }).catch(() => {});
+  }
+  if (service) console.error(`# service log (tail):\n${service.logTail(15)}`);
+}
+
+// ---- what the page did ------------------------------------------------------
+
+/** How many times each stand-in tag ran on the page: `{ 'meta-pixel': 1, ... }`. */
+export function tagRuns(page) {
+  return page.evaluate(() => ({ ...(window.__tagRuns ?? {}) }));
+}
+
+/** Names of the tag cookies present in the context. */
+export async function tagCookieNames(context) {
+  return (await context.cookies()).filter((c) => TAG_COOKIE.test(c.name)).map((c) => c.name).sort();
+}
+
+/** The consent cookie's value, or null. */
+export async function consentCookie(context, name = 'vivus_consent') {
+  return (await context.cookies()).find((c) => c.name === name)?.value ?? null;
+}
+
+/** Waits until `fn()` (async allowed) returns a truthy value; returns it. */
+export async function eventually(fn, { timeout = 10_000, interval = 100, message = 'condition' } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${message}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    await sleep(interval);
+  }
+}
+
+/** Resolves once the demo's consent-init module has finished `init` (or failed). */
+export async function consentReady(page) {
+  await page.waitForFunction(() => ['ready', 'unavailable', 'error'].includes(document.documentElement.dataset.consent));
+  const state = await page.evaluate(() => document.documentElement.dataset.consent);
+  assert.equal(state, 'ready', `the consent SDK did not initialise (data-consent=${state}); page errors: ${page.errors?.join(' | ')}`);
+}
+
+/** Calls a method of the SDK's consent object in the page. */
+export function sdk(page, method, ...args) {
+  return page.evaluate(async ([m, a]) => {
+    const consent = window.demoConsent ?? window.VivusConsent;
+    const value = await consent[m](...a);
+    return value === undefined ? null : JSON.parse(JSON.stringify(value));
+  }, [method, args]);
+}
+
+// ---- the widget, as a visitor sees it ----------------------------------------
+// The one place that knows the SDK's visible text (src/i18n.rs). Locators use roles
+// and accessible names, which is also how assistive technology finds them; Playwright
+// pierces the widget's open shadow root.
+
+export const TEXT = {
+  ru: {
+    bannerTitle: 'Cookie-файлы и персональные данные',
+    acceptAll: 'Принять все',
+    rejectAll: 'Только необходимые',
+    settings: 'Настроить',
+    policyLink: 'Политика обработки персональных данных',
+    preferencesTitle: 'Настройки cookie-файлов',
+    save: 'Сохранить выбор',
+    close: 'Закрыть',
+    acceptanceTitle: 'Согласие на обработку персональных данных',
+    acceptanceConfirm: 'Продолжить',
+    acceptanceRequired: /Без согласия с Политикой заявку отправить нельзя/,
+    cancel: 'Отмена',
+    networkError: /Не удалось связаться с сервисом согласий|Сервис согласий (временно недоступен|не ответил)/,
+    analytics: /Аналитические/,
+    marketing: /Маркетинговые/,
+  },
+  kk: {
+    bannerTitle: 'Cookie файлдары және дербес деректер',
+    acceptAll: 'Барлығын қабылдау',
+    rejectAll: 'Тек қажеттілері',
+    settings: 'Баптау',
+    policyLink: 'Дербес деректерді өңдеу саясаты',
+    preferencesTitle: 'Cookie файлдарын баптау',
+    save: 'Таңдауды сақтау',
+    close: 'Жабу',
+    acceptanceTitle: 'Дербес деректерді өңдеуге келісім',
+    acceptanceConfirm: 'Жалғастыру',
+    acceptanceRequired: /Саясатпен келіспейінше өтінім жіберу мүмкін емес/,
+    cancel: 'Болдырмау',
+    networkError: /Келісім сервисімен байланысу мүмкін болмады|Келісім сервисі (уақытша қолжетімсіз|уақытында)/,
+    analytics: /Аналитикалық/,
+    marketing: /Маркетингтік/,
+  },
+};
+
+export const UI = {
+  banner: (page, lang = 'ru') => page.getByRole('region', { name: TEXT[lang].bannerTitle }),
+  acceptAll: (page, lang = 'ru') => UI.banner(page, lang).getByRole('button', { name: TEXT[lang].acceptAll, exact: true }),
+  rejectAll: (page, lang = 'ru') => UI.banner(page, lang).getByRole('button', { name: TEXT[lang].rejectAll, exact: true }),
+  settings: (page, lang = 'ru') => UI.banner(page, lang).getByRole('button', { name: TEXT[lang].settings, exact: true }),
+  policyLink: (page, lang = 'ru') => UI.banner(page, lang).getByRole('button', { name: TEXT[lang].policyLink })
+    .or(UI.banner(page, lang).getByRole('link', { name: TEXT[lang].policyLink })),
+  preferences: (page, lang = 'ru') => page.getByRole('dialog', { name: TEXT[lang].preferencesTitle }),
+  policy: (page) => page.getByRole('dialog', { name: /Политика|Саясат/ }),
+  acceptance: (page, lang = 'ru') => page.getByRole('dialog', { name: TEXT[lang].acceptanceTitle }),
+  /** The settings dialog's switch for a category ("analytics" / "marketing"). */
+  categorySwitch: (page, category, lang = 'ru') => UI.preferences(page, lang)
+    .getByRole('switch', { name: TEXT[lang][category] })
+    .or(UI.preferences(page, lang).getByRole('checkbox', { name: TEXT[lang][category] })),
+};
+
+// ---- accessibility and screenshots --------------------------------------------
+
+const WCAG_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+
+/**
+ * Runs axe-core (WCAG 2.1 A + AA, colour contrast included) on the page, the widget's
+ * open shadow root included. Returns the violations. axe is evaluated through the
+ * DevTools protocol rather than a <script> tag so that a strict CSP does not stop it.
+ */
+export async function axe(page, { include } = {}) {
+  const loaded = await page.evaluate(() => typeof window.axe === 'object');
+  if (!loaded) await page.evaluate(await fsp.readFile(AXE_SOURCE, 'utf8'));
+  return page.evaluate(async ([tags, inc]) => {
+    const results = await window.axe.run(inc ? { include: inc } : document, {
+      runOnly: { type: 'tag', values: tags },
+      resultTypes: ['violations'],
+    });
+    return results.violations.map((v) => ({
+      id: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.map((n) => ({ target: n.target, summary: n.failureSummary })),
+    }));
+  }, [WCAG_AA, include ?? null]);
+}
+
+/** A readable list of axe violations for assertion messages. */
+export function formatViolations(violations) {
+  return violations.map((v) => `${v.id} (${v.impact}): ${v.help}\n${v.nodes.map((n) =>
+    `    ${JSON.stringify(n.target)}\n      ${String(n.summary).replace(/\n/g, '\n      ')}`).join('\n')}`).join('\n');
+}
+
+export async function assertNoAxeViolations(page, what, options) {
+  const violations = await axe(page, options);
+  assert.equal(violations.length, 0, `axe found WCAG 2.1 AA violations in ${what}:\n${formatViolations(violations)}`);
+}
+
+/** Writes docs/screenshots/<name>.png (the README shows them). */
+export async function screenshot(page, name, options = {}) {
+  await fsp.mkdir(SCREENSHOTS, { recursive: true });
+  const file = path.join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path: file, animations: 'disabled', caret: 'hide', ...options });
+  return file;
+}
+
+// ---- the loan application ----------------------------------------------------
+
+/** A valid applicant (the IIN's check digit computed, born 1990-05-15). */
+export const APPLICANT = {
+  name: 'Серикова Айгерим Нурлановна',
+  iin: iinWithCheckDigit('90051545012'),
+  phone: '+7 701 234 56 78',
+  email: 'aigerim@example.kz',
+  amount: '120000',
+  term: '21',
+};
+
+/** Appends the Kazakh IIN check digit to 11 digits (weights 1..11, then 3..11,1,2). */
+export function iinWithCheckDigit(first11) {
+  const d = [...first11].map(Number);
+  let c = d.reduce((s, x, i) => s + x * (i + 1), 0) % 11;
+  if (c === 10) {
+    const w = [3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2];
+    c = d.reduce((s, x, i) => s + x * w[i], 0) % 11;
+    if (c === 10) throw new Error(`${first11} has no valid check digit; change a serial digit`);
+  }
+  return first11 + c;
+}
+
+/** Fills the application form on apply.html with `data` (default APPLICANT). */
+export async function fillApplication(page, data = APPLICANT) {
+  for (const [field, value] of Object.entries(data)) {
+    await page.locator(`#application [name="${field}"]`).fill(value);
+  }
+}
+
+/** Records the POSTs to /demo/applications the page makes: `{ requests, responses }`. */
+export function watchApplications(page) {
+  const seen = { requests: [], responses: [] };
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && new URL(r.url()).pathname === '/demo/applications') {
+      seen.requests.push({ body: new URLSearchParams(r.postData() ?? '') });
+    }
+  });
+  page.on('response', (r) => {
+    if (r.request().method() === 'POST' && new URL(r.url()).pathname === '/demo/applications') {
+      seen.responses.push(r.status());
+    }
+  });
+  return seen;
+}
+
+/** The focused element, looking into shadow roots: `{ tag, text, id, name, inShadow }`. */
+export function focused(page) {
+  return page.evaluate(() => {
+    let el = document.activeElement;
+    while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+    if (!el || el === document.body) return null;
+    return {
+      tag: el.tagName.toLowerCase(),
+      text: (el.getAttribute('aria-label') || el.textContent || '').replace(/\s+/g, ' ').trim(),
+      id: el.id,
+      name: el.getAttribute('name'),
+      type: el.getAttribute('type'),
+      role: el.getAttribute('role'),
+      inShadow: el.getRootNode() !== document,
+    };
+  });
+}
+
+/** Presses Tab until `match(focused)` holds; fails after `max` presses. */
+export async function tabUntil(page, match, { max = 60, key = 'Tab', what = 'the element' } = {}) {
+  const seen = [];
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press(key);
+    const f = await focused(page);
+    seen.push(f ? `${f.tag}${f.id ? '#' + f.id : ''} "${f.text.slice(0, 30)}"` : '(body)');
+    if (f && match(f)) return f;
+  }
+  throw new Error(`${key} never reached ${what} in ${max} presses; focus went through:\n  ${seen.join('\n  ')}`);
+}
