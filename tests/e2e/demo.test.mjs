@@ -11,7 +11,7 @@ import {
   tagRuns, watchApplications,
 } from './support.mjs';
 
-const h = e2e();
+const h = e2e({ sdk: false });
 
 /** Opens `path` with the SDK (everything under /pkg/) unreachable. */
 async function openWithoutSdk(t, p, options) {

@@ -31,6 +31,8 @@ export const SERVER_BIN = process.env.VIVUS_SERVER_BIN
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 export const SCREENSHOTS = path.join(ROOT, 'docs', 'screenshots');
 export const OUT = path.join(ROOT, 'tests', 'e2e', 'out');
+/** What a page loads from pkg/: without them the SDK journeys cannot run. */
+export const SDK_FILES = ['vivus-consent.js', 'vivus_consent.js', 'vivus_consent_bg.wasm', 'consent-mode.js'];
 const AXE_SOURCE = path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
 
 export const VIEWPORTS = {
@@ -201,13 +203,20 @@ export async function launchBrowser() {
 
 /**
  * Registers the file's service and browser (`before`/`after`) and returns the harness.
+ * With `sdk: true` (the default) it first checks that the SDK is built into pkg/.
  * `h.test(name, fn)` runs `fn(t)` with `t.open(path, options)` → a page in a fresh
  * context, `t.context(options)` → a fresh context; all closed after the test, with a
  * screenshot (and trace, E2E_TRACE=1) of every open page in tests/e2e/out/ on failure.
  */
-export function e2e(serviceOptions = {}) {
+export function e2e({ sdk = true, ...serviceOptions } = {}) {
   const h = { service: null, browser: null };
   before(async () => {
+    if (sdk) {
+      const missing = SDK_FILES.filter((f) => !fs.existsSync(path.join(ROOT, 'pkg', f)));
+      if (missing.length) {
+        throw new Error(`the SDK is not built (missing pkg/${missing.join(', pkg/')}): run make pkg first (make test does)`);
+      }
+    }
     h.service = await Service.launch(serviceOptions);
     h.browser = await launchBrowser();
   });
