@@ -95,7 +95,10 @@ h.test('declining keeps the visitor on the form with an explanation and the data
   await modal.waitFor();
   await modal.getByRole('button', { name: TEXT.ru.cancel }).click();
   await modal.waitFor({ state: 'hidden' });
-  await page.getByText(TEXT.ru.acceptanceRequired).waitFor();
+  // The explanation sits in the form, next to the submit button, announced as an alert.
+  const notice = page.locator('#application').getByRole('alert');
+  await notice.waitFor();
+  assert.match(await notice.textContent(), TEXT.ru.acceptanceRequired);
   assert.deepEqual(await values(page), before);
   assert.equal(posts.requests.length, 0);
   assert.match(page.url(), /\/apply\.html$/);
@@ -124,7 +127,8 @@ h.test('with the service down the form stays blocked with a message and the data
   // Back: the SDK retries (with backoff) or the visitor presses retry; one submission either way.
   const retry = page.getByRole('button', { name: /Повторить/ });
   const navigated = page.waitForURL('**/demo/applications', { timeout: 45_000 });
-  if (await retry.isVisible()) await retry.click();
+  // The SDK may already be retrying by itself, and navigate away under the click.
+  if (await retry.isVisible()) await retry.click({ timeout: 3000 }).catch(() => {});
   await navigated;
   await assertAccepted(page, posts);
 });
