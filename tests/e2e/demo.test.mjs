@@ -233,6 +233,16 @@ for (const p of ['/', '/apply.html', '/consents.html', '/?lang=kk', '/apply.html
   });
 }
 
+h.test('the site may frame its own embed page (the gated video player)', async (t) => {
+  // What the SDK does when marketing is granted: data-src becomes src. The static
+  // site's headers must allow same-origin framing (X-Frame-Options SAMEORIGIN or
+  // frame-ancestors 'self'), or the player never loads.
+  const page = await openWithoutSdk(t, '/');
+  await page.locator('iframe[data-category]').evaluate((f) => { f.src = f.dataset.src; });
+  await page.frameLocator('iframe[data-category]').getByRole('button', { name: /Смотреть видео/ }).waitFor();
+  assert.equal((await tagRuns(page))['video-embed'], 1);
+});
+
 h.test('no tag cookie is ever set by the pages themselves', async (t) => {
   const page = await openWithoutSdk(t, '/apply.html');
   await fillApplication(page);
