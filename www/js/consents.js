@@ -72,7 +72,7 @@ function renderCurrent(consent) {
   const state = consent && typeof consent.state === 'function' ? consent.state() : null;
   const box = $('consent-status');
   const list = granted(state?.categories ?? claims?.cat);
-  const pending = state && (state.pending === true || state.status === 'pending' || state.recorded === false);
+  const pending = state?.status === 'pending';
 
   if (!claims && !pending) {
     box.dataset.state = 'none';
@@ -177,7 +177,10 @@ document.querySelectorAll('[data-withdraw]').forEach((button) => {
     const categories = button.dataset.withdraw.split(',');
     button.disabled = true;
     try {
+      // withdraw() takes effect at once (tags stop, cookies go); the service records it
+      // as a new decision, and whenRecorded() resolves with the new token.
       await consent.withdraw(categories);
+      await consent.whenRecorded();
       message.dataset.kind = 'ok';
       message.textContent = t('consents.withdrawn');
     } catch (error) {
