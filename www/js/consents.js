@@ -23,10 +23,12 @@ function readLocal(key) {
   try { return localStorage.getItem(key); } catch { return null; }
 }
 
-// The token as stored by the SDK (see docs/architecture.md, "Browser storage").
+// The token of the recorded consent. With the SDK, only what it verified; without it
+// (it failed to load), as stored (docs/architecture.md, "Browser storage"): the
+// service still checks it before it shows any history.
 function storedToken(consent) {
-  const fromSdk = consent && typeof consent.token === 'function' ? consent.token() : null;
-  return fromSdk || readCookie(COOKIE) || readLocal(COOKIE);
+  if (consent) return consent.token();
+  return readCookie(COOKIE) || readLocal(COOKIE);
 }
 
 // Display only: the service checks the token when it answers the history request.
