@@ -1,0 +1,110 @@
+// Injected with `context.addInitScript(probe, spec)` before any page script runs.
+// Records, in the page's own clock (performance.now(), 0 = navigation start):
+//   bannerInDomAt  first moment the banner element exists (shown or not)
+//   bannerAt    first moment the banner element is in the DOM, has a box inside
+//               the viewport, and is not display:none / visibility:hidden /
+//               opacity:0 (itself or an ancestor in the flat tree)
+//   clickAt     timeStamp of the first trusted click (the accept button)
+//   longtasks   PerformanceObserver 'longtask' entries
+//   shifts      'layout-shift' entries without recent input
+// The page's gated script sets window.__gatedRanAt itself.
+//
+// The check runs from a MutationObserver (so a banner inserted and shown in the
+// same task is caught in that task) and from a requestAnimationFrame loop (so a
+// CSS transition that makes it visible on a later frame is caught on that frame).
+// Shadow roots are captured by wrapping attachShadow, so closed roots work too.
+export function probe(spec) {
+  const B = (window.__bench = {
+    bannerInDomAt: null,
+    bannerAt: null,
+    bannerVia: null,
+    clickAt: null,
+    longtasks: [],
+    shifts: [],
+    roots: [],
+    error: null,
+  });
+
+  let mo = null;
+  const observe = (root) => {
+    if (mo) mo.observe(root, { childList: true, subtree: true, attributes: true });
+  };
+
+  const attach = Element.prototype.attachShadow;
+  Element.prototype.attachShadow = function (init) {
+    const root = attach.call(this, init);
+    B.roots.push(root);
+    observe(root);
+    return root;
+  };
+
+  const find = () => {
+    if (spec.host) {
+      for (const r of B.roots) {
+        if (r.host.matches(spec.host)) {
+          const el = r.querySelector(spec.selector);
+          if (el) return el;
+        }
+      }
+      return null;
+    }
+    return document.querySelector(spec.selector);
+  };
+
+  const visible = (el) => {
+    if (!el.isConnected) return false;
+    const r = el.getBoundingClientRect();
+    if (r.width < 1 || r.height < 1) return false;
+    if (r.bottom <= 0 || r.right <= 0 || r.top >= innerHeight || r.left >= innerWidth) return false;
+    return el.checkVisibility({ opacityProperty: true, visibilityProperty: true });
+  };
+
+  const check = (via) => {
+    if (B.bannerAt !== null) return true;
+    try {
+      const el = find();
+      if (el && B.bannerInDomAt === null) B.bannerInDomAt = performance.now();
+      if (el && visible(el)) {
+        B.bannerAt = performance.now();
+        B.bannerVia = via;
+        if (mo) mo.disconnect();
+        return true;
+      }
+    } catch (e) {
+      B.error = String(e);
+    }
+    return false;
+  };
+
+  if (spec.selector) {
+    mo = new MutationObserver(() => check('mutation'));
+    observe(document);
+    const frame = () => {
+      if (!check('frame')) requestAnimationFrame(frame);
+    };
+    requestAnimationFrame(frame);
+  }
+
+  addEventListener(
+    'click',
+    (e) => {
+      if (e.isTrusted && B.clickAt === null) B.clickAt = e.timeStamp;
+    },
+    true,
+  );
+
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) B.longtasks.push({ start: e.startTime, duration: e.duration });
+    }).observe({ type: 'longtask', buffered: true });
+  } catch (e) {
+    B.error = String(e);
+  }
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) if (!e.hadRecentInput) B.shifts.push({ start: e.startTime, value: e.value });
+    }).observe({ type: 'layout-shift', buffered: true });
+  } catch (e) {
+    B.error = String(e);
+  }
+}

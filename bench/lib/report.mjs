@@ -1,0 +1,216 @@
+// bench/RESULTS.md from the results object run.mjs builds (the same object is
+// written to bench/results.json). Every figure: median [p25–p75], and its
+// ratio to vanilla-cookieconsent's median from the same run.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+
+const REF = 'cookieconsent';
+const OURS = 'vivus';
+
+const METRICS = [
+  ['bannerInDom', 'banner element in the DOM (ms from navigation start)', 'ms'],
+  ['bannerVisible', 'banner visible (ms from navigation start)', 'ms'],
+  ['fcp', 'first contentful paint (ms)', 'ms'],
+  ['tbt', 'total blocking time, first visit (ms)', 'ms'],
+  ['longTasks', 'long tasks, first visit (count)', 'n'],
+  ['longestTask', 'longest task, first visit (ms)', 'ms'],
+  ['cls', 'cumulative layout shift, first visit', 'cls'],
+  ['acceptToGated', 'accept click → gated script ran (ms)', 'ms'],
+  ['returningGated', 'returning visitor: navigation start → gated script ran (ms)', 'ms'],
+  ['firstVisitGated', 'no library: navigation start → script ran, first visit (ms)', 'ms'],
+];
+
+const fmt = (v, unit) => {
+  if (v === null || v === undefined) return '–';
+  if (unit === 'cls') return v.toFixed(3);
+  if (unit === 'n') return Number.isInteger(v) ? String(v) : v.toFixed(1);
+  return v < 10 ? v.toFixed(1) : v.toFixed(0);
+};
+const ratio = (a, b) => (a === null || a === undefined || !b ? null : a / b);
+const fmtRatio = (r) => (r === null ? '' : ` ×${r.toFixed(2)}`);
+const kb = (b) => `${(b / 1000).toFixed(1)} kB`;
+
+function cell(s, ref, unit) {
+  if (!s) return '–';
+  const spread = s.n > 1 ? ` [${fmt(s.p25, unit)}–${fmt(s.p75, unit)}]` : '';
+  return `${fmt(s.median, unit)}${spread}${fmtRatio(ratio(s.median, ref?.median))}`;
+}
+
+/** The issue's targets, each with the figures it compares and whether it is met. */
+export function evaluateTargets(r) {
+  const ours = r.sizes[OURS];
+  const ref = r.sizes[REF];
+  const out = [];
+  const missing = (what) => ({ target: what, status: 'not measured', detail: r.notes?.vivus ?? 'ours was not measured' });
+
+  if (ours && ref) {
+    const d = ours.total.brotli - ref.total.brotli;
+    out.push({
+      target: 'transfer before the banner ≤ vanilla-cookieconsent (brotli 11)',
+      status: d <= 0 ? 'met' : 'missed',
+      detail: `ours ${ours.total.brotli} B vs ${ref.total.brotli} B (${d > 0 ? '+' : ''}${d} B, ×${(ours.total.brotli / ref.total.brotli).toFixed(2)})`,
+    });
+  } else out.push(missing('transfer before the banner ≤ vanilla-cookieconsent (brotli 11)'));
+
+  for (const t of r.throttle) {
+    const f = r.figures[`x${t}`];
+    const o = f?.[OURS];
+    const c = f?.[REF];
+    const fl = f?.floor;
+    const cpu = t === 1 ? 'unthrottled' : `CPU ×${t}`;
+    if (o?.bannerVisible && c?.bannerVisible) {
+      const goal = c.bannerVisible.median / 2;
+      const v = o.bannerVisible.median;
+      out.push({
+        target: `banner visible ≤ ½ of vanilla-cookieconsent's (${cpu})`,
+        status: v <= goal ? 'met' : 'missed',
+        detail: `ours ${v.toFixed(1)} ms vs goal ${goal.toFixed(1)} ms (cookieconsent ${c.bannerVisible.median.toFixed(1)} ms; ratio ×${(v / c.bannerVisible.median).toFixed(2)})${v > goal ? `, over by ${(v - goal).toFixed(1)} ms` : ''}`,
+      });
+    } else out.push(missing(`banner visible ≤ ½ of vanilla-cookieconsent's (${cpu})`));
+    if (o?.cls) {
+      out.push({
+        target: `zero layout shift, first visit (${cpu})`,
+        status: o.cls.max === 0 ? 'met' : 'missed',
+        detail: `CLS median ${o.cls.median.toFixed(4)}, max ${o.cls.max.toFixed(4)} over ${o.cls.n} runs`,
+      });
+    } else out.push(missing(`zero layout shift, first visit (${cpu})`));
+    if (o?.longTasks) {
+      out.push({
+        target: `no long task, first visit (${cpu})`,
+        status: o.longTasks.max === 0 ? 'met' : 'missed',
+        detail: `long tasks: median ${o.longTasks.median}, max ${o.longTasks.max}; longest ${o.longestTask.max.toFixed(0)} ms; TBT median ${o.tbt.median.toFixed(0)} ms`,
+      });
+    } else out.push(missing(`no long task, first visit (${cpu})`));
+    if (o?.returningGated && fl?.returningGated) {
+      const d = o.returningGated.median - fl.returningGated.median;
+      out.push({
+        target: `returning visitor: gated script ≤ 10 ms after the no-library page (${cpu})`,
+        status: d <= 10 ? 'met' : 'missed',
+        detail: `ours ${o.returningGated.median.toFixed(1)} ms vs floor ${fl.returningGated.median.toFixed(1)} ms: ${d >= 0 ? '+' : ''}${d.toFixed(1)} ms${d > 10 ? `, over by ${(d - 10).toFixed(1)} ms` : ''}`,
+      });
+    } else out.push(missing(`returning visitor: gated script ≤ 10 ms after the no-library page (${cpu})`));
+  }
+  const v = r.verify;
+  if (v?.perVerifyMs) {
+    out.push({
+      target: 'token verification in the browser < 1 ms',
+      status: v.perVerifyMs.median < 1 ? 'met' : 'missed',
+      detail: `${v.perVerifyMs.median.toFixed(3)} ms median [${v.perVerifyMs.p25.toFixed(3)}–${v.perVerifyMs.p75.toFixed(3)}] (${v.method})`,
+    });
+  } else out.push({ target: 'token verification in the browser < 1 ms', status: 'not measured', detail: v?.note ?? 'ours was not measured' });
+  return out;
+}
+
+export function writeReport(r, path) {
+  const ids = r.contenders.map((c) => c.id);
+  const names = Object.fromEntries(r.contenders.map((c) => [c.id, c.name]));
+  const L = [];
+  L.push('# Browser benchmark: vivus-consent next to vanilla-cookieconsent and Klaro');
+  L.push('');
+  L.push(
+    `Written by \`make bench\` (\`bench/run.mjs\`) on ${r.date} at commit \`${r.commit}\`, in ${r.durationSeconds} s. ` +
+      'Raw figures and every run: [`results.json`](results.json). Do not edit by hand; rerun `make bench`.',
+  );
+  L.push('');
+  L.push('## Machine and versions');
+  L.push('');
+  L.push(`- CPU: ${r.machine.cpu}, ${r.machine.cores} cores; Linux ${r.machine.kernel}; ${r.machine.memoryGiB} GiB RAM`);
+  L.push(`- Chromium ${r.versions.chromium} (Debian, headless), node ${r.versions.node}, playwright-core ${r.versions.playwrightCore}`);
+  L.push(`- vanilla-cookieconsent ${r.versions['vanilla-cookieconsent']}, Klaro ${r.versions.klaro} (from npm, exact versions), vivus-consent at \`${r.commit}\``);
+  L.push(`- Served by: ${r.server.kind} on loopback, the same server for every page${r.server.args.length ? ` (\`${r.server.args.join(' ')}\`)` : ''}`);
+  L.push(
+    `- ${r.runs} runs per contender and CPU setting (CPU ×${r.throttle.join(', ×')}), each in a fresh browser context, contenders interleaved in rotating order after one unrecorded warm-up round. ` +
+      'Cells: median [p25–p75] ×ratio to vanilla-cookieconsent\'s median.',
+  );
+  L.push('');
+
+  L.push('## Targets (issue 7)');
+  L.push('');
+  L.push('| target | status | figures |');
+  L.push('|---|---|---|');
+  for (const t of r.targets) L.push(`| ${t.target} | **${t.status}** | ${t.detail} |`);
+  L.push('');
+
+  L.push('## Bytes the page downloads for the consent UI before the banner shows');
+  L.push('');
+  L.push(
+    'Every response the page received before the banner became visible, except the HTML document. Sizes are computed here from the response bodies: raw, gzip -9, brotli 11. ' +
+      '"inline config" is how much larger the page\'s HTML is than the no-library page (the config, and for the competitors the banner text, which our SDK carries in the wasm).',
+  );
+  L.push('');
+  L.push('| contender | files | raw | gzip -9 | brotli 11 | brotli ratio | inline config (brotli) |');
+  L.push('|---|---|---:|---:|---:|---:|---:|');
+  const refB = r.sizes[REF]?.total.brotli;
+  for (const id of ids) {
+    const s = r.sizes[id];
+    if (!s || id === 'floor') continue;
+    const files = s.files.map((f) => `\`${f.url.split('/').pop()}\``).join(', ');
+    L.push(
+      `| ${names[id]} | ${files} | ${kb(s.total.raw)} | ${kb(s.total.gzip)} | ${kb(s.total.brotli)} (${s.total.brotli} B) | ${refB ? `×${(s.total.brotli / refB).toFixed(2)}` : ''} | ${s.inlineConfig ? `${s.inlineConfig.brotli} B` : '–'} |`,
+    );
+  }
+  L.push('');
+  for (const id of ids) {
+    const s = r.sizes[id];
+    if (!s || !s.files.length) continue;
+    L.push(`<details><summary>${names[id]}: per file</summary>\n`);
+    L.push('| file | raw | gzip -9 | brotli 11 | as served |');
+    L.push('|---|---:|---:|---:|---:|');
+    for (const f of s.files) L.push(`| \`${f.url}\` | ${f.raw} | ${f.gzip} | ${f.brotli} | ${f.served} |`);
+    L.push('\n</details>\n');
+  }
+
+  for (const t of r.throttle) {
+    const f = r.figures[`x${t}`];
+    L.push(`## Timings, ${t === 1 ? 'CPU unthrottled' : `CPU throttled ×${t}`}`);
+    L.push('');
+    L.push(`| metric | ${ids.map((id) => names[id]).join(' | ')} |`);
+    L.push(`|---|${ids.map(() => '---:').join('|')}|`);
+    for (const [key, label, unit] of METRICS) {
+      if (ids.every((id) => !f[id]?.[key])) continue;
+      L.push(`| ${label} | ${ids.map((id) => cell(f[id]?.[key], f[REF]?.[key], unit)).join(' | ')} |`);
+    }
+    L.push('');
+    const notes = [];
+    for (const id of ids) {
+      const a = f[id]?.anomalies;
+      if (!a) continue;
+      if (a.gatedBeforeAccept) notes.push(`${names[id]}: the gated script ran before accept in ${a.gatedBeforeAccept} runs`);
+      if (a.bannerOnReturn) notes.push(`${names[id]}: the banner showed again for the returning visitor in ${a.bannerOnReturn} runs`);
+      if (a.probeErrors.length) notes.push(`${names[id]}: probe errors: ${[...new Set(a.probeErrors)].join('; ')}`);
+    }
+    const fails = r.failures.filter((x) => x.throttle === t);
+    for (const x of fails) notes.push(`${names[x.id] ?? x.id} run ${x.run} failed: ${x.error}`);
+    if (notes.length) {
+      L.push('Anomalies:');
+      for (const n of notes) L.push(`- ${n}`);
+      L.push('');
+    }
+  }
+
+  if (r.verify) {
+    L.push('## Token verification in the browser');
+    L.push('');
+    if (r.verify.perVerifyMs) {
+      const v = r.verify.perVerifyMs;
+      L.push(`${v.median.toFixed(3)} ms median [${v.p25.toFixed(3)}–${v.p75.toFixed(3)}], min ${v.min.toFixed(3)}, max ${v.max.toFixed(3)} over ${v.n} samples (${r.verify.method}).`);
+    } else L.push(r.verify.note);
+    L.push('');
+  }
+
+  L.push('## How each figure is taken');
+  L.push('');
+  L.push(...r.method.map((m) => `- ${m}`));
+  L.push('');
+
+  const service = join(dirname(path), 'service.md');
+  if (existsSync(service)) {
+    L.push('## Service benchmark');
+    L.push('');
+    L.push('From [`service.md`](service.md), written by the service load generator:');
+    L.push('');
+    L.push(readFileSync(service, 'utf8').replace(/^#+ /gm, (h) => `#${h}`).trim());
+    L.push('');
+  }
+  writeFileSync(path, L.join('\n'));
+}

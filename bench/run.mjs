@@ -1,0 +1,507 @@
+// Browser benchmark (issue 7): vivus-consent next to vanilla-cookieconsent 3.1
+// and Klaro 0.7, and a page with no consent library as the floor, in the same
+// run, on this machine. Driven by `make bench`; plain node.
+//
+//   RUNS=15            runs per contender and CPU setting (fresh context each)
+//   THROTTLE=1,4       CPU throttling rates (CDP Emulation.setCPUThrottlingRate)
+//   CONTENDERS=...     comma-separated subset of floor,cookieconsent,klaro,vivus
+//   PORT=0             loopback port (0 = pick a free one)
+//
+// Writes bench/results.json and bench/RESULTS.md. Throwaway files (npm
+// installs, the served site, the service's database and keys, screenshots) go
+// in bench/work/, which git ignores.
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, cpSync, statSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, release, totalmem } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync, brotliCompressSync, constants as zc } from 'node:zlib';
+import { createRequire } from 'node:module';
+
+import { probe } from './lib/probe.js';
+import { summarize } from './lib/stats.mjs';
+import { floorPage, cookieconsentPage, klaroPage, vivusPage } from './lib/pages.mjs';
+import { writeReport, evaluateTargets } from './lib/report.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const BENCH = join(ROOT, 'bench');
+const WORK = join(BENCH, 'work');
+const SITE = join(WORK, 'site');
+const require = createRequire(join(ROOT, 'package.json'));
+const { chromium } = require('playwright-core');
+
+const RUNS = Number(process.env.RUNS ?? 15);
+const THROTTLE = (process.env.THROTTLE ?? '1,4').split(',').map(Number);
+const WANT = process.env.CONTENDERS?.split(',');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const SERVER_BIN = join(ROOT, 'target/release/vivus-consent-server');
+// Exact versions: the comparison is against these releases, not whatever is newest.
+const LIBS = { 'vanilla-cookieconsent': '3.1.0', klaro: '0.7.22' };
+
+const log = (...a) => console.error('[bench]', ...a);
+
+// ---------------------------------------------------------------------------
+// 1. The competitors, from npm, in a throwaway folder.
+
+function installLibs() {
+  mkdirSync(WORK, { recursive: true });
+  const installed = Object.entries(LIBS).every(([name, version]) => {
+    const p = join(WORK, 'node_modules', name, 'package.json');
+    return existsSync(p) && JSON.parse(readFileSync(p, 'utf8')).version === version;
+  });
+  if (installed) return;
+  writeFileSync(
+    join(WORK, 'package.json'),
+    JSON.stringify({ name: 'vivus-consent-bench-work', private: true, dependencies: LIBS }, null, 2),
+  );
+  log('npm install', Object.entries(LIBS).map(([n, v]) => `${n}@${v}`).join(' '));
+  // --ignore-scripts: only the dist files are used; nothing needs building.
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--prefix', WORK], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+}
+
+// ---------------------------------------------------------------------------
+// 2. The contenders and how to see their banner, accept, and stored consent.
+
+/** Our SDK's script-tag entry in pkg/ and the config it takes; null when it is not built. */
+function findSdk() {
+  const pkg = join(ROOT, 'pkg');
+  for (const entry of ['vivus-consent.js']) {
+    if (existsSync(join(pkg, entry)) && existsSync(join(pkg, 'vivus_consent_bg.wasm'))) return { entry: `/pkg/${entry}` };
+  }
+  return null;
+}
+
+function contenders(sdk) {
+  const all = [
+    {
+      id: 'floor',
+      name: 'no consent library',
+      page: 'floor.html',
+      banner: null,
+    },
+    {
+      id: 'cookieconsent',
+      name: `vanilla-cookieconsent ${LIBS['vanilla-cookieconsent']}`,
+      page: 'cookieconsent.html',
+      banner: { selector: '#cc-main .cm' },
+      accept: { selector: '#cc-main .cm .cm__btn[data-role="all"]' },
+      cookie: 'cc_cookie',
+    },
+    {
+      id: 'klaro',
+      name: `Klaro ${LIBS.klaro}`,
+      page: 'klaro.html',
+      banner: { selector: '.klaro .cookie-notice' },
+      accept: { selector: '.klaro .cookie-notice .cm-btn-success' },
+      cookie: 'klaro',
+    },
+  ];
+  if (sdk) {
+    all.push({
+      id: 'vivus',
+      name: 'vivus-consent (this repo)',
+      page: 'vivus.html',
+      banner: { host: 'vivus-consent', selector: sdk.bannerSelector ?? '[role="region"]' },
+      accept: { host: 'vivus-consent', selector: sdk.acceptSelector ?? '[data-action="accept-all"]' },
+      cookie: 'vivus_consent',
+    });
+  }
+  return WANT ? all.filter((c) => WANT.includes(c.id)) : all;
+}
+
+// ---------------------------------------------------------------------------
+// 3. The site and the server.
+
+function assembleSite() {
+  rmSync(SITE, { recursive: true, force: true });
+  const www = join(SITE, 'www');
+  mkdirSync(join(www, 'lib/cookieconsent'), { recursive: true });
+  mkdirSync(join(www, 'lib/klaro'), { recursive: true });
+  const nm = join(WORK, 'node_modules');
+  for (const f of ['cookieconsent.umd.js', 'cookieconsent.css']) {
+    cpSync(join(nm, 'vanilla-cookieconsent/dist', f), join(www, 'lib/cookieconsent', f));
+  }
+  cpSync(join(nm, 'klaro/dist/klaro.js'), join(www, 'lib/klaro/klaro.js'));
+  // A copy, not a symlink: the static handler may refuse to follow links out of its root.
+  if (existsSync(join(ROOT, 'pkg'))) cpSync(join(ROOT, 'pkg'), join(SITE, 'pkg'), { recursive: true });
+  writeFileSync(join(www, 'floor.html'), floorPage());
+  writeFileSync(join(www, 'cookieconsent.html'), cookieconsentPage());
+  writeFileSync(join(www, 'klaro.html'), klaroPage());
+}
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.on('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+async function waitHttp(url, child, ms = 20000) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`server exited with code ${child.exitCode}`);
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`server not answering ${url} after ${ms} ms`);
+}
+
+/** The consent service when it is built (it must be, for ours); else a plain static server. */
+async function startServer() {
+  const port = Number(process.env.PORT ?? 0) || (await freePort());
+  const base = `http://127.0.0.1:${port}`;
+  if (existsSync(SERVER_BIN)) {
+    const data = join(WORK, 'service');
+    rmSync(data, { recursive: true, force: true });
+    mkdirSync(join(data, 'keys'), { recursive: true });
+    const args = [
+      '--listen', `127.0.0.1:${port}`,
+      '--database', join(data, 'ledger.sqlite3'),
+      '--key-dir', join(data, 'keys'),
+      '--static-dir', SITE,
+      '--rate-limit-per-second', '0',
+    ];
+    const child = spawn(SERVER_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    try {
+      await waitHttp(`${base}/healthz`, child);
+    } catch (e) {
+      child.kill();
+      throw new Error(`${e.message}\n${SERVER_BIN} ${args.join(' ')}\n${stderr}`);
+    }
+    return { kind: 'vivus-consent-server', base, child, args };
+  }
+  log(`${relative(ROOT, SERVER_BIN)} not built: serving the pages with a node static server; ours is not measured`);
+  const child = spawn(process.execPath, [join(BENCH, 'lib/static-server.mjs'), SITE, String(port)], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  await waitHttp(`${base}/floor.html`, child);
+  return { kind: 'node static server (service not built)', base, child, args: [] };
+}
+
+// ---------------------------------------------------------------------------
+// 4. One run: fresh context, first visit, accept, returning visit.
+
+const SETTLE_MS = 400; // after the banner shows, so late long tasks and shifts are counted
+
+function pageSpec(c) {
+  return c.banner ? { host: c.banner.host ?? null, selector: c.banner.selector } : { host: null, selector: null };
+}
+
+/** Centre of an element (in a shadow root captured by the probe, if `host`), or null. */
+function centreOf({ host, selector }) {
+  let el = null;
+  if (host) {
+    for (const r of window.__bench.roots) if (r.host.matches(host)) el = el ?? r.querySelector(selector);
+  } else el = document.querySelector(selector);
+  if (!el) return null;
+  el.scrollIntoView({ block: 'nearest' });
+  const r = el.getBoundingClientRect();
+  return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+}
+
+function readBench() {
+  const B = window.__bench;
+  const nav = performance.getEntriesByType('navigation')[0];
+  const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+  return {
+    bannerInDomAt: B.bannerInDomAt,
+    bannerAt: B.bannerAt,
+    bannerVia: B.bannerVia,
+    clickAt: B.clickAt,
+    gatedRanAt: window.__gatedRanAt ?? null,
+    longtasks: B.longtasks,
+    shifts: B.shifts,
+    error: B.error,
+    now: performance.now(),
+    fcp: fcp ? fcp.startTime : null,
+    domContentLoaded: nav ? nav.domContentLoadedEventEnd : null,
+    load: nav ? nav.loadEventEnd : null,
+    resources: performance.getEntriesByType('resource').map((e) => ({
+      url: e.name,
+      type: e.initiatorType,
+      start: e.startTime,
+      end: e.responseEnd,
+      transfer: e.transferSize,
+      encoded: e.encodedBodySize,
+      decoded: e.decodedBodySize,
+    })),
+  };
+}
+
+const tbt = (tasks) => tasks.reduce((s, t) => s + Math.max(0, t.duration - 50), 0);
+const cls = (shifts) => shifts.reduce((s, e) => s + e.value, 0);
+
+async function run(browser, server, c, throttle, { screenshot } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'ru-RU' });
+  try {
+    await context.addInitScript(probe, pageSpec(c));
+    const page = await context.newPage();
+    if (throttle !== 1) {
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Emulation.setCPUThrottlingRate', { rate: throttle });
+    }
+    const bodies = new Map();
+    const onResponse = async (r) => {
+      try {
+        if (r.request().method() === 'GET') bodies.set(r.url(), await r.body());
+      } catch {}
+    };
+    page.on('response', onResponse);
+    const url = `${server.base}/${c.page}`;
+    const timeout = 15000 * throttle;
+
+    // First visit.
+    await page.goto(url, { waitUntil: 'load', timeout });
+    if (c.banner) await page.waitForFunction(() => window.__bench.bannerAt !== null, null, { timeout, polling: 20 });
+    await page.waitForFunction((ms) => performance.now() - (window.__bench.bannerAt ?? 0) >= ms, SETTLE_MS, { timeout, polling: 50 });
+    const first = await page.evaluate(readBench);
+    page.off('response', onResponse);
+    if (screenshot) await page.screenshot({ path: screenshot });
+
+    const out = {
+      first: {
+        bannerInDom: first.bannerInDomAt,
+        bannerVisible: first.bannerAt,
+        bannerVia: first.bannerVia,
+        fcp: first.fcp,
+        load: first.load,
+        tbt: tbt(first.longtasks),
+        longTasks: first.longtasks.length,
+        longestTask: first.longtasks.reduce((m, t) => Math.max(m, t.duration), 0),
+        cls: cls(first.shifts),
+        gatedBeforeAccept: c.banner ? first.gatedRanAt : null,
+        gated: c.banner ? null : first.gatedRanAt,
+        error: first.error,
+      },
+      // What the page fetched before the banner showed, other than the document itself.
+      preBanner: first.resources
+        .filter((r) => c.banner && r.end <= first.bannerAt)
+        .map((r) => ({ ...r, url: r.url.replace(server.base, '') })),
+      bodies,
+    };
+
+    // Accept.
+    if (c.accept) {
+      const pt = await page.evaluate(centreOf, { host: c.accept.host ?? null, selector: c.accept.selector });
+      if (!pt) throw new Error(`${c.id}: accept button ${c.accept.selector} not found`);
+      await page.mouse.click(pt.x, pt.y);
+      await page.waitForFunction(() => window.__gatedRanAt != null, null, { timeout, polling: 20 });
+      const a = await page.evaluate(() => ({ clickAt: window.__bench.clickAt, gatedRanAt: window.__gatedRanAt }));
+      out.acceptToGated = a.gatedRanAt - a.clickAt;
+      // Consent stored (ours: the token is back from the service and in the cookie).
+      await page.waitForFunction((name) => document.cookie.split('; ').some((kv) => kv.startsWith(`${name}=`)), c.cookie, {
+        timeout,
+        polling: 20,
+      });
+    }
+
+    // Returning visit: same context (cookies, storage, HTTP cache), new navigation.
+    await page.goto(url, { waitUntil: 'load', timeout });
+    await page.waitForFunction(() => window.__gatedRanAt != null, null, { timeout, polling: 20 });
+    await page.waitForTimeout(c.banner ? 100 * throttle : 0); // a banner that wrongly reappears gets the chance to
+    const back = await page.evaluate(readBench);
+    out.returning = {
+      gated: back.gatedRanAt,
+      bannerShown: back.bannerAt !== null,
+      tbt: tbt(back.longtasks),
+      longTasks: back.longtasks.length,
+      cls: cls(back.shifts),
+    };
+    return out;
+  } finally {
+    await context.close();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// 5. Sizes, computed here from the bytes the page received.
+
+function compressed(buf) {
+  return {
+    raw: buf.length,
+    gzip: gzipSync(buf, { level: 9 }).length,
+    brotli: brotliCompressSync(buf, {
+      params: { [zc.BROTLI_PARAM_QUALITY]: 11, [zc.BROTLI_PARAM_SIZE_HINT]: buf.length },
+    }).length,
+  };
+}
+
+function sizesOf(c, sample, base) {
+  const files = sample.preBanner.map((r) => {
+    const body = sample.bodies.get(base + r.url);
+    if (!body) throw new Error(`${c.id}: no body captured for ${r.url}`);
+    return { url: r.url, type: r.type, served: r.encoded, ...compressed(body) };
+  });
+  const total = { raw: 0, gzip: 0, brotli: 0, served: 0 };
+  for (const f of files) for (const k in total) total[k] += f[k];
+  const html = sample.bodies.get(`${base}/${c.page}`);
+  return { files, total, html: html ? compressed(html) : null };
+}
+
+// ---------------------------------------------------------------------------
+// 6. Machine and versions.
+
+function machine() {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  return {
+    cpu: /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? cpus()[0]?.model,
+    cores: cpus().length,
+    kernel: release(),
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+  };
+}
+
+function gitRev() {
+  const r = spawnSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
+  return r.stdout.trim() || null;
+}
+
+const METHOD = [
+  'Pages: one vivus.kz-like page body in Russian (header, text, loan form) for all; the same three categories (necessary, analytics, marketing); the competitors get the same Russian banner text (title, ~50 words, policy link, accept all / reject all / settings, preferences with the three categories) in their inline config; ours ships its own ru/kk text. One gated marketing script per page (`type="text/plain" data-category="marketing"` for cookieconsent and ours, `data-type="text/javascript" data-name="marketing"` for Klaro) sets `window.__gatedRanAt = performance.now()`; on the no-library page it is a plain inline script. Each library loads at the end of `<body>` from its npm dist files (cookieconsent: `cookieconsent.umd.js` + `cookieconsent.css`; Klaro: `klaro.js`, CSS included), its config inline. cookieconsent needs `hideFromBots: false`, as headless Chromium reports `navigator.webdriver`.',
+  'Clock: the page\'s `performance.now()`, 0 = navigation start. A script injected before any page script (`addInitScript`) watches for the banner element (cookieconsent `#cc-main .cm`, Klaro `.klaro .cookie-notice`, ours the banner inside the `<vivus-consent>` shadow root, captured by wrapping `attachShadow`) from a MutationObserver and a requestAnimationFrame loop. "In the DOM" is the first time the element exists; "visible" is the first time it has a box inside the viewport and `checkVisibility({opacityProperty, visibilityProperty})` is true (not display:none, visibility:hidden or opacity:0, itself or an ancestor). cookieconsent builds its banner hidden and starts the fade-in 100 ms later (`setTimeout(..., 100)` adding `cc--anim`), so its two figures differ by that delay.',
+  `First visit: \`page.goto(url, {waitUntil: 'load'})\`, wait for the banner, then ${SETTLE_MS} ms more so late long tasks and shifts are delivered. Long tasks: \`PerformanceObserver({type: 'longtask', buffered: true})\`; total blocking time = Σ max(0, duration − 50 ms) over all long tasks from navigation start to that point (not Lighthouse's FCP→TTI window). Layout shift: Σ of \`layout-shift\` entries without recent input over the same window.`,
+  'Accept: a trusted mouse click (CDP input) on the accept-all button at its centre; the time is the page clock difference between the click event\'s `timeStamp` (a capture listener on `window`) and `__gatedRanAt`. Ours includes what its accept does before the gated script runs (the consent service round trip, if it waits for it).',
+  'Returning visitor: after accept, wait until the library\'s consent cookie is set (ours: the token back from the service), then navigate the same tab again (same context: cookies, storage and HTTP cache kept) and take `__gatedRanAt`. The no-library page goes through the same two navigations, so its second one is the floor with the same cache state.',
+  'CPU throttling: CDP `Emulation.setCPUThrottlingRate` on the page\'s session before the first navigation. Network is loopback, unthrottled.',
+  'Statistics: median, p25 and p75 (linear interpolation), min and max in results.json. Ratios are medians over vanilla-cookieconsent\'s median from the same run.',
+];
+
+// ---------------------------------------------------------------------------
+
+async function main() {
+  const t0 = Date.now();
+  installLibs();
+  const sdk = findSdk();
+  if (!sdk) log('pkg/ has no built SDK (run `make pkg`): ours is not measured');
+  assembleSite();
+  const server = await startServer();
+  log(`serving ${relative(ROOT, SITE)} with ${server.kind} at ${server.base}`);
+  const list = contenders(server.kind === 'vivus-consent-server' ? sdk : null);
+  if (list.some((c) => c.id === 'vivus')) {
+    const jwks = await (await fetch(`${server.base}/.well-known/jwks.json`)).json();
+    writeFileSync(join(SITE, 'www/vivus.html'), vivusPage({ entry: sdk.entry, config: sdk.config(server.base, jwks) }));
+  }
+
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-gpu'],
+  });
+  const shots = join(WORK, 'shots');
+  mkdirSync(shots, { recursive: true });
+
+  const samples = {}; // throttle -> id -> [run]
+  const failures = [];
+  const sizes = {};
+  const versions = { chromium: browser.version() };
+  try {
+    for (const throttle of THROTTLE) {
+      samples[throttle] = Object.fromEntries(list.map((c) => [c.id, []]));
+      // One warm-up round (not recorded): the server's and the browser's caches start equal for everyone.
+      for (const c of list) await run(browser, server, c, throttle).catch((e) => log(`warm-up ${c.id}: ${e.message}`));
+      for (let i = 0; i < RUNS; i++) {
+        // Interleaved, rotated order: drift on the shared machine lands on every contender alike.
+        for (let k = 0; k < list.length; k++) {
+          const c = list[(i + k) % list.length];
+          try {
+            const shot = i === 0 && c.banner ? join(shots, `${c.id}-x${throttle}.png`) : null;
+            const r = await run(browser, server, c, throttle, { screenshot: shot });
+            if (throttle === THROTTLE[0] && !sizes[c.id]) sizes[c.id] = sizesOf(c, r, server.base);
+            delete r.bodies;
+            samples[throttle][c.id].push(r);
+          } catch (e) {
+            failures.push({ throttle, id: c.id, run: i, error: e.message.split('\n')[0] });
+            log(`x${throttle} ${c.id} run ${i}: ${e.message.split('\n')[0]}`);
+          }
+        }
+        log(`x${throttle} run ${i + 1}/${RUNS} done (${Math.round((Date.now() - t0) / 1000)} s)`);
+      }
+    }
+  } finally {
+    await browser.close();
+    server.child.kill();
+  }
+
+  const floorHtml = sizes.floor?.html;
+  for (const c of list) {
+    const s = sizes[c.id];
+    // The inline config (and, for the competitors, the banner text) is part of each integration.
+    if (s?.html && floorHtml) s.inlineConfig = { raw: s.html.raw - floorHtml.raw, gzip: s.html.gzip - floorHtml.gzip, brotli: s.html.brotli - floorHtml.brotli };
+  }
+
+  const metrics = {
+    bannerInDom: (r) => r.first.bannerInDom,
+    bannerVisible: (r) => r.first.bannerVisible,
+    fcp: (r) => r.first.fcp,
+    tbt: (r) => r.first.tbt,
+    longTasks: (r) => r.first.longTasks,
+    longestTask: (r) => r.first.longestTask,
+    cls: (r) => r.first.cls,
+    acceptToGated: (r) => r.acceptToGated,
+    returningGated: (r) => r.returning.gated,
+    firstVisitGated: (r) => r.first.gated,
+  };
+  const figures = {};
+  for (const throttle of THROTTLE) {
+    figures[`x${throttle}`] = {};
+    for (const c of list) {
+      const runs = samples[throttle][c.id];
+      figures[`x${throttle}`][c.id] = Object.fromEntries(Object.entries(metrics).map(([k, f]) => [k, summarize(runs.map(f))]));
+      figures[`x${throttle}`][c.id].anomalies = {
+        gatedBeforeAccept: runs.filter((r) => r.first.gatedBeforeAccept !== null && r.first.gatedBeforeAccept !== undefined).length,
+        bannerOnReturn: runs.filter((r) => r.returning.bannerShown).length,
+        probeErrors: runs.filter((r) => r.first.error).map((r) => r.first.error),
+        bannerVia: runs.reduce((m, r) => ((m[r.first.bannerVia] = (m[r.first.bannerVia] ?? 0) + 1), m), {}),
+      };
+    }
+  }
+
+  const libVersion = (name) => JSON.parse(readFileSync(join(WORK, 'node_modules', name, 'package.json'), 'utf8')).version;
+  const results = {
+    date: new Date().toISOString(),
+    durationSeconds: Math.round((Date.now() - t0) / 1000),
+    commit: gitRev(),
+    machine: machine(),
+    versions: {
+      ...versions,
+      node: process.version,
+      playwrightCore: require('playwright-core/package.json').version,
+      'vanilla-cookieconsent': libVersion('vanilla-cookieconsent'),
+      klaro: libVersion('klaro'),
+    },
+    server: { kind: server.kind, args: server.args.map((a) => (a.startsWith(ROOT) ? relative(ROOT, a) : a)) },
+    runs: RUNS,
+    throttle: THROTTLE,
+    settleMs: SETTLE_MS,
+    contenders: list.map(({ id, name, page, banner, accept }) => ({ id, name, page, banner, accept })),
+    sizes,
+    figures,
+    samples: Object.fromEntries(
+      THROTTLE.map((t) => [`x${t}`, Object.fromEntries(list.map((c) => [c.id, samples[t][c.id].map((r) => ({ ...r.first, acceptToGated: r.acceptToGated ?? null, returning: r.returning, preBanner: r.preBanner.map((f) => f.url) }))]))]),
+    ),
+    failures,
+    notes: { vivus: sdk ? null : 'pkg/ has no built SDK: not measured' },
+    verify: null,
+    method: METHOD,
+  };
+  results.targets = evaluateTargets(results);
+  writeFileSync(join(BENCH, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  writeReport(results, join(BENCH, 'RESULTS.md'));
+  log(`wrote bench/results.json and bench/RESULTS.md in ${results.durationSeconds} s`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
