@@ -1,6 +1,8 @@
 //! Cost of verifying (and, with `--features sign`, signing) a typical consent token.
 //!
 //! `cargo bench -p vivus-consent-core [--features sign]`
+// criterion_group! generates an undocumented public function.
+#![allow(missing_docs)]
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use vivus_consent_core::jwk::Jwks;
 use vivus_consent_core::token::{self, Expected};

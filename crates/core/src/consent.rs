@@ -28,7 +28,7 @@
 //! assert_eq!(refused.validate(&policy::CURRENT), Err(ConsentError::NecessaryRefused));
 //!
 //! let invented = body.replace(r#""marketing":true"#, r#""marketing":true,"ads":true"#);
-//! let error = serde_json::from_str::<ConsentRequest>(&invented).unwrap_err();
+//! let error = serde_json::from_str::<ConsentRequest>(&invented).expect_err("an invented category");
 //! assert!(error.to_string().contains("unknown field `ads`"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -399,24 +399,24 @@ mod tests {
     fn unknown_and_missing_members_are_named() {
         let mut extra = body();
         extra["referrer"] = "x".into();
-        assert!(parse(&extra).unwrap_err().contains("unknown field `referrer`"));
+        assert!(parse(&extra).expect_err("rejected").contains("unknown field `referrer`"));
 
         let mut category = body();
         category["categories"]["ads"] = true.into();
-        assert!(parse(&category).unwrap_err().contains("unknown field `ads`"));
+        assert!(parse(&category).expect_err("rejected").contains("unknown field `ads`"));
 
         let mut missing = body();
         missing["categories"].as_object_mut().expect("object").remove("analytics");
-        assert!(parse(&missing).unwrap_err().contains("missing field `analytics`"));
+        assert!(parse(&missing).expect_err("rejected").contains("missing field `analytics`"));
 
         let mut snake = body();
         let accepted = snake.as_object_mut().expect("object").remove("policyAccepted");
         snake["policy_accepted"] = accepted.expect("present");
-        assert!(parse(&snake).unwrap_err().contains("unknown field `policy_accepted`"));
+        assert!(parse(&snake).expect_err("rejected").contains("unknown field `policy_accepted`"));
 
         let mut policy = body();
         policy["policy"]["text"] = "…".into();
-        assert!(parse(&policy).unwrap_err().contains("unknown field `text`"));
+        assert!(parse(&policy).expect_err("rejected").contains("unknown field `text`"));
     }
 
     #[test]
@@ -429,7 +429,7 @@ mod tests {
         for (member, value) in [("source", "Banner"), ("source", "popup"), ("language", "en")] {
             let mut bad = body();
             bad[member] = value.into();
-            assert!(parse(&bad).unwrap_err().contains("unknown variant"), "{member}: {value}");
+            assert!(parse(&bad).expect_err("rejected").contains("unknown variant"), "{member}: {value}");
         }
     }
 
@@ -449,7 +449,7 @@ mod tests {
             for member in ["id", "subject"] {
                 let mut body = body();
                 body[member] = bad.into();
-                let error = parse(&body).unwrap_err();
+                let error = parse(&body).expect_err("rejected");
                 assert!(error.starts_with(&format!("{member} must be 22 base64url")), "{error}");
             }
         }
@@ -471,7 +471,7 @@ mod tests {
     fn necessary_must_be_granted() {
         let mut request = request();
         request.categories.necessary = false;
-        let error = request.validate(&policy::CURRENT).unwrap_err();
+        let error = request.validate(&policy::CURRENT).expect_err("rejected");
         assert_eq!(error, ConsentError::NecessaryRefused);
         assert_eq!(error.code(), "necessary_refused");
         assert!(error.to_string().starts_with("categories.necessary must be true"));
@@ -481,13 +481,13 @@ mod tests {
     fn the_policy_must_be_the_current_one() {
         let mut stale = request();
         stale.policy.version = "v0".into();
-        let error = stale.validate(&policy::CURRENT).unwrap_err();
+        let error = stale.validate(&policy::CURRENT).expect_err("rejected");
         assert_eq!(error.code(), "stale_policy");
         assert!(error.to_string().starts_with("policy.version \"v0\" is not the current policy"));
 
         let mut edited = request();
         edited.policy.digest = "0".repeat(64);
-        let error = edited.validate(&policy::CURRENT).unwrap_err();
+        let error = edited.validate(&policy::CURRENT).expect_err("rejected");
         assert_eq!(error, ConsentError::PolicyDigestMismatch { version: policy::CURRENT.id.to_owned() });
         assert!(error.to_string().starts_with("policy.digest does not match"));
 
