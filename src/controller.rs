@@ -458,6 +458,10 @@ impl Controller {
     pub fn language(&self) -> Language {
         self.lang
     }
+    /// Whether the browser sent Global Privacy Control.
+    pub fn gpc(&self) -> bool {
+        self.gpc
+    }
     /// The policy version asked for.
     pub fn policy(&self) -> PolicyVersion {
         self.policy

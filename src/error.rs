@@ -194,7 +194,6 @@ impl fmt::Display for NetError {
 
 impl std::error::Error for NetError {}
 
-#[cfg(target_arch = "wasm32")]
 impl From<SdkError> for wasm_bindgen::JsValue {
     /// A JS `Error` with a stable `name` and `code`, so callers can branch without
     /// parsing the message.

@@ -69,6 +69,8 @@ pub struct Text {
     pub error_rejected: &'static str,
     /// The service's answer or token was not valid.
     pub error_invalid: &'static str,
+    /// Shown when the browser sends Global Privacy Control.
+    pub gpc_note: &'static str,
 }
 
 static RU: Text = Text {
@@ -108,6 +110,8 @@ static RU: Text = Text {
     error_server: "Сервис согласий временно недоступен. Мы повторим попытку автоматически.",
     error_rejected: "Сервис согласий не принял запрос. Обновите страницу и сделайте выбор ещё раз.",
     error_invalid: "Сервис согласий вернул неверный ответ. Попробуйте ещё раз позже.",
+    gpc_note: "Ваш браузер передаёт сигнал Global Privacy Control, поэтому маркетинговые cookie-файлы \
+               выключены, пока вы сами их не включите.",
 };
 
 static KK: Text = Text {
@@ -148,6 +152,8 @@ static KK: Text = Text {
     error_server: "Келісім сервисі уақытша қолжетімсіз. Әрекетті автоматты түрде қайталаймыз.",
     error_rejected: "Келісім сервисі сұрауды қабылдамады. Бетті жаңартып, таңдауды қайта жасаңыз.",
     error_invalid: "Келісім сервисі қате жауап қайтарды. Кейінірек қайталап көріңіз.",
+    gpc_note: "Браузеріңіз Global Privacy Control сигналын жібереді, сондықтан маркетингтік cookie \
+               файлдары өзіңіз қоспайынша өшірулі тұрады.",
 };
 
 /// The strings of `lang`.
@@ -198,14 +204,14 @@ pub fn query_param<'q>(search: &'q str, name: &str) -> Option<&'q str> {
 mod tests {
     use super::*;
 
-    fn all_strings(t: &Text) -> [&'static str; 30] {
+    fn all_strings(t: &Text) -> [&'static str; 31] {
         [
             t.banner_title, t.banner_body, t.accept_all, t.reject_all, t.settings, t.policy_link,
             t.language, t.preferences_title, t.preferences_intro, t.always_on, t.purposes, t.services,
             t.cookies, t.save, t.close, t.loading, t.policy_failed, t.retry, t.acceptance_title,
             t.acceptance_body, t.acceptance_confirm, t.acceptance_required, t.cancel, t.saving,
             t.saved, t.error_network, t.error_timeout, t.error_server, t.error_rejected,
-            t.error_invalid,
+            t.error_invalid, t.gpc_note,
         ]
     }
 

@@ -1,0 +1,91 @@
+//! The frame every dialog shares: a backdrop, a `role="dialog"` `aria-modal="true"`
+//! element labelled by its heading, a language switch and a close button; focus is
+//! trapped inside, Escape closes, and focus goes back where it was on close.
+
+use wasm_bindgen::{JsCast, UnwrapThrowExt};
+use web_sys::{Element, HtmlElement, KeyboardEvent, ShadowRoot};
+
+use super::{attr, button, child, el, language_switch, on_click, text_child, Kind, Listener};
+use crate::runtime::Runtime;
+
+/// What can take focus inside a dialog.
+const FOCUSABLE: &str = "button:not([disabled]):not([hidden]),input:not([disabled]),a[href],summary";
+
+pub(crate) struct Frame {
+    pub(crate) backdrop: Element,
+    pub(crate) body: Element,
+    pub(crate) footer: Element,
+    pub(crate) listeners: Vec<Listener>,
+}
+
+pub(crate) fn frame(rt: &Runtime, root: &ShadowRoot, kind: Kind, title: &str, id: &str) -> Frame {
+    let t = crate::i18n::text(rt.language());
+    let doc = root.owner_document().unwrap_throw();
+    let backdrop = el(&doc, "div", "backdrop");
+    let dialog = child(&backdrop, "div", "dialog");
+    attr(&dialog, "role", "dialog");
+    attr(&dialog, "aria-modal", "true");
+    attr(&dialog, "aria-labelledby", id);
+    attr(&dialog, "tabindex", "-1");
+    attr(&dialog, "lang", rt.language().as_str());
+    let header = child(&dialog, "header", "");
+    attr(&text_child(&header, "h2", "", title), "id", id);
+    let mut listeners = Vec::new();
+    language_switch(rt, &header, &mut listeners);
+    let close = button(&header, "close", "×", "close");
+    attr(&close, "aria-label", t.close);
+    listeners.push(on_click(rt, &close, move |rt| super::close(rt, kind)));
+    let body = child(&dialog, "div", "body");
+    let footer = child(&dialog, "footer", "");
+
+    let weak = rt.weak();
+    let trap_dialog = dialog.clone();
+    let trap_root = root.clone();
+    listeners.push(Listener::new(&dialog, "keydown", move |event| {
+        let Some(key) = event.dyn_ref::<KeyboardEvent>() else { return };
+        match key.key().as_str() {
+            "Escape" => {
+                event.prevent_default();
+                event.stop_propagation();
+                let weak = weak.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Some(rt) = weak.upgrade() {
+                        super::close(&rt, kind);
+                    }
+                });
+            }
+            "Tab" => {
+                if trap(&trap_dialog, &trap_root, key.shift_key()) {
+                    event.prevent_default();
+                }
+            }
+            _ => {}
+        }
+    }));
+    root.append_child(&backdrop).ok();
+    Frame { backdrop, body, footer, listeners }
+}
+
+/// Wraps Tab at the ends of the dialog; `true` when it moved focus itself.
+fn trap(dialog: &Element, root: &ShadowRoot, backwards: bool) -> bool {
+    let Ok(list) = dialog.query_selector_all(FOCUSABLE) else { return false };
+    let count = list.length();
+    if count == 0 {
+        return true;
+    }
+    let (Some(first), Some(last)) = (list.item(0), list.item(count - 1)) else { return false };
+    let active: Option<web_sys::Node> = root.active_element().map(Into::into);
+    let dialog_node: &web_sys::Node = dialog.as_ref();
+    let at_dialog = active.as_ref().is_none_or(|a| a == dialog_node);
+    let target = if backwards && (at_dialog || active.as_ref() == Some(&first)) {
+        last
+    } else if !backwards && active.as_ref() == Some(&last) {
+        first
+    } else {
+        return false;
+    };
+    if let Ok(target) = target.dyn_into::<HtmlElement>() {
+        let _ = target.focus();
+    }
+    true
+}

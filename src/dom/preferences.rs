@@ -1,0 +1,103 @@
+//! The settings dialog: one switch per category with its description, the policy purposes
+//! it covers and the configured services; necessary is on and locked, the others are off
+//! unless already granted.
+
+use vivus_consent_core::category::{Categories, Category};
+use vivus_consent_core::consent::Source;
+use wasm_bindgen::JsCast;
+use web_sys::{Element, HtmlInputElement, ShadowRoot};
+
+use super::modal::frame;
+use super::{append_text, attr, button, child, on_click, text_child, Kind, View};
+use crate::controller::Status;
+use crate::runtime::Runtime;
+
+pub(crate) fn build(rt: &Runtime, root: &ShadowRoot) -> (View, Element, Option<Element>) {
+    let lang = rt.language();
+    let t = crate::i18n::text(lang);
+    let state = rt.snapshot();
+    let mut f = frame(rt, root, Kind::Preferences, t.preferences_title, "vc-pt");
+    text_child(&f.body, "p", "note", t.preferences_intro);
+    if state.gpc() {
+        text_child(&f.body, "p", "note", t.gpc_note);
+    }
+    for category in Category::ALL {
+        let name = category.as_str();
+        let mut id = String::from("vc-sw-");
+        id.push_str(name);
+        let mut described = String::from("vc-d-");
+        described.push_str(name);
+
+        let section = child(&f.body, "section", "cat");
+        let head = child(&section, "div", "cat-head");
+        attr(&text_child(&head, "label", "", category.title(lang)), "for", &id);
+        let input = child(&head, "input", "");
+        attr(&input, "type", "checkbox");
+        attr(&input, "role", "switch");
+        attr(&input, "id", &id);
+        attr(&input, "data-cat", name);
+        attr(&input, "aria-describedby", &described);
+        if !category.is_optional() {
+            attr(&input, "checked", "");
+            attr(&input, "disabled", "");
+            text_child(&section, "p", "note", t.always_on);
+        } else if state.status() != Status::None && state.granted().contains(category) {
+            attr(&input, "checked", "");
+        }
+        attr(&text_child(&section, "p", "", category.description(lang)), "id", &described);
+
+        let details = child(&section, "details", "");
+        text_child(&details, "summary", "", t.purposes);
+        let list = child(&details, "ul", "");
+        for purpose in category.policy_purposes(lang) {
+            text_child(&list, "li", "", purpose);
+        }
+        let services = rt.config().services(category);
+        if !services.is_empty() {
+            text_child(&section, "p", "", t.services);
+            let list = child(&section, "ul", "");
+            for service in services {
+                let item = text_child(&list, "li", "", &service.name);
+                if !service.cookies.is_empty() {
+                    append_text(&item, " — ");
+                    append_text(&item, t.cookies);
+                    append_text(&item, " ");
+                    append_text(&item, &service.cookies.join(", "));
+                }
+            }
+        }
+    }
+
+    let accept = button(&f.footer, "btn", t.accept_all, "accept");
+    f.listeners.push(on_click(rt, &accept, |rt| save(rt, Categories::all())));
+    let reject = button(&f.footer, "btn", t.reject_all, "reject");
+    f.listeners.push(on_click(rt, &reject, |rt| save(rt, Categories::new())));
+    let save_button = button(&f.footer, "btn", t.save, "save");
+    let body = f.body.clone();
+    f.listeners.push(on_click(rt, &save_button, move |rt| save(rt, checked(&body))));
+    (View { el: f.backdrop, listeners: f.listeners }, f.body, None)
+}
+
+fn checked(body: &Element) -> Categories {
+    let mut granted = Categories::new();
+    for category in Category::OPTIONAL {
+        let mut selector = String::from("input[data-cat=");
+        selector.push_str(category.as_str());
+        selector.push(']');
+        let on = body
+            .query_selector(&selector)
+            .ok()
+            .flatten()
+            .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
+            .is_some_and(|input| input.checked());
+        if on {
+            granted.insert(category);
+        }
+    }
+    granted
+}
+
+fn save(rt: &Runtime, categories: Categories) {
+    super::close(rt, Kind::Preferences);
+    let _ = rt.choose(categories, None, Source::Preferences);
+}

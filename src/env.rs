@@ -1,0 +1,137 @@
+//! What the SDK asks of its environment: time, randomness, the page's language hints,
+//! whether the visitor is a crawler. The pure parts are tested natively.
+
+use vivus_consent_core::consent::{ConsentId, SubjectId};
+
+use crate::error::{Result, SdkError};
+
+/// Crawlers that index pages and must neither see a banner nor be counted as consenting.
+/// Matched case-insensitively as substrings of the user agent. `navigator.webdriver` is
+/// deliberately not a signal: automated tests of the site drive a real browser.
+const BOTS: [&str; 14] = [
+    "googlebot",
+    "adsbot-google",
+    "mediapartners-google",
+    "google-inspectiontool",
+    "bingbot",
+    "yandexbot",
+    "yandex.com/bots",
+    "duckduckbot",
+    "baiduspider",
+    "applebot",
+    "facebookexternalhit",
+    "petalbot",
+    "ahrefsbot",
+    "semrushbot",
+];
+
+/// Whether `user_agent` is a known crawler's.
+pub fn is_bot(user_agent: &str) -> bool {
+    let ua = user_agent.to_ascii_lowercase();
+    BOTS.iter().any(|bot| ua.contains(bot))
+}
+
+/// The current time in whole seconds since the epoch (`Date.now()`).
+pub fn now_secs() -> u64 {
+    (js_sys::Date::now() / 1000.0) as u64
+}
+
+/// 16 bytes from `crypto.getRandomValues`.
+///
+/// # Errors
+///
+/// [`SdkError::Unsupported`] without `crypto` (not a browser window).
+pub fn random16() -> Result<[u8; 16]> {
+    let mut bytes = [0u8; 16];
+    web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .and_then(|c| c.get_random_values_with_u8_array(&mut bytes).ok())
+        .ok_or(SdkError::Unsupported("crypto.getRandomValues"))?;
+    Ok(bytes)
+}
+
+/// A fresh consent id.
+///
+/// # Errors
+///
+/// As [`random16`].
+pub fn new_consent_id() -> Result<ConsentId> {
+    random16().map(ConsentId::from_bytes)
+}
+
+/// A fresh subject id.
+///
+/// # Errors
+///
+/// As [`random16`].
+pub fn new_subject_id() -> Result<SubjectId> {
+    random16().map(SubjectId::from_bytes)
+}
+
+/// The page's language hints: `?lang=`, `<html lang>`, `navigator.languages`.
+#[derive(Debug, Default)]
+pub struct LanguageHints {
+    /// The `lang` query parameter.
+    pub query: Option<String>,
+    /// The root element's `lang` attribute.
+    pub html: Option<String>,
+    /// The browser's preferred languages, best first.
+    pub browser: Vec<String>,
+}
+
+/// Reads the language hints of the current page (empty outside a window).
+pub fn language_hints() -> LanguageHints {
+    let Some(window) = web_sys::window() else { return LanguageHints::default() };
+    let query = window
+        .location()
+        .search()
+        .ok()
+        .and_then(|search| crate::i18n::query_param(&search, "lang").map(str::to_owned));
+    let html = window
+        .document()
+        .and_then(|d| d.document_element())
+        .and_then(|e| e.get_attribute("lang"));
+    let browser = window.navigator().languages().iter().filter_map(|v| v.as_string()).collect();
+    LanguageHints { query, html, browser }
+}
+
+/// Whether the page runs over https (cookies then get `Secure`).
+pub fn is_https() -> bool {
+    web_sys::window().and_then(|w| w.location().protocol().ok()).is_some_and(|p| p == "https:")
+}
+
+/// The user agent string, empty if unavailable.
+pub fn user_agent() -> String {
+    web_sys::window().and_then(|w| w.navigator().user_agent().ok()).unwrap_or_default()
+}
+
+/// Whether the browser sends Global Privacy Control (`navigator.globalPrivacyControl`).
+pub fn global_privacy_control() -> bool {
+    web_sys::window()
+        .and_then(|w| js_sys::Reflect::get(&w.navigator(), &"globalPrivacyControl".into()).ok())
+        .is_some_and(|v| v.is_truthy())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crawlers_are_bots_and_browsers_are_not() {
+        for ua in [
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+            "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+            "Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)",
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1 (Applebot/0.1)",
+        ] {
+            assert!(is_bot(ua), "{ua}");
+        }
+        for ua in [
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36",
+            "Mozilla/5.0 (Linux; Android 14; SM-A546E) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Mobile Safari/537.36",
+            "",
+        ] {
+            assert!(!is_bot(ua), "{ua}");
+        }
+    }
+}

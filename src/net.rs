@@ -1,0 +1,116 @@
+//! Requests to the consent service: `fetch` with a timeout, JSON in and out.
+//!
+//! One call is one attempt; retries, backoff and idempotency (the same consent id on every
+//! attempt) belong to the controller, which decides when to try again.
+
+use serde::Deserialize;
+use vivus_consent_core::consent::ConsentRequest;
+use vivus_consent_core::jwk::Jwks;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::error::NetError;
+
+#[wasm_bindgen]
+extern "C" {
+    // The global `fetch`, so the same code runs in a window, a worker and Node.
+    #[wasm_bindgen(js_name = fetch)]
+    fn global_fetch(request: &web_sys::Request) -> js_sys::Promise;
+}
+
+#[derive(Deserialize)]
+struct Recorded {
+    token: String,
+}
+
+#[derive(Deserialize)]
+struct ApiError {
+    code: String,
+}
+
+/// `POST`s a consent request; the signed token on success.
+///
+/// # Errors
+///
+/// [`NetError`]: unreachable, timed out, refused (with the service's code) or a malformed
+/// answer.
+pub async fn record(endpoint: &str, request: &ConsentRequest, timeout_ms: u32) -> Result<String, NetError> {
+    let body = serde_json::to_string(request).map_err(|_| NetError::BadResponse)?;
+    let text = send("POST", endpoint, Some(&body), timeout_ms).await?;
+    let recorded: Recorded = serde_json::from_str(&text).map_err(|_| NetError::BadResponse)?;
+    Ok(recorded.token)
+}
+
+/// Fetches the service's JWK set.
+///
+/// # Errors
+///
+/// As [`record`].
+pub async fn jwks(url: &str, timeout_ms: u32) -> Result<Jwks, NetError> {
+    let text = send("GET", url, None, timeout_ms).await?;
+    serde_json::from_str(&text).map_err(|_| NetError::BadResponse)
+}
+
+/// Fetches a text document (the policy markdown).
+///
+/// # Errors
+///
+/// As [`record`].
+pub async fn text(url: &str, timeout_ms: u32) -> Result<String, NetError> {
+    send("GET", url, None, timeout_ms).await
+}
+
+async fn send(method: &str, url: &str, body: Option<&str>, timeout_ms: u32) -> Result<String, NetError> {
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    // The service sets the consent cookie itself when it is same-site.
+    init.set_credentials(web_sys::RequestCredentials::Include);
+    init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(timeout_ms)));
+    if let Some(body) = body {
+        init.set_body(&JsValue::from_str(body));
+        let headers = web_sys::Headers::new().map_err(|_| NetError::Network)?;
+        headers.set("content-type", "application/json").map_err(|_| NetError::Network)?;
+        init.set_headers(&headers);
+    }
+    let request = web_sys::Request::new_with_str_and_init(url, &init).map_err(|_| NetError::Network)?;
+    let response: web_sys::Response = JsFuture::from(global_fetch(&request))
+        .await
+        .map_err(|err| fetch_error(&err))?
+        .unchecked_into();
+    let text_promise = response.text().map_err(|_| NetError::BadResponse)?;
+    let text = JsFuture::from(text_promise)
+        .await
+        .map_err(|err| fetch_error(&err))?
+        .as_string()
+        .unwrap_or_default();
+    if response.ok() {
+        return Ok(text);
+    }
+    let status = response.status();
+    let code = serde_json::from_str::<ApiError>(&text)
+        .map(|e| e.code)
+        .unwrap_or_else(|_| String::from(if status >= 500 { "http_5xx" } else { "http_4xx" }));
+    Err(NetError::Status { status, code })
+}
+
+/// `AbortSignal.timeout` rejects with a `TimeoutError` DOMException; anything else is the
+/// network's fault.
+fn fetch_error(err: &JsValue) -> NetError {
+    let name = js_sys::Reflect::get(err, &"name".into()).ok().and_then(|n| n.as_string());
+    match name.as_deref() {
+        Some("TimeoutError") => NetError::Timeout,
+        _ => NetError::Network,
+    }
+}
+
+/// Resolves after `ms` milliseconds (`setTimeout`, no closure kept alive by Rust).
+pub async fn sleep(ms: u32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let global = js_sys::global();
+        if let Ok(set_timeout) = js_sys::Reflect::get(&global, &"setTimeout".into()) {
+            let set_timeout: js_sys::Function = set_timeout.unchecked_into();
+            let _ = set_timeout.call2(&global, &resolve, &JsValue::from(ms));
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}

@@ -1,0 +1,470 @@
+//! The runtime: owns the controller, carries out its effects (storage, network, DOM,
+//! events) and is the Rust-side API other SDK modules build on (the gates subscribe to
+//! consent changes and run the policy-acceptance dialog through it).
+//!
+//! There is one runtime per page (`init` returns the same instance when called again);
+//! it lives as long as the page, so its callbacks hold it weakly.
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use vivus_consent_core::category::{Categories, Category};
+use vivus_consent_core::consent::{ConsentRequest, Source, SubjectId};
+use vivus_consent_core::jwk::Jwks;
+use vivus_consent_core::language::Language;
+use vivus_consent_core::token::{self, Expected, TokenError};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+
+use crate::config::Config;
+use crate::controller::{Backoff, Choice, Controller, Effect, Event, Msg, Status, Verified};
+use crate::env;
+use crate::error::{Result, SdkError};
+use crate::i18n;
+use crate::net;
+use crate::storage::{BrowserStore, ConsentStore, Key};
+
+/// A Rust-side listener of consent events (the gates, Consent Mode).
+pub type Hook = Rc<dyn Fn(&Runtime, &Event)>;
+
+/// The page's consent runtime.
+pub struct Runtime {
+    config: Config,
+    store: Box<dyn ConsentStore>,
+    controller: RefCell<Controller>,
+    jwks: RefCell<Jwks>,
+    jwks_fetched: Cell<bool>,
+    ready: Cell<bool>,
+    listeners: RefCell<Vec<(String, js_sys::Function)>>,
+    hooks: RefCell<Vec<Hook>>,
+    waiters: RefCell<Vec<js_sys::Function>>,
+    #[cfg(feature = "ui")]
+    pub(crate) ui: RefCell<Option<crate::dom::Ui>>,
+    #[cfg(feature = "ui")]
+    pub(crate) acceptance: RefCell<Option<crate::dom::acceptance::Pending>>,
+    #[cfg(feature = "ui")]
+    pub(crate) policy_cache: RefCell<Vec<(Language, Rc<vivus_consent_core::policy::Document>)>>,
+    this: Weak<Runtime>,
+}
+
+impl core::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Runtime").field("controller", &self.controller).finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// Reads and verifies the stored consent, builds the state and (with `ui`) shows the
+    /// banner when there is no valid consent.
+    ///
+    /// # Errors
+    ///
+    /// [`SdkError::Unsupported`] outside a browser window (no `crypto`).
+    pub async fn start(config: Config) -> Result<Rc<Runtime>> {
+        let store: Box<dyn ConsentStore> =
+            Box::new(BrowserStore::new(config.cookie.clone(), env::is_https()));
+        Self::start_with_store(config, store).await
+    }
+
+    /// As [`Runtime::start`], with the given store (tests use a [`crate::storage::MemoryStore`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::start`].
+    pub async fn start_with_store(config: Config, store: Box<dyn ConsentStore>) -> Result<Rc<Runtime>> {
+        let hints = env::language_hints();
+        let lang = i18n::choose_language(
+            config.language,
+            hints.query.as_deref(),
+            hints.html.as_deref(),
+            hints.browser.iter().map(String::as_str),
+        );
+        let subject = match store.read(Key::Subject).ok().flatten().and_then(|s| SubjectId::parse(&s).ok()) {
+            Some(subject) => subject,
+            None => {
+                let subject = env::new_subject_id()?;
+                let _ = store.write(Key::Subject, subject.as_str(), 0);
+                subject
+            }
+        };
+        let backoff = Backoff { max_attempts: config.net.max_attempts, base_ms: config.net.backoff_ms };
+        let controller =
+            Controller::new(config.policy_version, lang, subject, backoff, env::global_privacy_control());
+        let jwks = config.jwks.clone().unwrap_or(Jwks { keys: Vec::new() });
+        let runtime = Rc::new_cyclic(|this| Runtime {
+            config,
+            store,
+            controller: RefCell::new(controller),
+            jwks: RefCell::new(jwks),
+            jwks_fetched: Cell::new(false),
+            ready: Cell::new(false),
+            listeners: RefCell::new(Vec::new()),
+            hooks: RefCell::new(Vec::new()),
+            waiters: RefCell::new(Vec::new()),
+            #[cfg(feature = "ui")]
+            ui: RefCell::new(None),
+            #[cfg(feature = "ui")]
+            acceptance: RefCell::new(None),
+            #[cfg(feature = "ui")]
+            policy_cache: RefCell::new(Vec::new()),
+            this: this.clone(),
+        });
+
+        let verified = match runtime.store.read(Key::Token).ok().flatten() {
+            Some(token) => match runtime.verify(&token).await {
+                Ok(verified) => Some(verified),
+                Err(_) => {
+                    // A tampered, expired or outdated token is no consent: drop it so the
+                    // next load does not check it again.
+                    let _ = runtime.store.remove(Key::Token);
+                    None
+                }
+            },
+            None => None,
+        };
+        let pending = match runtime.store.read(Key::Pending).ok().flatten() {
+            Some(json) => match serde_json::from_str::<ConsentRequest>(&json) {
+                Ok(request) => Some(request),
+                Err(_) => {
+                    let _ = runtime.store.remove(Key::Pending);
+                    None
+                }
+            },
+            None => None,
+        };
+        let show_banner = runtime.config.ui.auto_show
+            && !(runtime.config.ui.hide_for_bots && env::is_bot(&env::user_agent()));
+        runtime.dispatch(Msg::Start { verified, pending, show_banner });
+        Ok(runtime)
+    }
+
+    fn rc(&self) -> Option<Rc<Runtime>> {
+        self.this.upgrade()
+    }
+
+    /// A weak handle, for callbacks that must not keep the runtime alive.
+    pub fn weak(&self) -> Weak<Runtime> {
+        self.this.clone()
+    }
+
+    /// Applies a message and carries out its effects.
+    pub fn dispatch(&self, msg: Msg) {
+        // The borrow ends before any effect runs, so listeners may call back into the API.
+        let effects = self.controller.borrow_mut().update(msg);
+        for effect in effects {
+            self.run(effect);
+        }
+    }
+
+    fn run(&self, effect: Effect) {
+        match effect {
+            Effect::Render => self.render(),
+            Effect::PersistPending(request) => {
+                if let Ok(json) = serde_json::to_string(&request) {
+                    let _ = self.store.write(Key::Pending, &json, 0);
+                }
+            }
+            Effect::ClearPending => {
+                let _ = self.store.remove(Key::Pending);
+            }
+            Effect::Send(request) => {
+                if let Some(rt) = self.rc() {
+                    spawn_local(async move { rt.send(request).await });
+                }
+            }
+            Effect::ScheduleRetry { id, delay_ms } => {
+                if let Some(rt) = self.rc() {
+                    spawn_local(async move {
+                        net::sleep(delay_ms).await;
+                        rt.dispatch(Msg::Retry { id });
+                    });
+                }
+            }
+            Effect::StoreToken { token, max_age } => {
+                let _ = self.store.write(Key::Token, &token, max_age);
+            }
+            Effect::ClearToken => {
+                let _ = self.store.remove(Key::Token);
+            }
+            Effect::StoreSubject(subject) => {
+                let _ = self.store.write(Key::Subject, subject.as_str(), 0);
+            }
+            Effect::Emit(event) => self.emit(&event),
+        }
+    }
+
+    async fn send(&self, request: ConsentRequest) {
+        let id = request.id.clone();
+        let msg = match net::record(&self.config.endpoint, &request, self.config.net.timeout_ms).await {
+            Ok(token) => match self.verify(&token).await {
+                Ok(verified) if verified.claims.jti == id => {
+                    Msg::Recorded { id, verified, now: env::now_secs() }
+                }
+                // The service answered with a token we cannot trust (wrong keys or issuer
+                // configured, or a token for another consent): retrying will not fix it.
+                _ => Msg::Failed { id, code: "invalid_token", retryable: false },
+            },
+            Err(err) => Msg::Failed { id, code: err.code(), retryable: err.is_retryable() },
+        };
+        self.dispatch(msg);
+    }
+
+    /// Verifies a token against the configured keys, fetching `jwksUrl` once per page when
+    /// the token's key is not among them.
+    ///
+    /// # Errors
+    ///
+    /// The [`TokenError`] of the first failing check.
+    pub async fn verify(&self, token: &str) -> Result<Verified, TokenError> {
+        let policy = self.config.policy_version;
+        let check = |jwks: &Jwks| {
+            let expected =
+                Expected { issuer: &self.config.issuer, policy_digest: policy.digest, now: env::now_secs() };
+            token::verify(token, jwks, &expected)
+        };
+        let mut result = check(&self.jwks.borrow());
+        if result == Err(TokenError::UnknownKey) && !self.jwks_fetched.get() {
+            if let Some(url) = &self.config.jwks_url {
+                if let Ok(fetched) = net::jwks(url, self.config.net.timeout_ms).await {
+                    self.jwks_fetched.set(true);
+                    self.jwks.borrow_mut().keys.extend(fetched.keys);
+                    result = check(&self.jwks.borrow());
+                }
+            }
+        }
+        result.map(|claims| Verified { token: token.into(), claims })
+    }
+
+    fn emit(&self, event: &Event) {
+        let (name, detail) = self.event_detail(event);
+        if matches!(event, Event::Ready { .. }) {
+            self.ready.set(true);
+        }
+        // Handlers may call on()/off(): iterate over a copy.
+        let listeners: Vec<js_sys::Function> = self
+            .listeners
+            .borrow()
+            .iter()
+            .filter(|(kind, _)| kind == name)
+            .map(|(_, f)| f.clone())
+            .collect();
+        for listener in listeners {
+            // A throwing handler must not stop the others or the SDK.
+            let _ = listener.call1(&JsValue::NULL, &detail);
+        }
+        dispatch_dom_event(name, &detail);
+        let hooks: Vec<Hook> = self.hooks.borrow().clone();
+        for hook in hooks {
+            hook(self, event);
+        }
+        if let Event::Recorded { token, .. } = event {
+            let waiters = core::mem::take(&mut *self.waiters.borrow_mut());
+            let token = JsValue::from_str(token);
+            for resolve in waiters {
+                let _ = resolve.call1(&JsValue::NULL, &token);
+            }
+        }
+        #[cfg(feature = "ui")]
+        crate::dom::acceptance::on_event(self, event);
+    }
+
+    fn event_detail(&self, event: &Event) -> (&'static str, JsValue) {
+        let detail = js_sys::Object::new();
+        let name = match event {
+            Event::Ready { categories } => {
+                set(&detail, "categories", &categories_array(*categories));
+                set(&detail, "status", &self.status().as_str().into());
+                "ready"
+            }
+            Event::Change { categories, changed } => {
+                set(&detail, "categories", &categories_array(*categories));
+                set(&detail, "changed", &changed.iter().map(|c| JsValue::from_str(c.as_str())).collect::<js_sys::Array>());
+                "change"
+            }
+            Event::Recorded { token, consent_id } => {
+                set(&detail, "token", &token.as_str().into());
+                set(&detail, "consentId", &consent_id.as_str().into());
+                "recorded"
+            }
+            Event::Error { code } => {
+                set(&detail, "code", &(*code).into());
+                set(&detail, "message", &i18n::error_message(code, self.language()).into());
+                "error"
+            }
+        };
+        (name, detail.into())
+    }
+
+    fn render(&self) {
+        #[cfg(feature = "ui")]
+        crate::dom::render(self);
+    }
+
+    // ---- the Rust-side API ------------------------------------------------------------
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The categories in effect (the visitor's choice, pending or recorded).
+    pub fn granted(&self) -> Categories {
+        self.controller.borrow().granted()
+    }
+
+    /// Whether the choice is recorded, pending or absent.
+    pub fn status(&self) -> Status {
+        self.controller.borrow().status()
+    }
+
+    /// The interface language.
+    pub fn language(&self) -> Language {
+        self.controller.borrow().language()
+    }
+
+    /// A copy of the consent state.
+    pub fn snapshot(&self) -> Controller {
+        self.controller.borrow().clone()
+    }
+
+    /// Whether `ready` was emitted.
+    pub fn is_ready(&self) -> bool {
+        self.ready.get()
+    }
+
+    /// Records a new choice made at `source`; `policy_accepted: None` keeps the current one.
+    ///
+    /// # Errors
+    ///
+    /// [`SdkError::Unsupported`] if no random consent id can be drawn.
+    pub fn choose(&self, categories: Categories, policy_accepted: Option<bool>, source: Source) -> Result<()> {
+        let id = env::new_consent_id()?;
+        self.dispatch(Msg::Choose(Choice { id, categories, policy_accepted, source }));
+        Ok(())
+    }
+
+    /// Withdraws optional categories (all when `None`): takes effect at once and is recorded
+    /// as a new consent decision.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::choose`].
+    pub fn withdraw(&self, categories: Option<&[Category]>) -> Result<()> {
+        let mut granted = self.granted();
+        match categories {
+            Some(list) => list.iter().for_each(|c| {
+                granted.remove(*c);
+            }),
+            None => granted = Categories::new(),
+        }
+        self.choose(granted, None, Source::Api)
+    }
+
+    /// Subscribes a Rust listener to every event (the gates use it).
+    pub fn subscribe(&self, hook: Hook) {
+        self.hooks.borrow_mut().push(hook);
+    }
+
+    /// Adds a JS listener for `ready`, `change`, `recorded` or `error`. A `ready` listener
+    /// added after `ready` is called at once, so late subscribers do not wait forever.
+    pub fn on(&self, name: &str, handler: js_sys::Function) {
+        if name == "ready" && self.ready.get() {
+            let (_, detail) = self.event_detail(&Event::Ready { categories: self.granted() });
+            let _ = handler.call1(&JsValue::NULL, &detail);
+        }
+        self.listeners.borrow_mut().push((name.into(), handler));
+    }
+
+    /// Removes a JS listener added with [`Runtime::on`].
+    pub fn off(&self, name: &str, handler: &js_sys::Function) {
+        self.listeners.borrow_mut().retain(|(kind, f)| !(kind == name && f == handler));
+    }
+
+    /// A promise of the token once the service has recorded the choice in effect.
+    pub fn when_recorded(&self) -> js_sys::Promise {
+        if let (Status::Recorded, Some(token)) = (self.status(), self.controller.borrow().token()) {
+            return js_sys::Promise::resolve(&JsValue::from_str(token));
+        }
+        js_sys::Promise::new(&mut |resolve, _| self.waiters.borrow_mut().push(resolve))
+    }
+
+    /// Waits for the token of the choice in effect (see [`Runtime::when_recorded`]).
+    ///
+    /// # Errors
+    ///
+    /// Never in practice: the promise only resolves.
+    pub async fn recorded(&self) -> Result<String> {
+        let token = JsFuture::from(self.when_recorded()).await.map_err(|_| SdkError::NotInitialized)?;
+        Ok(token.as_string().unwrap_or_default())
+    }
+
+    /// Asks the visitor to accept the personal data policy (the modal with the unticked
+    /// checkbox) and resolves with the recorded token once the service has signed it. A
+    /// visitor whose recorded consent already includes acceptance gets the token at once.
+    ///
+    /// # Errors
+    ///
+    /// [`SdkError::Declined`] if the visitor closes the dialog without accepting;
+    /// [`SdkError::Unsupported`] in a build without the `ui` feature.
+    pub async fn request_policy_acceptance(&self) -> Result<String> {
+        {
+            let state = self.controller.borrow();
+            if let (Status::Recorded, true, Some(token)) = (state.status(), state.policy_accepted(), state.token()) {
+                return Ok(token.into());
+            }
+        }
+        #[cfg(feature = "ui")]
+        {
+            let promise = crate::dom::acceptance::open(self);
+            match JsFuture::from(promise).await {
+                Ok(token) => Ok(token.as_string().unwrap_or_default()),
+                Err(_) => Err(SdkError::Declined),
+            }
+        }
+        #[cfg(not(feature = "ui"))]
+        Err(SdkError::Unsupported("the policy acceptance dialog (build with the ui feature)"))
+    }
+
+    /// Shows the banner.
+    pub fn show(&self) {
+        self.dispatch(Msg::ShowBanner);
+    }
+
+    /// Hides the banner and any dialog.
+    pub fn hide(&self) {
+        #[cfg(feature = "ui")]
+        crate::dom::close_all(self);
+        self.dispatch(Msg::HideBanner);
+    }
+
+    /// Switches the interface language.
+    pub fn set_language(&self, lang: Language) {
+        self.dispatch(Msg::SetLanguage(lang));
+    }
+
+    /// Sends the pending choice again now.
+    pub fn retry_now(&self) {
+        self.dispatch(Msg::RetryNow);
+    }
+}
+
+fn set(target: &js_sys::Object, key: &str, value: &JsValue) {
+    // Setting a data property on a plain object cannot fail.
+    let _ = js_sys::Reflect::set(target, &JsValue::from_str(key), value);
+}
+
+/// A JS array of category names.
+pub fn categories_array(categories: Categories) -> js_sys::Array {
+    categories.iter().map(|c| JsValue::from_str(c.as_str())).collect()
+}
+
+fn dispatch_dom_event(name: &str, detail: &JsValue) {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+    let init = web_sys::CustomEventInit::new();
+    init.set_detail(detail);
+    let mut full = String::from("vivus-consent:");
+    full.push_str(name);
+    if let Ok(event) = web_sys::CustomEvent::new_with_event_init_dict(&full, &init) {
+        let _ = document.dispatch_event(&event);
+    }
+}
