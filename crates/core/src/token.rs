@@ -48,7 +48,7 @@ use thiserror::Error;
 
 use crate::base64url;
 use crate::category::Categories;
-use crate::consent::{ConsentId, SubjectId};
+use crate::consent::{ConsentId, ConsentRequest, SubjectId};
 use crate::jwk::{Jwks, ALG_EDDSA};
 use crate::language::Language;
 
@@ -88,6 +88,28 @@ pub struct Claims {
     pub cat: Categories,
     /// Whether the visitor accepted the privacy policy (consent to personal-data processing).
     pub pa: bool,
+}
+
+impl Claims {
+    /// The claims of the token that records `request`: its subject, consent id, policy,
+    /// language, granted categories and policy acceptance, issued by `issuer` at `issued_at`
+    /// and valid until `expires_at` (seconds since the epoch).
+    ///
+    /// Call it only for a request that passed [`ConsentRequest::validate`].
+    pub fn from_request(request: &ConsentRequest, issuer: &str, issued_at: u64, expires_at: u64) -> Self {
+        Claims {
+            iss: issuer.to_owned(),
+            sub: request.subject.clone(),
+            jti: request.id.clone(),
+            iat: issued_at,
+            exp: expires_at,
+            pv: request.policy.version.clone(),
+            pd: request.policy.digest.clone(),
+            lang: request.language,
+            cat: request.granted(),
+            pa: request.policy_accepted,
+        }
+    }
 }
 
 /// What the verifier requires of a token besides a valid signature.

@@ -515,3 +515,24 @@ fn errors_have_stable_codes_and_actionable_lowercase_messages() {
     }
     assert!(TokenError::Malformed("header is not base64url").to_string().contains("header is not base64url"));
 }
+
+#[test]
+fn claims_from_a_request_carry_its_choices() {
+    use vivus_consent_core::category::Category;
+    use vivus_consent_core::consent::ConsentRequest;
+    use vivus_consent_core::policy;
+    let request: ConsentRequest = serde_json::from_value(serde_json::json!({
+        "id": ConsentId::from_bytes([0x01; 16]), "subject": SubjectId::from_bytes([0xab; 16]),
+        "policy": policy::CURRENT, "language": "kk",
+        "categories": {"necessary": true, "analytics": false, "marketing": true},
+        "policyAccepted": false, "source": "form", "gpc": true,
+    }))
+    .expect("request parses");
+    let claims = Claims::from_request(&request, ISSUER, IAT, IAT + YEAR);
+    assert_eq!((claims.sub, claims.jti), (request.subject.clone(), request.id.clone()));
+    assert_eq!((claims.iat, claims.exp, claims.iss.as_str()), (IAT, IAT + YEAR, ISSUER));
+    assert_eq!((claims.pv.as_str(), claims.pd.as_str()), (policy::CURRENT.id, policy::CURRENT.digest));
+    assert_eq!(claims.cat.iter().collect::<Vec<_>>(), [Category::Necessary, Category::Marketing]);
+    assert!(!claims.pa);
+    assert_eq!(serde_json::to_value(claims.lang).expect("lang"), "kk");
+}
