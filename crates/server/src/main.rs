@@ -52,7 +52,8 @@ async fn serve(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!(listen = %cli.serve.listen, "vivus-consent-server listening");
+    let bound = listener.local_addr().map_or_else(|_| cli.serve.listen.to_string(), |a| a.to_string());
+    tracing::info!(listen = %bound, "vivus-consent-server listening");
     match vivus_consent_server::serve(listener, state, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
