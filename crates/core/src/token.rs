@@ -258,12 +258,20 @@ fn from_json_object<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Option<T> {
 ///
 /// # Errors
 ///
-/// The first failing check, in the order structure ([`TokenError::Malformed`]: more than
-/// [`MAX_TOKEN_LEN`] bytes, not exactly three segments, padding, whitespace or other
-/// non-base64url bytes, a header that is not JSON, a `crit` header, a `typ` other than `JWT`,
-/// claims that do not parse), [`TokenError::UnsupportedAlgorithm`], [`TokenError::UnknownKey`],
-/// [`TokenError::BadSignature`], [`TokenError::WrongIssuer`], [`TokenError::Expired`],
-/// [`TokenError::NotYetValid`], [`TokenError::OtherPolicy`].
+/// The first failing check, in this order:
+///
+/// 1. [`TokenError::Malformed`]: more than [`MAX_TOKEN_LEN`] bytes, not exactly three
+///    segments, padding, whitespace or other non-base64url bytes in any segment, a header that
+///    is not a JSON object with a string `alg`, duplicate header members;
+/// 2. [`TokenError::UnsupportedAlgorithm`]: `alg` is not exactly `EdDSA` (then `Malformed` for
+///    a `crit` header or a `typ` other than `JWT`);
+/// 3. [`TokenError::UnknownKey`]: no `kid`, or no usable key with it
+///    ([`TokenError::UnsupportedAlgorithm`] if that key is not Ed25519);
+/// 4. [`TokenError::Malformed`] if the signature is not 64 bytes, else
+///    [`TokenError::BadSignature`];
+/// 5. [`TokenError::Malformed`] if the signed claims do not parse as [`Claims`];
+/// 6. [`TokenError::WrongIssuer`], [`TokenError::Expired`], [`TokenError::NotYetValid`],
+///    [`TokenError::OtherPolicy`].
 pub fn verify(token: &str, jwks: &Jwks, expected: &Expected<'_>) -> Result<Claims, TokenError> {
     let segments = split(token)?;
     let payload = base64url::decode(segments.payload)
