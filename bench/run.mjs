@@ -65,13 +65,21 @@ function installLibs() {
 // ---------------------------------------------------------------------------
 // 2. The contenders and how to see their banner, accept, and stored consent.
 
-/** Our SDK's script-tag entry in pkg/ and the config it takes; null when it is not built. */
+// The SDK package (`make pkg`); PKG_DIR points elsewhere while developing the harness.
+const PKG = resolve(ROOT, process.env.PKG_DIR ?? 'pkg');
+
+/** Our SDK's module entry in pkg/ and the config the bench page gives it; null when it is not built. */
 function findSdk() {
-  const pkg = join(ROOT, 'pkg');
-  for (const entry of ['vivus-consent.js']) {
-    if (existsSync(join(pkg, entry)) && existsSync(join(pkg, 'vivus_consent_bg.wasm'))) return { entry: `/pkg/${entry}` };
-  }
-  return null;
+  const need = ['vivus-consent.js', 'vivus_consent.js', 'vivus_consent_bg.wasm'];
+  if (!need.every((f) => existsSync(join(PKG, f)))) return null;
+  return {
+    entry: '/pkg/vivus-consent.js',
+    // The service's keys inline, so a returning visitor verifies without a request; the
+    // endpoint, issuer and cookie are the defaults (the service on the page's origin).
+    config: (jwks) => ({ jwks, language: 'ru' }),
+    bannerSelector: '.banner',
+    acceptSelector: '[data-vc="accept"]',
+  };
 }
 
 function contenders(sdk) {
@@ -126,7 +134,7 @@ function assembleSite() {
   }
   cpSync(join(nm, 'klaro/dist/klaro.js'), join(www, 'lib/klaro/klaro.js'));
   // A copy, not a symlink: the static handler may refuse to follow links out of its root.
-  if (existsSync(join(ROOT, 'pkg'))) cpSync(join(ROOT, 'pkg'), join(SITE, 'pkg'), { recursive: true });
+  if (existsSync(PKG)) cpSync(PKG, join(SITE, 'pkg'), { recursive: true });
   writeFileSync(join(www, 'floor.html'), floorPage());
   writeFileSync(join(www, 'cookieconsent.html'), cookieconsentPage());
   writeFileSync(join(www, 'klaro.html'), klaroPage());
@@ -218,6 +226,10 @@ function readBench() {
   return {
     bannerInDomAt: B.bannerInDomAt,
     bannerAt: B.bannerAt,
+    readyAt: B.readyAt,
+    // Forward-compatible: if the SDK measures its token verification with the User Timing
+    // API (performance.measure('vivus-consent:verify', ...)), those durations are read here.
+    verify: performance.getEntriesByType('measure').filter((e) => e.name.startsWith('vivus-consent:verify')).map((e) => e.duration),
     bannerVia: B.bannerVia,
     clickAt: B.clickAt,
     gatedRanAt: window.__gatedRanAt ?? null,
@@ -245,6 +257,9 @@ const cls = (shifts) => shifts.reduce((s, e) => s + e.value, 0);
 
 async function run(browser, server, c, throttle, { screenshot } = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'ru-RU' });
+  let stage = 'setup';
+  const errors = [];
+  const fail = (e) => `${stage}: ${e.message.split('\n')[0]}${errors.length ? ` (page errors: ${[...new Set(errors)].join(' | ')})` : ''}`;
   try {
     await context.addInitScript(probe, pageSpec(c));
     const page = await context.newPage();
@@ -252,6 +267,8 @@ async function run(browser, server, c, throttle, { screenshot } = {}) {
       const cdp = await context.newCDPSession(page);
       await cdp.send('Emulation.setCPUThrottlingRate', { rate: throttle });
     }
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => m.type() === 'error' && !/favicon|status of 404/.test(m.text()) && errors.push(m.text()));
     const bodies = new Map();
     const onResponse = async (r) => {
       try {
@@ -260,12 +277,16 @@ async function run(browser, server, c, throttle, { screenshot } = {}) {
     };
     page.on('response', onResponse);
     const url = `${server.base}/${c.page}`;
-    const timeout = 15000 * throttle;
+    const timeout = 15000 * throttle; // page loads
+    const quick = 5000 * throttle; // things that take milliseconds when they work
+    const wait = (fn, arg, ms = quick, polling = 20) => page.waitForFunction(fn, arg, { timeout: ms, polling });
 
-    // First visit.
+    // First visit. A failure here loses the run.
+    stage = 'first visit';
     await page.goto(url, { waitUntil: 'load', timeout });
-    if (c.banner) await page.waitForFunction(() => window.__bench.bannerAt !== null, null, { timeout, polling: 20 });
-    await page.waitForFunction((ms) => performance.now() - (window.__bench.bannerAt ?? 0) >= ms, SETTLE_MS, { timeout, polling: 50 });
+    stage = 'banner visible';
+    if (c.banner) await wait(() => window.__bench.bannerAt !== null, null, timeout);
+    await wait((ms) => performance.now() - (window.__bench.bannerAt ?? 0) >= ms, SETTLE_MS, timeout, 50);
     const first = await page.evaluate(readBench);
     page.off('response', onResponse);
     if (screenshot) await page.screenshot({ path: screenshot });
@@ -275,6 +296,7 @@ async function run(browser, server, c, throttle, { screenshot } = {}) {
         bannerInDom: first.bannerInDomAt,
         bannerVisible: first.bannerAt,
         bannerVia: first.bannerVia,
+        sdkReady: first.readyAt,
         fcp: first.fcp,
         load: first.load,
         tbt: tbt(first.longtasks),
@@ -290,36 +312,48 @@ async function run(browser, server, c, throttle, { screenshot } = {}) {
         .filter((r) => c.banner && r.end <= first.bannerAt)
         .map((r) => ({ ...r, url: r.url.replace(server.base, '') })),
       bodies,
+      acceptToGated: null,
+      returning: null,
+      failed: null,
     };
 
-    // Accept.
-    if (c.accept) {
-      const pt = await page.evaluate(centreOf, { host: c.accept.host ?? null, selector: c.accept.selector });
-      if (!pt) throw new Error(`${c.id}: accept button ${c.accept.selector} not found`);
-      await page.mouse.click(pt.x, pt.y);
-      await page.waitForFunction(() => window.__gatedRanAt != null, null, { timeout, polling: 20 });
-      const a = await page.evaluate(() => ({ clickAt: window.__bench.clickAt, gatedRanAt: window.__gatedRanAt }));
-      out.acceptToGated = a.gatedRanAt - a.clickAt;
-      // Consent stored (ours: the token is back from the service and in the cookie).
-      await page.waitForFunction((name) => document.cookie.split('; ').some((kv) => kv.startsWith(`${name}=`)), c.cookie, {
-        timeout,
-        polling: 20,
-      });
+    // Accept and returning visit. A failure here keeps the first-visit figures.
+    try {
+      if (c.accept) {
+        stage = 'accept';
+        const pt = await page.evaluate(centreOf, { host: c.accept.host ?? null, selector: c.accept.selector });
+        if (!pt) throw new Error(`accept button ${c.accept.selector} not found`);
+        await page.mouse.click(pt.x, pt.y);
+        await wait(() => window.__gatedRanAt != null);
+        const a = await page.evaluate(() => ({ clickAt: window.__bench.clickAt, gatedRanAt: window.__gatedRanAt }));
+        out.acceptToGated = a.gatedRanAt - a.clickAt;
+        // Consent stored (ours: the token is back from the service and in the cookie).
+        stage = 'consent stored';
+        await wait((name) => document.cookie.split('; ').some((kv) => kv.startsWith(`${name}=`)), c.cookie);
+      }
+
+      // Returning visit: same context (cookies, storage, HTTP cache), new navigation.
+      stage = 'returning visit';
+      await page.goto(url, { waitUntil: 'load', timeout });
+      await wait(() => window.__gatedRanAt != null);
+      await page.waitForTimeout(c.banner ? 100 * throttle : 0); // a banner that wrongly reappears gets the chance to
+      const back = await page.evaluate(readBench);
+      out.returning = {
+        gated: back.gatedRanAt,
+        sdkReady: back.readyAt,
+        bannerShown: back.bannerAt !== null,
+        tbt: tbt(back.longtasks),
+        longTasks: back.longtasks.length,
+        cls: cls(back.shifts),
+        verify: back.verify,
+      };
+    } catch (e) {
+      out.failed = fail(e);
     }
-
-    // Returning visit: same context (cookies, storage, HTTP cache), new navigation.
-    await page.goto(url, { waitUntil: 'load', timeout });
-    await page.waitForFunction(() => window.__gatedRanAt != null, null, { timeout, polling: 20 });
-    await page.waitForTimeout(c.banner ? 100 * throttle : 0); // a banner that wrongly reappears gets the chance to
-    const back = await page.evaluate(readBench);
-    out.returning = {
-      gated: back.gatedRanAt,
-      bannerShown: back.bannerAt !== null,
-      tbt: tbt(back.longtasks),
-      longTasks: back.longtasks.length,
-      cls: cls(back.shifts),
-    };
     return out;
+  } catch (e) {
+    e.message = fail(e);
+    throw e;
   } finally {
     await context.close();
   }
@@ -391,7 +425,7 @@ async function main() {
   const list = contenders(server.kind === 'vivus-consent-server' ? sdk : null);
   if (list.some((c) => c.id === 'vivus')) {
     const jwks = await (await fetch(`${server.base}/.well-known/jwks.json`)).json();
-    writeFileSync(join(SITE, 'www/vivus.html'), vivusPage({ entry: sdk.entry, config: sdk.config(server.base, jwks) }));
+    writeFileSync(join(SITE, 'www/vivus.html'), vivusPage({ entry: sdk.entry, config: sdk.config(jwks) }));
   }
 
   const browser = await chromium.launch({
@@ -409,7 +443,11 @@ async function main() {
     for (const throttle of THROTTLE) {
       samples[throttle] = Object.fromEntries(list.map((c) => [c.id, []]));
       // One warm-up round (not recorded): the server's and the browser's caches start equal for everyone.
-      for (const c of list) await run(browser, server, c, throttle).catch((e) => log(`warm-up ${c.id}: ${e.message}`));
+      for (const c of list) {
+        await run(browser, server, c, throttle)
+          .then((r) => r.failed && log(`warm-up ${c.id}: ${r.failed}`))
+          .catch((e) => log(`warm-up ${c.id}: ${e.message}`));
+      }
       for (let i = 0; i < RUNS; i++) {
         // Interleaved, rotated order: drift on the shared machine lands on every contender alike.
         for (let k = 0; k < list.length; k++) {
@@ -420,6 +458,10 @@ async function main() {
             if (throttle === THROTTLE[0] && !sizes[c.id]) sizes[c.id] = sizesOf(c, r, server.base);
             delete r.bodies;
             samples[throttle][c.id].push(r);
+            if (r.failed) {
+              failures.push({ throttle, id: c.id, run: i, error: r.failed });
+              log(`x${throttle} ${c.id} run ${i}: ${r.failed}`);
+            }
           } catch (e) {
             failures.push({ throttle, id: c.id, run: i, error: e.message.split('\n')[0] });
             log(`x${throttle} ${c.id} run ${i}: ${e.message.split('\n')[0]}`);
@@ -443,13 +485,15 @@ async function main() {
   const metrics = {
     bannerInDom: (r) => r.first.bannerInDom,
     bannerVisible: (r) => r.first.bannerVisible,
+    sdkReady: (r) => r.first.sdkReady,
     fcp: (r) => r.first.fcp,
     tbt: (r) => r.first.tbt,
     longTasks: (r) => r.first.longTasks,
     longestTask: (r) => r.first.longestTask,
     cls: (r) => r.first.cls,
     acceptToGated: (r) => r.acceptToGated,
-    returningGated: (r) => r.returning.gated,
+    returningGated: (r) => r.returning?.gated,
+    returningSdkReady: (r) => r.returning?.sdkReady,
     firstVisitGated: (r) => r.first.gated,
   };
   const figures = {};
@@ -460,7 +504,7 @@ async function main() {
       figures[`x${throttle}`][c.id] = Object.fromEntries(Object.entries(metrics).map(([k, f]) => [k, summarize(runs.map(f))]));
       figures[`x${throttle}`][c.id].anomalies = {
         gatedBeforeAccept: runs.filter((r) => r.first.gatedBeforeAccept !== null && r.first.gatedBeforeAccept !== undefined).length,
-        bannerOnReturn: runs.filter((r) => r.returning.bannerShown).length,
+        bannerOnReturn: runs.filter((r) => r.returning?.bannerShown).length,
         probeErrors: runs.filter((r) => r.first.error).map((r) => r.first.error),
         bannerVia: runs.reduce((m, r) => ((m[r.first.bannerVia] = (m[r.first.bannerVia] ?? 0) + 1), m), {}),
       };

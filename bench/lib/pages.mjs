@@ -207,16 +207,13 @@ export function klaroPage() {
 }
 
 /**
- * Ours: the script-tag build from pkg/, `VivusConsent.init(config)` with the
- * service's JWKS inline (a returning visitor verifies without a request).
- * `sdk` says which entry file to load and how the config looks; see run.mjs.
+ * Ours: the package entry from pkg/ as a module (it loads the wasm beside it),
+ * `init(config)` with the service's JWKS inline, as pkg/README shows it.
  */
 export function vivusPage({ entry, config }) {
   return page({
     title: 'Vivus — vivus-consent',
     gated: `<script type="text/plain" data-category="marketing">${GATED_CODE}</script>`,
-    tail:
-      `<script src="${entry}"></script>\n` +
-      `<script>VivusConsent.init(${JSON.stringify(config)});</script>`,
+    tail: `<script type="module">import { init } from '${entry}';\ninit(${JSON.stringify(config)});</script>`,
   });
 }

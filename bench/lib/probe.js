@@ -4,6 +4,7 @@
 //   bannerAt    first moment the banner element is in the DOM, has a box inside
 //               the viewport, and is not display:none / visibility:hidden /
 //               opacity:0 (itself or an ancestor in the flat tree)
+//   readyAt     when ours dispatched `vivus-consent:ready` on document
 //   clickAt     timeStamp of the first trusted click (the accept button)
 //   longtasks   PerformanceObserver 'longtask' entries
 //   shifts      'layout-shift' entries without recent input
@@ -19,6 +20,7 @@ export function probe(spec) {
     bannerAt: null,
     bannerVia: null,
     clickAt: null,
+    readyAt: null,
     longtasks: [],
     shifts: [],
     roots: [],
@@ -84,6 +86,11 @@ export function probe(spec) {
     };
     requestAnimationFrame(frame);
   }
+
+  // Ours announces it has started (stored consent read and verified, banner built if needed).
+  document.addEventListener('vivus-consent:ready', () => {
+    if (B.readyAt === null) B.readyAt = performance.now();
+  });
 
   addEventListener(
     'click',

@@ -10,6 +10,7 @@ const OURS = 'vivus';
 const METRICS = [
   ['bannerInDom', 'banner element in the DOM (ms from navigation start)', 'ms'],
   ['bannerVisible', 'banner visible (ms from navigation start)', 'ms'],
+  ['sdkReady', 'ours: `vivus-consent:ready` dispatched, first visit (ms)', 'ms'],
   ['fcp', 'first contentful paint (ms)', 'ms'],
   ['tbt', 'total blocking time, first visit (ms)', 'ms'],
   ['longTasks', 'long tasks, first visit (count)', 'n'],
@@ -17,6 +18,7 @@ const METRICS = [
   ['cls', 'cumulative layout shift, first visit', 'cls'],
   ['acceptToGated', 'accept click → gated script ran (ms)', 'ms'],
   ['returningGated', 'returning visitor: navigation start → gated script ran (ms)', 'ms'],
+  ['returningSdkReady', 'ours: `vivus-consent:ready` dispatched, returning visitor (ms)', 'ms'],
   ['firstVisitGated', 'no library: navigation start → script ran, first visit (ms)', 'ms'],
 ];
 
