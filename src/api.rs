@@ -52,6 +52,7 @@ pub fn init(#[wasm_bindgen(unchecked_param_type = "Config")] config: JsValue) ->
         match started {
             Ok(rt) => {
                 RUNTIME.with(|r| *r.borrow_mut() = Some(rt.clone()));
+                crate::gates::start(&rt);
                 Ok(Consent { rt }.into())
             }
             Err(err) => {
@@ -113,15 +114,13 @@ impl Consent {
     /// Opens the settings dialog.
     #[wasm_bindgen(js_name = showPreferences)]
     pub fn show_preferences(&self) {
-        #[cfg(feature = "ui")]
-        crate::dom::open(&self.rt, crate::dom::Kind::Preferences);
+        self.rt.show_preferences();
     }
 
     /// Opens the policy viewer (the text is fetched on first open).
     #[wasm_bindgen(js_name = showPolicy)]
     pub fn show_policy(&self) {
-        #[cfg(feature = "ui")]
-        crate::dom::open(&self.rt, crate::dom::Kind::Policy);
+        self.rt.show_policy();
     }
 
     /// Grants every category.
@@ -215,7 +214,47 @@ impl Consent {
             .parse()
             .map_err(|_| SdkError::Argument("setLanguage: unknown language; use \"ru\" or \"kk\""))?;
         self.rt.set_language(lang);
+        if let Some(gates) = crate::gates::current() {
+            gates.set_language(lang);
+        }
         Ok(())
+    }
+
+    /// Calls `callback(category)` once, when `category` is granted: at once if it already
+    /// is, else when the visitor grants it. For code that prefers a callback to
+    /// `<script type="text/plain" data-category="…">`.
+    #[wasm_bindgen(js_name = onGranted)]
+    pub fn on_granted(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Category")] category: &str,
+        #[wasm_bindgen(unchecked_param_type = "(category: Category) => void")] callback: js_sys::Function,
+    ) -> Result<(), JsValue> {
+        let category = parse_category(category)?;
+        if let Some(gates) = crate::gates::current() {
+            gates.on_granted(category, callback);
+        }
+        Ok(())
+    }
+
+    /// Guards a form: its submission waits for recorded consent that includes acceptance of
+    /// the policy, and carries the signed token in a hidden field (`options.tokenField`,
+    /// default `consent_token`). Returns `false` if another copy of the SDK guards it already.
+    /// `<form data-vivus-consent="policy">` is guarded without calling this.
+    #[wasm_bindgen(js_name = guardForm)]
+    pub fn guard_form(
+        &self,
+        form: web_sys::HtmlFormElement,
+        #[wasm_bindgen(unchecked_param_type = "{ tokenField?: string } | undefined")] options: JsValue,
+    ) -> Result<bool, JsValue> {
+        let field = js_sys::Reflect::get(&options, &"tokenField".into()).ok().filter(|v| !v.is_undefined() && !v.is_null());
+        let token_field = match field {
+            None => None,
+            Some(v) => match v.as_string().filter(|n| !n.trim().is_empty()) {
+                Some(name) => Some(name),
+                None => return Err(SdkError::Argument("guardForm: options.tokenField must be a non-empty string").into()),
+            },
+        };
+        Ok(crate::gates::current().is_some_and(|gates| gates.guard_form(&form, token_field)))
     }
 
     /// Sends a pending choice again now instead of waiting for the next retry.

@@ -425,6 +425,18 @@ impl Runtime {
         Err(SdkError::Unsupported("the policy acceptance dialog (build with the ui feature)"))
     }
 
+    /// Opens the settings dialog (no-op without the `ui` feature).
+    pub fn show_preferences(&self) {
+        #[cfg(feature = "ui")]
+        crate::dom::open(self, crate::dom::Kind::Preferences);
+    }
+
+    /// Opens the policy viewer (no-op without the `ui` feature).
+    pub fn show_policy(&self) {
+        #[cfg(feature = "ui")]
+        crate::dom::open(self, crate::dom::Kind::Policy);
+    }
+
     /// Shows the banner.
     pub fn show(&self) {
         self.dispatch(Msg::ShowBanner);

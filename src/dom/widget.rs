@@ -92,6 +92,17 @@ impl Ui {
     }
 }
 
+impl Drop for Ui {
+    // A runtime that goes away (tests, a page tearing the SDK down) takes its elements and
+    // the body padding with it.
+    fn drop(&mut self) {
+        self.modals.clear();
+        self.banner = None;
+        self.unpad();
+        self.host.remove();
+    }
+}
+
 /// The Русский / Қазақша switch.
 pub(crate) fn language_switch(rt: &Runtime, parent: &Element, listeners: &mut Vec<Listener>) {
     if !rt.config().ui.language_switch {

@@ -1,0 +1,527 @@
+//! The SDK in headless Chromium: the banner in both languages, each button, the settings
+//! and policy dialogs (focus trap, Escape, focus restore), stored tokens valid and not,
+//! storage that throws, cookies that do not stick, invalid config, an unreachable service.
+//!
+//! `CHROMEDRIVER=/usr/bin/chromedriver cargo test -p vivus-consent --target wasm32-unknown-unknown --test browser`
+#![cfg(target_arch = "wasm32")]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use vivus_consent::config::Config;
+use vivus_consent::controller::{Event, Status};
+use vivus_consent::i18n;
+use vivus_consent::runtime::Runtime;
+use vivus_consent_core::category::{Categories, Category};
+use vivus_consent_core::consent::{ConsentId, SubjectId};
+use vivus_consent_core::language::Language;
+use vivus_consent_core::policy;
+use vivus_consent_core::token::{Claims, SigningKey};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+use web_sys::{Element, HtmlElement, HtmlInputElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(inline_js = r#"
+export function shadow() {
+  const host = document.querySelector('vivus-consent');
+  return host ? host.shadowRoot : null;
+}
+export function hosts() { return document.querySelectorAll('vivus-consent').length; }
+export function reset_page() {
+  try { localStorage.clear(); } catch (e) {}
+  document.cookie = 'vivus_consent=; Path=/; Max-Age=0';
+  document.querySelectorAll('vivus-consent, .vc-test').forEach((e) => e.remove());
+  document.body.style.paddingBottom = '';
+}
+export function block_local_storage() {
+  window.__vcLocal = Object.getOwnPropertyDescriptor(window, 'localStorage');
+  Object.defineProperty(window, 'localStorage', {
+    configurable: true,
+    get() { throw new DOMException('storage is disabled', 'SecurityError'); },
+  });
+}
+export function restore_local_storage() {
+  if (window.__vcLocal) Object.defineProperty(window, 'localStorage', window.__vcLocal);
+  else delete window.localStorage;
+}
+export function block_cookies() {
+  Object.defineProperty(document, 'cookie', { configurable: true, get() { return ''; }, set(v) {} });
+}
+export function restore_cookies() { delete document.cookie; }
+export function fake_user_agent(ua) {
+  Object.defineProperty(navigator, 'userAgent', { configurable: true, get() { return ua; } });
+}
+export function restore_user_agent() { delete navigator.userAgent; }
+export function press(target, key, shift) {
+  return target.dispatchEvent(new KeyboardEvent('keydown', { key, shiftKey: shift, bubbles: true, composed: true, cancelable: true }));
+}
+export function record(name) {
+  const log = [];
+  document.addEventListener('vivus-consent:' + name, (e) => log.push(e.detail));
+  return log;
+}
+export function page_button() {
+  const b = document.createElement('button');
+  b.className = 'vc-test';
+  b.textContent = 'page';
+  document.body.appendChild(b);
+  b.focus();
+  return b;
+}
+export function active() { return document.activeElement; }
+export function local(key) { try { return localStorage.getItem(key); } catch (e) { return null; } }
+export function set_local(key, value) { localStorage.setItem(key, value); }
+export function cookie() { return document.cookie; }
+export function set_cookie(line) { document.cookie = line; }
+export function data_url(text) { return 'data:text/markdown;charset=utf-8,' + encodeURIComponent(text) + '#'; }
+"#)]
+extern "C" {
+    fn shadow() -> Option<web_sys::ShadowRoot>;
+    fn hosts() -> u32;
+    fn reset_page();
+    fn block_local_storage();
+    fn restore_local_storage();
+    fn block_cookies();
+    fn restore_cookies();
+    fn fake_user_agent(ua: &str);
+    fn restore_user_agent();
+    fn press(target: &Element, key: &str, shift: bool) -> bool;
+    fn record(name: &str) -> js_sys::Array;
+    fn page_button() -> HtmlElement;
+    fn active() -> Option<Element>;
+    fn local(key: &str) -> Option<String>;
+    fn set_local(key: &str, value: &str);
+    fn cookie() -> String;
+    fn set_cookie(line: &str);
+    fn data_url(text: &str) -> String;
+}
+
+const UNREACHABLE: &str = "http://127.0.0.1:9/v1/consents";
+
+fn key() -> SigningKey {
+    SigningKey::from_seed([7; 32])
+}
+
+/// A config with the test key inline, an unreachable service and one attempt per choice.
+fn config(extra: &str) -> Config {
+    let jwk = serde_json::to_string(&key().public_jwk()).expect("jwk");
+    let mut json = String::from(r#"{"jwks":{"keys":["#);
+    json.push_str(&jwk);
+    json.push_str(r#"]},"jwksUrl":null,"endpoint":""#);
+    json.push_str(UNREACHABLE);
+    json.push_str(r#"","net":{"maxAttempts":1,"timeoutMs":3000}"#);
+    if !extra.is_empty() {
+        json.push(',');
+        json.push_str(extra);
+    }
+    json.push('}');
+    Config::from_json(&json).expect("test config")
+}
+
+fn now() -> u64 {
+    (js_sys::Date::now() / 1000.0) as u64
+}
+
+fn claims(categories: Categories) -> Claims {
+    Claims {
+        iss: "vivus-consent".into(),
+        sub: SubjectId::from_bytes([3; 16]),
+        jti: ConsentId::from_bytes([4; 16]),
+        iat: now() - 10,
+        exp: now() + 3600,
+        pv: policy::CURRENT.id.into(),
+        pd: policy::CURRENT.digest.into(),
+        lang: Language::Ru,
+        cat: categories,
+        pa: false,
+    }
+}
+
+fn store_token(token: &str) {
+    let mut line = String::from("vivus_consent=");
+    line.push_str(token);
+    line.push_str("; Path=/");
+    set_cookie(&line);
+}
+
+async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = web_sys::window()
+            .expect("window")
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// Clicks run their action after the handler returns: give it a turn.
+async fn click(selector: &str) {
+    let target: HtmlElement = find(selector).dyn_into().expect("clickable");
+    target.click();
+    sleep(10).await;
+}
+
+fn find(selector: &str) -> Element {
+    try_find(selector).unwrap_or_else(|| panic!("no {selector} in the widget"))
+}
+
+fn try_find(selector: &str) -> Option<Element> {
+    shadow()?.query_selector(selector).ok().flatten()
+}
+
+fn text(selector: &str) -> String {
+    find(selector).text_content().unwrap_or_default()
+}
+
+fn inner_active() -> Option<Element> {
+    shadow()?.active_element()
+}
+
+async fn start(config: Config) -> Rc<Runtime> {
+    Runtime::start(config).await.expect("runtime starts")
+}
+
+fn set(names: &[Category]) -> Categories {
+    names.iter().copied().collect()
+}
+
+#[wasm_bindgen_test]
+async fn banner_renders_in_russian_and_switches_to_kazakh() {
+    reset_page();
+    let rt = start(config(r#""language":"ru""#)).await;
+    let region = find("[role=region]");
+    assert_eq!(region.get_attribute("aria-labelledby").as_deref(), Some("vc-bt"));
+    assert_eq!(text("#vc-bt"), i18n::text(Language::Ru).banner_title);
+    let buttons = shadow().expect("shadow").query_selector_all(".actions button").expect("buttons");
+    assert_eq!(buttons.length(), 3, "accept, reject, settings");
+    assert_eq!(text("[data-vc=accept]"), "Принять все");
+    assert_eq!(text("[data-vc=reject]"), "Только необходимые");
+    assert_eq!(text("[data-vc=settings]"), "Настроить");
+    assert_eq!(find("[data-vc=lang-ru]").get_attribute("aria-pressed").as_deref(), Some("true"));
+    // The page can still scroll everything above the banner.
+    let padding = web_sys::window().unwrap().document().unwrap().body().unwrap().style().get_property_value("padding-bottom").unwrap();
+    assert!(padding.ends_with("px") && padding != "0px", "{padding}");
+
+    click("[data-vc=lang-kk]").await;
+    assert_eq!(text("#vc-bt"), i18n::text(Language::Kk).banner_title);
+    assert_eq!(text("[data-vc=accept]"), "Барлығын қабылдау");
+    assert_eq!(find("[role=region]").get_attribute("lang").as_deref(), Some("kk"));
+    assert_eq!(rt.language(), Language::Kk);
+    // Focus stays on the switch the visitor used.
+    assert_eq!(inner_active().and_then(|e| e.get_attribute("data-vc")).as_deref(), Some("lang-kk"));
+    drop(rt);
+}
+
+#[wasm_bindgen_test]
+async fn accept_all_grants_everything_at_once_and_persists_the_pending_choice() {
+    reset_page();
+    let changes = record("change");
+    let rt = start(config(r#""language":"kk""#)).await;
+    click("[data-vc=accept]").await;
+    assert_eq!(rt.granted(), Categories::all());
+    assert_eq!(rt.status(), Status::Pending);
+    assert!(try_find("[role=region]").is_none(), "banner hidden after a choice");
+    let pending = local("vivus_consent_pending").expect("pending persisted");
+    let state = rt.snapshot();
+    let id = state.consent_id().expect("an id").as_str().to_owned();
+    assert!(pending.contains(&id), "{pending}");
+    assert!(pending.contains(r#""marketing":true"#) && pending.contains(r#""language":"kk""#), "{pending}");
+    assert_eq!(changes.length(), 1);
+    let detail = changes.get(0);
+    let changed: js_sys::Array = js_sys::Reflect::get(&detail, &"changed".into()).unwrap().into();
+    assert_eq!(changed.length(), 2);
+}
+
+#[wasm_bindgen_test]
+async fn reject_all_keeps_only_necessary() {
+    reset_page();
+    let rt = start(config("")).await;
+    click("[data-vc=reject]").await;
+    assert_eq!(rt.granted(), Categories::new());
+    assert_eq!(rt.status(), Status::Pending);
+    assert!(try_find("[role=region]").is_none());
+}
+
+#[wasm_bindgen_test]
+async fn settings_toggle_categories_and_save_exactly_those() {
+    reset_page();
+    let rt = start(config(r#""language":"ru","categories":{"analytics":{"services":[{"name":"Яндекс Метрика","cookies":["_ym_*"]}]}}"#)).await;
+    click("[data-vc=settings]").await;
+    let dialog = find("[role=dialog]");
+    assert_eq!(dialog.get_attribute("aria-modal").as_deref(), Some("true"));
+    assert_eq!(text("#vc-pt"), "Настройки cookie-файлов");
+    assert_eq!(inner_active().as_ref(), Some(&dialog), "focus moved into the dialog");
+
+    let necessary: HtmlInputElement = find("#vc-sw-necessary").dyn_into().unwrap();
+    assert!(necessary.checked() && necessary.disabled());
+    assert_eq!(necessary.get_attribute("role").as_deref(), Some("switch"));
+    let analytics: HtmlInputElement = find("#vc-sw-analytics").dyn_into().unwrap();
+    let marketing: HtmlInputElement = find("#vc-sw-marketing").dyn_into().unwrap();
+    assert!(!analytics.checked() && !marketing.checked(), "optional categories start off");
+    assert_eq!(text("label[for=vc-sw-marketing]"), Category::Marketing.title(Language::Ru));
+    assert!(dialog.text_content().unwrap().contains("Яндекс Метрика"));
+
+    analytics.click();
+    assert!(analytics.checked());
+    click("[data-vc=save]").await;
+    assert_eq!(rt.granted(), set(&[Category::Analytics]));
+    assert!(try_find("[role=dialog]").is_none(), "dialog closed");
+
+    // Reopened, the switches show what is granted.
+    rt.show_preferences();
+    let analytics: HtmlInputElement = find("#vc-sw-analytics").dyn_into().unwrap();
+    assert!(analytics.checked());
+    click("[data-vc=reject]").await;
+    assert_eq!(rt.granted(), Categories::new());
+}
+
+#[wasm_bindgen_test]
+async fn focus_is_trapped_escape_closes_and_focus_returns() {
+    reset_page();
+    let rt = start(config(r#""ui":{"autoShow":false}"#)).await;
+    let opener = page_button();
+    rt.show_preferences();
+    let dialog = find("[role=dialog]");
+    let focusable = dialog
+        .query_selector_all("button:not([disabled]):not([hidden]),input:not([disabled]),a[href],summary")
+        .unwrap();
+    let first: HtmlElement = focusable.item(0).unwrap().dyn_into().unwrap();
+    let last: HtmlElement = focusable.item(focusable.length() - 1).unwrap().dyn_into().unwrap();
+
+    last.focus().unwrap();
+    let not_prevented = press(&last, "Tab", false);
+    assert!(!not_prevented, "Tab on the last control is handled");
+    assert_eq!(inner_active().as_ref(), Some(first.as_ref()), "Tab wraps to the first control");
+    press(&first, "Tab", true);
+    assert_eq!(inner_active().as_ref(), Some(last.as_ref()), "Shift+Tab wraps to the last control");
+
+    press(&last, "Escape", false);
+    sleep(10).await;
+    assert!(try_find("[role=dialog]").is_none(), "Escape closed the dialog");
+    assert_eq!(active().as_ref(), Some(opener.as_ref()), "focus is back on the opener");
+}
+
+#[wasm_bindgen_test]
+async fn policy_viewer_loads_the_policy_when_opened_and_renders_its_sections() {
+    reset_page();
+    let markdown = policy::text(policy::CURRENT.id, Language::Ru).expect("policy text");
+    let doc = policy::Document::parse(markdown).expect("parses");
+    let mut extra = String::from(r#""language":"ru","policyUrl":""#);
+    extra.push_str(&data_url(markdown));
+    extra.push('"');
+    let rt = start(config(&extra)).await;
+    click("[data-vc=policy]").await;
+    let dialog = find("[role=dialog]");
+    assert_eq!(dialog.get_attribute("aria-labelledby").as_deref(), Some("vc-vt"));
+    for _ in 0..50 {
+        if try_find(".policy h3").is_some() {
+            break;
+        }
+        sleep(20).await;
+    }
+    let headings = shadow().unwrap().query_selector_all(".policy h3").unwrap();
+    assert_eq!(headings.length() as usize, doc.sections.len());
+    let first = headings.item(0).unwrap().text_content().unwrap();
+    assert!(first.starts_with("1. ") && first.ends_with(&doc.sections[0].title), "{first}");
+    assert!(shadow().unwrap().query_selector_all(".policy li").unwrap().length() > 5);
+    // Text only: nothing in the policy became markup other than what the renderer made.
+    assert!(try_find(".policy script, .policy img").is_none());
+    click("[data-vc=done]").await;
+    assert!(try_find("[role=dialog]").is_none());
+    drop(rt);
+}
+
+#[wasm_bindgen_test]
+async fn policy_viewer_reports_a_failed_load_with_a_retry() {
+    reset_page();
+    let rt = start(config(r#""language":"kk","policyUrl":"http://127.0.0.1:9/policy/""#)).await;
+    rt.show_policy();
+    for _ in 0..100 {
+        if try_find("[role=alert]").is_some() {
+            break;
+        }
+        sleep(30).await;
+    }
+    assert_eq!(text("[role=alert]"), i18n::text(Language::Kk).policy_failed);
+    assert!(try_find("[data-vc=retry]").is_some());
+}
+
+#[wasm_bindgen_test]
+async fn a_stored_valid_token_hides_the_banner_and_restores_the_choice() {
+    reset_page();
+    let token = key().sign(&claims(set(&[Category::Marketing])));
+    store_token(&token);
+    let rt = start(config("")).await;
+    assert_eq!(rt.status(), Status::Recorded);
+    assert_eq!(rt.granted(), set(&[Category::Marketing]));
+    assert_eq!(rt.snapshot().token(), Some(token.as_str()));
+    assert!(try_find("[role=region]").is_none(), "no banner for a returning visitor");
+    assert_eq!(rt.snapshot().subject().as_str(), SubjectId::from_bytes([3; 16]).as_str());
+}
+
+#[wasm_bindgen_test]
+async fn tampered_expired_foreign_and_outdated_tokens_bring_the_banner_back() {
+    let good = key().sign(&claims(Categories::all()));
+    let mut tampered = good.clone();
+    let at = tampered.find('.').unwrap() + 5;
+    tampered.replace_range(at..at + 1, if &good[at..at + 1] == "A" { "B" } else { "A" });
+    let mut expired = claims(Categories::all());
+    expired.iat = now() - 7200;
+    expired.exp = now() - 3600;
+    let mut outdated = claims(Categories::all());
+    outdated.pd = "0".repeat(64);
+    let mut foreign = claims(Categories::all());
+    foreign.iss = "someone-else".into();
+    let other_key = SigningKey::from_seed([8; 32]).sign(&claims(Categories::all()));
+    for token in [tampered, key().sign(&expired), key().sign(&outdated), key().sign(&foreign), other_key] {
+        reset_page();
+        store_token(&token);
+        let rt = start(config("")).await;
+        assert_eq!(rt.status(), Status::None, "{token}");
+        assert_eq!(rt.granted(), Categories::new());
+        assert!(try_find("[role=region]").is_some(), "banner is back");
+        assert!(!cookie().contains(&token), "the bad token was removed");
+        drop(rt);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn throwing_local_storage_does_not_break_the_widget() {
+    reset_page();
+    block_local_storage();
+    let rt = Runtime::start(config("")).await;
+    let result = async {
+        let rt = rt.expect("starts without localStorage");
+        assert!(try_find("[role=region]").is_some());
+        click("[data-vc=accept]").await;
+        assert_eq!(rt.status(), Status::Pending);
+        assert_eq!(rt.granted(), Categories::all());
+        rt.show_preferences();
+        assert!(try_find("[role=dialog]").is_some());
+    };
+    result.await;
+    restore_local_storage();
+}
+
+#[wasm_bindgen_test]
+async fn cookies_that_do_not_stick_fall_back_to_the_local_storage_mirror() {
+    reset_page();
+    let token = key().sign(&claims(set(&[Category::Analytics])));
+    set_local("vivus_consent", &token);
+    block_cookies();
+    let rt = start(config("")).await;
+    assert_eq!(rt.status(), Status::Recorded);
+    assert_eq!(rt.granted(), set(&[Category::Analytics]));
+    rt.show();
+    click("[data-vc=reject]").await;
+    assert_eq!(rt.granted(), Categories::new());
+    restore_cookies();
+}
+
+#[wasm_bindgen_test]
+async fn an_unreachable_service_leaves_the_choice_pending_and_emits_error() {
+    reset_page();
+    let errors = record("error");
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let rt = start(config(r#""language":"ru""#)).await;
+    let log = seen.clone();
+    rt.subscribe(Rc::new(move |_: &Runtime, event: &Event| log.borrow_mut().push(event.clone())));
+    rt.choose(Categories::all(), None, vivus_consent_core::consent::Source::Api).expect("choose");
+    for _ in 0..150 {
+        if errors.length() > 0 {
+            break;
+        }
+        sleep(20).await;
+    }
+    assert_eq!(errors.length(), 1, "one :error for one failed attempt");
+    let detail = errors.get(0);
+    assert_eq!(js_sys::Reflect::get(&detail, &"code".into()).unwrap().as_string().as_deref(), Some("network"));
+    assert_eq!(
+        js_sys::Reflect::get(&detail, &"message".into()).unwrap().as_string().as_deref(),
+        Some(i18n::text(Language::Ru).error_network)
+    );
+    assert!(seen.borrow().contains(&Event::Error { code: "network" }));
+    assert_eq!(rt.status(), Status::Pending);
+    let id = rt.snapshot().consent_id().unwrap().clone();
+
+    // A reload keeps the choice and retries it with the same id.
+    drop(rt);
+    reset_page_ui_only();
+    let again = start(config("")).await;
+    assert_eq!(again.status(), Status::Pending);
+    assert_eq!(again.snapshot().consent_id(), Some(&id));
+    assert_eq!(again.granted(), Categories::all());
+    assert!(try_find("[role=region]").is_none());
+}
+
+fn reset_page_ui_only() {
+    if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+        if let Ok(list) = doc.query_selector_all("vivus-consent") {
+            for i in 0..list.length() {
+                if let Some(node) = list.item(i) {
+                    node.unchecked_into::<Element>().remove();
+                }
+            }
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn crawlers_get_no_banner_and_no_grants_but_webdriver_is_not_a_crawler() {
+    reset_page();
+    fake_user_agent("Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)");
+    let rt = start(config("")).await;
+    restore_user_agent();
+    assert_eq!(hosts(), 0, "no banner for a crawler");
+    assert_eq!(rt.granted(), Categories::new());
+    drop(rt);
+
+    reset_page();
+    let webdriver = js_sys::Reflect::get(&web_sys::window().unwrap().navigator(), &"webdriver".into()).unwrap();
+    assert!(webdriver.is_truthy(), "this browser is automated");
+    let rt = start(config("")).await;
+    assert!(try_find("[role=region]").is_some(), "automation is not a crawler");
+    drop(rt);
+}
+
+#[wasm_bindgen_test]
+async fn invalid_config_is_rejected_naming_the_member() {
+    for (config, member) in [
+        (r#"{"ui":{"autoShow":"yes"}}"#, "ui.autoShow"),
+        (r#"{"endpiont":"/v1/consents"}"#, "endpiont"),
+        (r#"{"cookie":{"name":"a;b"}}"#, "cookie.name"),
+    ] {
+        let value = js_sys::JSON::parse(config).unwrap();
+        let err = JsFuture::from(vivus_consent::api::init(value)).await.expect_err("rejected");
+        let err: js_sys::Error = err.dyn_into().expect("an Error");
+        assert_eq!(String::from(err.name()), "TypeError");
+        assert_eq!(js_sys::Reflect::get(&err, &"code".into()).unwrap().as_string().as_deref(), Some("invalid_config"));
+        let message = String::from(err.message());
+        assert!(message.contains(member), "{message}");
+    }
+    let with_function = js_sys::Object::new();
+    js_sys::Reflect::set(&with_function, &"onChange".into(), &js_sys::Function::new_no_args("")).unwrap();
+    let err = JsFuture::from(vivus_consent::api::init(with_function.into())).await.expect_err("rejected");
+    assert!(String::from(err.unchecked_into::<js_sys::Error>().message()).contains("onChange"));
+}
+
+#[wasm_bindgen_test]
+async fn init_twice_returns_the_same_object_and_late_ready_listeners_still_fire() {
+    reset_page();
+    let config = js_sys::JSON::parse(r#"{"ui":{"autoShow":false},"language":"kk","jwksUrl":null}"#).unwrap();
+    let first = vivus_consent::api::init(config.clone());
+    let second = vivus_consent::api::init(config);
+    let (a, b) = (JsFuture::from(first).await.expect("init"), JsFuture::from(second).await.expect("init"));
+    assert!(js_sys::Object::is(&a, &b), "one instance per page");
+    let rt = vivus_consent::api::runtime().expect("runtime");
+    assert!(rt.is_ready());
+    let fired = Rc::new(RefCell::new(0));
+    let count = fired.clone();
+    let handler = Closure::<dyn FnMut(JsValue)>::new(move |_| *count.borrow_mut() += 1);
+    rt.on("ready", handler.as_ref().unchecked_ref::<js_sys::Function>().clone());
+    assert_eq!(*fired.borrow(), 1);
+    assert_eq!(hosts(), 0, "autoShow false shows nothing");
+}
