@@ -243,10 +243,10 @@ impl Consent {
     #[wasm_bindgen(js_name = guardForm)]
     pub fn guard_form(
         &self,
-        form: web_sys::HtmlFormElement,
-        #[wasm_bindgen(unchecked_param_type = "{ tokenField?: string } | undefined")] options: JsValue,
+        form: &web_sys::HtmlFormElement,
+        #[wasm_bindgen(unchecked_param_type = "{ tokenField?: string } | undefined")] options: &JsValue,
     ) -> Result<bool, JsValue> {
-        let field = js_sys::Reflect::get(&options, &"tokenField".into()).ok().filter(|v| !v.is_undefined() && !v.is_null());
+        let field = js_sys::Reflect::get(options, &"tokenField".into()).ok().filter(|v| !v.is_undefined() && !v.is_null());
         let token_field = match field {
             None => None,
             Some(v) => match v.as_string().filter(|n| !n.trim().is_empty()) {
@@ -254,7 +254,7 @@ impl Consent {
                 None => return Err(SdkError::Argument("guardForm: options.tokenField must be a non-empty string").into()),
             },
         };
-        Ok(crate::gates::current().is_some_and(|gates| gates.guard_form(&form, token_field)))
+        Ok(crate::gates::current().is_some_and(|gates| gates.guard_form(form, token_field)))
     }
 
     /// Sends a pending choice again now instead of waiting for the next retry.

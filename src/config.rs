@@ -58,6 +58,13 @@ pub struct Config {
     pub ui: UiConfig,
     /// Requests to the consent service.
     pub net: NetConfig,
+    /// Google Consent Mode v2 (see [`crate::consent_mode`]).
+    pub consent_mode: crate::consent_mode::ConsentModeConfig,
+    /// Cookies deleted on reject and withdrawal (see [`crate::cookie_cleanup`]); the cookies
+    /// listed per service in `categories` are added.
+    pub cleanup: crate::cookie_cleanup::CleanupConfig,
+    /// Guarded forms (see [`crate::dom::form`]).
+    pub forms: crate::dom::form::FormConfig,
 }
 
 impl Default for Config {
@@ -74,6 +81,9 @@ impl Default for Config {
             cookie: CookieConfig::default(),
             ui: UiConfig::default(),
             net: NetConfig::default(),
+            consent_mode: Default::default(),
+            cleanup: Default::default(),
+            forms: Default::default(),
         }
     }
 }
@@ -237,6 +247,10 @@ impl Config {
         if !(1..=20).contains(&self.net.max_attempts) {
             return Err(invalid("net.maxAttempts: must be between 1 and 20"));
         }
+        // The gates' members check themselves; their messages start with the member's path.
+        self.consent_mode.validate().map_err(|err| SdkError::Config(err.to_string()))?;
+        self.cleanup.validate().map_err(|err| SdkError::Config(err.to_string()))?;
+        self.forms.validate().map_err(invalid)?;
         for (path, services) in [
             ("categories.necessary.services", &self.categories.necessary.services),
             ("categories.analytics.services", &self.categories.analytics.services),

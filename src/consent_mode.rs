@@ -125,7 +125,7 @@ impl core::fmt::Display for ConfigError {
             ConfigError::UnknownKey { category, key } => {
                 f.write_str("consentMode.mapping.")?;
                 f.write_str(category.as_str())?;
-                f.write_str(" names the unknown consent mode key \"")?;
+                f.write_str(": unknown consent mode key \"")?;
                 f.write_str(key)?;
                 f.write_str(
                     "\": use ad_storage, ad_user_data, ad_personalization, analytics_storage, \
@@ -135,7 +135,7 @@ impl core::fmt::Display for ConfigError {
             ConfigError::EmptyName(field) => {
                 f.write_str("consentMode.")?;
                 f.write_str(field)?;
-                f.write_str(" is empty: give a name, or leave the member out for the default")
+                f.write_str(": must not be empty; give a name, or leave the member out for the default")
             }
         }
     }
@@ -260,6 +260,7 @@ fn set(target: &js_sys::Object, key: &str, value: &JsValue) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 
@@ -321,7 +322,7 @@ mod tests {
         let config: ConsentModeConfig =
             serde_json::from_str(r#"{"mapping":{"marketing":["ads_storage"]}}"#).unwrap();
         let err = config.validate().unwrap_err().to_string();
-        assert!(err.starts_with("consentMode.mapping.marketing names the unknown consent mode key \"ads_storage\""), "{err}");
+        assert!(err.starts_with("consentMode.mapping.marketing: unknown consent mode key \"ads_storage\""), "{err}");
 
         let err = serde_json::from_str::<ConsentModeConfig>(r#"{"mapping":{"ads":[]}}"#).unwrap_err();
         assert!(err.to_string().contains("unknown field `ads`"), "{err}");

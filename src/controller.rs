@@ -104,6 +104,9 @@ pub enum Msg {
     RetryNow,
     /// A token recorded elsewhere (another tab) verified: adopt it if it is newer.
     Adopt(Verified),
+    /// A choice another tab made and has not recorded yet: apply it here at once, without
+    /// sending it (the other tab does, with its id).
+    AdoptPending(ConsentRequest),
     /// The consent no longer holds (the token expired or failed verification later).
     Revoke,
     /// Show the banner.
@@ -289,6 +292,26 @@ impl Controller {
                     self.pending = None;
                     fx.push(Effect::ClearPending);
                     self.adopt(verified);
+                    self.banner = false;
+                    fx.push(Effect::Render);
+                    fx.push(self.change_event(before));
+                }
+            }
+            Msg::AdoptPending(request) => {
+                let current = request.policy.version == self.policy.id && request.policy.digest == self.policy.digest;
+                let known = self.consent_id.as_ref() == Some(&request.id);
+                if current && !known {
+                    let before = self.granted;
+                    self.subject = request.subject.clone();
+                    self.granted = request.granted();
+                    self.policy_accepted = request.policy_accepted;
+                    self.consent_id = Some(request.id.clone());
+                    self.status = Status::Pending;
+                    self.token = None;
+                    self.issued_at = None;
+                    self.expires_at = None;
+                    self.failures = 0;
+                    self.pending = Some(request);
                     self.banner = false;
                     fx.push(Effect::Render);
                     fx.push(self.change_event(before));
@@ -700,5 +723,25 @@ mod tests {
         assert_eq!(b.delay(1), 1000);
         assert_eq!(b.delay(3), 4000);
         assert_eq!(b.delay(40), Backoff::MAX_DELAY_MS);
+    }
+
+    #[test]
+    fn a_pending_choice_from_another_tab_applies_without_being_sent_twice() {
+        let mut other = controller();
+        other.update(Msg::Start { verified: None, pending: None, show_banner: true });
+        let fx = choose(&mut other, 7, marketing());
+        let Some(Effect::PersistPending(request)) = fx.first().cloned() else { panic!("{fx:?}") };
+
+        let mut c = controller();
+        c.update(Msg::Start { verified: Some(verified(1, Categories::all(), 10)), pending: None, show_banner: true });
+        let fx = c.update(Msg::AdoptPending(request.clone()));
+        assert!(!fx.iter().any(|e| matches!(e, Effect::Send(_) | Effect::PersistPending(_) | Effect::ClearToken)), "{fx:?}");
+        assert!(fx.contains(&Effect::Emit(Event::Change { categories: request.granted(), changed: vec![Category::Analytics] })));
+        assert_eq!(c.status(), Status::Pending);
+        assert_eq!(c.granted(), request.granted());
+        assert_eq!(c.token(), None);
+        assert!(!c.banner_visible());
+        // Hearing of it again changes nothing.
+        assert!(c.update(Msg::AdoptPending(request)).is_empty());
     }
 }

@@ -60,11 +60,11 @@ impl core::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("cleanup.")?;
         f.write_str(self.category.as_str())?;
-        f.write_str(" has the pattern \"")?;
+        f.write_str(": the pattern \"")?;
         f.write_str(&self.pattern)?;
         f.write_str(
-            "\", which is empty or holds `;`, `=`, `,` or a space: give a cookie name, with `*` for \
-             any characters",
+            "\" is empty or holds `;`, `=`, `,` or a space; give a cookie name, with `*` for any \
+             characters",
         )
     }
 }
@@ -292,6 +292,7 @@ pub fn after_decision(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 
@@ -372,7 +373,7 @@ mod tests {
         let config: CleanupConfig = serde_json::from_str(r#"{"marketing":["_fbp","a=b"]}"#).unwrap();
         let err = config.validate().unwrap_err();
         assert_eq!(err.category, Category::Marketing);
-        assert!(err.to_string().starts_with("cleanup.marketing has the pattern \"a=b\""), "{err}");
+        assert!(err.to_string().starts_with("cleanup.marketing: the pattern \"a=b\""), "{err}");
         assert!(serde_json::from_str::<CleanupConfig>(r#"{"necessary":["x"]}"#).is_err());
         assert!(CleanupConfig::default().validate().is_ok());
     }

@@ -12,11 +12,15 @@
 
 pub mod api;
 pub mod config;
+pub mod consent_mode;
 pub mod controller;
+pub mod cookie_cleanup;
 pub mod dom;
 pub mod env;
 pub mod error;
+pub mod gates;
 pub mod i18n;
 pub mod net;
 pub mod runtime;
 pub mod storage;
+pub mod tabs;

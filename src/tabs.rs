@@ -1,14 +1,16 @@
 //! Cross-tab sync: a choice made in one tab applies in the site's other open tabs without
 //! a reload.
 //!
-//! The tab that changed the stored consent calls [`TabSync::notify`]; the others get their
-//! handler called and re-read the storage themselves (cookie, localStorage mirror, pending
-//! choice), verifying the token as on a page load. The message carries no consent data on
-//! purpose: a tab never trusts another tab's word, only the signed token in storage.
+//! The tab that changed the stored consent calls [`TabSync::notify`] with what it stored (the
+//! token and the pending choice); the others get their handler called with it and apply it
+//! as on a page load: the token is verified, never taken on another tab's word. The message
+//! carries the values because Chromium syncs localStorage between tab processes
+//! asynchronously, so a channel message can arrive before the write is visible there.
 //!
 //! The channel is a `BroadcastChannel` named [`CHANNEL`]. Where it does not exist (or cannot
 //! be opened), the `storage` event on the storage keys stands in: the browser fires it in
-//! every other tab of the origin when localStorage changes, which the SDK's own writes do.
+//! every other tab of the origin when localStorage changes, which the SDK's own writes do;
+//! the handler then gets `None` and re-reads the storage.
 
 use std::rc::Rc;
 
@@ -21,8 +23,25 @@ pub const CHANNEL: &str = "vivus_consent";
 /// The localStorage keys whose change means "consent changed" to the fallback.
 pub const STORAGE_KEYS: [&str; 2] = ["vivus_consent", "vivus_consent_pending"];
 
-/// What a tab posts on the channel: only a marker, so an old tab and a new one agree.
+/// The `kind` of the object a tab posts on the channel.
 const MESSAGE: &str = "vivus-consent:changed";
+
+/// What a tab stored after a change, as posted to the others.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stored {
+    /// The signed token (`null` when cleared).
+    pub token: Option<String>,
+    /// The pending choice, as the JSON stored under `vivus_consent_pending` (`null` when none).
+    pub pending: Option<String>,
+}
+
+/// The handler of changes made in other tabs: `Some` with what the other tab stored, or
+/// `None` when only "something changed" is known (the storage-event fallback).
+pub type OnChange = Rc<dyn Fn(Option<Stored>)>;
+
+fn field(data: &JsValue, name: &str) -> Option<String> {
+    js_sys::Reflect::get(data, &JsValue::from_str(name)).ok().and_then(|v| v.as_string())
+}
 
 /// Which transport a [`TabSync`] listens on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,19 +70,18 @@ impl TabSync {
     ///
     /// `keys` are the localStorage keys the fallback watches (the configured names of
     /// [`STORAGE_KEYS`]).
-    pub fn start(window: &web_sys::Window, keys: Vec<String>, on_change: Rc<dyn Fn()>) -> TabSync {
+    pub fn start(window: &web_sys::Window, keys: Vec<String>, on_change: OnChange) -> TabSync {
         let Ok(channel) = web_sys::BroadcastChannel::new(CHANNEL) else {
             return TabSync::start_storage_fallback(window, keys, on_change);
         };
         // A channel never delivers a message to the object that posted it, so a tab does not
         // react to its own notify.
         let listener: Closure<dyn FnMut(web_sys::Event)> = Closure::new(move |event: web_sys::Event| {
-            let is_ours = event
-                .dyn_ref::<web_sys::MessageEvent>()
-                .and_then(|m| m.data().as_string())
-                .is_some_and(|d| d == MESSAGE);
-            if is_ours {
-                on_change();
+            let Some(data) = event.dyn_ref::<web_sys::MessageEvent>().map(web_sys::MessageEvent::data) else {
+                return;
+            };
+            if field(&data, "kind").as_deref() == Some(MESSAGE) {
+                on_change(Some(Stored { token: field(&data, "token"), pending: field(&data, "pending") }));
             }
         });
         channel.set_onmessage(Some(listener.as_ref().unchecked_ref()));
@@ -73,16 +91,16 @@ impl TabSync {
     /// Like [`TabSync::start`] but always on the `storage` event, for browsers (and tests)
     /// without `BroadcastChannel`. The browser fires it only in the *other* tabs, so a tab
     /// does not react to its own writes.
-    pub fn start_storage_fallback(window: &web_sys::Window, keys: Vec<String>, on_change: Rc<dyn Fn()>) -> TabSync {
+    pub fn start_storage_fallback(window: &web_sys::Window, keys: Vec<String>, on_change: OnChange) -> TabSync {
         let listener: Closure<dyn FnMut(web_sys::Event)> = Closure::new(move |event: web_sys::Event| {
             let Some(event) = event.dyn_ref::<web_sys::StorageEvent>() else { return };
             // `key` is null when another tab cleared the whole storage: that drops consent too.
             let relevant = match event.key() {
-                Some(key) => keys.iter().any(|k| *k == key),
+                Some(key) => keys.contains(&key),
                 None => true,
             };
             if relevant {
-                on_change();
+                on_change(None);
             }
         });
         let _ = window.add_event_listener_with_callback("storage", listener.as_ref().unchecked_ref());
@@ -98,13 +116,20 @@ impl TabSync {
         }
     }
 
-    /// Tells the other tabs that this tab changed the stored consent. Call it after the
-    /// storage writes. With the storage-event fallback the writes themselves are the message,
-    /// so this does nothing.
-    pub fn notify(&self) {
+    /// Tells the other tabs what this tab stored after a change. Call it after the storage
+    /// writes. With the storage-event fallback the writes themselves are the message, so this
+    /// does nothing.
+    pub fn notify(&self, stored: &Stored) {
         if let Some(channel) = &self.channel {
+            let message = js_sys::Object::new();
+            let set = |name: &str, value: &JsValue| {
+                let _ = js_sys::Reflect::set(&message, &JsValue::from_str(name), value);
+            };
+            set("kind", &JsValue::from_str(MESSAGE));
+            set("token", &stored.token.as_deref().map_or(JsValue::NULL, JsValue::from_str));
+            set("pending", &stored.pending.as_deref().map_or(JsValue::NULL, JsValue::from_str));
             // A closed channel throws; the other tabs then learn of it on their next load.
-            let _ = channel.post_message(&JsValue::from_str(MESSAGE));
+            let _ = channel.post_message(&message);
         }
     }
 }

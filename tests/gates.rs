@@ -4,6 +4,8 @@
 //! `cargo test -p vivus-consent --target wasm32-unknown-unknown --test gates`
 //! (with `CHROMEDRIVER=/usr/bin/chromedriver`).
 #![cfg(target_arch = "wasm32")]
+// A failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -12,7 +14,7 @@ use vivus_consent::consent_mode::{self, ConsentModeConfig, Context};
 use vivus_consent::cookie_cleanup::{self, CleanupConfig};
 use vivus_consent::dom::form::{Backend, FormConfig, FormOptions, Forms, LocalFuture, Refusal};
 use vivus_consent::dom::gate::{Gates, ACTIVATED, PLACEHOLDER};
-use vivus_consent::tabs::{TabSync, Transport};
+use vivus_consent::tabs::{Stored, TabSync, Transport};
 use vivus_consent_core::category::{Categories, Category};
 use vivus_consent_core::language::Language;
 use wasm_bindgen::closure::Closure;
@@ -428,24 +430,27 @@ fn refused_cookies_are_deleted_and_granted_ones_kept() {
 #[wasm_bindgen_test]
 async fn a_change_in_one_tab_reaches_the_others() {
     let keys = vec!["vivus_consent".to_owned(), "vivus_consent_pending".to_owned()];
-    let (a_seen, b_seen) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+    let a_seen = Rc::new(RefCell::new(Vec::new()));
+    let b_seen = Rc::new(RefCell::new(Vec::new()));
     let a = {
         let a_seen = Rc::clone(&a_seen);
-        TabSync::start(&window(), keys.clone(), Rc::new(move || a_seen.set(a_seen.get() + 1)))
+        TabSync::start(&window(), keys.clone(), Rc::new(move |s: Option<Stored>| a_seen.borrow_mut().push(s)))
     };
     let b = {
         let b_seen = Rc::clone(&b_seen);
-        TabSync::start(&window(), keys, Rc::new(move || b_seen.set(b_seen.get() + 1)))
+        TabSync::start(&window(), keys, Rc::new(move |s: Option<Stored>| b_seen.borrow_mut().push(s)))
     };
     assert_eq!(a.transport(), Transport::BroadcastChannel);
-    a.notify();
-    assert!(until(|| b_seen.get() == 1).await);
+    let stored = Stored { token: Some("h.c.s".into()), pending: None };
+    a.notify(&stored);
+    assert!(until(|| b_seen.borrow().len() == 1).await);
+    assert_eq!(b_seen.borrow()[0], Some(stored), "the values travel with the message");
     sleep(30).await;
-    assert_eq!(a_seen.get(), 0, "a tab does not hear itself");
+    assert!(a_seen.borrow().is_empty(), "a tab does not hear itself");
     drop(b);
-    a.notify();
+    a.notify(&Stored::default());
     sleep(50).await;
-    assert_eq!(b_seen.get(), 1, "a dropped sync listens no more");
+    assert_eq!(b_seen.borrow().len(), 1, "a dropped sync listens no more");
 }
 
 #[wasm_bindgen_test]
@@ -453,7 +458,14 @@ fn the_storage_event_stands_in_for_broadcast_channel() {
     let seen = Rc::new(Cell::new(0));
     let sync = {
         let seen = Rc::clone(&seen);
-        TabSync::start_storage_fallback(&window(), vec!["vivus_consent".into()], Rc::new(move || seen.set(seen.get() + 1)))
+        TabSync::start_storage_fallback(
+            &window(),
+            vec!["vivus_consent".into()],
+            Rc::new(move |stored: Option<Stored>| {
+                assert!(stored.is_none(), "the fallback re-reads the storage");
+                seen.set(seen.get() + 1);
+            }),
+        )
     };
     assert_eq!(sync.transport(), Transport::StorageEvent);
     let fire = |key: Option<&str>| {
@@ -513,8 +525,11 @@ impl Backend for FakeBackend {
 /// What the page saw: each submit event that reached a bubbling listener on the document,
 /// with the submitter's name and the token field. The listener cancels navigation, so the
 /// test page stays.
+/// (submitter value, token field value) per submission.
+type Submissions = Rc<RefCell<Vec<(Option<String>, Option<String>)>>>;
+
 struct Seen {
-    submits: Rc<RefCell<Vec<(Option<String>, Option<String>)>>>,
+    submits: Submissions,
     _listener: Closure<dyn FnMut(web_sys::Event)>,
 }
 

@@ -75,8 +75,8 @@ impl FormConfig {
     /// A message naming the member at fault.
     pub fn validate(&self) -> Result<(), &'static str> {
         if self.token_field.trim().is_empty() {
-            return Err("forms.tokenField is empty: give the name of the hidden field the token goes in, \
-                        or leave it out for \"consent_token\"");
+            return Err("forms.tokenField: must be the name of the hidden field the token goes in, \
+                        e.g. \"consent_token\" (the default)");
         }
         Ok(())
     }
@@ -453,6 +453,7 @@ impl Shared {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 
@@ -463,7 +464,7 @@ mod tests {
         assert!(config.declarative);
         assert!(config.validate().is_ok());
         let config: FormConfig = serde_json::from_str(r#"{"tokenField":" "}"#).unwrap();
-        assert!(config.validate().unwrap_err().starts_with("forms.tokenField is empty"));
+        assert!(config.validate().unwrap_err().starts_with("forms.tokenField: must be"));
         let err = serde_json::from_str::<FormConfig>(r#"{"tokenfield":"x"}"#).unwrap_err();
         assert!(err.to_string().contains("unknown field `tokenfield`"), "{err}");
     }

@@ -182,6 +182,8 @@ button:focus-visible{outline:3px solid var(--vivus-focus,#1a73e8);outline-offset
 /// [`Gates::apply`] with the new set.
 pub type AllowHook = Box<dyn Fn(Category)>;
 
+type EventClosure = Closure<dyn FnMut(web_sys::Event)>;
+
 struct State {
     granted: Categories,
     /// `apply` ran at least once: before that nothing is known, so nothing (not even a
@@ -202,7 +204,7 @@ struct Inner {
     /// The queue is being worked through (an inline script may re-enter the gates).
     pumping: Cell<bool>,
     /// Called on load or error of the script waited for; one closure for all of them.
-    script_done: RefCell<Option<Closure<dyn FnMut(web_sys::Event)>>>,
+    script_done: RefCell<Option<EventClosure>>,
 }
 
 /// The gates of one page: build with [`Gates::install`], feed with [`Gates::apply`].
@@ -677,6 +679,7 @@ fn warn_unknown(element: &Element) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 

@@ -1,0 +1,227 @@
+//! The gates wired to the runtime: one call, [`connect`], after the runtime started.
+//!
+//! From then on, every consent change (a choice on this page, a revocation, a choice adopted
+//! from another tab):
+//! - applies the granted set to the page's gated scripts, iframes and images and runs the
+//!   `onGranted` callbacks ([`crate::dom::gate`]);
+//! - sends `gtag('consent','update', …)` and the `dataLayer` event ([`crate::consent_mode`]);
+//! - deletes the cookies of refused categories, reloading if so configured and a category
+//!   granted on this page was revoked ([`crate::cookie_cleanup`]);
+//! - tells the site's other tabs ([`crate::tabs`]), which re-read the storage and apply it.
+//!
+//! The same apply and Consent Mode update also run once at connect, from the state the
+//! runtime built at start: the *verified* stored token, or the still-pending choice the
+//! runtime is retrying (see the pending-grants rule in [`crate::dom::gate`]).
+//!
+//! Guarded forms ([`crate::dom::form`]) get their acceptance through the runtime's dialog.
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use vivus_consent_core::category::{Categories, Category};
+use vivus_consent_core::consent::{ConsentRequest, Source};
+
+use crate::consent_mode::{self, Context};
+use crate::controller::{Event, Msg, Status};
+use crate::cookie_cleanup::{self, CleanupConfig};
+use crate::dom::form::{FormOptions, Forms, RuntimeBackend};
+use crate::dom::gate::Gates;
+use crate::runtime::Runtime;
+use crate::storage::{BrowserStore, ConsentStore, Key};
+use crate::tabs::{Stored, TabSync};
+
+/// The page's gates, alive as long as the runtime (held by the API's consent object).
+pub struct Connection {
+    rt: Weak<Runtime>,
+    gates: Gates,
+    forms: Forms,
+    tabs: RefCell<Option<TabSync>>,
+    cleanup: CleanupConfig,
+    /// The set last applied, to tell revocations from other changes.
+    applied: Cell<Categories>,
+    /// Applying a change read from another tab: do not echo it back.
+    syncing: Cell<bool>,
+}
+
+impl core::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Connection").field("gates", &self.gates).field("forms", &self.forms).finish()
+    }
+}
+
+thread_local! {
+    // The page's one connection, made when `init` finished; the API's `onGranted`,
+    // `guardForm` and `setLanguage` reach it here.
+    static CONNECTION: RefCell<Option<Rc<Connection>>> = const { RefCell::new(None) };
+}
+
+/// Connects the page's runtime (see [`connect`]) and keeps the connection for
+/// [`current`]. Called once by `init`.
+pub fn start(rt: &Rc<Runtime>) {
+    if let Some(connection) = connect(rt) {
+        CONNECTION.with(|c| *c.borrow_mut() = Some(connection));
+    }
+}
+
+/// The page's connection, once `init` finished.
+pub fn current() -> Option<Rc<Connection>> {
+    CONNECTION.with(|c| c.borrow().clone())
+}
+
+/// Connects the gates, Consent Mode, cookie cleanup, guarded forms and tab sync to `rt`,
+/// and applies the current state at once.
+///
+/// Returns `None` outside a browser window.
+pub fn connect(rt: &Rc<Runtime>) -> Option<Rc<Connection>> {
+    let window = web_sys::window()?;
+    let document = window.document()?;
+    let config = rt.config();
+
+    let weak = Rc::downgrade(rt);
+    let allow = Box::new(move |category: Category| {
+        // "Always allow" on a placeholder: the visitor's click adds the category.
+        if let Some(rt) = weak.upgrade() {
+            let mut granted = rt.granted();
+            granted.insert(category);
+            let _ = rt.choose(granted, None, Source::Api);
+        }
+    });
+    let gates = Gates::install(&document, rt.language(), allow);
+    let forms = Forms::install(&document, Rc::new(RuntimeBackend(Rc::downgrade(rt))), config.forms.clone());
+
+    // The cleanup patterns: the configured ones plus the cookies the integrator listed per
+    // service (the same names the settings dialog shows).
+    let mut cleanup = config.cleanup.clone();
+    cleanup.analytics.extend(config.categories.analytics.services.iter().flat_map(|s| s.cookies.iter().cloned()));
+    cleanup.marketing.extend(config.categories.marketing.services.iter().flat_map(|s| s.cookies.iter().cloned()));
+
+    let connection = Rc::new(Connection {
+        rt: Rc::downgrade(rt),
+        gates,
+        forms,
+        tabs: RefCell::new(None),
+        cleanup,
+        applied: Cell::new(rt.granted()),
+        syncing: Cell::new(false),
+    });
+
+    let weak = Rc::downgrade(&connection);
+    let keys = vec![crate::storage::TOKEN_KEY.to_owned(), crate::storage::PENDING_KEY.to_owned()];
+    let sync = TabSync::start(
+        &window,
+        keys,
+        Rc::new(move |stored: Option<Stored>| {
+            if let Some(connection) = weak.upgrade() {
+                wasm_bindgen_futures::spawn_local(async move { connection.resync(stored).await });
+            }
+        }),
+    );
+    *connection.tabs.borrow_mut() = Some(sync);
+
+    let weak = Rc::downgrade(&connection);
+    rt.subscribe(Rc::new(move |rt: &Runtime, event: &Event| {
+        if let Some(connection) = weak.upgrade() {
+            connection.on_event(rt, event);
+        }
+    }));
+
+    connection.gates.apply(rt.granted());
+    connection.update_consent_mode(rt);
+    Some(connection)
+}
+
+impl Connection {
+    /// Registers `callback(category)` to run once when `category` is granted (now, if it is).
+    pub fn on_granted(&self, category: Category, callback: js_sys::Function) {
+        self.gates.on_granted(category, callback);
+    }
+
+    /// Guards a form (the JS `guardForm`); `token_field` defaults to the configured name.
+    /// `false` if another copy of the SDK on the page guards it already.
+    pub fn guard_form(&self, form: &web_sys::HtmlFormElement, token_field: Option<String>) -> bool {
+        let token_field = token_field.unwrap_or_else(|| {
+            self.rt.upgrade().map_or_else(|| "consent_token".into(), |rt| rt.config().forms.token_field.clone())
+        });
+        self.forms.guard(form, FormOptions { token_field })
+    }
+
+    /// Switches the placeholders' language (call it when the interface language changes).
+    pub fn set_language(&self, lang: vivus_consent_core::language::Language) {
+        self.gates.set_language(lang);
+    }
+
+    fn on_event(&self, rt: &Runtime, event: &Event) {
+        match event {
+            Event::Change { categories, .. } => {
+                let before = self.applied.replace(*categories);
+                self.gates.apply(*categories);
+                self.update_consent_mode(rt);
+                if let Some(window) = web_sys::window() {
+                    cookie_cleanup::after_decision(&window, &self.cleanup, before, *categories, &rt.config().cookie.name);
+                }
+                self.notify(rt);
+            }
+            // The token is stored now: the other tabs can adopt it.
+            Event::Recorded { .. } => {
+                self.update_consent_mode(rt);
+                self.notify(rt);
+            }
+            Event::Ready { .. } | Event::Error { .. } => {}
+        }
+    }
+
+    fn update_consent_mode(&self, rt: &Runtime) {
+        let Some(window) = web_sys::window() else { return };
+        let state = rt.snapshot();
+        let policy = state.policy();
+        let context = Context {
+            consent_id: state.consent_id().map(|id| id.as_str()),
+            policy_version: (state.status() != Status::None).then_some(policy.id),
+        };
+        consent_mode::update(&window, &rt.config().consent_mode, state.granted(), context);
+    }
+
+    fn notify(&self, rt: &Runtime) {
+        if self.syncing.get() {
+            return;
+        }
+        let state = rt.snapshot();
+        let stored = Stored {
+            token: state.token().map(str::to_owned),
+            pending: state.pending().and_then(|p| serde_json::to_string(p).ok()),
+        };
+        if let Some(tabs) = self.tabs.borrow().as_ref() {
+            tabs.notify(&stored);
+        }
+    }
+
+    /// Another tab changed the stored consent: apply what it stored (or, from the storage
+    /// event, what the storage holds now) as a page load would. A pending choice wins over a
+    /// token (it is newer); a token must verify.
+    async fn resync(&self, stored: Option<Stored>) {
+        let Some(rt) = self.rt.upgrade() else { return };
+        let stored = match stored {
+            Some(stored) => stored,
+            None => {
+                let store = BrowserStore::new(rt.config().cookie.clone(), crate::env::is_https());
+                // Storage that cannot be read tells nothing: keep the state in effect.
+                let (Ok(token), Ok(pending)) = (store.read(Key::Token), store.read(Key::Pending)) else { return };
+                Stored { token, pending }
+            }
+        };
+        let pending = stored.pending.and_then(|json| serde_json::from_str::<ConsentRequest>(&json).ok());
+        self.syncing.set(true);
+        match (pending, stored.token) {
+            (Some(pending), _) => rt.dispatch(Msg::AdoptPending(pending)),
+            (None, Some(token)) => {
+                if let Ok(verified) = rt.verify(&token).await {
+                    rt.dispatch(Msg::Adopt(verified));
+                }
+            }
+            // Cleared there (an invalid token was revoked): no consent here either.
+            (None, None) if rt.status() != Status::None => rt.dispatch(Msg::Revoke),
+            (None, None) => {}
+        }
+        self.syncing.set(false);
+    }
+}
