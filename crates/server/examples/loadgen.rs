@@ -159,8 +159,17 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     b
 }
 
+/// The 1-minute load average: how busy the machine was with other work.
+fn loadavg() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(-1.0)
+}
+
 async fn run(addr: SocketAddr, clients: usize, warmup: f64, duration: f64, acks: Option<PathBuf>) -> Value {
     let host = addr.to_string();
+    let load_before = loadavg();
     let start = Instant::now();
     let measure_from = start + Duration::from_secs_f64(warmup);
     let stop_at = measure_from + Duration::from_secs_f64(duration);
@@ -255,11 +264,12 @@ async fn run(addr: SocketAddr, clients: usize, warmup: f64, duration: f64, acks:
         "ok": all.ok,
         "non_2xx": all.rejected,
         "errors": all.errors,
-        "consents_per_sec": (all.ok as f64 / duration).round(),
+        "consents_per_sec": (all.ok as f64 / duration).round() as u64,
         "p50_ms": round2(pct(0.50)),
         "p99_ms": round2(pct(0.99)),
         "p999_ms": round2(pct(0.999)),
         "max_ms": round2(pct(1.0)),
+        "loadavg_1m_before": load_before,
     })
 }
 
@@ -349,15 +359,18 @@ fn merge(out: &PathBuf, label: &str, note: &str, results: Vec<Value>) -> std::io
          keep-alive HTTP/1.1 connection posting unique valid consents back to back; a 2xx means the\n\
          record was committed and synced (SQLite WAL with `synchronous=FULL`; PostgreSQL with\n\
          `synchronous_commit=on`). The load generator shares the machine's cores with the service.\n\n\
-         | configuration | clients | consents/s | p50 ms | p99 ms | p99.9 ms | max ms | non-2xx | errors |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         The last column is the machine's 1-minute load average just before the run: above ~2 on\n\
+         this 2-core machine, other work was competing for the cores and the figures are low.\n\n\
+         | configuration | clients | consents/s | p50 ms | p99 ms | p99.9 ms | max ms | non-2xx | errors | load before |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     if let Some(runs) = doc["runs"].as_object() {
         for (label, run) in runs {
             for r in run["results"].as_array().into_iter().flatten() {
                 md.push_str(&format!(
-                    "| {label} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-                    r["clients"], r["consents_per_sec"], r["p50_ms"], r["p99_ms"], r["p999_ms"], r["max_ms"], r["non_2xx"], r["errors"]
+                    "| {label} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                    r["clients"], r["consents_per_sec"], r["p50_ms"], r["p99_ms"], r["p999_ms"], r["max_ms"], r["non_2xx"], r["errors"],
+                    r["loadavg_1m_before"]
                 ));
             }
         }
