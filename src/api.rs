@@ -77,7 +77,7 @@ pub fn config_from_js(value: &JsValue) -> Result<Config> {
         return Config::from_json("{}");
     }
     if !value.is_object() || js_sys::Array::is_array(value) {
-        return Config::from_json("[]");
+        return Err(SdkError::Config("config: expected an object such as { endpoint: \"/v1/consents\" }".into()));
     }
     for entry in js_sys::Object::entries(value.unchecked_ref()).iter() {
         let pair: js_sys::Array = entry.unchecked_into();
