@@ -6,6 +6,8 @@
 //   THROTTLE=1,4       CPU throttling rates (CDP Emulation.setCPUThrottlingRate)
 //   CONTENDERS=...     comma-separated subset of floor,cookieconsent,klaro,vivus
 //   PORT=0             loopback port (0 = pick a free one)
+//   PKG_DIR=pkg        the built SDK package to serve at /pkg/
+//   SERVER_BIN=target/release/vivus-consent-server
 //
 // Writes bench/results.json and bench/RESULTS.md. Throwaway files (npm
 // installs, the served site, the service's database and keys, screenshots) go
@@ -13,6 +15,7 @@
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, cpSync, statSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { cpus, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,7 +38,7 @@ const RUNS = Number(process.env.RUNS ?? 15);
 const THROTTLE = (process.env.THROTTLE ?? '1,4').split(',').map(Number);
 const WANT = process.env.CONTENDERS?.split(',');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const SERVER_BIN = join(ROOT, 'target/release/vivus-consent-server');
+const SERVER_BIN = resolve(ROOT, process.env.SERVER_BIN ?? 'target/release/vivus-consent-server');
 // Exact versions: the comparison is against these releases, not whatever is newest.
 const LIBS = { 'vanilla-cookieconsent': '3.1.0', klaro: '0.7.22' };
 
@@ -360,7 +363,131 @@ async function run(browser, server, c, throttle, { screenshot } = {}) {
 }
 
 // ---------------------------------------------------------------------------
-// 5. Sizes, computed here from the bytes the page received.
+// 5. Token verification in the browser: the core's verify, built for wasm32 with the
+// SDK's profile (bench/verify-wasm), timed on a token the running service issued.
+
+const VERIFY_PAGES = 7; // fresh contexts: each gives one cold first call
+const VERIFY_BATCHES = 9; // per page
+const VERIFY_PER_BATCH = 50;
+
+function buildVerifyWasm() {
+  const manifest = join(BENCH, 'verify-wasm/Cargo.toml');
+  const target = join(WORK, 'target-verify');
+  log('cargo build bench/verify-wasm (wasm32, the SDK profile settings)');
+  const r = spawnSync('cargo', ['build', '-q', '--release', '--target', 'wasm32-unknown-unknown', '--manifest-path', manifest], {
+    env: { ...process.env, CARGO_TARGET_DIR: target },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (r.status !== 0) return null;
+  const out = join(SITE, 'www/verify.wasm');
+  cpSync(join(target, 'wasm32-unknown-unknown/release/vivus_consent_bench_verify.wasm'), out);
+  // The SDK's wasm goes through wasm-opt -Oz (make pkg); so does this one, when binaryen is there.
+  const opt = join(ROOT, 'node_modules/.bin/wasm-opt');
+  if (existsSync(opt)) execFileSync(opt, ['-Oz', out, '-o', out]);
+  return out;
+}
+
+async function issueToken(base) {
+  const policy = await (await fetch(`${base}/v1/policy`)).json();
+  const id = () => randomBytes(16).toString('base64url');
+  const request = {
+    id: id(),
+    subject: id(),
+    policy: { version: policy.version, digest: policy.digest },
+    language: 'ru',
+    categories: { necessary: true, analytics: true, marketing: true },
+    policyAccepted: true,
+    source: 'banner',
+    gpc: false,
+  };
+  const r = await fetch(`${base}/v1/consents`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(request),
+  });
+  if (!r.ok) throw new Error(`POST /v1/consents: ${r.status} ${await r.text()}`);
+  return { token: (await r.json()).token, digest: policy.digest };
+}
+
+/** In the page: instantiate, one cold verification, then batches (performance.now() is coarse). */
+async function verifyInPage({ token, jwks, issuer, digest, batches, perBatch }) {
+  const t0 = performance.now();
+  const { instance } = await WebAssembly.instantiateStreaming(fetch('/verify.wasm'));
+  const instantiateMs = performance.now() - t0;
+  const x = instance.exports;
+  const enc = new TextEncoder();
+  [token, JSON.stringify(jwks), issuer, digest].forEach((s, slot) => {
+    const bytes = enc.encode(s);
+    const at = x.input(slot, bytes.length);
+    new Uint8Array(x.memory.buffer, at, bytes.length).set(bytes);
+  });
+  const now = Date.now() / 1000;
+  let t = performance.now();
+  const code = x.verify(1, now);
+  const coldMs = performance.now() - t;
+  if (code !== 0) return { code };
+  const perVerify = [];
+  for (let i = 0; i < batches; i++) {
+    t = performance.now();
+    const c = x.verify(perBatch, now);
+    perVerify.push((performance.now() - t) / perBatch);
+    if (c !== 0) return { code: c };
+  }
+  return { code: 0, coldMs, instantiateMs, perVerify };
+}
+
+/** Token verification at each CPU setting, or a note saying why it was not measured. */
+async function verifyAll(browser, server) {
+  try {
+    if (!buildVerifyWasm()) return { note: 'bench/verify-wasm did not build: not measured' };
+    const { token, digest } = await issueToken(server.base);
+    const jwks = await (await fetch(`${server.base}/.well-known/jwks.json`)).json();
+    const inputs = { token, jwks, issuer: 'vivus-consent', digest };
+    const out = {
+      method:
+        `\`vivus_consent_core::token::verify\` compiled to wasm32 with the SDK's profile settings (opt-level z, LTO, panic=abort) and wasm-opt -Oz, ` +
+        `called from the page without wasm-bindgen (bench/verify-wasm) on a token the running service issued; ` +
+        `${VERIFY_PAGES} fresh pages, each: instantiate, one verification timed alone ("cold": the first call, which includes V8's lazy compilation of the functions it reaches and the key set's JSON parse; performance.now() resolution is 0.1 ms without cross-origin isolation), ` +
+        `then ${VERIFY_BATCHES} batches of ${VERIFY_PER_BATCH} ("warm": batch time / ${VERIFY_PER_BATCH})`,
+      byThrottle: {},
+    };
+    for (const t of THROTTLE) {
+      const warm = [];
+      const cold = [];
+      const inst = [];
+      for (let i = 0; i < VERIFY_PAGES; i++) {
+        const r = await measureVerify(browser, server, t, inputs);
+        if (r.code !== 0) return { note: `verification failed in the page (code ${r.code}): not measured` };
+        warm.push(...r.perVerify);
+        cold.push(r.coldMs);
+        inst.push(r.instantiateMs);
+      }
+      out.byThrottle[`x${t}`] = { perVerifyMs: summarize(warm), coldMs: summarize(cold), instantiateMs: summarize(inst) };
+    }
+    out.perVerifyMs = out.byThrottle[`x${THROTTLE[0]}`].perVerifyMs;
+    return out;
+  } catch (e) {
+    return { note: `token verification not measured: ${e.message}` };
+  }
+}
+
+async function measureVerify(browser, server, throttle, inputs) {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    if (throttle !== 1) {
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Emulation.setCPUThrottlingRate', { rate: throttle });
+    }
+    await page.goto(`${server.base}/floor.html`);
+    return await page.evaluate(verifyInPage, { ...inputs, batches: VERIFY_BATCHES, perBatch: VERIFY_PER_BATCH });
+  } finally {
+    await context.close();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// 6. Sizes, computed here from the bytes the page received.
 
 function compressed(buf) {
   return {
@@ -385,7 +512,7 @@ function sizesOf(c, sample, base) {
 }
 
 // ---------------------------------------------------------------------------
-// 6. Machine and versions.
+// 7. Machine and versions.
 
 function machine() {
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
@@ -439,6 +566,7 @@ async function main() {
   const failures = [];
   const sizes = {};
   const versions = { chromium: browser.version() };
+  let verify = null;
   try {
     for (const throttle of THROTTLE) {
       samples[throttle] = Object.fromEntries(list.map((c) => [c.id, []]));
@@ -470,6 +598,7 @@ async function main() {
         log(`x${throttle} run ${i + 1}/${RUNS} done (${Math.round((Date.now() - t0) / 1000)} s)`);
       }
     }
+    if (list.some((c) => c.id === 'vivus')) verify = await verifyAll(browser, server);
   } finally {
     await browser.close();
     server.child.kill();
@@ -536,7 +665,7 @@ async function main() {
     ),
     failures,
     notes: { vivus: sdk ? null : 'pkg/ has no built SDK: not measured' },
-    verify: null,
+    verify,
     method: METHOD,
   };
   results.targets = evaluateTargets(results);

@@ -93,12 +93,15 @@ export function evaluateTargets(r) {
     } else out.push(missing(`returning visitor: gated script ≤ 10 ms after the no-library page (${cpu})`));
   }
   const v = r.verify;
-  if (v?.perVerifyMs) {
-    out.push({
-      target: 'token verification in the browser < 1 ms',
-      status: v.perVerifyMs.median < 1 ? 'met' : 'missed',
-      detail: `${v.perVerifyMs.median.toFixed(3)} ms median [${v.perVerifyMs.p25.toFixed(3)}–${v.perVerifyMs.p75.toFixed(3)}] (${v.method})`,
-    });
+  if (v?.byThrottle) {
+    for (const [k, x] of Object.entries(v.byThrottle)) {
+      const cpu = k === 'x1' ? 'unthrottled' : `CPU ×${k.slice(1)}`;
+      out.push({
+        target: `token verification in the browser < 1 ms (${cpu})`,
+        status: x.perVerifyMs.median < 1 ? 'met' : 'missed',
+        detail: `warm ${x.perVerifyMs.median.toFixed(3)} ms [${x.perVerifyMs.p25.toFixed(3)}–${x.perVerifyMs.p75.toFixed(3)}]; but the first call on a page (what a returning visitor pays) ${x.coldMs.median.toFixed(1)} ms [${x.coldMs.p25.toFixed(1)}–${x.coldMs.p75.toFixed(1)}] (core's verify in wasm, see below)`,
+      });
+    }
   } else out.push({ target: 'token verification in the browser < 1 ms', status: 'not measured', detail: v?.note ?? 'ours was not measured' });
   return out;
 }
@@ -193,9 +196,15 @@ export function writeReport(r, path) {
   if (r.verify) {
     L.push('## Token verification in the browser');
     L.push('');
-    if (r.verify.perVerifyMs) {
-      const v = r.verify.perVerifyMs;
-      L.push(`${v.median.toFixed(3)} ms median [${v.p25.toFixed(3)}–${v.p75.toFixed(3)}], min ${v.min.toFixed(3)}, max ${v.max.toFixed(3)} over ${v.n} samples (${r.verify.method}).`);
+    if (r.verify.byThrottle) {
+      L.push('| CPU | warm, per verification | cold: first call after instantiation | wasm instantiate (streaming) |');
+      L.push('|---|---:|---:|---:|');
+      const ms = (p, d) => `${p.median.toFixed(d)} ms [${p.p25.toFixed(d)}–${p.p75.toFixed(d)}]`;
+      for (const [k, v] of Object.entries(r.verify.byThrottle)) {
+        L.push(`| ${k} | ${ms(v.perVerifyMs, 3)} | ${ms(v.coldMs, 1)} | ${ms(v.instantiateMs, 1)} |`);
+      }
+      L.push('');
+      L.push(`How: ${r.verify.method}.`);
     } else L.push(r.verify.note);
     L.push('');
   }
