@@ -390,7 +390,7 @@ export const UI = {
   policyLink: (page, lang = 'ru') => UI.banner(page, lang).getByRole('button', { name: TEXT[lang].policyLink })
     .or(UI.banner(page, lang).getByRole('link', { name: TEXT[lang].policyLink })),
   preferences: (page, lang = 'ru') => page.getByRole('dialog', { name: TEXT[lang].preferencesTitle }),
-  policy: (page) => page.getByRole('dialog', { name: /Политика|Саясат/ }),
+  policy: (page) => page.getByRole('dialog', { name: /политика|саясат/i }),
   acceptance: (page, lang = 'ru') => page.getByRole('dialog', { name: TEXT[lang].acceptanceTitle }),
   /** The settings dialog's switch for a category ("analytics" / "marketing"). */
   categorySwitch: (page, category, lang = 'ru') => UI.preferences(page, lang)

@@ -33,17 +33,17 @@ const openers = {
   banner: (consent) => consent.show(),
 };
 
-// Footer links such as "Cookie settings" carry data-vivus-consent-open. If the
-// SDK already handled the click (defaultPrevented) this does nothing; the
-// listener is added after init, so it runs after the SDK's own.
-function bindOpeners(consent) {
+// Footer links such as "Cookie settings" carry data-vivus-consent-open. The listener is
+// there from the start, so a click made while the SDK is still loading opens the dialog
+// once it is ready. If the SDK handled the click itself (defaultPrevented), nothing more.
+function bindOpeners(ready) {
   document.addEventListener('click', (event) => {
     const opener = event.target instanceof Element && event.target.closest('[data-vivus-consent-open]');
     if (!opener || event.defaultPrevented) return;
     const open = openers[opener.getAttribute('data-vivus-consent-open')];
     if (!open) return;
     event.preventDefault();
-    open(consent);
+    ready.then((consent) => consent && open(consent));
   });
 }
 
@@ -60,7 +60,6 @@ async function start() {
   const consent = await init(config);
   window.demoConsent = consent;
   document.documentElement.dataset.consent = 'ready';
-  bindOpeners(consent);
   return consent;
 }
 
@@ -70,3 +69,4 @@ export const consentReady = start().catch((error) => {
   console.error('vivus-consent: init failed:', error);
   return null;
 });
+bindOpeners(consentReady);
