@@ -194,7 +194,7 @@ impl Config {
             "config",
             &[
                 "endpoint", "jwks", "jwksUrl", "issuer", "policyUrl", "policyVersion", "language", "categories",
-                "cookie", "ui", "net",
+                "cookie", "ui", "net", "consentMode", "cleanup", "forms",
             ],
         )?;
         for (key, value) in members {
@@ -265,6 +265,9 @@ impl Config {
                         }
                     }
                 }
+                "consentMode" => c.consent_mode = serde_member(source, value, path)?,
+                "cleanup" => c.cleanup = serde_member(source, value, path)?,
+                "forms" => c.forms = serde_member(source, value, path)?,
                 _ => {
                     for (key, v) in object(value, path, &["timeoutMs", "maxAttempts", "backoffMs"])? {
                         let path = join(path, key);
@@ -375,6 +378,21 @@ fn read_services(value: &Json, path: &str) -> Result<Vec<Service>> {
         services.push(service);
     }
     Ok(services)
+}
+
+/// A member whose type reads itself with serde (the gates' options), given its own text.
+fn serde_member<T: serde::de::DeserializeOwned>(source: &str, value: &Json, path: &str) -> Result<T> {
+    if !matches!(value.value, Value::Object(_)) {
+        return Err(expected(path, "an object", value));
+    }
+    serde_json::from_str(&source[value.span.0..value.span.1]).map_err(|err| {
+        let mut text = String::from(path);
+        text.push_str(": ");
+        let message = err.to_string();
+        // serde_json appends " at line 1 column 37"; the member path says more.
+        text.push_str(message.rsplit_once(" at line ").map_or(message.as_str(), |(m, _)| m));
+        SdkError::Config(text)
+    })
 }
 
 fn join(parent: &str, key: &str) -> String {
@@ -695,7 +713,8 @@ mod tests {
                 "categories":{"marketing":{"services":[{"name":"Meta Pixel","cookies":["_fbp"]}]}},
                 "cookie":{"name":"c","domain":".vivus.kz","path":"/kz"},
                 "ui":{"autoShow":false,"hideForBots":false,"languageSwitch":false},
-                "net":{"timeoutMs":100,"maxAttempts":2,"backoffMs":10}}"#,
+                "net":{"timeoutMs":100,"maxAttempts":2,"backoffMs":10},
+                "consentMode":{},"cleanup":{},"forms":{}}"#,
         )
         .expect("valid");
         assert_eq!(config.language, Some(Language::Kk));
@@ -719,6 +738,8 @@ mod tests {
             (r#"{"jwks":{"key":[]}}"#, "jwks.key: unknown option"),
             (r#"{"net":{"timeoutMs":1.5}}"#, "net.timeoutMs: expected a whole number, found a number"),
             ("{\"a\":", "config: not valid JSON (at byte 5)"),
+            (r#"{"consentMode":{"nope":1}}"#, "consentMode: unknown field `nope`"),
+            (r#"{"forms":[]}"#, "forms: expected an object, found an array"),
             (r#"{"cookie":{"name":"a b"}}"#, "cookie.name: must be"),
             (r#"{"cookie":{"path":"x"}}"#, "cookie.path: must start"),
             (r#"{"net":{"timeoutMs":-1}}"#, "net.timeoutMs: expected a whole number, found a number"),
