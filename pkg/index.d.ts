@@ -72,6 +72,33 @@ export interface Config {
     /** First retry delay in milliseconds, doubled per retry up to 60 s. @default 1000 */
     backoffMs?: number;
   };
+  /** Google Consent Mode v2 updates (`gtag('consent','update', …)` and a data layer event). */
+  consentMode?: {
+    /** @default true */
+    enabled?: boolean;
+    /** Consent Mode keys per category. @default { analytics: ['analytics_storage'], marketing: ['ad_storage','ad_user_data','ad_personalization'] } */
+    mapping?: Partial<Record<Category, string[]>>;
+    /** @default "dataLayer" */
+    dataLayer?: string;
+    /** @default "vivus_consent_update" */
+    event?: string;
+  };
+  /** Cookies deleted when a category is refused or withdrawn (name patterns, `*` at the end). */
+  cleanup?: {
+    /** @default ["_ga", "_ga_*", "_gid", "_gat*", "_ym_*"] */
+    analytics?: string[];
+    /** @default ["_gcl_*", "_fbp", "_fbc"] */
+    marketing?: string[];
+    /** Reload the page when a category granted on it is revoked. @default false */
+    reload?: boolean;
+  };
+  /** Guarded forms (`<form data-vivus-consent="policy">` or `guardForm`). */
+  forms?: {
+    /** Guard `<form data-vivus-consent="policy">` found at start and later. @default true */
+    declarative?: boolean;
+    /** Hidden field carrying the token. @default "consent_token" */
+    tokenField?: string;
+  };
 }
 
 /** The consent state. */
@@ -125,6 +152,10 @@ export interface Consent {
   /** Withdraws optional categories (all when omitted), at once, recorded as a new decision. */
   withdraw(categories?: Category | Category[]): void;
   setLanguage(lang: Language): void;
+  /** Calls `callback` once, when `category` is granted (at once if it already is). */
+  onGranted(category: Category, callback: (category: Category) => void): void;
+  /** Guards a form: it submits only with recorded consent including policy acceptance, carrying the token. */
+  guardForm(form: HTMLFormElement, options?: { tokenField?: string }): boolean;
   /** Sends a pending choice again now. */
   retry(): void;
   on<E extends ConsentEventName>(event: E, handler: (detail: ConsentEventDetail[E]) => void): void;
