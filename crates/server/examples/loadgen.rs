@@ -101,7 +101,7 @@ async fn main() {
         results.push(r);
     }
     if let Some(out) = &args.out {
-        if let Err(e) = merge(out, &args.label, &args.note, results) {
+        if let Err(e) = merge(out, &args.label, &args.note, &results) {
             eprintln!("error: cannot write {}: {e}", out.display());
             std::process::exit(1);
         }
@@ -335,7 +335,7 @@ async fn replay(addr: SocketAddr, path: &PathBuf) -> i32 {
     i32::from(!missing.is_empty() || checked as usize != lines.len())
 }
 
-fn merge(out: &PathBuf, label: &str, note: &str, results: Vec<Value>) -> std::io::Result<()> {
+fn merge(out: &PathBuf, label: &str, note: &str, results: &[Value]) -> std::io::Result<()> {
     let mut doc: Value = std::fs::read(out)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())

@@ -23,15 +23,17 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
 /// socket peer.
 pub fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, trust_forwarded_for: bool) -> Option<IpAddr> {
     if trust_forwarded_for {
-        let forwarded = headers
+        // Only the entry the proxy appended counts; if it is unreadable, earlier
+        // (client-supplied) entries must not take its place.
+        let last = headers
             .get_all("x-forwarded-for")
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|s| s.trim().parse::<IpAddr>().ok())
-            .last();
-        if forwarded.is_some() {
-            return forwarded;
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|s| s.trim().parse::<IpAddr>().ok());
+        if last.is_some() {
+            return last;
         }
     }
     peer.map(|p| p.ip())

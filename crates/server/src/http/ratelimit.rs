@@ -2,7 +2,7 @@
 //! it goes. Small on purpose: one lookup and a few float operations per request.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -46,9 +46,7 @@ impl RateLimiter {
 
     /// Takes one token for `key`; `Err` carries how long until one is available.
     pub fn check(&self, key: &str, now: Instant) -> Result<(), Duration> {
-        let mut h = self.hasher.build_hasher();
-        key.hash(&mut h);
-        let shard = &self.shards[(h.finish() as usize) % SHARDS];
+        let shard = &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS];
         let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
         shard.ops = shard.ops.wrapping_add(1);
         if shard.ops % PRUNE_EVERY == 0 {

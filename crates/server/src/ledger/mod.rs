@@ -597,10 +597,10 @@ mod tests {
         let mut v = ChainVerifier::new();
         v.check(Ok(r1.clone())).expect("r1");
         assert_eq!(
-            v.check(Ok(r3.clone())),
+            v.check(Ok(r3)),
             Err(ChainStatus::Broken { sequence: 3, reason: BreakReason::SequenceGap { expected: 2 }, checked: 1 })
         );
-        let mut edited = r2.clone();
+        let mut edited = r2;
         edited.entry.categories = "necessary,analytics,marketing".to_owned();
         let mut v = ChainVerifier::new();
         v.check(Ok(r1)).expect("r1");
