@@ -17,22 +17,36 @@ const NOW: u64 = 1_764_000_100;
 
 fn verify(c: &mut Criterion) {
     let jwks: Jwks = serde_json::from_str(JWKS).expect("bench JWKS parses");
-    let expected = Expected { issuer: ISSUER, policy_digest: DIGEST, now: NOW };
+    let expected = Expected {
+        issuer: ISSUER,
+        policy_digest: DIGEST,
+        now: NOW,
+    };
     let token = TOKEN.trim_end();
     token::verify(token, &jwks, &expected).expect("bench token verifies");
     c.bench_function("verify typical token", |b| {
         b.iter(|| token::verify(black_box(token), black_box(&jwks), black_box(&expected)))
     });
-    c.bench_function("parse JWKS (one key)", |b| b.iter(|| serde_json::from_str::<Jwks>(black_box(JWKS))));
-    c.bench_function("peek claims", |b| b.iter(|| token::peek_claims(black_box(token))));
+    c.bench_function("parse JWKS (one key)", |b| {
+        b.iter(|| serde_json::from_str::<Jwks>(black_box(JWKS)))
+    });
+    c.bench_function("peek claims", |b| {
+        b.iter(|| token::peek_claims(black_box(token)))
+    });
 }
 
 #[cfg(feature = "sign")]
 fn sign(c: &mut Criterion) {
     let key = token::SigningKey::from_seed([0x42; 32]);
     let claims = token::peek_claims(TOKEN.trim_end()).expect("bench token has claims");
-    assert_eq!(key.sign(&claims), TOKEN.trim_end(), "typical.jws is out of date; regenerate it");
-    c.bench_function("sign typical token", |b| b.iter(|| key.sign(black_box(&claims))));
+    assert_eq!(
+        key.sign(&claims),
+        TOKEN.trim_end(),
+        "typical.jws is out of date; regenerate it"
+    );
+    c.bench_function("sign typical token", |b| {
+        b.iter(|| key.sign(black_box(&claims)))
+    });
     c.bench_function("derive key from seed", |b| {
         b.iter(|| token::SigningKey::from_seed(black_box([0x42; 32])))
     });

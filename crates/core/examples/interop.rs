@@ -48,22 +48,34 @@ fn run(args: &[&str]) -> Result<Outcome, String> {
     match args {
         ["sign", seed, claims] => {
             let key = SigningKey::from_seed(seed_from_hex(seed)?);
-            let claims: Claims =
-                serde_json::from_str(claims).map_err(|e| format!("claims-json is not valid claims: {e}"))?;
+            let claims: Claims = serde_json::from_str(claims)
+                .map_err(|e| format!("claims-json is not valid claims: {e}"))?;
             Ok(Outcome::Print(key.sign(&claims)))
         }
         ["jwks", seed] => {
             let key = SigningKey::from_seed(seed_from_hex(seed)?);
-            let jwks = Jwks { keys: vec![key.public_jwk()] };
-            serde_json::to_string(&jwks).map(Outcome::Print).map_err(|e| e.to_string())
+            let jwks = Jwks {
+                keys: vec![key.public_jwk()],
+            };
+            serde_json::to_string(&jwks)
+                .map(Outcome::Print)
+                .map_err(|e| e.to_string())
         }
         ["verify", jwks, jws, issuer, digest, now] => {
-            let jwks: Jwks =
-                serde_json::from_str(jwks).map_err(|e| format!("jwks-json is not a JWK set: {e}"))?;
-            let now: u64 = now.parse().map_err(|_| format!("now {now:?} is not seconds since the epoch"))?;
-            let expected = Expected { issuer, policy_digest: digest, now };
+            let jwks: Jwks = serde_json::from_str(jwks)
+                .map_err(|e| format!("jwks-json is not a JWK set: {e}"))?;
+            let now: u64 = now
+                .parse()
+                .map_err(|_| format!("now {now:?} is not seconds since the epoch"))?;
+            let expected = Expected {
+                issuer,
+                policy_digest: digest,
+                now,
+            };
             match token::verify(jws, &jwks, &expected) {
-                Ok(claims) => serde_json::to_string(&claims).map(Outcome::Print).map_err(|e| e.to_string()),
+                Ok(claims) => serde_json::to_string(&claims)
+                    .map(Outcome::Print)
+                    .map_err(|e| e.to_string()),
                 Err(error) => Ok(Outcome::Rejected(error)),
             }
         }

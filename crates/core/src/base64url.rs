@@ -48,7 +48,9 @@ pub enum DecodeError {
     #[error("a base64url string cannot be {0} characters long (one character too many or too few); send the whole value")]
     InvalidLength(usize),
     /// The last character carries bits that no byte uses, so this is not the canonical encoding.
-    #[error("the last base64url character has non-zero unused bits; re-encode the value canonically")]
+    #[error(
+        "the last base64url character has non-zero unused bits; re-encode the value canonically"
+    )]
     NonCanonical,
 }
 
@@ -128,7 +130,10 @@ fn decode_into(input: &[u8], out: &mut Vec<u8>) -> Result<(), DecodeError> {
     };
     let full = input.len() / 4 * 4;
     for start in (0..full).step_by(4) {
-        let n = value(start)? << 18 | value(start + 1)? << 12 | value(start + 2)? << 6 | value(start + 3)?;
+        let n = value(start)? << 18
+            | value(start + 1)? << 12
+            | value(start + 2)? << 6
+            | value(start + 3)?;
         out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
     }
     match input.len() - full {
@@ -178,17 +183,44 @@ mod tests {
     fn url_safe_alphabet_is_used() {
         assert_eq!(encode(&[0xfb, 0xef, 0xff]), "--__");
         assert_eq!(decode("--__"), Ok(vec![0xfb, 0xef, 0xff]));
-        assert_eq!(decode("++//"), Err(DecodeError::InvalidByte { offset: 0, byte: b'+' }));
+        assert_eq!(
+            decode("++//"),
+            Err(DecodeError::InvalidByte {
+                offset: 0,
+                byte: b'+'
+            })
+        );
     }
 
     #[test]
     fn padding_whitespace_and_junk_are_rejected() {
-        assert_eq!(decode("Zg=="), Err(DecodeError::InvalidByte { offset: 2, byte: b'=' }));
+        assert_eq!(
+            decode("Zg=="),
+            Err(DecodeError::InvalidByte {
+                offset: 2,
+                byte: b'='
+            })
+        );
         assert_eq!(decode("Zm9v\n"), Err(DecodeError::InvalidLength(5)));
         assert_eq!(decode("Zm 9v"), Err(DecodeError::InvalidLength(5)));
-        assert_eq!(decode("Zm9 "), Err(DecodeError::InvalidByte { offset: 3, byte: b' ' }));
-        assert_eq!(decode("Zm9vYg.."), Err(DecodeError::InvalidByte { offset: 6, byte: b'.' }));
-        assert!(matches!(decode("Zm9vé"), Err(DecodeError::InvalidByte { offset: 4, .. })));
+        assert_eq!(
+            decode("Zm9 "),
+            Err(DecodeError::InvalidByte {
+                offset: 3,
+                byte: b' '
+            })
+        );
+        assert_eq!(
+            decode("Zm9vYg.."),
+            Err(DecodeError::InvalidByte {
+                offset: 6,
+                byte: b'.'
+            })
+        );
+        assert!(matches!(
+            decode("Zm9vé"),
+            Err(DecodeError::InvalidByte { offset: 4, .. })
+        ));
     }
 
     #[test]
@@ -218,7 +250,13 @@ mod tests {
     #[test]
     fn fixed_size_decoding_checks_the_length() {
         assert_eq!(decode_array::<3>("Zm9v"), Ok(*b"foo"));
-        assert_eq!(decode_array::<3>("Zm9vYg"), Err(DecodeError::InvalidLength(6)));
-        assert_eq!(decode_array::<2>("Zm9v"), Err(DecodeError::InvalidLength(4)));
+        assert_eq!(
+            decode_array::<3>("Zm9vYg"),
+            Err(DecodeError::InvalidLength(6))
+        );
+        assert_eq!(
+            decode_array::<2>("Zm9v"),
+            Err(DecodeError::InvalidLength(4))
+        );
     }
 }

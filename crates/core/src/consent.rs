@@ -282,14 +282,19 @@ impl ConsentRequest {
             });
         }
         if self.policy.digest != current.digest {
-            return Err(ConsentError::PolicyDigestMismatch { version: self.policy.version.clone() });
+            return Err(ConsentError::PolicyDigestMismatch {
+                version: self.policy.version.clone(),
+            });
         }
         Ok(())
     }
 
     /// The categories granted (always including `necessary`).
     pub fn granted(&self) -> Categories {
-        Category::ALL.into_iter().filter(|&category| self.categories.get(category)).collect()
+        Category::ALL
+            .into_iter()
+            .filter(|&category| self.categories.get(category))
+            .collect()
     }
 
     /// The canonical bytes of the request, for hashing into the ledger and for telling an
@@ -327,7 +332,9 @@ impl WithdrawRequest {
     /// [`ConsentError::NothingToWithdraw`] when it is an empty list.
     pub fn validate(&self) -> Result<(), ConsentError> {
         match &self.categories {
-            Some(list) if list.contains(&Category::Necessary) => Err(ConsentError::WithdrawNecessary),
+            Some(list) if list.contains(&Category::Necessary) => {
+                Err(ConsentError::WithdrawNecessary)
+            }
             Some(list) if list.is_empty() => Err(ConsentError::NothingToWithdraw),
             _ => Ok(()),
         }
@@ -386,7 +393,12 @@ mod tests {
         assert_eq!(request.source, Source::Preferences);
         assert!(request.policy_accepted && !request.gpc);
         assert_eq!(request.validate(&policy::CURRENT), Ok(()));
-        assert_eq!(request.granted(), [Category::Necessary, Category::Marketing].into_iter().collect());
+        assert_eq!(
+            request.granted(),
+            [Category::Necessary, Category::Marketing]
+                .into_iter()
+                .collect()
+        );
     }
 
     #[test]
@@ -399,24 +411,40 @@ mod tests {
     fn unknown_and_missing_members_are_named() {
         let mut extra = body();
         extra["referrer"] = "x".into();
-        assert!(parse(&extra).expect_err("rejected").contains("unknown field `referrer`"));
+        assert!(parse(&extra)
+            .expect_err("rejected")
+            .contains("unknown field `referrer`"));
 
         let mut category = body();
         category["categories"]["ads"] = true.into();
-        assert!(parse(&category).expect_err("rejected").contains("unknown field `ads`"));
+        assert!(parse(&category)
+            .expect_err("rejected")
+            .contains("unknown field `ads`"));
 
         let mut missing = body();
-        missing["categories"].as_object_mut().expect("object").remove("analytics");
-        assert!(parse(&missing).expect_err("rejected").contains("missing field `analytics`"));
+        missing["categories"]
+            .as_object_mut()
+            .expect("object")
+            .remove("analytics");
+        assert!(parse(&missing)
+            .expect_err("rejected")
+            .contains("missing field `analytics`"));
 
         let mut snake = body();
-        let accepted = snake.as_object_mut().expect("object").remove("policyAccepted");
+        let accepted = snake
+            .as_object_mut()
+            .expect("object")
+            .remove("policyAccepted");
         snake["policy_accepted"] = accepted.expect("present");
-        assert!(parse(&snake).expect_err("rejected").contains("unknown field `policy_accepted`"));
+        assert!(parse(&snake)
+            .expect_err("rejected")
+            .contains("unknown field `policy_accepted`"));
 
         let mut policy = body();
         policy["policy"]["text"] = "…".into();
-        assert!(parse(&policy).expect_err("rejected").contains("unknown field `text`"));
+        assert!(parse(&policy)
+            .expect_err("rejected")
+            .contains("unknown field `text`"));
     }
 
     #[test]
@@ -426,31 +454,51 @@ mod tests {
             ok["source"] = source.into();
             assert_eq!(parse(&ok).map(|r| r.source.as_str()), Ok(source));
         }
-        for (member, value) in [("source", "Banner"), ("source", "popup"), ("language", "en")] {
+        for (member, value) in [
+            ("source", "Banner"),
+            ("source", "popup"),
+            ("language", "en"),
+        ] {
             let mut bad = body();
             bad[member] = value.into();
-            assert!(parse(&bad).expect_err("rejected").contains("unknown variant"), "{member}: {value}");
+            assert!(
+                parse(&bad)
+                    .expect_err("rejected")
+                    .contains("unknown variant"),
+                "{member}: {value}"
+            );
         }
     }
 
     #[test]
     fn malformed_ids_are_rejected_naming_the_member() {
         let bad_ids = [
-            "AAECAwQFBgcICQoLDA0OD",    // 21 characters
-            "AAECAwQFBgcICQoLDA0ODwA",  // 23 characters
-            "AAECAwQFBgcICQoLDA0ODx",   // non-zero trailing bits: not canonical
-            "AAECAwQFBgcICQoLDA0OD+",   // standard alphabet
-            "AAECAwQFBgcICQoLDA0O==",   // padding
+            "AAECAwQFBgcICQoLDA0OD",   // 21 characters
+            "AAECAwQFBgcICQoLDA0ODwA", // 23 characters
+            "AAECAwQFBgcICQoLDA0ODx",  // non-zero trailing bits: not canonical
+            "AAECAwQFBgcICQoLDA0OD+",  // standard alphabet
+            "AAECAwQFBgcICQoLDA0O==",  // padding
             "",
         ];
         for bad in bad_ids {
-            assert_eq!(ConsentId::parse(bad), Err(ConsentError::InvalidId { field: "id" }), "{bad}");
-            assert_eq!(SubjectId::parse(bad), Err(ConsentError::InvalidId { field: "subject" }), "{bad}");
+            assert_eq!(
+                ConsentId::parse(bad),
+                Err(ConsentError::InvalidId { field: "id" }),
+                "{bad}"
+            );
+            assert_eq!(
+                SubjectId::parse(bad),
+                Err(ConsentError::InvalidId { field: "subject" }),
+                "{bad}"
+            );
             for member in ["id", "subject"] {
                 let mut body = body();
                 body[member] = bad.into();
                 let error = parse(&body).expect_err("rejected");
-                assert!(error.starts_with(&format!("{member} must be 22 base64url")), "{error}");
+                assert!(
+                    error.starts_with(&format!("{member} must be 22 base64url")),
+                    "{error}"
+                );
             }
         }
         let mut number = body();
@@ -464,7 +512,10 @@ mod tests {
         assert_eq!(id.as_str(), "_____________________w");
         assert_eq!(ConsentId::parse(id.as_str()), Ok(id.clone()));
         assert_eq!(id.as_str().parse::<ConsentId>(), Ok(id));
-        assert_eq!(SubjectId::from_bytes([0; 16]).to_string(), "AAAAAAAAAAAAAAAAAAAAAA");
+        assert_eq!(
+            SubjectId::from_bytes([0; 16]).to_string(),
+            "AAAAAAAAAAAAAAAAAAAAAA"
+        );
     }
 
     #[test]
@@ -474,7 +525,9 @@ mod tests {
         let error = request.validate(&policy::CURRENT).expect_err("rejected");
         assert_eq!(error, ConsentError::NecessaryRefused);
         assert_eq!(error.code(), "necessary_refused");
-        assert!(error.to_string().starts_with("categories.necessary must be true"));
+        assert!(error
+            .to_string()
+            .starts_with("categories.necessary must be true"));
     }
 
     #[test]
@@ -483,17 +536,29 @@ mod tests {
         stale.policy.version = "v0".into();
         let error = stale.validate(&policy::CURRENT).expect_err("rejected");
         assert_eq!(error.code(), "stale_policy");
-        assert!(error.to_string().starts_with("policy.version \"v0\" is not the current policy"));
+        assert!(error
+            .to_string()
+            .starts_with("policy.version \"v0\" is not the current policy"));
 
         let mut edited = request();
         edited.policy.digest = "0".repeat(64);
         let error = edited.validate(&policy::CURRENT).expect_err("rejected");
-        assert_eq!(error, ConsentError::PolicyDigestMismatch { version: policy::CURRENT.id.to_owned() });
-        assert!(error.to_string().starts_with("policy.digest does not match"));
+        assert_eq!(
+            error,
+            ConsentError::PolicyDigestMismatch {
+                version: policy::CURRENT.id.to_owned()
+            }
+        );
+        assert!(error
+            .to_string()
+            .starts_with("policy.digest does not match"));
 
         let mut upper = request();
         upper.policy.digest = policy::CURRENT.digest.to_uppercase();
-        assert_eq!(upper.validate(&policy::CURRENT).map_err(|e| e.code()), Err("policy_digest_mismatch"));
+        assert_eq!(
+            upper.validate(&policy::CURRENT).map_err(|e| e.code()),
+            Err("policy_digest_mismatch")
+        );
     }
 
     #[test]
@@ -506,7 +571,9 @@ mod tests {
             .replace("VERSION", policy::CURRENT.id);
         let reordered: ConsentRequest = serde_json::from_str(&reordered).expect("parses");
         assert_eq!(reordered.canonical_bytes(), request().canonical_bytes());
-        assert!(request().canonical_bytes().starts_with(br#"{"id":"AAECAwQFBgcICQoLDA0ODw","subject":"#));
+        assert!(request()
+            .canonical_bytes()
+            .starts_with(br#"{"id":"AAECAwQFBgcICQoLDA0ODw","subject":"#));
 
         let mut other = request();
         other.categories.analytics = true;
@@ -529,13 +596,18 @@ mod tests {
         assert_eq!(one.withdrawn(), vec![Category::Marketing]);
         assert!(one.policy_acceptance);
 
-        let necessary: WithdrawRequest =
-            serde_json::from_str(r#"{"id":"AAECAwQFBgcICQoLDA0ODw","categories":["analytics","necessary"]}"#)
-                .expect("parses");
-        assert_eq!(necessary.validate().map_err(|e| e.code()), Err("withdraw_necessary"));
+        let necessary: WithdrawRequest = serde_json::from_str(
+            r#"{"id":"AAECAwQFBgcICQoLDA0ODw","categories":["analytics","necessary"]}"#,
+        )
+        .expect("parses");
+        assert_eq!(
+            necessary.validate().map_err(|e| e.code()),
+            Err("withdraw_necessary")
+        );
 
         let empty: WithdrawRequest =
-            serde_json::from_str(r#"{"id":"AAECAwQFBgcICQoLDA0ODw","categories":[]}"#).expect("parses");
+            serde_json::from_str(r#"{"id":"AAECAwQFBgcICQoLDA0ODw","categories":[]}"#)
+                .expect("parses");
         assert_eq!(empty.validate(), Err(ConsentError::NothingToWithdraw));
 
         for bad in [
@@ -544,7 +616,10 @@ mod tests {
             r#"{"id":"short"}"#,
             r#"{"categories":["marketing"]}"#,
         ] {
-            assert!(serde_json::from_str::<WithdrawRequest>(bad).is_err(), "{bad}");
+            assert!(
+                serde_json::from_str::<WithdrawRequest>(bad).is_err(),
+                "{bad}"
+            );
         }
     }
 
@@ -553,8 +628,13 @@ mod tests {
         let errors = [
             ConsentError::InvalidId { field: "subject" },
             ConsentError::NecessaryRefused,
-            ConsentError::StalePolicy { got: "v0".into(), current: "v1".into() },
-            ConsentError::PolicyDigestMismatch { version: "v1".into() },
+            ConsentError::StalePolicy {
+                got: "v0".into(),
+                current: "v1".into(),
+            },
+            ConsentError::PolicyDigestMismatch {
+                version: "v1".into(),
+            },
             ConsentError::WithdrawNecessary,
             ConsentError::NothingToWithdraw,
         ];
@@ -563,8 +643,14 @@ mod tests {
         assert_eq!(codes.len(), errors.len());
         for error in errors {
             let message = error.to_string();
-            assert!(message.starts_with(|c: char| c.is_ascii_lowercase()), "{message}");
-            assert!(!message.ends_with('.') && message.contains("; "), "{message}");
+            assert!(
+                message.starts_with(|c: char| c.is_ascii_lowercase()),
+                "{message}"
+            );
+            assert!(
+                !message.ends_with('.') && message.contains("; "),
+                "{message}"
+            );
         }
     }
 }

@@ -210,7 +210,10 @@ impl<'de> Visitor<'de> for LenientVisitor {
         Ok(Lenient(None))
     }
     fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Lenient, A::Error> {
-        while map.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+        while map
+            .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+            .is_some()
+        {}
         Ok(Lenient(None))
     }
 }
@@ -269,9 +272,15 @@ mod tests {
     fn public_key_bytes_need_exactly_32_canonical_bytes() {
         let jwk = Jwk::ed25519(&[9; 32], Some("k".into()));
         assert_eq!(jwk.public_key_bytes(), Some([9; 32]));
-        let short = Jwk { x: crate::base64url::encode(&[9; 31]), ..jwk.clone() };
+        let short = Jwk {
+            x: crate::base64url::encode(&[9; 31]),
+            ..jwk.clone()
+        };
         assert_eq!(short.public_key_bytes(), None);
-        let padded = Jwk { x: format!("{}=", jwk.x), ..jwk };
+        let padded = Jwk {
+            x: format!("{}=", jwk.x),
+            ..jwk
+        };
         assert_eq!(padded.public_key_bytes(), None);
     }
 
@@ -283,6 +292,9 @@ mod tests {
             r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#,
         )
         .expect("RFC 8037 A.2 key");
-        assert_eq!(jwk.thumbprint(), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
+        assert_eq!(
+            jwk.thumbprint(),
+            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
     }
 }

@@ -96,7 +96,12 @@ impl Claims {
     /// and valid until `expires_at` (seconds since the epoch).
     ///
     /// Call it only for a request that passed [`ConsentRequest::validate`].
-    pub fn from_request(request: &ConsentRequest, issuer: &str, issued_at: u64, expires_at: u64) -> Self {
+    pub fn from_request(
+        request: &ConsentRequest,
+        issuer: &str,
+        issued_at: u64,
+        expires_at: u64,
+    ) -> Self {
         Claims {
             iss: issuer.to_owned(),
             sub: request.subject.clone(),
@@ -128,7 +133,9 @@ pub struct Expected<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum TokenError {
     /// Not a compact JWS of the expected shape; the text says which part is wrong.
-    #[error("the consent token is malformed ({0}); discard it and ask the visitor for consent again")]
+    #[error(
+        "the consent token is malformed ({0}); discard it and ask the visitor for consent again"
+    )]
     Malformed(&'static str),
     /// The header names an algorithm other than EdDSA, or the selected key is not Ed25519.
     #[error("the consent token is not signed with EdDSA by an Ed25519 key; discard it and ask the visitor for consent again")]
@@ -211,14 +218,20 @@ fn split(token: &str) -> Result<Segments<'_>, TokenError> {
         return Err(TokenError::Malformed("not three dot-separated parts"));
     };
     let signing_input = &token[..header.len() + 1 + payload.len()];
-    Ok(Segments { header, payload, signature, signing_input })
+    Ok(Segments {
+        header,
+        payload,
+        signature,
+        signing_input,
+    })
 }
 
 fn parse_header(encoded: &str) -> Result<Header, TokenError> {
     let bytes =
         base64url::decode(encoded).map_err(|_| TokenError::Malformed("header is not base64url"))?;
-    let header: Header = from_json_object(&bytes)
-        .ok_or(TokenError::Malformed("header is not a JSON object with an alg"))?;
+    let header: Header = from_json_object(&bytes).ok_or(TokenError::Malformed(
+        "header is not a JSON object with an alg",
+    ))?;
     if header.alg != ALG_EDDSA {
         return Err(TokenError::UnsupportedAlgorithm);
     }
@@ -226,22 +239,28 @@ fn parse_header(encoded: &str) -> Result<Header, TokenError> {
         return Err(TokenError::Malformed("header has critical extensions"));
     }
     // RFC 7515 §4.1.9: typ is compared case-insensitively; any other type is not a consent token.
-    if header.typ.as_deref().is_some_and(|typ| !typ.eq_ignore_ascii_case("JWT")) {
+    if header
+        .typ
+        .as_deref()
+        .is_some_and(|typ| !typ.eq_ignore_ascii_case("JWT"))
+    {
         return Err(TokenError::Malformed("header typ is not JWT"));
     }
     Ok(header)
 }
 
 fn parse_claims(encoded: &str) -> Result<Claims, TokenError> {
-    let bytes =
-        base64url::decode(encoded).map_err(|_| TokenError::Malformed("payload is not base64url"))?;
+    let bytes = base64url::decode(encoded)
+        .map_err(|_| TokenError::Malformed("payload is not base64url"))?;
     from_json_object(&bytes).ok_or(TokenError::Malformed("payload is not consent token claims"))
 }
 
 /// Parses a JSON object. Derived `Deserialize` also accepts a JSON array of the members in
 /// declaration order, which RFC 7515 and RFC 7519 do not allow for a header or claims.
 fn from_json_object<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Option<T> {
-    let first = bytes.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    let first = bytes
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
     if first != Some(&b'{') {
         return None;
     }
@@ -280,7 +299,11 @@ pub fn verify(token: &str, jwks: &Jwks, expected: &Expected<'_>) -> Result<Claim
         .map_err(|_| TokenError::Malformed("signature is not base64url"))?;
     let header = parse_header(segments.header)?;
 
-    let jwk = header.kid.as_deref().and_then(|kid| jwks.find(kid)).ok_or(TokenError::UnknownKey)?;
+    let jwk = header
+        .kid
+        .as_deref()
+        .and_then(|kid| jwks.find(kid))
+        .ok_or(TokenError::UnknownKey)?;
     if !jwk.is_eddsa() {
         return Err(TokenError::UnsupportedAlgorithm);
     }
@@ -295,7 +318,10 @@ pub fn verify(token: &str, jwks: &Jwks, expected: &Expected<'_>) -> Result<Claim
     let signature = <[u8; SIGNATURE_LEN]>::try_from(signature.as_slice())
         .map_err(|_| TokenError::Malformed("signature is not 64 bytes"))?;
     ed25519_compact::PublicKey::new(public_key)
-        .verify(segments.signing_input.as_bytes(), &ed25519_compact::Signature::new(signature))
+        .verify(
+            segments.signing_input.as_bytes(),
+            &ed25519_compact::Signature::new(signature),
+        )
         .map_err(|_| TokenError::BadSignature)?;
 
     // Claims are only parsed once the signature proves the service wrote them.
@@ -352,7 +378,9 @@ mod signing {
     impl std::fmt::Debug for SigningKey {
         // Only the public part: a `{:?}` in a log must not leak the secret.
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
+            f.debug_struct("SigningKey")
+                .field("kid", &self.kid)
+                .finish_non_exhaustive()
         }
     }
 
@@ -366,12 +394,20 @@ mod signing {
         pub fn from_seed(seed: [u8; 32]) -> Self {
             let key_pair = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new(seed));
             let kid = Jwk::ed25519(&key_pair.pk, None).thumbprint();
-            let header = Header { alg: ALG_EDDSA, kid: &kid, typ: "JWT" };
+            let header = Header {
+                alg: ALG_EDDSA,
+                kid: &kid,
+                typ: "JWT",
+            };
             // Serialising three strings cannot fail.
             let header_json = serde_json::to_vec(&header).unwrap_or_default();
             let mut header_prefix = base64url::encode(&header_json);
             header_prefix.push('.');
-            SigningKey { key_pair, kid, header_prefix }
+            SigningKey {
+                key_pair,
+                kid,
+                header_prefix,
+            }
         }
 
         /// The key id: the RFC 7638 thumbprint of [`SigningKey::public_jwk`].

@@ -30,12 +30,18 @@ fn claims() -> Claims {
 }
 
 fn expected(now: u64) -> Expected<'static> {
-    Expected { issuer: ISSUER, policy_digest: DIGEST, now }
+    Expected {
+        issuer: ISSUER,
+        policy_digest: DIGEST,
+        now,
+    }
 }
 
 fn setup() -> (SigningKey, Jwks) {
     let key = SigningKey::from_seed(SEED);
-    let jwks = Jwks { keys: vec![key.public_jwk()] };
+    let jwks = Jwks {
+        keys: vec![key.public_jwk()],
+    };
     (key, jwks)
 }
 
@@ -51,7 +57,9 @@ fn sign_raw(seed: [u8; 32], header: &serde_json::Value, payload: &[u8]) -> Strin
         base64url::encode(&serde_json::to_vec(header).expect("header serialises")),
         base64url::encode(payload)
     );
-    let signature = KeyPair::from_seed(Seed::new(seed)).sk.sign(input.as_bytes(), None);
+    let signature = KeyPair::from_seed(Seed::new(seed))
+        .sk
+        .sign(input.as_bytes(), None);
     format!("{input}.{}", base64url::encode(signature.as_ref()))
 }
 
@@ -65,7 +73,9 @@ fn claims_json(claims: &Claims) -> Vec<u8> {
 
 /// Splits a token into its decoded header, payload and signature.
 fn parts(token: &str) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
-    let mut it = token.split('.').map(|part| base64url::decode(part).expect("test token segment"));
+    let mut it = token
+        .split('.')
+        .map(|part| base64url::decode(part).expect("test token segment"));
     let (Some(h), Some(p), Some(s)) = (it.next(), it.next(), it.next()) else {
         panic!("test token has three parts")
     };
@@ -90,8 +100,15 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
         block[..key.len()].copy_from_slice(key);
     }
     let pad = |byte: u8| block.map(|b| b ^ byte);
-    let inner = Sha256::new().chain_update(pad(0x36)).chain_update(message).finalize();
-    Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize().into()
+    let inner = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(message)
+        .finalize();
+    Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize()
+        .into()
 }
 
 #[test]
@@ -119,13 +136,19 @@ fn the_kid_is_the_rfc7638_thumbprint_of_the_public_jwk() {
     assert_eq!(jwk.thumbprint(), key.kid());
     assert_eq!(key.kid().len(), 43);
     assert_ne!(SigningKey::from_seed(OTHER_SEED).kid(), key.kid());
-    assert_eq!(jwk.public_key_bytes(), Some(*KeyPair::from_seed(Seed::new(SEED)).pk));
+    assert_eq!(
+        jwk.public_key_bytes(),
+        Some(*KeyPair::from_seed(Seed::new(SEED)).pk)
+    );
 }
 
 #[test]
 fn signing_is_deterministic() {
     let (key, _) = setup();
-    assert_eq!(key.sign(&claims()), SigningKey::from_seed(SEED).sign(&claims()));
+    assert_eq!(
+        key.sign(&claims()),
+        SigningKey::from_seed(SEED).sign(&claims())
+    );
 }
 
 #[test]
@@ -143,20 +166,24 @@ fn debug_output_does_not_show_the_secret() {
     let (key, _) = setup();
     let debug = format!("{key:?}");
     assert!(debug.contains(key.kid()));
-    assert!(!debug.contains("42, 42") && !debug.contains("4242"), "{debug}");
+    assert!(
+        !debug.contains("42, 42") && !debug.contains("4242"),
+        "{debug}"
+    );
 }
 
 #[test]
 fn malformed_structure_is_rejected() {
     let (key, jwks) = setup();
     let token = key.sign(&claims());
-    let (h, p, s) = token.split('.').map(str::to_owned).fold((None, None, None), |acc, part| {
-        match acc {
+    let (h, p, s) = token
+        .split('.')
+        .map(str::to_owned)
+        .fold((None, None, None), |acc, part| match acc {
             (None, _, _) => (Some(part), None, None),
             (a, None, _) => (a, Some(part), None),
             (a, b, _) => (a, b, Some(part)),
-        }
-    });
+        });
     let (h, p, s) = (h.expect("h"), p.expect("p"), s.expect("s"));
     let cases: Vec<(&str, String)> = vec![
         ("empty", String::new()),
@@ -165,14 +192,32 @@ fn malformed_structure_is_rejected() {
         ("trailing dot", format!("{token}.")),
         ("leading space", format!(" {token}")),
         ("trailing newline", format!("{token}\n")),
-        ("space inside payload", format!("{h}.{} {}.{s}", &p[..10], &p[10..])),
+        (
+            "space inside payload",
+            format!("{h}.{} {}.{s}", &p[..10], &p[10..]),
+        ),
         ("padding on the signature", format!("{token}==")),
         ("padding on the header", format!("{h}=.{p}.{s}")),
-        ("standard base64 alphabet", format!("{h}.{p}.{}", s.replace('-', "+").replace('_', "/"))),
-        ("JSON serialization", serde_json::json!({"protected": h, "payload": p, "signature": s}).to_string()),
-        ("header not JSON", format!("{}.{p}.{s}", base64url::encode(b"alg=EdDSA"))),
-        ("header a JSON array", format!("{}.{p}.{s}", base64url::encode(br#"["EdDSA","kid"]"#))),
-        ("header without alg", format!("{}.{p}.{s}", base64url::encode(br#"{"kid":"x"}"#))),
+        (
+            "standard base64 alphabet",
+            format!("{h}.{p}.{}", s.replace('-', "+").replace('_', "/")),
+        ),
+        (
+            "JSON serialization",
+            serde_json::json!({"protected": h, "payload": p, "signature": s}).to_string(),
+        ),
+        (
+            "header not JSON",
+            format!("{}.{p}.{s}", base64url::encode(b"alg=EdDSA")),
+        ),
+        (
+            "header a JSON array",
+            format!("{}.{p}.{s}", base64url::encode(br#"["EdDSA","kid"]"#)),
+        ),
+        (
+            "header without alg",
+            format!("{}.{p}.{s}", base64url::encode(br#"{"kid":"x"}"#)),
+        ),
     ];
     for (what, bad) in cases {
         assert!(
@@ -189,7 +234,11 @@ fn oversized_tokens_are_rejected_before_anything_else() {
     let mut big = claims();
     big.iss = "x".repeat(MAX_TOKEN_LEN);
     let token = key.sign(&big);
-    let expected = Expected { issuer: &big.iss, policy_digest: DIGEST, now: IAT };
+    let expected = Expected {
+        issuer: &big.iss,
+        policy_digest: DIGEST,
+        now: IAT,
+    };
     assert_eq!(
         token::verify(&token, &jwks, &expected),
         Err(TokenError::Malformed("longer than 4096 bytes"))
@@ -197,11 +246,23 @@ fn oversized_tokens_are_rejected_before_anything_else() {
     assert!(token::peek_claims(&token).is_err());
 
     // Just under the cap is still read.
-    let overhead = key.sign(&Claims { iss: String::new(), ..claims() }).len();
-    let fits = Claims { iss: "x".repeat((MAX_TOKEN_LEN - overhead) * 3 / 4 - 2), ..claims() };
+    let overhead = key
+        .sign(&Claims {
+            iss: String::new(),
+            ..claims()
+        })
+        .len();
+    let fits = Claims {
+        iss: "x".repeat((MAX_TOKEN_LEN - overhead) * 3 / 4 - 2),
+        ..claims()
+    };
     let token = key.sign(&fits);
     assert!(token.len() <= MAX_TOKEN_LEN);
-    let expected = Expected { issuer: &fits.iss, policy_digest: DIGEST, now: IAT };
+    let expected = Expected {
+        issuer: &fits.iss,
+        policy_digest: DIGEST,
+        now: IAT,
+    };
     assert_eq!(token::verify(&token, &jwks, &expected), Ok(fits.clone()));
 }
 
@@ -211,20 +272,38 @@ fn header_extensions_and_foreign_types_are_rejected() {
     let payload = claims_json(&claims());
     let kid = key.kid();
     let cases = [
-        ("crit", serde_json::json!({"alg":"EdDSA","kid":kid,"crit":["exp"],"exp":1})),
-        ("crit null", serde_json::json!({"alg":"EdDSA","kid":kid,"crit":null})),
-        ("b64 false", serde_json::json!({"alg":"EdDSA","kid":kid,"b64":false,"crit":["b64"]})),
-        ("typ at+jwt", serde_json::json!({"alg":"EdDSA","kid":kid,"typ":"at+jwt"})),
+        (
+            "crit",
+            serde_json::json!({"alg":"EdDSA","kid":kid,"crit":["exp"],"exp":1}),
+        ),
+        (
+            "crit null",
+            serde_json::json!({"alg":"EdDSA","kid":kid,"crit":null}),
+        ),
+        (
+            "b64 false",
+            serde_json::json!({"alg":"EdDSA","kid":kid,"b64":false,"crit":["b64"]}),
+        ),
+        (
+            "typ at+jwt",
+            serde_json::json!({"alg":"EdDSA","kid":kid,"typ":"at+jwt"}),
+        ),
     ];
     for (what, header) in cases {
         let token = sign_raw(SEED, &header, &payload);
-        assert!(matches!(verify(&token, &jwks), Err(TokenError::Malformed(_))), "{what}");
+        assert!(
+            matches!(verify(&token, &jwks), Err(TokenError::Malformed(_))),
+            "{what}"
+        );
     }
     // Duplicate members are ambiguous (RFC 7515 §4): refuse rather than pick one.
     let duplicate = format!(r#"{{"alg":"EdDSA","kid":"{kid}","alg":"none"}}"#);
     let token = key.sign(&claims());
     let (_, p, s) = parts(&token);
-    assert!(matches!(verify(&join(duplicate.as_bytes(), &p, &s), &jwks), Err(TokenError::Malformed(_))));
+    assert!(matches!(
+        verify(&join(duplicate.as_bytes(), &p, &s), &jwks),
+        Err(TokenError::Malformed(_))
+    ));
 }
 
 #[test]
@@ -235,7 +314,10 @@ fn optional_header_members_do_not_matter() {
         serde_json::json!({"alg":"EdDSA","kid":key.kid()}),
         serde_json::json!({"alg":"EdDSA","kid":key.kid(),"typ":"jwt","cty":"x"}),
     ] {
-        assert_eq!(verify(&sign_raw(SEED, &header, &payload), &jwks), Ok(claims()));
+        assert_eq!(
+            verify(&sign_raw(SEED, &header, &payload), &jwks),
+            Ok(claims())
+        );
     }
 }
 
@@ -244,8 +326,12 @@ fn alg_none_is_refused() {
     let (key, jwks) = setup();
     let payload = base64url::encode(&claims_json(&claims()));
     for alg in ["none", "None", "NONE"] {
-        let header = base64url::encode(format!(r#"{{"alg":"{alg}","kid":"{}"}}"#, key.kid()).as_bytes());
-        assert_eq!(verify(&format!("{header}.{payload}."), &jwks), Err(TokenError::UnsupportedAlgorithm));
+        let header =
+            base64url::encode(format!(r#"{{"alg":"{alg}","kid":"{}"}}"#, key.kid()).as_bytes());
+        assert_eq!(
+            verify(&format!("{header}.{payload}."), &jwks),
+            Err(TokenError::UnsupportedAlgorithm)
+        );
     }
 }
 
@@ -256,12 +342,16 @@ fn hs256_keyed_with_the_public_key_is_refused() {
     let (key, jwks) = setup();
     let mut forged = claims();
     forged.cat = serde_json::from_str(r#"["necessary","analytics","marketing"]"#).expect("cat");
-    let header = base64url::encode(format!(r#"{{"alg":"HS256","kid":"{}","typ":"JWT"}}"#, key.kid()).as_bytes());
+    let header = base64url::encode(
+        format!(r#"{{"alg":"HS256","kid":"{}","typ":"JWT"}}"#, key.kid()).as_bytes(),
+    );
     let input = format!("{header}.{}", base64url::encode(&claims_json(&forged)));
     let jwk = key.public_jwk();
-    for secret in [jwk.x.as_bytes().to_vec(), jwk.public_key_bytes().expect("x").to_vec(),
-        serde_json::to_vec(&jwk).expect("jwk")]
-    {
+    for secret in [
+        jwk.x.as_bytes().to_vec(),
+        jwk.public_key_bytes().expect("x").to_vec(),
+        serde_json::to_vec(&jwk).expect("jwk"),
+    ] {
         let mac = hmac_sha256(&secret, input.as_bytes());
         let token = format!("{input}.{}", base64url::encode(&mac));
         assert_eq!(verify(&token, &jwks), Err(TokenError::UnsupportedAlgorithm));
@@ -273,9 +363,15 @@ fn other_algorithms_are_refused_whatever_the_signature() {
     let (key, jwks) = setup();
     let real = key.sign(&claims());
     let (_, p, s) = parts(&real);
-    for alg in ["RS256", "ES256", "PS256", "HS512", "Ed25519", "eddsa", "EdDSA ", ""] {
+    for alg in [
+        "RS256", "ES256", "PS256", "HS512", "Ed25519", "eddsa", "EdDSA ", "",
+    ] {
         let header = format!(r#"{{"alg":"{alg}","kid":"{}"}}"#, key.kid());
-        assert_eq!(verify(&join(header.as_bytes(), &p, &s), &jwks), Err(TokenError::UnsupportedAlgorithm), "{alg}");
+        assert_eq!(
+            verify(&join(header.as_bytes(), &p, &s), &jwks),
+            Err(TokenError::UnsupportedAlgorithm),
+            "{alg}"
+        );
     }
 }
 
@@ -285,18 +381,46 @@ fn a_selected_key_that_is_not_ed25519_is_refused() {
     let token = key.sign(&claims());
     let good = key.public_jwk();
     let variants = [
-        Jwk { kty: "EC".into(), ..good.clone() },
-        Jwk { crv: "X25519".into(), ..good.clone() },
-        Jwk { crv: "Ed448".into(), ..good.clone() },
-        Jwk { alg: Some("ES256".into()), ..good.clone() },
+        Jwk {
+            kty: "EC".into(),
+            ..good.clone()
+        },
+        Jwk {
+            crv: "X25519".into(),
+            ..good.clone()
+        },
+        Jwk {
+            crv: "Ed448".into(),
+            ..good.clone()
+        },
+        Jwk {
+            alg: Some("ES256".into()),
+            ..good.clone()
+        },
     ];
     for jwk in variants {
-        let jwks = Jwks { keys: vec![jwk.clone()] };
-        assert_eq!(verify(&token, &jwks), Err(TokenError::UnsupportedAlgorithm), "{jwk:?}");
+        let jwks = Jwks {
+            keys: vec![jwk.clone()],
+        };
+        assert_eq!(
+            verify(&token, &jwks),
+            Err(TokenError::UnsupportedAlgorithm),
+            "{jwk:?}"
+        );
     }
-    let encryption_key = Jwks { keys: vec![Jwk { use_: Some("enc".into()), ..good.clone() }] };
+    let encryption_key = Jwks {
+        keys: vec![Jwk {
+            use_: Some("enc".into()),
+            ..good.clone()
+        }],
+    };
     assert_eq!(verify(&token, &encryption_key), Err(TokenError::UnknownKey));
-    let broken_x = Jwks { keys: vec![Jwk { x: format!("{}=", good.x), ..good }] };
+    let broken_x = Jwks {
+        keys: vec![Jwk {
+            x: format!("{}=", good.x),
+            ..good
+        }],
+    };
     assert_eq!(verify(&token, &broken_x), Err(TokenError::UnknownKey));
 }
 
@@ -309,9 +433,20 @@ fn unknown_or_missing_kid_is_refused() {
     let other_kid = sign_raw(SEED, &header("not-a-key-of-ours"), &payload);
     assert_eq!(verify(&other_kid, &jwks), Err(TokenError::UnknownKey));
     // The right key, published without a kid, cannot be selected.
-    let anonymous = Jwks { keys: vec![Jwk { kid: None, ..key.public_jwk() }] };
-    assert_eq!(verify(&key.sign(&claims()), &anonymous), Err(TokenError::UnknownKey));
-    assert_eq!(verify(&key.sign(&claims()), &Jwks::default()), Err(TokenError::UnknownKey));
+    let anonymous = Jwks {
+        keys: vec![Jwk {
+            kid: None,
+            ..key.public_jwk()
+        }],
+    };
+    assert_eq!(
+        verify(&key.sign(&claims()), &anonymous),
+        Err(TokenError::UnknownKey)
+    );
+    assert_eq!(
+        verify(&key.sign(&claims()), &Jwks::default()),
+        Err(TokenError::UnknownKey)
+    );
 }
 
 #[test]
@@ -334,16 +469,27 @@ fn flipped_bits_break_the_signature() {
     for bit in [0, 7, 100, 8 * (p.len() - 1)] {
         let mut payload = p.clone();
         payload[bit / 8] ^= 1 << (bit % 8);
-        assert_eq!(verify(&join(&h, &payload, &s), &jwks).err(), Some(TokenError::BadSignature), "payload bit {bit}");
+        assert_eq!(
+            verify(&join(&h, &payload, &s), &jwks).err(),
+            Some(TokenError::BadSignature),
+            "payload bit {bit}"
+        );
     }
     for bit in [0, 255, 256, 511] {
         let mut signature = s.clone();
         signature[bit / 8] ^= 1 << (bit % 8);
-        assert_eq!(verify(&join(&h, &p, &signature), &jwks).err(), Some(TokenError::BadSignature), "signature bit {bit}");
+        assert_eq!(
+            verify(&join(&h, &p, &signature), &jwks).err(),
+            Some(TokenError::BadSignature),
+            "signature bit {bit}"
+        );
     }
     // The header is signed too: a harmless-looking change is still a forgery.
     let header = format!(r#"{{"alg":"EdDSA","kid":"{}","typ":"jwt"}}"#, key.kid());
-    assert_eq!(verify(&join(header.as_bytes(), &p, &s), &jwks).err(), Some(TokenError::BadSignature));
+    assert_eq!(
+        verify(&join(header.as_bytes(), &p, &s), &jwks).err(),
+        Some(TokenError::BadSignature)
+    );
 }
 
 #[test]
@@ -375,9 +521,14 @@ fn resigning_with_another_key_is_refused_unless_that_key_is_published() {
     let impostor = sign_raw(OTHER_SEED, &header(key.kid()), &payload);
     assert_eq!(verify(&impostor, &jwks), Err(TokenError::BadSignature));
     // Another key under its own kid, which we do not publish.
-    assert_eq!(verify(&other.sign(&claims()), &jwks), Err(TokenError::UnknownKey));
+    assert_eq!(
+        verify(&other.sign(&claims()), &jwks),
+        Err(TokenError::UnknownKey)
+    );
     // Key rotation: both keys published, tokens of either verify.
-    let rotated = Jwks { keys: vec![other.public_jwk(), key.public_jwk()] };
+    let rotated = Jwks {
+        keys: vec![other.public_jwk(), key.public_jwk()],
+    };
     assert_eq!(verify(&other.sign(&claims()), &rotated), Ok(claims()));
     assert_eq!(verify(&key.sign(&claims()), &rotated), Ok(claims()));
 }
@@ -387,30 +538,57 @@ fn expiry_is_exclusive_and_has_no_leeway() {
     let (key, jwks) = setup();
     let token = key.sign(&claims());
     let exp = claims().exp;
-    assert_eq!(token::verify(&token, &jwks, &expected(exp - 1)), Ok(claims()));
-    assert_eq!(token::verify(&token, &jwks, &expected(exp)), Err(TokenError::Expired));
-    assert_eq!(token::verify(&token, &jwks, &expected(u64::MAX)), Err(TokenError::Expired));
+    assert_eq!(
+        token::verify(&token, &jwks, &expected(exp - 1)),
+        Ok(claims())
+    );
+    assert_eq!(
+        token::verify(&token, &jwks, &expected(exp)),
+        Err(TokenError::Expired)
+    );
+    assert_eq!(
+        token::verify(&token, &jwks, &expected(u64::MAX)),
+        Err(TokenError::Expired)
+    );
 }
 
 #[test]
 fn a_token_from_the_future_is_not_yet_valid_beyond_the_leeway() {
     let (key, jwks) = setup();
     let token = key.sign(&claims());
-    assert_eq!(token::verify(&token, &jwks, &expected(IAT - IAT_LEEWAY_SECONDS)), Ok(claims()));
+    assert_eq!(
+        token::verify(&token, &jwks, &expected(IAT - IAT_LEEWAY_SECONDS)),
+        Ok(claims())
+    );
     assert_eq!(
         token::verify(&token, &jwks, &expected(IAT - IAT_LEEWAY_SECONDS - 1)),
         Err(TokenError::NotYetValid)
     );
-    assert_eq!(token::verify(&token, &jwks, &expected(0)), Err(TokenError::NotYetValid));
+    assert_eq!(
+        token::verify(&token, &jwks, &expected(0)),
+        Err(TokenError::NotYetValid)
+    );
 }
 
 #[test]
 fn another_issuer_is_refused() {
     let (key, jwks) = setup();
     let token = key.sign(&claims());
-    for issuer in ["https://consent.vivus.kz/", "https://evil.example", "", "HTTPS://CONSENT.VIVUS.KZ"] {
-        let expected = Expected { issuer, ..expected(IAT) };
-        assert_eq!(token::verify(&token, &jwks, &expected), Err(TokenError::WrongIssuer), "{issuer}");
+    for issuer in [
+        "https://consent.vivus.kz/",
+        "https://evil.example",
+        "",
+        "HTTPS://CONSENT.VIVUS.KZ",
+    ] {
+        let expected = Expected {
+            issuer,
+            ..expected(IAT)
+        };
+        assert_eq!(
+            token::verify(&token, &jwks, &expected),
+            Err(TokenError::WrongIssuer),
+            "{issuer}"
+        );
     }
 }
 
@@ -419,9 +597,21 @@ fn another_policy_digest_is_refused() {
     let (key, jwks) = setup();
     let token = key.sign(&claims());
     let upper = DIGEST.to_uppercase();
-    for digest in ["0000000000000000000000000000000000000000000000000000000000000000", &upper, &DIGEST[1..], ""] {
-        let expected = Expected { policy_digest: digest, ..expected(IAT) };
-        assert_eq!(token::verify(&token, &jwks, &expected), Err(TokenError::OtherPolicy), "{digest}");
+    for digest in [
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        &upper,
+        &DIGEST[1..],
+        "",
+    ] {
+        let expected = Expected {
+            policy_digest: digest,
+            ..expected(IAT)
+        };
+        assert_eq!(
+            token::verify(&token, &jwks, &expected),
+            Err(TokenError::OtherPolicy),
+            "{digest}"
+        );
     }
 }
 
@@ -436,7 +626,10 @@ fn checks_run_in_the_documented_order() {
     // Signature before claims: a forged expired token is a forgery, not merely expired.
     let (h, p, mut s) = parts(&token);
     s[0] ^= 1;
-    assert_eq!(verify(&join(&h, &p, &s), &jwks), Err(TokenError::BadSignature));
+    assert_eq!(
+        verify(&join(&h, &p, &s), &jwks),
+        Err(TokenError::BadSignature)
+    );
     // Issuer, then time, then policy.
     assert_eq!(verify(&token, &jwks), Err(TokenError::WrongIssuer));
     bad.iss = ISSUER.into();
@@ -448,7 +641,10 @@ fn checks_run_in_the_documented_order() {
     assert_eq!(verify(&key.sign(&bad), &jwks), Err(TokenError::OtherPolicy));
     // The algorithm is judged before the key is looked up.
     let header = br#"{"alg":"HS256","kid":"nobody"}"#;
-    assert_eq!(verify(&join(header, &p, &s), &jwks), Err(TokenError::UnsupportedAlgorithm));
+    assert_eq!(
+        verify(&join(header, &p, &s), &jwks),
+        Err(TokenError::UnsupportedAlgorithm)
+    );
 }
 
 #[test]
@@ -464,19 +660,45 @@ fn signed_claims_must_still_be_consent_claims() {
     bad_lang["lang"] = "en".into();
     // The claims' values in declaration order, as an array: serde would take it for a struct.
     let positional = serde_json::Value::Array(
-        serde_json::to_value(claims()).expect("claims").as_object().expect("object").values().cloned().collect(),
+        serde_json::to_value(claims())
+            .expect("claims")
+            .as_object()
+            .expect("object")
+            .values()
+            .cloned()
+            .collect(),
     );
-    for payload in [missing, bad_sub, negative, bad_lang, positional, serde_json::json!([1, 2])] {
-        let token = sign_raw(SEED, &header(key.kid()), &serde_json::to_vec(&payload).expect("json"));
-        assert!(matches!(verify(&token, &jwks), Err(TokenError::Malformed(_))), "{payload}");
+    for payload in [
+        missing,
+        bad_sub,
+        negative,
+        bad_lang,
+        positional,
+        serde_json::json!([1, 2]),
+    ] {
+        let token = sign_raw(
+            SEED,
+            &header(key.kid()),
+            &serde_json::to_vec(&payload).expect("json"),
+        );
+        assert!(
+            matches!(verify(&token, &jwks), Err(TokenError::Malformed(_))),
+            "{payload}"
+        );
     }
     let not_json = sign_raw(SEED, &header(key.kid()), b"\xff\xfe");
-    assert!(matches!(verify(&not_json, &jwks), Err(TokenError::Malformed(_))));
+    assert!(matches!(
+        verify(&not_json, &jwks),
+        Err(TokenError::Malformed(_))
+    ));
     let signature_too_short = {
         let (h, p, s) = parts(&key.sign(&claims()));
         join(&h, &p, &s[..63])
     };
-    assert!(matches!(verify(&signature_too_short, &jwks), Err(TokenError::Malformed(_))));
+    assert!(matches!(
+        verify(&signature_too_short, &jwks),
+        Err(TokenError::Malformed(_))
+    ));
 }
 
 #[test]
@@ -485,7 +707,11 @@ fn unknown_claims_are_ignored() {
     let mut payload = serde_json::to_value(claims()).expect("claims");
     payload["nbf"] = 0.into();
     payload["future_claim"] = serde_json::json!({"nested": [1, 2, 3]});
-    let token = sign_raw(SEED, &header(key.kid()), &serde_json::to_vec(&payload).expect("json"));
+    let token = sign_raw(
+        SEED,
+        &header(key.kid()),
+        &serde_json::to_vec(&payload).expect("json"),
+    );
     assert_eq!(verify(&token, &jwks), Ok(claims()));
 }
 
@@ -504,8 +730,16 @@ fn errors_have_stable_codes_and_actionable_lowercase_messages() {
     let codes: Vec<&str> = all.iter().map(TokenError::code).collect();
     assert_eq!(
         codes,
-        ["malformed", "unsupported_algorithm", "unknown_key", "bad_signature", "expired",
-         "not_yet_valid", "wrong_issuer", "other_policy"]
+        [
+            "malformed",
+            "unsupported_algorithm",
+            "unknown_key",
+            "bad_signature",
+            "expired",
+            "not_yet_valid",
+            "wrong_issuer",
+            "other_policy"
+        ]
     );
     for error in all {
         let message = error.to_string();
@@ -513,7 +747,9 @@ fn errors_have_stable_codes_and_actionable_lowercase_messages() {
         assert!(!message.ends_with('.'), "{message}");
         assert!(message.contains("; "), "says what to do: {message}");
     }
-    assert!(TokenError::Malformed("header is not base64url").to_string().contains("header is not base64url"));
+    assert!(TokenError::Malformed("header is not base64url")
+        .to_string()
+        .contains("header is not base64url"));
 }
 
 #[test]
@@ -529,10 +765,22 @@ fn claims_from_a_request_carry_its_choices() {
     }))
     .expect("request parses");
     let claims = Claims::from_request(&request, ISSUER, IAT, IAT + YEAR);
-    assert_eq!((claims.sub, claims.jti), (request.subject.clone(), request.id.clone()));
-    assert_eq!((claims.iat, claims.exp, claims.iss.as_str()), (IAT, IAT + YEAR, ISSUER));
-    assert_eq!((claims.pv.as_str(), claims.pd.as_str()), (policy::CURRENT.id, policy::CURRENT.digest));
-    assert_eq!(claims.cat.iter().collect::<Vec<_>>(), [Category::Necessary, Category::Marketing]);
+    assert_eq!(
+        (claims.sub, claims.jti),
+        (request.subject.clone(), request.id.clone())
+    );
+    assert_eq!(
+        (claims.iat, claims.exp, claims.iss.as_str()),
+        (IAT, IAT + YEAR, ISSUER)
+    );
+    assert_eq!(
+        (claims.pv.as_str(), claims.pd.as_str()),
+        (policy::CURRENT.id, policy::CURRENT.digest)
+    );
+    assert_eq!(
+        claims.cat.iter().collect::<Vec<_>>(),
+        [Category::Necessary, Category::Marketing]
+    );
     assert!(!claims.pa);
     assert_eq!(serde_json::to_value(claims.lang).expect("lang"), "kk");
 }

@@ -19,7 +19,10 @@ fn claims() -> impl Strategy<Value = Claims> {
         "v[0-9]{1,3}",
         "[0-9a-f]{64}",
         prop_oneof![Just(Language::Ru), Just(Language::Kk)],
-        proptest::collection::vec(prop_oneof![Just(Category::Analytics), Just(Category::Marketing)], 0..3),
+        proptest::collection::vec(
+            prop_oneof![Just(Category::Analytics), Just(Category::Marketing)],
+            0..3,
+        ),
         any::<bool>(),
     )
         .prop_map(|(iss, sub, jti, iat, ttl, pv, pd, lang, cat, pa)| Claims {
@@ -37,7 +40,11 @@ fn claims() -> impl Strategy<Value = Claims> {
 }
 
 fn verify(token: &str, jwks: &Jwks, claims: &Claims) -> Result<Claims, token::TokenError> {
-    let expected = Expected { issuer: &claims.iss, policy_digest: &claims.pd, now: claims.iat };
+    let expected = Expected {
+        issuer: &claims.iss,
+        policy_digest: &claims.pd,
+        now: claims.iat,
+    };
     token::verify(token, jwks, &expected)
 }
 

@@ -15,7 +15,11 @@ fn jwks() -> Jwks {
 }
 
 fn expected() -> Expected<'static> {
-    Expected { issuer: ISSUER, policy_digest: DIGEST, now: NOW }
+    Expected {
+        issuer: ISSUER,
+        policy_digest: DIGEST,
+        now: NOW,
+    }
 }
 
 #[test]
@@ -24,7 +28,10 @@ fn the_vector_verifies_without_the_sign_feature() {
     assert_eq!(claims.sub.as_str(), "q83vEjRWeJCrze8SNFZ4kA");
     assert_eq!(claims.jti.as_str(), "AAECAwQFBgcICQoLDA0ODw");
     assert_eq!((claims.iat, claims.exp), (1_764_000_000, 1_795_536_000));
-    assert_eq!(serde_json::to_string(&claims.cat).expect("cat"), r#"["necessary","analytics","marketing"]"#);
+    assert_eq!(
+        serde_json::to_string(&claims.cat).expect("cat"),
+        r#"["necessary","analytics","marketing"]"#
+    );
     assert!(claims.pa);
 }
 
@@ -42,7 +49,11 @@ fn every_single_character_change_is_refused() {
             bytes[index] = replacement;
             let mutated = String::from_utf8(bytes).expect("ascii");
             let result = token::verify(&mutated, &jwks, &expected());
-            assert!(result.is_err(), "change at {index} to {:?} verified", replacement as char);
+            assert!(
+                result.is_err(),
+                "change at {index} to {:?} verified",
+                replacement as char
+            );
         }
     }
 }
@@ -52,14 +63,23 @@ fn truncations_and_extensions_are_refused() {
     let token = TOKEN.trim_end();
     let jwks = jwks();
     for len in 0..token.len() {
-        assert!(token::verify(&token[..len], &jwks, &expected()).is_err(), "prefix of {len}");
+        assert!(
+            token::verify(&token[..len], &jwks, &expected()).is_err(),
+            "prefix of {len}"
+        );
     }
     for suffix in ["A", "AA", "AAA", ".", "=", "\n", " "] {
         let longer = format!("{token}{suffix}");
-        assert!(token::verify(&longer, &jwks, &expected()).is_err(), "{suffix:?}");
+        assert!(
+            token::verify(&longer, &jwks, &expected()).is_err(),
+            "{suffix:?}"
+        );
     }
-    assert!(matches!(
-        token::verify(TOKEN, &jwks, &expected()),
-        Err(TokenError::Malformed(_))
-    ), "the trailing newline of the file itself");
+    assert!(
+        matches!(
+            token::verify(TOKEN, &jwks, &expected()),
+            Err(TokenError::Malformed(_))
+        ),
+        "the trailing newline of the file itself"
+    );
 }

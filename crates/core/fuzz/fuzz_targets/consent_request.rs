@@ -19,8 +19,8 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(withdraw) = serde_json::from_slice::<WithdrawRequest>(data) {
         let _ = withdraw.validate();
         let _ = withdraw.withdrawn();
-        let again: WithdrawRequest =
-            serde_json::from_slice(&withdraw.canonical_bytes()).expect("canonical bytes parse back");
+        let again: WithdrawRequest = serde_json::from_slice(&withdraw.canonical_bytes())
+            .expect("canonical bytes parse back");
         assert_eq!(again, withdraw);
     }
 });

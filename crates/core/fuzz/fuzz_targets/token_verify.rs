@@ -16,14 +16,20 @@ fn jwks() -> &'static Jwks {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let expected = Expected {
         issuer: "https://consent.vivus.kz",
         policy_digest: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
         now: 1_764_000_100,
     };
     if let Ok(claims) = token::verify(text, jwks(), &expected) {
-        assert_eq!(text, GENUINE.trim_end(), "a token other than the genuine one verified: {claims:?}");
+        assert_eq!(
+            text,
+            GENUINE.trim_end(),
+            "a token other than the genuine one verified: {claims:?}"
+        );
     }
     let _ = token::peek_claims(text);
 });
