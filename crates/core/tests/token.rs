@@ -767,7 +767,7 @@ fn claims_from_a_request_carry_its_choices() {
     let claims = Claims::from_request(&request, ISSUER, IAT, IAT + YEAR);
     assert_eq!(
         (claims.sub, claims.jti),
-        (request.subject.clone(), request.id.clone())
+        (request.subject.clone(), request.id)
     );
     assert_eq!(
         (claims.iat, claims.exp, claims.iss.as_str()),
