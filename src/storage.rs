@@ -6,7 +6,6 @@
 //! whose consent then lasts as long as what did work (the cookie, the mirror, or the page).
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 
 use wasm_bindgen::JsCast;
 
@@ -59,19 +58,24 @@ pub trait ConsentStore {
 /// A store in memory, for tests and for pages where the browser stores nothing.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    values: RefCell<BTreeMap<Key, String>>,
+    // Three keys at most: a Vec costs far fewer wasm bytes than a map.
+    values: RefCell<Vec<(Key, String)>>,
 }
 
 impl ConsentStore for MemoryStore {
     fn read(&self, key: Key) -> Result<Option<String>, StorageError> {
-        Ok(self.values.borrow().get(&key).cloned())
+        Ok(self.values.borrow().iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()))
     }
-    fn write(&self, key: Key, value: &str, _max_age: u64) -> Result<(), StorageError> {
-        self.values.borrow_mut().insert(key, value.into());
+    fn write(&self, key: Key, value: &str, max_age: u64) -> Result<(), StorageError> {
+        self.remove(key)?;
+        // A token written with no lifetime left is a removal (as for the cookie).
+        if !(key == Key::Token && max_age == 0) {
+            self.values.borrow_mut().push((key, value.into()));
+        }
         Ok(())
     }
     fn remove(&self, key: Key) -> Result<(), StorageError> {
-        self.values.borrow_mut().remove(&key);
+        self.values.borrow_mut().retain(|(k, _)| *k != key);
         Ok(())
     }
 }
