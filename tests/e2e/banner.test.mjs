@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import {
   e2e, UI, TEXT, TAG_COOKIES, consentCookie, consentReady, eventually, peekClaims,
-  tagCookieNames, tagRuns,
+  signAsService, storeToken, tagCookieNames, tagRuns,
 } from './support.mjs';
 
 const h = e2e();
@@ -24,8 +24,14 @@ async function settle(page) {
   await page.waitForTimeout(200);
 }
 
+// The token once the SDK has finished recording: the cookie set and mirrored in
+// localStorage (the service's Set-Cookie can arrive before the SDK's own writes).
 async function recordedToken(page) {
-  return eventually(() => consentCookie(page.context()), { message: 'the vivus_consent cookie' });
+  await page.waitForFunction(() => window.demoConsent);
+  const token = await page.evaluate(() => window.demoConsent.whenRecorded());
+  await eventually(async () => (await consentCookie(page.context())) === token &&
+    (await page.evaluate(() => localStorage.getItem('vivus_consent'))) === token, { message: 'the stored token' });
+  return token;
 }
 
 for (const lang of ['ru', 'kk']) {
@@ -138,6 +144,67 @@ h.test('a tampered consent token brings the banner back and grants nothing', asy
   await settle(page);
   assert.deepEqual(only(await tagRuns(page), ALL_INDEX), {}, 'the forged grant runs nothing');
   assert.equal(await sdkHas(page, 'marketing'), false);
+});
+
+// Tokens with a genuine signature from the service's own key, but claims that must not
+// count: the SDK verifies issuer, expiry and policy digest itself, without the network.
+const now = () => Math.floor(Date.now() / 1000);
+const STORED = {
+  'a re-signed copy of the valid token (control)': (c) => ({ ...c }),
+  'an expired token': (c) => ({ ...c, iat: now() - 400 * 86400, exp: now() - 86400 }),
+  'a token for another policy version': (c) => ({ ...c, pd: 'ab'.repeat(32) }),
+  'a token from another issuer': (c) => ({ ...c, iss: 'someone-else' }),
+};
+for (const [what, change] of Object.entries(STORED)) {
+  const valid = what.includes('control');
+  h.test(`${what} ${valid ? 'is accepted' : 'brings the banner back'} on the next visit`, async (t) => {
+    const page = await t.open('/');
+    await UI.acceptAll(page).click();
+    const token = await recordedToken(page);
+    const resigned = signAsService(h.service, change(peekClaims(token)));
+    assert.equal((await h.service.verify(resigned)).valid, valid, 'the service agrees');
+    await storeToken(page, resigned, h.service.origin);
+
+    await page.reload();
+    await consentReady(page);
+    await settle(page);
+    assert.equal(await UI.banner(page).isVisible(), !valid);
+    assert.equal(await sdkHas(page, 'marketing'), valid);
+    const runs = await tagRuns(page);
+    assert.deepEqual(only(runs, INDEX_ANALYTICS.concat('google-ads', 'meta-pixel')),
+      valid ? ones(INDEX_ANALYTICS.concat('google-ads', 'meta-pixel')) : {});
+  });
+}
+
+h.test('crawlers get no banner and no tags', async (t) => {
+  const page = await t.open('/', {
+    userAgent: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+  });
+  const posts = [];
+  page.on('request', (r) => { if (r.method() === 'POST') posts.push(r.url()); });
+  await consentReady(page);
+  await settle(page);
+  assert.equal(await UI.banner(page).count(), 0);
+  assert.deepEqual(only(await tagRuns(page), ALL_INDEX), {});
+  assert.deepEqual(posts, [], 'nothing is recorded for a crawler');
+});
+
+h.test('Global Privacy Control: the banner says so and the choice carries the signal', async (t) => {
+  const ctx = await t.context();
+  await ctx.addInitScript(() => Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true }));
+  const page = await ctx.newPage();
+  const sent = [];
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && new URL(r.url()).pathname === '/v1/consents') sent.push(JSON.parse(r.postData()));
+  });
+  await page.goto('/');
+  await UI.banner(page).getByText(/Global Privacy Control/).waitFor();
+  await UI.settings(page).click();
+  assert.equal(await UI.categorySwitch(page, 'marketing').isChecked(), false, 'marketing starts unchecked');
+  await UI.preferences(page).getByRole('button', { name: TEXT.ru.save }).click();
+  await eventually(() => sent.length > 0, { message: 'the consent request' });
+  assert.equal(sent[0].gpc, true);
+  assert.equal(sent[0].categories.marketing, false);
 });
 
 h.test('"Cookie settings" in the footer opens the preferences; saving analytics only runs only analytics tags', async (t) => {

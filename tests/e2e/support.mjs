@@ -16,6 +16,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -179,6 +180,33 @@ export class Service {
     assert.equal(res.status, 200, `GET history answered ${res.status}: ${await res.clone().text()}`);
     return res.json();
   }
+}
+
+/**
+ * Signs `claims` with the service's newest key (read from its key directory: a
+ * `<unix-time>-<kid>.key` file holding the 32-byte seed in hex), as the service would:
+ * a genuine signature on claims the test chooses (expired, another policy, ...).
+ */
+export function signAsService(service, claims) {
+  const files = fs.readdirSync(service.keyDir).filter((f) => f.endsWith('.key')).sort(
+    (a, b) => Number(a.split('-')[0]) - Number(b.split('-')[0]));
+  const file = files.at(-1);
+  if (!file) throw new Error(`no key in ${service.keyDir}`);
+  const kid = file.slice(file.indexOf('-') + 1, -'.key'.length);
+  const seed = Buffer.from(fs.readFileSync(path.join(service.keyDir, file), 'utf8').trim(), 'hex');
+  // PKCS#8 wrapping of a raw Ed25519 seed (RFC 8410).
+  const key = crypto.createPrivateKey({
+    key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8',
+  });
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const input = `${b64({ alg: 'EdDSA', kid, typ: 'JWT' })}.${b64(claims)}`;
+  return `${input}.${crypto.sign(null, Buffer.from(input), key).toString('base64url')}`;
+}
+
+/** Stores `token` where the SDK keeps it: the cookie and its localStorage mirror. */
+export async function storeToken(page, token, origin) {
+  await page.context().addCookies([{ name: 'vivus_consent', value: token, url: origin }]);
+  await page.evaluate((v) => localStorage.setItem('vivus_consent', v), token);
 }
 
 /** The claims of a JWS, decoded without verification (assertion messages, subject ids). */
