@@ -4,7 +4,7 @@
 //
 //   RUNS=15            runs per contender and CPU setting (fresh context each)
 //   THROTTLE=1,4       CPU throttling rates (CDP Emulation.setCPUThrottlingRate)
-//   CONTENDERS=...     comma-separated subset of floor,cookieconsent,klaro,vivus
+//   CONTENDERS=...     comma-separated subset of floor,cookieconsent,klaro,vivus,vivus-preload
 //   PORT=0             loopback port (0 = pick a free one)
 //   PKG_DIR=pkg        the built SDK package to serve at /pkg/
 //   SERVER_BIN=target/release/vivus-consent-server
@@ -16,7 +16,7 @@ import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, cpSync, statSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync, brotliCompressSync, constants as zc } from 'node:zlib';
@@ -80,6 +80,7 @@ function findSdk() {
     // The service's keys inline, so a returning visitor verifies without a request; the
     // endpoint, issuer and cookie are the defaults (the service on the page's origin).
     config: (jwks) => ({ jwks, language: 'ru' }),
+    files: ['/pkg/vivus-consent.js', '/pkg/vivus_consent.js', '/pkg/vivus_consent_bg.wasm'],
     bannerSelector: '.banner',
     acceptSelector: '[data-vc="accept"]',
   };
@@ -111,14 +112,14 @@ function contenders(sdk) {
     },
   ];
   if (sdk) {
-    all.push({
-      id: 'vivus',
-      name: 'vivus-consent (this repo)',
-      page: 'vivus.html',
-      banner: { host: 'vivus-consent', selector: sdk.bannerSelector ?? '[role="region"]' },
-      accept: { host: 'vivus-consent', selector: sdk.acceptSelector ?? '[data-action="accept-all"]' },
+    const ours = {
+      banner: { host: 'vivus-consent', selector: sdk.bannerSelector },
+      accept: { host: 'vivus-consent', selector: sdk.acceptSelector },
       cookie: 'vivus_consent',
-    });
+    };
+    all.push({ id: 'vivus', name: 'vivus-consent (this repo)', page: 'vivus.html', ...ours });
+    // The same, with <link rel=modulepreload/preload> for the entry, glue and wasm in <head>.
+    all.push({ id: 'vivus-preload', name: 'vivus-consent + preload hints', page: 'vivus-preload.html', ...ours });
   }
   return WANT ? all.filter((c) => WANT.includes(c.id)) : all;
 }
@@ -241,6 +242,7 @@ function readBench() {
     error: B.error,
     now: performance.now(),
     fcp: fcp ? fcp.startTime : null,
+    docEnd: nav ? nav.responseEnd : null,
     domContentLoaded: nav ? nav.domContentLoadedEventEnd : null,
     load: nav ? nav.loadEventEnd : null,
     resources: performance.getEntriesByType('resource').map((e) => ({
@@ -301,6 +303,8 @@ async function run(browser, server, c, throttle, { screenshot } = {}) {
         bannerVia: first.bannerVia,
         sdkReady: first.readyAt,
         fcp: first.fcp,
+        docEnd: first.docEnd,
+        domContentLoaded: first.domContentLoaded,
         load: first.load,
         tbt: tbt(first.longtasks),
         longTasks: first.longtasks.length,
@@ -543,6 +547,7 @@ const METHOD = [
 
 async function main() {
   const t0 = Date.now();
+  const loadBefore = loadavg();
   installLibs();
   const sdk = findSdk();
   if (!sdk) log('pkg/ has no built SDK (run `make pkg`): ours is not measured');
@@ -550,9 +555,11 @@ async function main() {
   const server = await startServer();
   log(`serving ${relative(ROOT, SITE)} with ${server.kind} at ${server.base}`);
   const list = contenders(server.kind === 'vivus-consent-server' ? sdk : null);
-  if (list.some((c) => c.id === 'vivus')) {
+  if (sdk && server.kind === 'vivus-consent-server') {
     const jwks = await (await fetch(`${server.base}/.well-known/jwks.json`)).json();
-    writeFileSync(join(SITE, 'www/vivus.html'), vivusPage({ entry: sdk.entry, config: sdk.config(jwks) }));
+    const config = sdk.config(jwks);
+    writeFileSync(join(SITE, 'www/vivus.html'), vivusPage({ entry: sdk.entry, config }));
+    writeFileSync(join(SITE, 'www/vivus-preload.html'), vivusPage({ entry: sdk.entry, config, preload: sdk.files }));
   }
 
   const browser = await chromium.launch({
@@ -598,7 +605,7 @@ async function main() {
         log(`x${throttle} run ${i + 1}/${RUNS} done (${Math.round((Date.now() - t0) / 1000)} s)`);
       }
     }
-    if (list.some((c) => c.id === 'vivus')) verify = await verifyAll(browser, server);
+    if (list.some((c) => c.id.startsWith('vivus'))) verify = await verifyAll(browser, server);
   } finally {
     await browser.close();
     server.child.kill();
@@ -616,6 +623,8 @@ async function main() {
     bannerVisible: (r) => r.first.bannerVisible,
     sdkReady: (r) => r.first.sdkReady,
     fcp: (r) => r.first.fcp,
+    docEnd: (r) => r.first.docEnd,
+    domContentLoaded: (r) => r.first.domContentLoaded,
     tbt: (r) => r.first.tbt,
     longTasks: (r) => r.first.longTasks,
     longestTask: (r) => r.first.longestTask,
@@ -631,6 +640,13 @@ async function main() {
     for (const c of list) {
       const runs = samples[throttle][c.id];
       figures[`x${throttle}`][c.id] = Object.fromEntries(Object.entries(metrics).map(([k, f]) => [k, summarize(runs.map(f))]));
+      // When each file the banner needed arrived (median over runs), for "where the time goes".
+      const urls = [...new Set(runs.flatMap((r) => r.preBanner.map((f) => f.url)))];
+      figures[`x${throttle}`][c.id].preBannerTimeline = urls.map((url) => ({
+        url,
+        start: summarize(runs.map((r) => r.preBanner.find((f) => f.url === url)?.start)),
+        end: summarize(runs.map((r) => r.preBanner.find((f) => f.url === url)?.end)),
+      }));
       figures[`x${throttle}`][c.id].anomalies = {
         gatedBeforeAccept: runs.filter((r) => r.first.gatedBeforeAccept !== null && r.first.gatedBeforeAccept !== undefined).length,
         bannerOnReturn: runs.filter((r) => r.returning?.bannerShown).length,
@@ -646,6 +662,9 @@ async function main() {
     durationSeconds: Math.round((Date.now() - t0) / 1000),
     commit: gitRev(),
     machine: machine(),
+    // The machine is shared (other builds and benchmarks may run): the 1/5/15-minute load
+    // averages when the run started and ended say how quiet it was.
+    loadAverage: { start: loadBefore.map((x) => +x.toFixed(2)), end: loadavg().map((x) => +x.toFixed(2)) },
     versions: {
       ...versions,
       node: process.version,

@@ -47,7 +47,7 @@ stop_server() {
 note="$(nproc) cores shared by the service and the load generator; ${DURATION}s per run after 1s warm-up; rate limit off"
 
 start_server sqlite "$WORK/ledger.sqlite3"
-"$LOADGEN" --url "http://127.0.0.1:$PORT" --clients "$CLIENTS" --duration "$DURATION" --label sqlite --out "$OUT" \
+"$LOADGEN" --url "http://127.0.0.1:$PORT" --clients "$CLIENTS" --duration "$DURATION" --server-pid "$SERVER_PID" --label sqlite --out "$OUT" \
   --note "SQLite WAL, synchronous=FULL, one writer thread batching commits; $note"
 stop_server
 
@@ -56,7 +56,7 @@ if psql -q "$PG_URL" -c 'select 1' >/dev/null 2>&1; then
   psql -q "$PG_URL" -c "CREATE SCHEMA $SCHEMA" >/dev/null
   sep='?'; case "$PG_URL" in *\?*) sep='&';; esac
   start_server postgres "${PG_URL}${sep}options=-c%20search_path%3D$SCHEMA"
-  "$LOADGEN" --url "http://127.0.0.1:$PORT" --clients "$CLIENTS" --duration "$DURATION" --label postgres --out "$OUT" \
+  "$LOADGEN" --url "http://127.0.0.1:$PORT" --clients "$CLIENTS" --duration "$DURATION" --server-pid "$SERVER_PID" --label postgres --out "$OUT" \
     --note "PostgreSQL $(psql -qAt "$PG_URL" -c 'show server_version'), local, synchronous_commit=$(psql -qAt "$PG_URL" -c 'show synchronous_commit'), one writer task per instance batching under an advisory lock; $note"
   stop_server
 else

@@ -210,9 +210,18 @@ export function klaroPage() {
  * Ours: the package entry from pkg/ as a module (it loads the wasm beside it),
  * `init(config)` with the service's JWKS inline, as pkg/README shows it.
  */
-export function vivusPage({ entry, config }) {
+export function vivusPage({ entry, config, preload = [] }) {
   return page({
     title: 'Vivus — vivus-consent',
+    // Optional hints so the browser fetches the module graph and the wasm while it parses,
+    // instead of discovering them one after another (inline module → entry → glue → wasm).
+    head: preload
+      .map((url) =>
+        url.endsWith('.wasm')
+          ? `<link rel="preload" href="${url}" as="fetch" type="application/wasm" crossorigin>`
+          : `<link rel="modulepreload" href="${url}">`,
+      )
+      .join('\n'),
     gated: `<script type="text/plain" data-category="marketing">${GATED_CODE}</script>`,
     tail: `<script type="module">import { init } from '${entry}';\ninit(${JSON.stringify(config)});</script>`,
   });

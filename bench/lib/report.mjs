@@ -11,6 +11,8 @@ const METRICS = [
   ['bannerInDom', 'banner element in the DOM (ms from navigation start)', 'ms'],
   ['bannerVisible', 'banner visible (ms from navigation start)', 'ms'],
   ['sdkReady', 'ours: `vivus-consent:ready` dispatched, first visit (ms)', 'ms'],
+  ['docEnd', 'HTML document received (ms)', 'ms'],
+  ['domContentLoaded', 'DOMContentLoaded handlers done (ms)', 'ms'],
   ['fcp', 'first contentful paint (ms)', 'ms'],
   ['tbt', 'total blocking time, first visit (ms)', 'ms'],
   ['longTasks', 'long tasks, first visit (count)', 'n'],
@@ -120,6 +122,7 @@ export function writeReport(r, path) {
   L.push('## Machine and versions');
   L.push('');
   L.push(`- CPU: ${r.machine.cpu}, ${r.machine.cores} cores; Linux ${r.machine.kernel}; ${r.machine.memoryGiB} GiB RAM`);
+  if (r.loadAverage) L.push(`- Load average (1/5/15 min) at start ${r.loadAverage.start.join(' / ')}, at end ${r.loadAverage.end.join(' / ')} (${r.machine.cores} cores; other work on the machine widens the spread)`);
   L.push(`- Chromium ${r.versions.chromium} (Debian, headless), node ${r.versions.node}, playwright-core ${r.versions.playwrightCore}`);
   L.push(`- vanilla-cookieconsent ${r.versions['vanilla-cookieconsent']}, Klaro ${r.versions.klaro} (from npm, exact versions), vivus-consent at \`${r.commit}\``);
   L.push(`- Served by: ${r.server.kind} on loopback, the same server for every page${r.server.args.length ? ` (\`${r.server.args.join(' ')}\`)` : ''}`);
@@ -176,6 +179,18 @@ export function writeReport(r, path) {
       L.push(`| ${label} | ${ids.map((id) => cell(f[id]?.[key], f[REF]?.[key], unit)).join(' | ')} |`);
     }
     L.push('');
+    const tl = ids.filter((id) => f[id]?.preBannerTimeline?.length);
+    if (tl.length) {
+      L.push('Where the time to the banner goes (medians, ms from navigation start): each file the banner needed, requested → received; then the banner in the DOM and visible.');
+      L.push('');
+      for (const id of tl) {
+        const parts = f[id].preBannerTimeline.map((x) => `\`${x.url.split('/').pop()}\` ${fmt(x.start?.median, 'ms')}→${fmt(x.end?.median, 'ms')}`);
+        if (f[id].sdkReady) parts.push(`ready ${fmt(f[id].sdkReady.median, 'ms')}`);
+        parts.push(`in DOM ${fmt(f[id].bannerInDom?.median, 'ms')}`, `visible ${fmt(f[id].bannerVisible?.median, 'ms')}`);
+        L.push(`- ${names[id]}: document ${fmt(f[id].docEnd?.median, 'ms')}; ${parts.join('; ')}`);
+      }
+      L.push('');
+    }
     const notes = [];
     for (const id of ids) {
       const a = f[id]?.anomalies;
