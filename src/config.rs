@@ -265,9 +265,46 @@ impl Config {
                         }
                     }
                 }
-                "consentMode" => c.consent_mode = serde_member(source, value, path)?,
-                "cleanup" => c.cleanup = serde_member(source, value, path)?,
-                "forms" => c.forms = serde_member(source, value, path)?,
+                "consentMode" => {
+                    let m = &mut c.consent_mode;
+                    for (key, v) in object(value, path, &["enabled", "mapping", "dataLayer", "event"])? {
+                        let path = join(path, key);
+                        match key.as_str() {
+                            "enabled" => m.enabled = boolean(v, &path)?,
+                            "dataLayer" => m.data_layer = string(v, &path)?,
+                            "event" => m.event = string(v, &path)?,
+                            _ => {
+                                for (name, keys) in object(v, &path, &["necessary", "analytics", "marketing"])? {
+                                    let list = strings(keys, &join(&path, name))?;
+                                    match name.as_str() {
+                                        "necessary" => m.mapping.necessary = list,
+                                        "analytics" => m.mapping.analytics = list,
+                                        _ => m.mapping.marketing = list,
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                "cleanup" => {
+                    for (key, v) in object(value, path, &["analytics", "marketing", "reload"])? {
+                        let path = join(path, key);
+                        match key.as_str() {
+                            "reload" => c.cleanup.reload = boolean(v, &path)?,
+                            "analytics" => c.cleanup.analytics = strings(v, &path)?,
+                            _ => c.cleanup.marketing = strings(v, &path)?,
+                        }
+                    }
+                }
+                "forms" => {
+                    for (key, v) in object(value, path, &["declarative", "tokenField"])? {
+                        let path = join(path, key);
+                        match key.as_str() {
+                            "declarative" => c.forms.declarative = boolean(v, &path)?,
+                            _ => c.forms.token_field = string(v, &path)?,
+                        }
+                    }
+                }
                 _ => {
                     for (key, v) in object(value, path, &["timeoutMs", "maxAttempts", "backoffMs"])? {
                         let path = join(path, key);
@@ -380,19 +417,9 @@ fn read_services(value: &Json, path: &str) -> Result<Vec<Service>> {
     Ok(services)
 }
 
-/// A member whose type reads itself with serde (the gates' options), given its own text.
-fn serde_member<T: serde::de::DeserializeOwned>(source: &str, value: &Json, path: &str) -> Result<T> {
-    if !matches!(value.value, Value::Object(_)) {
-        return Err(expected(path, "an object", value));
-    }
-    serde_json::from_str(&source[value.span.0..value.span.1]).map_err(|err| {
-        let mut text = String::from(path);
-        text.push_str(": ");
-        let message = err.to_string();
-        // serde_json appends " at line 1 column 37"; the member path says more.
-        text.push_str(message.rsplit_once(" at line ").map_or(message.as_str(), |(m, _)| m));
-        SdkError::Config(text)
-    })
+fn strings(value: &Json, path: &str) -> Result<Vec<String>> {
+    let Value::Array(items) = &value.value else { return Err(expected(path, "an array of strings", value)) };
+    items.iter().map(|item| string(item, path)).collect()
 }
 
 fn join(parent: &str, key: &str) -> String {
@@ -714,7 +741,8 @@ mod tests {
                 "cookie":{"name":"c","domain":".vivus.kz","path":"/kz"},
                 "ui":{"autoShow":false,"hideForBots":false,"languageSwitch":false},
                 "net":{"timeoutMs":100,"maxAttempts":2,"backoffMs":10},
-                "consentMode":{},"cleanup":{},"forms":{}}"#,
+                "consentMode":{"enabled":true,"dataLayer":"dl","event":"e","mapping":{"necessary":["security_storage"],"analytics":[],"marketing":["ad_storage"]}},
+                "cleanup":{"analytics":["_x*"],"marketing":[],"reload":true},"forms":{"declarative":false,"tokenField":"ct"}}"#,
         )
         .expect("valid");
         assert_eq!(config.language, Some(Language::Kk));
@@ -722,6 +750,12 @@ mod tests {
         assert_eq!(config.jwks.expect("inline").keys.len(), 1);
         assert_eq!(config.categories.marketing.services[0].cookies, ["_fbp"]);
         assert_eq!(config.cookie.domain.as_deref(), Some(".vivus.kz"));
+        assert_eq!(config.consent_mode.mapping.necessary, ["security_storage"]);
+        assert!(config.consent_mode.mapping.analytics.is_empty());
+        assert_eq!((config.consent_mode.data_layer.as_str(), config.consent_mode.event.as_str()), ("dl", "e"));
+        assert_eq!(config.cleanup.analytics, ["_x*"]);
+        assert!(config.cleanup.reload);
+        assert_eq!((config.forms.declarative, config.forms.token_field.as_str()), (false, "ct"));
     }
 
     #[test]
@@ -738,7 +772,13 @@ mod tests {
             (r#"{"jwks":{"key":[]}}"#, "jwks.key: unknown option"),
             (r#"{"net":{"timeoutMs":1.5}}"#, "net.timeoutMs: expected a whole number, found a number"),
             ("{\"a\":", "config: not valid JSON (at byte 5)"),
-            (r#"{"consentMode":{"nope":1}}"#, "consentMode: unknown field `nope`"),
+            (r#"{"consentMode":{"nope":1}}"#, "consentMode.nope: unknown option; the options here are enabled, mapping"),
+            (r#"{"consentMode":{"mapping":{"marketing":["ads_storage"]}}}"#, "consentMode.mapping.marketing: unknown consent mode key \"ads_storage\""),
+            (r#"{"consentMode":{"mapping":{"ads":[]}}}"#, "consentMode.mapping.ads: unknown option"),
+            (r#"{"cleanup":{"marketing":"_fbp"}}"#, "cleanup.marketing: expected an array of strings, found a string"),
+            (r#"{"cleanup":{"analytics":["a=b"]}}"#, "cleanup.analytics: the pattern \"a=b\""),
+            (r#"{"forms":{"tokenField":""}}"#, "forms.tokenField: must be"),
+            (r#"{"forms":{"tokenfield":"x"}}"#, "forms.tokenfield: unknown option"),
             (r#"{"forms":[]}"#, "forms: expected an object, found an array"),
             (r#"{"cookie":{"name":"a b"}}"#, "cookie.name: must be"),
             (r#"{"cookie":{"path":"x"}}"#, "cookie.path: must start"),

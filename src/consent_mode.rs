@@ -14,7 +14,6 @@
 //! `ad_personalization`. A key mapped from several categories is granted only when all of
 //! them are: denial wins.
 
-use serde::Deserialize;
 use vivus_consent_core::category::{Categories, Category};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -33,18 +32,18 @@ pub const KEYS: [&str; 7] = [
 /// The `dataLayer` event pushed on every update, unless configured otherwise.
 pub const DEFAULT_EVENT: &str = "vivus_consent_update";
 
-/// Configuration of the Consent Mode bridge (the `consentMode` member of the SDK config).
+/// Configuration of the Consent Mode bridge (the `consentMode` member of the SDK config,
+/// read by [`crate::config::Config::from_json`]).
 ///
 /// ```
-/// use vivus_consent::consent_mode::ConsentModeConfig;
-/// let config: ConsentModeConfig = serde_json::from_str(
-///     r#"{"mapping":{"analytics":["analytics_storage"],"marketing":["ad_storage"]}}"#,
+/// use vivus_consent::config::Config;
+/// let config = Config::from_json(
+///     r#"{"consentMode":{"mapping":{"analytics":["analytics_storage"],"marketing":["ad_storage"]}}}"#,
 /// )?;
-/// config.validate()?;
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// assert_eq!(config.consent_mode.mapping.marketing, ["ad_storage"]);
+/// # Ok::<(), vivus_consent::error::SdkError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentModeConfig {
     /// Whether to call `gtag` and push to the data layer at all. Default `true`.
     pub enabled: bool,
@@ -69,8 +68,7 @@ impl Default for ConsentModeConfig {
 }
 
 /// Consent Mode keys per category; see [`ConsentModeConfig::mapping`].
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mapping {
     /// Keys granted by the necessary category (always granted). Default: none, because the
     /// defaults snippet already grants `functionality_storage` and `security_storage`.
@@ -292,13 +290,21 @@ mod tests {
         assert!(config.states(Categories::all()).iter().all(|(_, on)| *on));
     }
 
+    fn config(mapping: [&[&str]; 3]) -> ConsentModeConfig {
+        let owned = |keys: &[&str]| keys.iter().map(|&k| k.to_owned()).collect();
+        ConsentModeConfig {
+            mapping: Mapping { necessary: owned(mapping[0]), analytics: owned(mapping[1]), marketing: owned(mapping[2]) },
+            ..ConsentModeConfig::default()
+        }
+    }
+
     #[test]
     fn a_key_shared_by_two_categories_needs_both() {
-        let config: ConsentModeConfig = serde_json::from_str(
-            r#"{"mapping":{"analytics":["analytics_storage","personalization_storage"],
-                           "marketing":["ad_storage","personalization_storage"]}}"#,
-        )
-        .unwrap();
+        let config = config([
+            &[],
+            &["analytics_storage", "personalization_storage"],
+            &["ad_storage", "personalization_storage"],
+        ]);
         let states = config.states(set_of(&[Category::Analytics]));
         assert_eq!(
             states,
@@ -310,27 +316,16 @@ mod tests {
 
     #[test]
     fn necessary_keys_are_always_granted() {
-        let config: ConsentModeConfig =
-            serde_json::from_str(r#"{"mapping":{"necessary":["security_storage"]}}"#).unwrap();
-        assert_eq!(config.states(Categories::new())[0], ("security_storage", true));
-        // Members left out keep their defaults.
-        assert_eq!(config.mapping.analytics, vec!["analytics_storage".to_owned()]);
+        let config = config([&["security_storage"], &["analytics_storage"], &[]]);
+        assert_eq!(config.states(Categories::new()), vec![("security_storage", true), ("analytics_storage", false)]);
     }
 
     #[test]
-    fn unknown_keys_and_fields_are_rejected_with_their_names() {
-        let config: ConsentModeConfig =
-            serde_json::from_str(r#"{"mapping":{"marketing":["ads_storage"]}}"#).unwrap();
-        let err = config.validate().unwrap_err().to_string();
+    fn unknown_keys_and_empty_names_are_rejected_with_their_paths() {
+        let err = config([&[], &[], &["ads_storage"]]).validate().unwrap_err().to_string();
         assert!(err.starts_with("consentMode.mapping.marketing: unknown consent mode key \"ads_storage\""), "{err}");
-
-        let err = serde_json::from_str::<ConsentModeConfig>(r#"{"mapping":{"ads":[]}}"#).unwrap_err();
-        assert!(err.to_string().contains("unknown field `ads`"), "{err}");
-        let err = serde_json::from_str::<ConsentModeConfig>(r#"{"waitForUpdate":500}"#).unwrap_err();
-        assert!(err.to_string().contains("unknown field `waitForUpdate`"), "{err}");
-
-        let config: ConsentModeConfig = serde_json::from_str(r#"{"event":""}"#).unwrap();
-        assert_eq!(config.validate(), Err(ConfigError::EmptyName("event")));
+        let empty = ConsentModeConfig { event: String::new(), ..ConsentModeConfig::default() };
+        assert_eq!(empty.validate(), Err(ConfigError::EmptyName("event")));
         assert!(ConsentModeConfig::default().validate().is_ok());
     }
 }
