@@ -320,6 +320,7 @@ async function run(browser, server, c, throttle, { screenshot } = {}) {
         .map((r) => ({ ...r, url: r.url.replace(server.base, '') })),
       bodies,
       acceptToGated: null,
+      acceptToRecorded: null,
       returning: null,
       failed: null,
     };
@@ -337,6 +338,10 @@ async function run(browser, server, c, throttle, { screenshot } = {}) {
         // Consent stored (ours: the token is back from the service and in the cookie).
         stage = 'consent stored';
         await wait((name) => document.cookie.split('; ').some((kv) => kv.startsWith(`${name}=`)), c.cookie);
+        if (c.id.startsWith('vivus')) {
+          await wait(() => window.__bench.recordedAt !== null);
+          out.acceptToRecorded = await page.evaluate(() => window.__bench.recordedAt - window.__bench.clickAt);
+        }
       }
 
       // Returning visit: same context (cookies, storage, HTTP cache), new navigation.
@@ -630,6 +635,7 @@ async function main() {
     longestTask: (r) => r.first.longestTask,
     cls: (r) => r.first.cls,
     acceptToGated: (r) => r.acceptToGated,
+    acceptToRecorded: (r) => r.acceptToRecorded,
     returningGated: (r) => r.returning?.gated,
     returningSdkReady: (r) => r.returning?.sdkReady,
     firstVisitGated: (r) => r.first.gated,
@@ -680,7 +686,7 @@ async function main() {
     sizes,
     figures,
     samples: Object.fromEntries(
-      THROTTLE.map((t) => [`x${t}`, Object.fromEntries(list.map((c) => [c.id, samples[t][c.id].map((r) => ({ ...r.first, acceptToGated: r.acceptToGated ?? null, returning: r.returning, preBanner: r.preBanner.map((f) => f.url) }))]))]),
+      THROTTLE.map((t) => [`x${t}`, Object.fromEntries(list.map((c) => [c.id, samples[t][c.id].map((r) => ({ ...r.first, acceptToGated: r.acceptToGated ?? null, acceptToRecorded: r.acceptToRecorded ?? null, returning: r.returning, preBanner: r.preBanner.map((f) => f.url) }))]))]),
     ),
     failures,
     notes: { vivus: sdk ? null : 'pkg/ has no built SDK: not measured' },

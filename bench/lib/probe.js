@@ -5,6 +5,7 @@
 //               the viewport, and is not display:none / visibility:hidden /
 //               opacity:0 (itself or an ancestor in the flat tree)
 //   readyAt     when ours dispatched `vivus-consent:ready` on document
+//   recordedAt  when ours dispatched `vivus-consent:recorded` (token back from the service)
 //   clickAt     timeStamp of the first trusted click (the accept button)
 //   longtasks   PerformanceObserver 'longtask' entries
 //   shifts      'layout-shift' entries without recent input
@@ -21,6 +22,7 @@ export function probe(spec) {
     bannerVia: null,
     clickAt: null,
     readyAt: null,
+    recordedAt: null,
     longtasks: [],
     shifts: [],
     roots: [],
@@ -90,6 +92,10 @@ export function probe(spec) {
   // Ours announces it has started (stored consent read and verified, banner built if needed).
   document.addEventListener('vivus-consent:ready', () => {
     if (B.readyAt === null) B.readyAt = performance.now();
+  });
+  // ...and when the service has recorded a choice (the signed token is back).
+  document.addEventListener('vivus-consent:recorded', () => {
+    if (B.recordedAt === null) B.recordedAt = performance.now();
   });
 
   addEventListener(

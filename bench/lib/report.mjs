@@ -19,6 +19,7 @@ const METRICS = [
   ['longestTask', 'longest task, first visit (ms)', 'ms'],
   ['cls', 'cumulative layout shift, first visit', 'cls'],
   ['acceptToGated', 'accept click → gated script ran (ms)', 'ms'],
+  ['acceptToRecorded', 'ours: accept click → service recorded it (`vivus-consent:recorded`, token back) (ms)', 'ms'],
   ['returningGated', 'returning visitor: navigation start → gated script ran (ms)', 'ms'],
   ['returningSdkReady', 'ours: `vivus-consent:ready` dispatched, returning visitor (ms)', 'ms'],
   ['firstVisitGated', 'no library: navigation start → script ran, first visit (ms)', 'ms'],
@@ -108,6 +109,58 @@ export function evaluateTargets(r) {
   return out;
 }
 
+/** Facts about ours derived from this run's figures: where the bytes and the time go. */
+function oursFindings(r) {
+  const out = [];
+  const s = r.sizes[OURS];
+  const ref = r.sizes[REF];
+  if (s && ref) {
+    const parts = s.files.map((f) => `\`${f.url.split('/').pop()}\` ${f.brotli} B`).join(', ');
+    out.push(
+      `Bytes: ${s.total.brotli} B brotli before the banner (${parts}) against vanilla-cookieconsent's ${ref.total.brotli} B; ` +
+        `the wasm alone is ×${(s.files.find((f) => f.url.endsWith('.wasm'))?.brotli / ref.total.brotli).toFixed(1)} of cookieconsent's whole JS+CSS.`,
+    );
+  }
+  for (const t of r.throttle) {
+    const f = r.figures[`x${t}`];
+    const o = f?.[OURS];
+    if (!o?.bannerVisible) continue;
+    const cpu = t === 1 ? 'unthrottled' : `CPU ×${t}`;
+    const tl = o.preBannerTimeline ?? [];
+    const wasm = tl.find((x) => x.url.endsWith('.wasm'));
+    const entry = tl.find((x) => x.url.endsWith('vivus-consent.js'));
+    const m = (x) => x?.median;
+    if (wasm && o.sdkReady && o.docEnd) {
+      out.push(
+        `Time to banner, ${cpu} (medians): document received ${fmt(m(o.docEnd), 'ms')} ms → entry module requested ${fmt(m(entry?.start), 'ms')} ms → ` +
+          `wasm received ${fmt(m(wasm.end), 'ms')} ms → \`ready\` ${fmt(m(o.sdkReady), 'ms')} ms (compile, instantiate, read and verify stored consent, build the banner: ` +
+          `${fmt(m(o.sdkReady) - m(wasm.end), 'ms')} ms) → visible ${fmt(m(o.bannerVisible), 'ms')} ms.`,
+      );
+    }
+    const p = f['vivus-preload'];
+    if (p?.bannerVisible) {
+      out.push(
+        `With preload hints (${cpu}), the banner is visible at ${fmt(m(p.bannerVisible), 'ms')} ms against ${fmt(m(o.bannerVisible), 'ms')} ms without, ` +
+          `and the returning visitor's gated script runs at ${fmt(m(p.returningGated), 'ms')} ms against ${fmt(m(o.returningGated), 'ms')} ms.`,
+      );
+    }
+    if (o.returningGated && o.returningSdkReady && f.floor?.returningGated) {
+      out.push(
+        `Returning visitor, ${cpu}: the gated script runs at ${fmt(m(o.returningGated), 'ms')} ms, right after \`ready\` (${fmt(m(o.returningSdkReady), 'ms')} ms); ` +
+          `the page without a library runs it at ${fmt(m(f.floor.returningGated), 'ms')} ms. The gap is the SDK's download (or cache) and start before it can verify the token.`,
+      );
+    }
+    if (o.acceptToGated && o.acceptToRecorded) {
+      const before = m(o.acceptToGated) < m(o.acceptToRecorded);
+      out.push(
+        `Accept, ${cpu}: the gated script runs ${fmt(m(o.acceptToGated), 'ms')} ms after the click and the token is back from the service ` +
+          `${fmt(m(o.acceptToRecorded), 'ms')} ms after it, so the gated script ${before ? 'does not wait for the service round trip (the SDK runs granted tags at once and records in the background)' : 'waits for the service round trip'}.`,
+      );
+    }
+  }
+  return out;
+}
+
 export function writeReport(r, path) {
   const ids = r.contenders.map((c) => c.id);
   const names = Object.fromEntries(r.contenders.map((c) => [c.id, c.name]));
@@ -138,6 +191,14 @@ export function writeReport(r, path) {
   L.push('|---|---|---|');
   for (const t of r.targets) L.push(`| ${t.target} | **${t.status}** | ${t.detail} |`);
   L.push('');
+
+  const findings = oursFindings(r);
+  if (findings.length) {
+    L.push('## What the figures say about ours (computed from this run)');
+    L.push('');
+    for (const f of findings) L.push(`- ${f}`);
+    L.push('');
+  }
 
   L.push('## Bytes the page downloads for the consent UI before the banner shows');
   L.push('');
