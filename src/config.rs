@@ -208,7 +208,7 @@ impl Config {
                     c.jwks = optional(value, path, |v, path| {
                         object(v, path, &["keys"])?;
                         // The core's own (lenient, RFC 7517) reader, on this member's text.
-                        serde_json::from_str(&source[v.span.0..v.span.1])
+                        serde_json::from_slice(&source.as_bytes()[v.span.0..v.span.1])
                             .map_err(|_| expected(path, "{ keys: [...] } with a keys array", v))
                     })?
                 }

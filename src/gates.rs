@@ -209,7 +209,7 @@ impl Connection {
                 Stored { token, pending }
             }
         };
-        let pending = stored.pending.and_then(|json| serde_json::from_str::<ConsentRequest>(&json).ok());
+        let pending = stored.pending.and_then(|json| serde_json::from_slice::<ConsentRequest>(json.as_bytes()).ok());
         self.syncing.set(true);
         match (pending, stored.token) {
             (Some(pending), _) => rt.dispatch(Msg::AdoptPending(pending)),

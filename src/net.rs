@@ -37,7 +37,7 @@ struct ApiError {
 pub async fn record(endpoint: &str, request: &ConsentRequest, timeout_ms: u32) -> Result<String, NetError> {
     let body = serde_json::to_string(request).map_err(|_| NetError::BadResponse)?;
     let text = send("POST", endpoint, Some(&body), timeout_ms).await?;
-    let recorded: Recorded = serde_json::from_str(&text).map_err(|_| NetError::BadResponse)?;
+    let recorded: Recorded = serde_json::from_slice(text.as_bytes()).map_err(|_| NetError::BadResponse)?;
     Ok(recorded.token)
 }
 
@@ -48,7 +48,7 @@ pub async fn record(endpoint: &str, request: &ConsentRequest, timeout_ms: u32) -
 /// As [`record`].
 pub async fn jwks(url: &str, timeout_ms: u32) -> Result<Jwks, NetError> {
     let text = send("GET", url, None, timeout_ms).await?;
-    serde_json::from_str(&text).map_err(|_| NetError::BadResponse)
+    serde_json::from_slice(text.as_bytes()).map_err(|_| NetError::BadResponse)
 }
 
 /// Fetches a text document (the policy markdown).
@@ -87,7 +87,7 @@ async fn send(method: &str, url: &str, body: Option<&str>, timeout_ms: u32) -> R
         return Ok(text);
     }
     let status = response.status();
-    let code = serde_json::from_str::<ApiError>(&text)
+    let code = serde_json::from_slice::<ApiError>(text.as_bytes())
         .map(|e| e.code)
         .unwrap_or_else(|_| String::from(if status >= 500 { "http_5xx" } else { "http_4xx" }));
     Err(NetError::Status { status, code })

@@ -123,7 +123,7 @@ impl Runtime {
             None => None,
         };
         let pending = match runtime.store.read(Key::Pending).ok().flatten() {
-            Some(json) => match serde_json::from_str::<ConsentRequest>(&json) {
+            Some(json) => match serde_json::from_slice::<ConsentRequest>(json.as_bytes()) {
                 Ok(request) => Some(request),
                 Err(_) => {
                     let _ = runtime.store.remove(Key::Pending);
