@@ -525,3 +525,74 @@ async fn init_twice_returns_the_same_object_and_late_ready_listeners_still_fire(
     assert_eq!(*fired.borrow(), 1);
     assert_eq!(hosts(), 0, "autoShow false shows nothing");
 }
+
+#[wasm_bindgen_test]
+async fn policy_acceptance_needs_the_unticked_box_and_cancel_declines() {
+    reset_page();
+    let rt = start(config(r#""language":"ru","ui":{"autoShow":false}"#)).await;
+    let waiting = {
+        let rt = rt.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            rt.request_policy_acceptance().await.map(JsValue::from).map_err(JsValue::from)
+        })
+    };
+    sleep(10).await;
+    let dialog = find("[role=dialog]");
+    assert_eq!(dialog.get_attribute("aria-labelledby").as_deref(), Some("vc-at"));
+    let checkbox: HtmlInputElement = find("#vc-accept").dyn_into().unwrap();
+    assert!(!checkbox.checked(), "acceptance is never pre-ticked");
+    let label = text("label[for=vc-accept]");
+    assert_eq!(label, policy::acceptance_label(Language::Ru).text);
+
+    click("[data-vc=confirm]").await;
+    assert_eq!(text("[role=alert]"), i18n::text(Language::Ru).acceptance_required);
+    assert_eq!(rt.status(), Status::None, "nothing was sent without the tick");
+
+    click("[data-vc=cancel]").await;
+    let err = JsFuture::from(waiting).await.expect_err("declined");
+    assert_eq!(js_sys::Reflect::get(&err, &"code".into()).unwrap().as_string().as_deref(), Some("declined"));
+    assert!(try_find("[role=dialog]").is_none());
+}
+
+#[wasm_bindgen_test]
+async fn accepted_policy_with_the_service_down_shows_the_error_and_a_retry_and_survives_a_reload() {
+    reset_page();
+    let rt = start(config(r#""language":"kk","ui":{"autoShow":false}"#)).await;
+    let waiting = {
+        let rt = rt.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            rt.request_policy_acceptance().await.map(JsValue::from).map_err(JsValue::from)
+        })
+    };
+    sleep(10).await;
+    find("#vc-accept").unchecked_into::<HtmlInputElement>().click();
+    click("[data-vc=confirm]").await;
+    assert_eq!(rt.status(), Status::Pending);
+    assert!(rt.snapshot().policy_accepted());
+    for _ in 0..150 {
+        if try_find("[role=alert]").is_some() {
+            break;
+        }
+        sleep(20).await;
+    }
+    assert_eq!(text("[role=alert]"), i18n::text(Language::Kk).error_network);
+    let retry: HtmlElement = find("[data-vc=retry]").dyn_into().unwrap();
+    assert!(!retry.hidden(), "a retry is offered");
+    assert!(local("vivus_consent_pending").unwrap_or_default().contains(r#""policyAccepted":true"#));
+    drop(waiting);
+    drop(rt);
+
+    // After a reload the acceptance is still pending: the dialog opens ticked and resends.
+    reset_page_ui_only();
+    let again = start(config(r#""language":"kk","ui":{"autoShow":false}"#)).await;
+    let _waiting = {
+        let rt = again.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            rt.request_policy_acceptance().await.map(JsValue::from).map_err(JsValue::from)
+        })
+    };
+    sleep(10).await;
+    assert!(find("#vc-accept").unchecked_into::<HtmlInputElement>().checked());
+    assert_eq!(again.status(), Status::Pending);
+    again.hide();
+}

@@ -10,7 +10,7 @@ use web_sys::{Element, HtmlElement, HtmlInputElement, ShadowRoot};
 
 use super::modal::frame;
 use super::{append_text, attr, button, child, on_click, text_child, Kind, View};
-use crate::controller::Event;
+use crate::controller::{Event, Status};
 use crate::error::SdkError;
 use crate::runtime::Runtime;
 
@@ -22,13 +22,22 @@ pub(crate) struct Pending {
 }
 
 /// Opens the dialog; the promise resolves with the token or rejects with `declined`.
+///
+/// When the visitor already accepted and only the recording is outstanding (a reload while
+/// the service was down), the dialog opens ticked, says it is saving, and sends again.
 pub(crate) fn open(rt: &Runtime) -> js_sys::Promise {
+    let state = rt.snapshot();
+    let resend = state.status() == Status::Pending && state.policy_accepted();
     let promise = js_sys::Promise::new(&mut |resolve, reject| {
         let mut slot = rt.acceptance.borrow_mut();
         let pending = slot.get_or_insert_with(|| Pending { waiters: Vec::new(), confirmed: false });
+        pending.confirmed |= resend;
         pending.waiters.push((resolve, reject));
     });
     super::open(rt, Kind::Acceptance);
+    if resend {
+        rt.retry_now();
+    }
     promise
 }
 
