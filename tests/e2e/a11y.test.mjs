@@ -82,3 +82,32 @@ h.test('the settings dialog takes focus, keeps Tab inside, and gives focus back 
   await dialog.waitFor({ state: 'hidden' });
   assert.equal((await focused(page))?.text, TEXT.ru.settings, 'focus returns to the settings button');
 });
+
+// 200 % zoom on a 1280×800 screen is a 640×400 CSS-pixel viewport: every control of the
+// banner must still be reachable (scrolled into view, not covered).
+for (const lang of ['ru', 'kk']) {
+  h.test(`at 200% zoom (${lang}) every banner control can be reached and pressed`, async (t) => {
+    const page = await t.open(lang === 'kk' ? '/apply.html?lang=kk' : '/apply.html', { viewport: { width: 640, height: 400 } });
+    const banner = UI.banner(page, lang);
+    await banner.waitFor();
+    const controls = banner.locator('button, a[href]');
+    const n = await controls.count();
+    assert.ok(n >= 4, `the banner has its buttons and policy link (${n})`);
+    for (let i = 0; i < n; i++) {
+      const control = controls.nth(i);
+      await control.scrollIntoViewIfNeeded();
+      const hit = await control.evaluate((el) => {
+        const r = el.getBoundingClientRect();
+        const x = r.left + r.width / 2, y = r.top + r.height / 2;
+        let top = document.elementFromPoint(x, y);
+        while (top?.shadowRoot) {
+          const inner = top.shadowRoot.elementFromPoint(x, y);
+          if (!inner || inner === top) break;
+          top = inner;
+        }
+        return { visible: y >= 0 && y <= innerHeight && x >= 0 && x <= innerWidth, topmost: top === el || el.contains(top) };
+      });
+      assert.deepEqual(hit, { visible: true, topmost: true }, `banner control ${i} (${await control.textContent()}) cannot be reached`);
+    }
+  });
+}

@@ -283,7 +283,7 @@ export function e2e({ sdk = true, ...serviceOptions } = {}) {
 
 async function newContext(h, { viewport = 'desktop', locale = 'ru-RU', ...rest } = {}) {
   const ctx = await h.browser.newContext({
-    ...VIEWPORTS[viewport],
+    ...(typeof viewport === 'string' ? VIEWPORTS[viewport] : { viewport }),
     baseURL: h.service.origin,
     locale,
     timezoneId: 'Asia/Almaty',
