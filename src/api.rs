@@ -214,9 +214,6 @@ impl Consent {
             .parse()
             .map_err(|_| SdkError::Argument("setLanguage: unknown language; use \"ru\" or \"kk\""))?;
         self.rt.set_language(lang);
-        if let Some(gates) = crate::gates::current() {
-            gates.set_language(lang);
-        }
         Ok(())
     }
 
@@ -257,6 +254,38 @@ impl Consent {
         Ok(crate::gates::current().is_some_and(|gates| gates.guard_form(form, token_field)))
     }
 
+    /// For forms that post with `fetch`: gets the recorded token that includes policy
+    /// acceptance (asking the visitor through the acceptance dialog if there is none yet)
+    /// and sets it on `target` with `target.set(name, token)`: a `FormData`,
+    /// `URLSearchParams` or `Headers`. Resolves with `target`; rejects with `code:
+    /// 'declined'` if the visitor declines.
+    ///
+    /// ```js
+    /// form.addEventListener('submit', async (event) => {
+    ///   event.preventDefault();
+    ///   const body = await consent.attachToken(new FormData(form));  // field consent_token
+    ///   await fetch(form.action, { method: 'POST', body });
+    /// });
+    /// ```
+    #[wasm_bindgen(js_name = attachToken, unchecked_return_type = "Promise<FormData | URLSearchParams | Headers>")]
+    pub fn attach_token(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "FormData | URLSearchParams | Headers")] target: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string | undefined")] name: Option<String>,
+    ) -> js_sys::Promise {
+        let rt = self.rt.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let set = js_sys::Reflect::get(&target, &"set".into())
+                .ok()
+                .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+                .ok_or(SdkError::Argument("attachToken: pass a FormData, URLSearchParams or Headers (something with set(name, value))"))?;
+            let token = rt.request_policy_acceptance().await?;
+            let name = name.unwrap_or_else(|| rt.config().forms.token_field.clone());
+            set.call2(&target, &JsValue::from_str(&name), &JsValue::from_str(&token))?;
+            Ok(target)
+        })
+    }
+
     /// Sends a pending choice again now instead of waiting for the next retry.
     pub fn retry(&self) {
         self.rt.retry_now();
@@ -285,6 +314,11 @@ impl Consent {
 }
 
 impl Consent {
+    /// The JS object for a runtime started from Rust (tests; `init` makes the page's own).
+    pub fn from_runtime(rt: Rc<Runtime>) -> Consent {
+        Consent { rt }
+    }
+
     /// The runtime behind this object (Rust-side API).
     pub fn runtime(&self) -> &Rc<Runtime> {
         &self.rt

@@ -452,6 +452,10 @@ impl Runtime {
     /// Switches the interface language.
     pub fn set_language(&self, lang: Language) {
         self.dispatch(Msg::SetLanguage(lang));
+        // The gates' placeholders speak the interface language too.
+        if let Some(gates) = crate::gates::current() {
+            gates.set_language(lang);
+        }
     }
 
     /// Sends the pending choice again now.

@@ -688,3 +688,150 @@ async fn forms_added_later_are_guarded_with_their_own_field_name_and_only_once()
     root.remove();
     plain.remove();
 }
+
+// ---- wired to the runtime --------------------------------------------------------------
+
+mod wired {
+    use super::*;
+    use vivus_consent::config::Config;
+    use vivus_consent::controller::Status;
+    use vivus_consent::dom::form::RuntimeBackend;
+    use vivus_consent::runtime::Runtime;
+    use vivus_consent_core::consent::{ConsentId, SubjectId};
+    use vivus_consent_core::policy;
+    use vivus_consent_core::token::{Claims, SigningKey};
+
+    fn key() -> SigningKey {
+        SigningKey::from_seed([11; 32])
+    }
+
+    /// The test key inline and a service nobody listens on: choices stay pending.
+    fn config() -> Config {
+        let jwk = serde_json::to_string(&key().public_jwk()).unwrap();
+        let mut json = String::from(r#"{"jwks":{"keys":["#);
+        json.push_str(&jwk);
+        json.push_str(
+            r#"]},"jwksUrl":null,"endpoint":"http://127.0.0.1:9/v1/consents","net":{"maxAttempts":1,"timeoutMs":2000},
+               "ui":{"autoShow":false}}"#,
+        );
+        Config::from_json(&json).unwrap()
+    }
+
+    fn token(categories: Categories, policy_accepted: bool) -> String {
+        let now = (js_sys::Date::now() / 1000.0) as u64;
+        key().sign(&Claims {
+            iss: "vivus-consent".into(),
+            sub: SubjectId::from_bytes([5; 16]),
+            jti: ConsentId::from_bytes([6; 16]),
+            iat: now - 5,
+            exp: now + 3600,
+            pv: policy::CURRENT.id.into(),
+            pd: policy::CURRENT.digest.into(),
+            lang: Language::Ru,
+            cat: categories,
+            pa: policy_accepted,
+        })
+    }
+
+    fn clear_storage() {
+        set_cookie("vivus_consent=; Max-Age=0; Path=/");
+        if let Some(storage) = window().local_storage().ok().flatten() {
+            for key in ["vivus_consent", "vivus_consent_pending", "vivus_consent_subject"] {
+                let _ = storage.remove_item(key);
+            }
+        }
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_verified_token_opens_the_gates_at_load_and_a_rejection_closes_them_at_once() {
+        clear_storage();
+        let _ = js_sys::Reflect::delete_property(&window(), &"dataLayer".into());
+        let _ = js_sys::Reflect::delete_property(&window(), &"gtag".into());
+        let signed = token(marketing(), true);
+        let mut line = String::from("vivus_consent=");
+        line.push_str(&signed);
+        line.push_str("; Path=/");
+        set_cookie(&line);
+        set_cookie("_fbp=fb.1.2; Path=/");
+        let root = fixture(FORM);
+        gated_script(&root, &[("data-category", "marketing")], &bump("__w1_m"));
+        gated_script(&root, &[("data-category", "!marketing")], &bump("__w1_not_m"));
+
+        let rt = Runtime::start(config()).await.unwrap();
+        assert_eq!(rt.status(), Status::Recorded);
+        let connection = vivus_consent::gates::connect(&rt).unwrap();
+        assert_eq!(counter("__w1_m"), 1.0, "a verified grant runs at load");
+        assert_eq!(counter("__w1_not_m"), 0.0);
+        let layer = js_sys::Array::from(&global("dataLayer"));
+        let event = layer.get(layer.length() - 1);
+        let get = |o: &JsValue, k: &str| js_sys::Reflect::get(o, &k.into()).unwrap();
+        assert_eq!(get(&event, "event").as_string().as_deref(), Some("vivus_consent_update"));
+        assert_eq!(get(&event, "consentId").as_string(), Some(ConsentId::from_bytes([6; 16]).as_str().to_owned()));
+
+        // The recorded token includes policy acceptance: the form goes at once, with it.
+        let seen = watch_submits("consent_token");
+        root.query_selector("#apply").unwrap().unwrap().unchecked_into::<HtmlElement>().click();
+        assert_eq!(*seen.submits.borrow(), [(Some("apply".to_owned()), Some(signed.clone()))]);
+        assert_eq!(RuntimeBackend(Rc::downgrade(&rt)).policy_token(), Some(signed));
+
+        // A rejection applies at once, before the (unreachable) service answers.
+        rt.choose(Categories::new(), None, vivus_consent_core::consent::Source::Api).unwrap();
+        assert_eq!(rt.status(), Status::Pending);
+        assert_eq!(counter("__w1_not_m"), 1.0, "the fallback runs at once");
+        assert!(!cookies().contains("_fbp"), "marketing cookies are gone: {}", cookies());
+        let layer = js_sys::Array::from(&global("dataLayer"));
+        let event = layer.get(layer.length() - 1);
+        assert_eq!(js_sys::Array::from(&get(&event, "categories")).length(), 1);
+        assert_eq!(RuntimeBackend(Rc::downgrade(&rt)).policy_token(), None, "a pending choice has no token");
+
+        drop(connection);
+        drop(seen);
+        root.remove();
+        clear_storage();
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_pending_choice_posted_by_another_tab_applies_here() {
+        clear_storage();
+        let root = fixture("");
+        gated_script(&root, &[("data-category", "analytics")], &bump("__w2_a"));
+        let rt = Runtime::start(config()).await.unwrap();
+        let _connection = vivus_consent::gates::connect(&rt).unwrap();
+        assert_eq!(counter("__w2_a"), 0.0);
+
+        // "Another tab": a second runtime state made the choice; its request is what travels.
+        let request = r#"{"id":"BwcHBwcHBwcHBwcHBwcHBw","subject":"BQUFBQUFBQUFBQUFBQUFBQ",
+            "policy":{"version":"VERSION","digest":"DIGEST"},"language":"ru",
+            "categories":{"necessary":true,"analytics":true,"marketing":false},
+            "policyAccepted":false,"source":"banner","gpc":false}"#
+            .replace("VERSION", policy::CURRENT.id)
+            .replace("DIGEST", policy::CURRENT.digest);
+        let other = TabSync::start(&window(), Vec::new(), Rc::new(|_| {}));
+        other.notify(&Stored { token: None, pending: Some(request) });
+        assert!(until(|| counter("__w2_a") == 1.0).await, "the other tab's grant applies here");
+        assert_eq!(rt.status(), Status::Pending);
+        assert!(rt.granted().contains(Category::Analytics));
+        root.remove();
+        clear_storage();
+    }
+
+    #[wasm_bindgen_test]
+    async fn attach_token_sets_the_recorded_token_on_form_data() {
+        clear_storage();
+        let signed = token(Categories::new(), true);
+        let mut line = String::from("vivus_consent=");
+        line.push_str(&signed);
+        line.push_str("; Path=/");
+        set_cookie(&line);
+        let rt = Runtime::start(config()).await.unwrap();
+        let consent = vivus_consent::api::Consent::from_runtime(rt);
+        let data = web_sys::FormData::new().unwrap();
+        let out = JsFuture::from(consent.attach_token(data.clone().into(), None)).await.unwrap();
+        assert_eq!(data.get("consent_token").as_string(), Some(signed.clone()));
+        assert!(out == JsValue::from(data));
+        let err = JsFuture::from(consent.attach_token(JsValue::from_f64(1.0), None)).await.unwrap_err();
+        let message = js_sys::Reflect::get(&err, &"message".into()).unwrap().as_string().unwrap();
+        assert!(message.contains("attachToken: pass a FormData"), "{message}");
+        clear_storage();
+    }
+}
