@@ -120,6 +120,8 @@ h.test('withdrawing marketing on "My consents" deletes marketing cookies, keeps 
   await page.getByRole('button', { name: 'Отозвать согласие на маркетинг' }).click();
   await page.getByText('Согласие отозвано и записано в журнал.').waitFor();
   await eventually(async () => (await page.locator('#history tbody tr').count()) === 2, { message: 'the withdrawal in the history' });
+  // The ledger keeps it as a withdrawal (POST /v1/consents/{id}/withdraw), newest first.
+  assert.match(await page.locator('#history tbody tr').first().textContent(), /Отзыв/);
   assert.equal(await page.locator('.chip[data-category="marketing"]').getAttribute('data-granted'), 'false');
   assert.equal(await page.locator('.chip[data-category="analytics"]').getAttribute('data-granted'), 'true');
 

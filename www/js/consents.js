@@ -97,6 +97,13 @@ function renderCurrent(consent) {
   return { token, claims };
 }
 
+// Record kinds of the ledger (crates/server/src/http/consent.rs, HistoryRecord.kind).
+const ACTIONS = {
+  consent: 'action.consent',
+  withdrawal: 'action.withdrawal',
+  policy_withdrawal_request: 'action.policy-withdrawal',
+};
+
 function cell(text, className) {
   const td = document.createElement('td');
   td.textContent = text;
@@ -147,12 +154,14 @@ async function renderHistory(token, claims) {
     const source = pick(r, 'source');
     const lang = pick(r, 'language', 'lang');
     tr.dataset.sequence = String(pick(r, 'sequence') ?? '');
+    tr.dataset.kind = kind;
     tr.append(
       cell(String(pick(r, 'sequence') ?? '—')),
       cell(when ? i18n.dateTime(new Date(when)) : '—'),
-      cell(t(kind.startsWith('withdraw') ? 'action.withdrawal' : 'action.consent') + (source ? ` (${t('source.' + source)})` : '')),
+      cell(t(ACTIONS[kind] ?? 'action.consent') + (source ? ` (${t('source.' + source)})` : '')),
       cell(granted(pick(r, 'categories', 'cat')).map((c) => t('cat.' + c)).join(', ') || '—'),
-      cell(String(pick(r, 'policy.version', 'policyVersion', 'pv') ?? '—')),
+      cell(String(pick(r, 'policy.version', 'policyVersion', 'pv') ?? '—') +
+        (pick(r, 'policyAccepted', 'pa') ? ` — ${t('consents.accepted')}` : '')),
       cell(lang ? t('lang.' + lang) : '—'),
     );
     return tr;
