@@ -7,7 +7,8 @@
 //   CONTENDERS=...     comma-separated subset of floor,cookieconsent,klaro,vivus,vivus-preload
 //   PORT=0             loopback port (0 = pick a free one)
 //   PKG_DIR=pkg        the built SDK package to serve at /pkg/
-//   SERVER_BIN=target/release/vivus-consent-server
+//   SERVER_BIN=...     a service binary to use as is (default: build target/release/vivus-consent-server)
+//   BENCH_NO_BUILD=1   do not run cargo (the service and bench/verify-wasm must be built)
 //
 // Writes bench/results.json and bench/RESULTS.md. Throwaway files (npm
 // installs, the served site, the service's database and keys, screenshots) go
@@ -166,6 +167,14 @@ async function waitHttp(url, child, ms = 20000) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`server not answering ${url} after ${ms} ms`);
+}
+
+/** `cargo build --release -p vivus-consent-server` (a no-op when fresh), unless SERVER_BIN names another binary. */
+function buildServer() {
+  if (process.env.SERVER_BIN || process.env.BENCH_NO_BUILD) return;
+  log('cargo build --release -p vivus-consent-server');
+  const r = spawnSync('cargo', ['build', '-q', '--release', '-p', 'vivus-consent-server'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) log('the service did not build; the pages are served by a node static server and ours is not measured');
 }
 
 /** The consent service when it is built (it must be, for ours); else a plain static server. */
@@ -380,10 +389,11 @@ const VERIFY_BATCHES = 9; // per page
 const VERIFY_PER_BATCH = 50;
 
 function buildVerifyWasm() {
+  if (process.env.BENCH_NO_BUILD && !existsSync(join(WORK, 'target-verify/wasm32-unknown-unknown/release/vivus_consent_bench_verify.wasm'))) return null;
   const manifest = join(BENCH, 'verify-wasm/Cargo.toml');
   const target = join(WORK, 'target-verify');
   log('cargo build bench/verify-wasm (wasm32, the SDK profile settings)');
-  const r = spawnSync('cargo', ['build', '-q', '--release', '--target', 'wasm32-unknown-unknown', '--manifest-path', manifest], {
+  const r = process.env.BENCH_NO_BUILD ? { status: 0 } : spawnSync('cargo', ['build', '-q', '--release', '--target', 'wasm32-unknown-unknown', '--manifest-path', manifest], {
     env: { ...process.env, CARGO_TARGET_DIR: target },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -557,6 +567,7 @@ async function main() {
   const sdk = findSdk();
   if (!sdk) log('pkg/ has no built SDK (run `make pkg`): ours is not measured');
   assembleSite();
+  buildServer();
   const server = await startServer();
   log(`serving ${relative(ROOT, SITE)} with ${server.kind} at ${server.base}`);
   const list = contenders(server.kind === 'vivus-consent-server' ? sdk : null);
