@@ -24,6 +24,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
 import { chromium } from 'playwright-core';
 
 export const ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -461,12 +462,39 @@ export async function assertNoAxeViolations(page, what, options) {
   assert.equal(violations.length, 0, `axe found WCAG 2.1 AA violations in ${what}:\n${formatViolations(violations)}`);
 }
 
-/** Writes docs/screenshots/<name>.png (the README shows them). */
+/**
+ * Writes docs/screenshots/<name>.png (the README shows them). A new image that differs
+ * from the committed one only by a few anti-aliased pixels is not written, so a test run
+ * leaves the working tree clean unless the UI really changed.
+ */
 export async function screenshot(page, name, options = {}) {
   await fsp.mkdir(SCREENSHOTS, { recursive: true });
   const file = path.join(SCREENSHOTS, `${name}.png`);
-  await page.screenshot({ path: file, animations: 'disabled', caret: 'hide', ...options });
+  const png = await page.screenshot({ animations: 'disabled', caret: 'hide', ...options });
+  const old = await fsp.readFile(file).catch(() => null);
+  if (!old || !nearlySame(old, png)) await fsp.writeFile(file, png);
   return file;
+}
+
+// Same size and at most 0.01 % of the (filtered) pixel bytes different.
+function nearlySame(a, b) {
+  const decode = (buf) => {
+    let width = 0, height = 0;
+    const idat = [];
+    for (let i = 8; i < buf.length;) {
+      const len = buf.readUInt32BE(i);
+      const type = buf.toString('latin1', i + 4, i + 8);
+      if (type === 'IHDR') { width = buf.readUInt32BE(i + 8); height = buf.readUInt32BE(i + 12); }
+      if (type === 'IDAT') idat.push(buf.subarray(i + 8, i + 8 + len));
+      i += 12 + len;
+    }
+    return { width, height, data: zlib.inflateSync(Buffer.concat(idat)) };
+  };
+  const x = decode(a), y = decode(b);
+  if (x.width !== y.width || x.height !== y.height || x.data.length !== y.data.length) return false;
+  let diff = 0;
+  for (let i = 0; i < x.data.length; i++) if (x.data[i] !== y.data[i]) diff++;
+  return diff <= x.data.length / 10_000;
 }
 
 // ---- the loan application ----------------------------------------------------
