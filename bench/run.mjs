@@ -518,11 +518,39 @@ function compressed(buf) {
   };
 }
 
+/** Sizes of a wasm module's sections (code, data, imports, the rest), raw and brotli. */
+function wasmSections(buf) {
+  const NAMES = { 2: 'import', 10: 'code', 11: 'data' };
+  const parts = {};
+  let i = 8; // magic + version
+  const leb = () => {
+    let r = 0;
+    let shift = 0;
+    let b;
+    do {
+      b = buf[i++];
+      r += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (b & 0x80);
+    return r;
+  };
+  while (i < buf.length) {
+    const id = buf[i++];
+    const len = leb();
+    const name = NAMES[id] ?? 'other';
+    parts[name] = Buffer.concat([parts[name] ?? Buffer.alloc(0), buf.subarray(i, i + len)]);
+    i += len;
+  }
+  return Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, { raw: v.length, brotli: compressed(v).brotli }]));
+}
+
 function sizesOf(c, sample, base) {
   const files = sample.preBanner.map((r) => {
     const body = sample.bodies.get(base + r.url);
     if (!body) throw new Error(`${c.id}: no body captured for ${r.url}`);
-    return { url: r.url, type: r.type, served: r.encoded, ...compressed(body) };
+    const f = { url: r.url, type: r.type, served: r.encoded, ...compressed(body) };
+    if (r.url.endsWith('.wasm')) f.sections = wasmSections(body);
+    return f;
   });
   const total = { raw: 0, gzip: 0, brotli: 0, served: 0 };
   for (const f of files) for (const k in total) total[k] += f[k];

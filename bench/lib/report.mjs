@@ -225,7 +225,10 @@ export function writeReport(r, path) {
     L.push(`<details><summary>${names[id]}: per file</summary>\n`);
     L.push('| file | raw | gzip -9 | brotli 11 | as served |');
     L.push('|---|---:|---:|---:|---:|');
-    for (const f of s.files) L.push(`| \`${f.url}\` | ${f.raw} | ${f.gzip} | ${f.brotli} | ${f.served} |`);
+    for (const f of s.files) {
+      L.push(`| \`${f.url}\` | ${f.raw} | ${f.gzip} | ${f.brotli} | ${f.served} |`);
+      for (const [name, x] of Object.entries(f.sections ?? {})) L.push(`| ↳ ${name} section(s), compressed alone | ${x.raw} | | ${x.brotli} | |`);
+    }
     L.push('\n</details>\n');
   }
 
