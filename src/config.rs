@@ -21,7 +21,7 @@ use vivus_consent_core::jwk::Jwks;
 use vivus_consent_core::language::Language;
 use vivus_consent_core::policy::{self, PolicyVersion};
 
-use self::json::{Json, Value};
+use crate::json::{self, Json, Value};
 use crate::error::{Result, SdkError};
 
 /// Everything `init(config)` accepts. Every member is optional.
@@ -182,12 +182,12 @@ impl Config {
             text.push_str("); pass a plain object");
             SdkError::Config(text)
         })?;
-        let config = Self::read(json, &root)?;
+        let config = Self::read(&root)?;
         config.validate()?;
         Ok(config)
     }
 
-    fn read(source: &str, root: &Json) -> Result<Config> {
+    fn read(root: &Json) -> Result<Config> {
         let mut c = Config::default();
         let members = object(
             root,
@@ -207,9 +207,7 @@ impl Config {
                 "jwks" => {
                     c.jwks = optional(value, path, |v, path| {
                         object(v, path, &["keys"])?;
-                        // The core's own (lenient, RFC 7517) reader, on this member's text.
-                        serde_json::from_slice(&source.as_bytes()[v.span.0..v.span.1])
-                            .map_err(|_| expected(path, "{ keys: [...] } with a keys array", v))
+                        json::jwks(v).ok_or_else(|| expected(path, "{ keys: [...] } with a keys array", v))
                     })?
                 }
                 "policyVersion" => {
@@ -493,205 +491,6 @@ fn expected(path: &str, what: &str, found: &Json) -> SdkError {
         text.push('"');
     }
     SdkError::Config(text)
-}
-
-/// A minimal JSON reader for the config: it keeps member order, the byte span of every
-/// value (the inline JWKS is handed to the core's reader as text) and reads numbers only as
-/// far as the config needs (whole numbers). Hand-written because serde derives with
-/// member paths cost about 40 KB of wasm.
-mod json {
-    pub(super) struct Json {
-        pub(super) value: Value,
-        pub(super) span: (usize, usize),
-    }
-
-    pub(super) enum Value {
-        Null,
-        Bool(bool),
-        Whole(u64),
-        /// Negative, fractional or huge: never a valid config value, so not kept.
-        Number,
-        String(String),
-        Array(Vec<Json>),
-        Object(Vec<(String, Json)>),
-    }
-
-    /// Parses `text`; the error is the byte offset where it stopped making sense.
-    pub(super) fn parse(text: &str) -> Result<Json, usize> {
-        let mut p = Parser { b: text.as_bytes(), at: 0, depth: 0 };
-        let value = p.value()?;
-        p.ws();
-        if p.at != p.b.len() {
-            return Err(p.at);
-        }
-        Ok(value)
-    }
-
-    struct Parser<'a> {
-        b: &'a [u8],
-        at: usize,
-        depth: u32,
-    }
-
-    impl Parser<'_> {
-        fn ws(&mut self) {
-            while matches!(self.b.get(self.at), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-                self.at += 1;
-            }
-        }
-
-        fn eat(&mut self, c: u8) -> bool {
-            self.ws();
-            let hit = self.b.get(self.at) == Some(&c);
-            if hit {
-                self.at += 1;
-            }
-            hit
-        }
-
-        fn word(&mut self, w: &[u8]) -> bool {
-            let hit = self.b[self.at..].starts_with(w);
-            if hit {
-                self.at += w.len();
-            }
-            hit
-        }
-
-        fn value(&mut self) -> Result<Json, usize> {
-            self.ws();
-            let start = self.at;
-            self.depth += 1;
-            if self.depth > 64 {
-                return Err(start);
-            }
-            let value = match self.b.get(self.at) {
-                Some(b'{') => {
-                    self.at += 1;
-                    let mut members = Vec::new();
-                    if !self.eat(b'}') {
-                        loop {
-                            self.ws();
-                            let key = self.string()?;
-                            if !self.eat(b':') {
-                                return Err(self.at);
-                            }
-                            members.push((key, self.value()?));
-                            if self.eat(b'}') {
-                                break;
-                            }
-                            if !self.eat(b',') {
-                                return Err(self.at);
-                            }
-                        }
-                    }
-                    Value::Object(members)
-                }
-                Some(b'[') => {
-                    self.at += 1;
-                    let mut items = Vec::new();
-                    if !self.eat(b']') {
-                        loop {
-                            items.push(self.value()?);
-                            if self.eat(b']') {
-                                break;
-                            }
-                            if !self.eat(b',') {
-                                return Err(self.at);
-                            }
-                        }
-                    }
-                    Value::Array(items)
-                }
-                Some(b'"') => Value::String(self.string()?),
-                Some(b't') if self.word(b"true") => Value::Bool(true),
-                Some(b'f') if self.word(b"false") => Value::Bool(false),
-                Some(b'n') if self.word(b"null") => Value::Null,
-                Some(b'-' | b'0'..=b'9') => self.number()?,
-                _ => return Err(self.at),
-            };
-            self.depth -= 1;
-            Ok(Json { value, span: (start, self.at) })
-        }
-
-        fn number(&mut self) -> Result<Value, usize> {
-            let negative = self.word(b"-");
-            let digits = self.at;
-            let mut whole: Option<u64> = Some(0);
-            while let Some(d @ b'0'..=b'9') = self.b.get(self.at) {
-                whole = whole.and_then(|n| n.checked_mul(10)).and_then(|n| n.checked_add(u64::from(d - b'0')));
-                self.at += 1;
-            }
-            if self.at == digits {
-                return Err(self.at);
-            }
-            let mut fraction = false;
-            while let Some(b'.' | b'e' | b'E' | b'+' | b'-' | b'0'..=b'9') = self.b.get(self.at) {
-                fraction = true;
-                self.at += 1;
-            }
-            Ok(match whole {
-                Some(n) if !negative && !fraction => Value::Whole(n),
-                _ => Value::Number,
-            })
-        }
-
-        fn string(&mut self) -> Result<String, usize> {
-            if self.b.get(self.at) != Some(&b'"') {
-                return Err(self.at);
-            }
-            self.at += 1;
-            let mut out = String::new();
-            let mut units: Vec<u16> = Vec::new();
-            loop {
-                let run = self.at;
-                while !matches!(self.b.get(self.at), None | Some(b'"' | b'\\')) {
-                    self.at += 1;
-                }
-                // Runs between quotes and escapes are whole UTF-8 sequences of the input.
-                out.push_str(core::str::from_utf8(&self.b[run..self.at]).map_err(|_| run)?);
-                match self.b.get(self.at) {
-                    Some(b'"') => {
-                        self.at += 1;
-                        return Ok(out);
-                    }
-                    Some(b'\\') => {
-                        let c = *self.b.get(self.at + 1).ok_or(self.at)?;
-                        self.at += 2;
-                        match c {
-                            b'"' | b'\\' | b'/' => out.push(c as char),
-                            b'n' => out.push('\n'),
-                            b't' => out.push('\t'),
-                            b'r' => out.push('\r'),
-                            b'b' => out.push('\u{8}'),
-                            b'f' => out.push('\u{c}'),
-                            b'u' => {
-                                units.clear();
-                                units.push(self.hex4()?);
-                                if (0xd800..0xdc00).contains(&units[0]) && self.word(b"\\u") {
-                                    units.push(self.hex4()?);
-                                }
-                                for c in char::decode_utf16(units.iter().copied()) {
-                                    out.push(c.unwrap_or(char::REPLACEMENT_CHARACTER));
-                                }
-                            }
-                            _ => return Err(self.at),
-                        }
-                    }
-                    _ => return Err(self.at),
-                }
-            }
-        }
-
-        fn hex4(&mut self) -> Result<u16, usize> {
-            let digits = self.b.get(self.at..self.at + 4).ok_or(self.at)?;
-            let mut n = 0u16;
-            for d in digits {
-                n = n * 16 + (*d as char).to_digit(16).ok_or(self.at)? as u16;
-            }
-            self.at += 4;
-            Ok(n)
-        }
-    }
 }
 
 #[cfg(test)]

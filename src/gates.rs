@@ -19,7 +19,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use vivus_consent_core::category::{Categories, Category};
-use vivus_consent_core::consent::{ConsentRequest, Source};
+use vivus_consent_core::consent::Source;
 
 use crate::consent_mode::{self, Context};
 use crate::controller::{Event, Msg, Status};
@@ -188,7 +188,7 @@ impl Connection {
         let state = rt.snapshot();
         let stored = Stored {
             token: state.token().map(str::to_owned),
-            pending: state.pending().and_then(|p| serde_json::to_string(p).ok()),
+            pending: state.pending().map(crate::json::consent_request),
         };
         if let Some(tabs) = self.tabs.borrow().as_ref() {
             tabs.notify(&stored);
@@ -209,7 +209,7 @@ impl Connection {
                 Stored { token, pending }
             }
         };
-        let pending = stored.pending.and_then(|json| serde_json::from_slice::<ConsentRequest>(json.as_bytes()).ok());
+        let pending = stored.pending.and_then(|json| crate::json::read_consent_request(&json));
         self.syncing.set(true);
         match (pending, stored.token) {
             (Some(pending), _) => rt.dispatch(Msg::AdoptPending(pending)),

@@ -20,6 +20,7 @@ pub mod env;
 pub mod error;
 pub mod gates;
 pub mod i18n;
+pub mod json;
 pub mod net;
 pub mod runtime;
 pub mod storage;

@@ -3,7 +3,6 @@
 //! One call is one attempt; retries, backoff and idempotency (the same consent id on every
 //! attempt) belong to the controller, which decides when to try again.
 
-use serde::Deserialize;
 use vivus_consent_core::consent::ConsentRequest;
 use vivus_consent_core::jwk::Jwks;
 use wasm_bindgen::prelude::*;
@@ -18,16 +17,6 @@ extern "C" {
     fn global_fetch(request: &web_sys::Request) -> js_sys::Promise;
 }
 
-#[derive(Deserialize)]
-struct Recorded {
-    token: String,
-}
-
-#[derive(Deserialize)]
-struct ApiError {
-    code: String,
-}
-
 /// `POST`s a consent request; the signed token on success.
 ///
 /// # Errors
@@ -35,10 +24,9 @@ struct ApiError {
 /// [`NetError`]: unreachable, timed out, refused (with the service's code) or a malformed
 /// answer.
 pub async fn record(endpoint: &str, request: &ConsentRequest, timeout_ms: u32) -> Result<String, NetError> {
-    let body = serde_json::to_string(request).map_err(|_| NetError::BadResponse)?;
+    let body = crate::json::consent_request(request);
     let text = send("POST", endpoint, Some(&body), timeout_ms).await?;
-    let recorded: Recorded = serde_json::from_slice(text.as_bytes()).map_err(|_| NetError::BadResponse)?;
-    Ok(recorded.token)
+    crate::json::string_member(&text, "token").ok_or(NetError::BadResponse)
 }
 
 /// Fetches the service's JWK set.
@@ -48,7 +36,7 @@ pub async fn record(endpoint: &str, request: &ConsentRequest, timeout_ms: u32) -
 /// As [`record`].
 pub async fn jwks(url: &str, timeout_ms: u32) -> Result<Jwks, NetError> {
     let text = send("GET", url, None, timeout_ms).await?;
-    serde_json::from_slice(text.as_bytes()).map_err(|_| NetError::BadResponse)
+    crate::json::parse(&text).ok().and_then(|v| crate::json::jwks(&v)).ok_or(NetError::BadResponse)
 }
 
 /// Fetches a text document (the policy markdown).
@@ -87,9 +75,8 @@ async fn send(method: &str, url: &str, body: Option<&str>, timeout_ms: u32) -> R
         return Ok(text);
     }
     let status = response.status();
-    let code = serde_json::from_slice::<ApiError>(text.as_bytes())
-        .map(|e| e.code)
-        .unwrap_or_else(|_| String::from(if status >= 500 { "http_5xx" } else { "http_4xx" }));
+    let code = crate::json::string_member(&text, "code")
+        .unwrap_or_else(|| String::from(if status >= 500 { "http_5xx" } else { "http_4xx" }));
     Err(NetError::Status { status, code })
 }
 

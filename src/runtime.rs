@@ -123,9 +123,9 @@ impl Runtime {
             None => None,
         };
         let pending = match runtime.store.read(Key::Pending).ok().flatten() {
-            Some(json) => match serde_json::from_slice::<ConsentRequest>(json.as_bytes()) {
-                Ok(request) => Some(request),
-                Err(_) => {
+            Some(json) => match crate::json::read_consent_request(&json) {
+                Some(request) => Some(request),
+                None => {
                     let _ = runtime.store.remove(Key::Pending);
                     None
                 }
@@ -160,9 +160,7 @@ impl Runtime {
         match effect {
             Effect::Render => self.render(),
             Effect::PersistPending(request) => {
-                if let Ok(json) = serde_json::to_string(&request) {
-                    let _ = self.store.write(Key::Pending, &json, 0);
-                }
+                let _ = self.store.write(Key::Pending, &crate::json::consent_request(&request), 0);
             }
             Effect::ClearPending => {
                 let _ = self.store.remove(Key::Pending);
