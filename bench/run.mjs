@@ -269,7 +269,9 @@ function readBench() {
 const tbt = (tasks) => tasks.reduce((s, t) => s + Math.max(0, t.duration - 50), 0);
 const cls = (shifts) => shifts.reduce((s, e) => s + e.value, 0);
 
-async function run(browser, server, c, throttle, { screenshot } = {}) {
+const STRIKES = 3;
+
+async function run(browser, server, c, throttle, { screenshot, firstOnly = false } = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'ru-RU' });
   let stage = 'setup';
   const errors = [];
@@ -336,6 +338,7 @@ async function run(browser, server, c, throttle, { screenshot } = {}) {
 
     // Accept and returning visit. A failure here keeps the first-visit figures.
     try {
+      if (firstOnly) throw new Error(`skipped after ${STRIKES} failures in a row`);
       if (c.accept) {
         stage = 'accept';
         const pt = await page.evaluate(centreOf, { host: c.accept.host ?? null, selector: c.accept.selector });
@@ -627,13 +630,23 @@ async function main() {
           .then((r) => r.failed && log(`warm-up ${c.id}: ${r.failed}`))
           .catch((e) => log(`warm-up ${c.id}: ${e.message}`));
       }
+      // A contender that keeps failing would spend its timeouts on every run and blow the
+      // time budget: after STRIKES failures in a row, its later stages (or whole runs) stop.
+      const strikes = Object.fromEntries(list.map((c) => [c.id, { whole: 0, later: 0 }]));
       for (let i = 0; i < RUNS; i++) {
         // Interleaved, rotated order: drift on the shared machine lands on every contender alike.
         for (let k = 0; k < list.length; k++) {
           const c = list[(i + k) % list.length];
+          const st = strikes[c.id];
+          if (st.whole >= STRIKES) {
+            failures.push({ throttle, id: c.id, run: i, error: `skipped: ${STRIKES} failed runs in a row` });
+            continue;
+          }
           try {
             const shot = i === 0 && c.banner ? join(shots, `${c.id}-x${throttle}.png`) : null;
-            const r = await run(browser, server, c, throttle, { screenshot: shot });
+            const r = await run(browser, server, c, throttle, { screenshot: shot, firstOnly: st.later >= STRIKES });
+            st.whole = 0;
+            st.later = r.failed ? st.later + 1 : 0;
             if (throttle === THROTTLE[0] && !sizes[c.id]) sizes[c.id] = sizesOf(c, r, server.base);
             delete r.bodies;
             samples[throttle][c.id].push(r);
@@ -642,6 +655,7 @@ async function main() {
               log(`x${throttle} ${c.id} run ${i}: ${r.failed}`);
             }
           } catch (e) {
+            st.whole += 1;
             failures.push({ throttle, id: c.id, run: i, error: e.message.split('\n')[0] });
             log(`x${throttle} ${c.id} run ${i}: ${e.message.split('\n')[0]}`);
           }
