@@ -691,6 +691,8 @@ async function main() {
     acceptToRecorded: (r) => r.acceptToRecorded,
     returningGated: (r) => r.returning?.gated,
     returningSdkReady: (r) => r.returning?.sdkReady,
+    // Only if the SDK marks it (performance.measure('vivus-consent:verify…')).
+    sdkVerify: (r) => (r.returning?.verify?.length ? r.returning.verify[0] : null),
     firstVisitGated: (r) => r.first.gated,
   };
   const figures = {};
