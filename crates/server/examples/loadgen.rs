@@ -54,6 +54,10 @@ struct Args {
     /// Free text stored with the results (what else ran, settings).
     #[arg(long, default_value = "")]
     note: String,
+    /// PID of the service, to report its CPU time per consent next to the load
+    /// generator's own.
+    #[arg(long)]
+    server_pid: Option<u32>,
     /// Append every acknowledged consent (request and receipt) to this file.
     #[arg(long)]
     acks: Option<PathBuf>,
@@ -85,9 +89,9 @@ async fn main() {
     }
     let mut results = Vec::new();
     for &clients in &args.clients {
-        let r = run(addr, clients, args.warmup, args.duration, args.acks.clone()).await;
+        let r = run(addr, clients, args.warmup, args.duration, args.acks.clone(), args.server_pid).await;
         println!(
-            "{label:>9} {clients:>3} clients: {rate:>8.0} consents/s  p50 {p50:>6.2} ms  p99 {p99:>6.2} ms  p99.9 {p999:>6.2} ms  max {max:>7.2} ms  ok {ok}  non-2xx {rej}  errors {err}",
+            "{label:>9} {clients:>3} clients: {rate:>8.0} consents/s  p50 {p50:>6.2} ms  p99 {p99:>6.2} ms  p99.9 {p999:>6.2} ms  max {max:>7.2} ms  ok {ok}  non-2xx {rej}  errors {err}  cpu server {scpu}% loadgen {lcpu}% ({us} µs/consent)  load {load}",
             label = args.label,
             rate = r["consents_per_sec"].as_f64().unwrap_or(0.0),
             p50 = r["p50_ms"].as_f64().unwrap_or(0.0),
@@ -97,6 +101,10 @@ async fn main() {
             ok = r["ok"],
             rej = r["non_2xx"],
             err = r["errors"],
+            scpu = r["server_cpu_pct"],
+            lcpu = r["loadgen_cpu_pct"],
+            us = r["server_cpu_us_per_consent"],
+            load = r["loadavg_1m_before"],
         );
         results.push(r);
     }
@@ -167,12 +175,34 @@ fn loadavg() -> f64 {
         .unwrap_or(-1.0)
 }
 
-async fn run(addr: SocketAddr, clients: usize, warmup: f64, duration: f64, acks: Option<PathBuf>) -> Value {
+/// CPU seconds (user + system) a process has used, from `/proc/<pid>/stat`.
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // USER_HZ is 100 on Linux.
+    Some(ticks / 100.0)
+}
+
+async fn run(addr: SocketAddr, clients: usize, warmup: f64, duration: f64, acks: Option<PathBuf>, server_pid: Option<u32>) -> Value {
     let host = addr.to_string();
     let load_before = loadavg();
     let start = Instant::now();
     let measure_from = start + Duration::from_secs_f64(warmup);
     let stop_at = measure_from + Duration::from_secs_f64(duration);
+    let server_pid = server_pid.map(|p| p.to_string());
+    let measure_cpu = {
+        let server_pid = server_pid.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep_until(measure_from.into()).await;
+            let before = (server_pid.as_deref().and_then(cpu_seconds), cpu_seconds("self"));
+            tokio::time::sleep_until(stop_at.into()).await;
+            let after = (server_pid.as_deref().and_then(cpu_seconds), cpu_seconds("self"));
+            (before, after)
+        })
+    };
     let run_id: [u8; 8] = random_bytes();
     let (ack_tx, ack_task) = match acks {
         Some(path) => {
@@ -251,6 +281,18 @@ async fn run(addr: SocketAddr, clients: usize, warmup: f64, duration: f64, acks:
         let _ = task.await;
     }
     all.latencies_us.sort_unstable();
+    let cpu_share = |b: Option<f64>, a: Option<f64>| match (b, a) {
+        (Some(b), Some(a)) => Value::from(((a - b) / duration * 100.0).round()),
+        _ => Value::Null,
+    };
+    let ((server_before, self_before), (server_after, self_after)) =
+        measure_cpu.await.unwrap_or(((None, None), (None, None)));
+    let server_cpu_pct = cpu_share(server_before, server_after);
+    let loadgen_cpu_pct = cpu_share(self_before, self_after);
+    let server_us_per_consent = match (server_before, server_after) {
+        (Some(b), Some(a)) if all.ok > 0 => Value::from(((a - b) * 1e6 / all.ok as f64).round()),
+        _ => Value::Null,
+    };
     let pct = |p: f64| -> f64 {
         if all.latencies_us.is_empty() {
             return 0.0;
@@ -270,6 +312,9 @@ async fn run(addr: SocketAddr, clients: usize, warmup: f64, duration: f64, acks:
         "p999_ms": round2(pct(0.999)),
         "max_ms": round2(pct(1.0)),
         "loadavg_1m_before": load_before,
+        "server_cpu_pct": server_cpu_pct,
+        "loadgen_cpu_pct": loadgen_cpu_pct,
+        "server_cpu_us_per_consent": server_us_per_consent,
     })
 }
 
@@ -361,16 +406,18 @@ fn merge(out: &PathBuf, label: &str, note: &str, results: &[Value]) -> std::io::
          `synchronous_commit=on`). The load generator shares the machine's cores with the service.\n\n\
          The last column is the machine's 1-minute load average just before the run: above ~2 on\n\
          this 2-core machine, other work was competing for the cores and the figures are low.\n\n\
-         | configuration | clients | consents/s | p50 ms | p99 ms | p99.9 ms | max ms | non-2xx | errors | load before |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         `server CPU` and `loadgen CPU` are the share of one core each used during the measured\n\
+         seconds (200% is the whole machine); `µs/consent` is the service's CPU time per consent.\n\n\
+         | configuration | clients | consents/s | p50 ms | p99 ms | p99.9 ms | max ms | non-2xx | errors | server CPU | loadgen CPU | µs/consent | load before |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     if let Some(runs) = doc["runs"].as_object() {
         for (label, run) in runs {
             for r in run["results"].as_array().into_iter().flatten() {
                 md.push_str(&format!(
-                    "| {label} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                    "| {label} | {} | {} | {} | {} | {} | {} | {} | {} | {}% | {}% | {} | {} |\n",
                     r["clients"], r["consents_per_sec"], r["p50_ms"], r["p99_ms"], r["p999_ms"], r["max_ms"], r["non_2xx"], r["errors"],
-                    r["loadavg_1m_before"]
+                    r["server_cpu_pct"], r["loadgen_cpu_pct"], r["server_cpu_us_per_consent"], r["loadavg_1m_before"]
                 ));
             }
         }
