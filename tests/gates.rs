@@ -616,6 +616,32 @@ async fn without_consent_the_form_waits_and_then_submits_exactly_once_with_the_s
 }
 
 #[wasm_bindgen_test]
+async fn listeners_the_page_added_first_see_only_the_released_submission() {
+    let root = fixture(FORM);
+    let (form, apply, _) = form_parts(&root);
+    // Capture listeners on the form itself, registered before the SDK started.
+    let seen = Rc::new(Cell::new(0));
+    let early = {
+        let seen = Rc::clone(&seen);
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+            event.prevent_default();
+            seen.set(seen.get() + 1);
+        })
+    };
+    form.add_event_listener_with_callback_and_bool("submit", early.as_ref().unchecked_ref(), true).unwrap();
+    let backend = FakeBackend::new();
+    backend.answers.borrow_mut().push(Ok("late.but.here".into()));
+    let _forms = Forms::install(&document(), backend.clone(), FormConfig::default());
+    apply.click();
+    sleep(10).await;
+    assert_eq!(seen.get(), 0, "the blocked submission never reaches the page");
+    assert!(until(|| seen.get() == 1).await);
+    sleep(50).await;
+    assert_eq!(seen.get(), 1);
+    root.remove();
+}
+
+#[wasm_bindgen_test]
 async fn declining_keeps_the_visitor_on_the_form_with_the_reason() {
     let root = fixture(FORM);
     let backend = FakeBackend::new();

@@ -8,8 +8,8 @@
 //! ```
 //!
 //! Declarative forms are found at start and when added later; `guardForm(form, options)` guards
-//! any form from code. On submit (a button, the Enter key, `requestSubmit()`), a capturing,
-//! non-passive `submit` listener runs before the page's own listeners:
+//! any form from code. On submit (a button, the Enter key, `requestSubmit()`), one non-passive
+//! `submit` listener on `window`, in the capture phase, runs before any listener of the page:
 //!
 //! - with a recorded, verified token whose claims say the policy was accepted, the token is put
 //!   in a hidden field (`consent_token` unless configured) and the submission goes on at once;
@@ -169,6 +169,8 @@ fn kept(lang: Language) -> &'static str {
 /// Dropping it releases every form.
 pub struct Forms {
     inner: Rc<FormsInner>,
+    window: Option<web_sys::Window>,
+    submit: Closure<dyn FnMut(web_sys::Event)>,
     observer: Option<web_sys::MutationObserver>,
     _observed: Option<Closure<dyn FnMut(js_sys::Array)>>,
 }
@@ -196,8 +198,28 @@ impl Forms {
             config,
             guards: RefCell::new(Vec::new()),
         });
+        // One listener for every guarded form, on `window` in the capture phase: it runs
+        // before any listener the page has on the form or its ancestors, whenever they were
+        // added. Not passive: the whole point is preventDefault.
+        let weak = Rc::downgrade(&inner);
+        let submit = Closure::new(move |event: web_sys::Event| {
+            if let Some(inner) = weak.upgrade() {
+                inner.on_submit(&event);
+            }
+        });
+        let window = document.default_view();
+        if let Some(window) = &window {
+            let options = web_sys::AddEventListenerOptions::new();
+            options.set_capture(true);
+            options.set_passive(false);
+            let _ = window.add_event_listener_with_callback_and_add_event_listener_options(
+                "submit",
+                submit.as_ref().unchecked_ref(),
+                &options,
+            );
+        }
         if !inner.config.declarative {
-            return Forms { inner, observer: None, _observed: None };
+            return Forms { inner, window, submit, observer: None, _observed: None };
         }
         inner.scan();
         let weak = Rc::downgrade(&inner);
@@ -213,7 +235,7 @@ impl Forms {
             init.set_subtree(true);
             let _ = observer.observe_with_options(document, &init);
         }
-        Forms { inner, observer, _observed: Some(observed) }
+        Forms { inner, window, submit, observer, _observed: Some(observed) }
     }
 
     /// Guards `form` (the JS `guardForm(form, options)`); guarding it again replaces its
@@ -247,11 +269,26 @@ impl Drop for Forms {
         if let Some(observer) = &self.observer {
             observer.disconnect();
         }
+        if let Some(window) = &self.window {
+            let _ = window.remove_event_listener_with_callback_and_bool("submit", self.submit.as_ref().unchecked_ref(), true);
+        }
         self.inner.guards.borrow_mut().clear();
     }
 }
 
 impl FormsInner {
+    fn on_submit(&self, event: &web_sys::Event) {
+        // Forms of another copy of the SDK, or unguarded ones, are not ours to touch.
+        let shared = {
+            let guards = self.guards.borrow();
+            let target = event.target();
+            guards.iter().find(|g| target.as_ref() == Some(g.form.as_ref())).map(|g| Rc::clone(&g.shared))
+        };
+        if let Some(shared) = shared {
+            Shared::on_submit(&shared, event);
+        }
+    }
+
     fn scan(self: &Rc<Self>) {
         let Ok(list) = self.document.query_selector_all(DECLARATIVE) else { return };
         for i in 0..list.length() {
@@ -286,39 +323,19 @@ impl FormsInner {
             releasing: Cell::new(false),
             waiting: Cell::new(false),
         });
-        let weak = Rc::downgrade(&shared);
-        let listener = Closure::new(move |event: web_sys::Event| {
-            if let Some(shared) = weak.upgrade() {
-                Shared::on_submit(&shared, &event);
-            }
-        });
-        let options = web_sys::AddEventListenerOptions::new();
-        // Capture: run before the page's own submit listeners on the form. Not passive:
-        // the whole point is preventDefault.
-        options.set_capture(true);
-        options.set_passive(false);
-        let _ = form.add_event_listener_with_callback_and_add_event_listener_options(
-            "submit",
-            listener.as_ref().unchecked_ref(),
-            &options,
-        );
-        self.guards.borrow_mut().push(Guard { form: form.clone(), shared, listener });
+        self.guards.borrow_mut().push(Guard { form: form.clone(), shared });
         true
     }
 }
 
-/// One guarded form; removes its listener and mark when dropped.
+/// One guarded form; removes its mark when dropped.
 struct Guard {
     form: HtmlFormElement,
     shared: Rc<Shared>,
-    listener: Closure<dyn FnMut(web_sys::Event)>,
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        let _ = self
-            .form
-            .remove_event_listener_with_callback_and_bool("submit", self.listener.as_ref().unchecked_ref(), true);
         let _ = self.form.remove_attribute(GUARDED);
     }
 }
