@@ -178,8 +178,8 @@ export function klaroPage() {
           title: t.title,
           description: `${t.description} {privacyPolicy}.`,
           learnMore: t.settings,
-          privacyPolicy: { name: t.policyLink },
         },
+        privacyPolicy: { name: t.policyLink, text: `Подробнее — {privacyPolicy}.` },
         consentModal: { title: t.prefsTitle, description: t.description },
         purposes: {
           necessary: { title: t.categories.necessary.title, description: t.categories.necessary.description },
