@@ -10,6 +10,9 @@
 //   SERVER_BIN=...     a service binary to use as is (default: build target/release/vivus-consent-server)
 //   BENCH_NO_BUILD=1   do not run cargo (the service and bench/verify-wasm must be built)
 //
+// `node bench/run.mjs --report` only rewrites RESULTS.md from results.json (and the
+// service benchmark's service.md, which it includes).
+//
 // Writes bench/results.json and bench/RESULTS.md. Throwaway files (npm
 // installs, the served site, the service's database and keys, screenshots) go
 // in bench/work/, which git ignores.
@@ -754,7 +757,15 @@ async function main() {
   log(`wrote bench/results.json and bench/RESULTS.md in ${results.durationSeconds} s`);
 }
 
-main().catch((e) => {
+/** `node bench/run.mjs --report`: rewrite RESULTS.md from results.json (e.g. after service.sh). */
+function reportOnly() {
+  const results = JSON.parse(readFileSync(join(BENCH, 'results.json'), 'utf8'));
+  results.targets = evaluateTargets(results);
+  writeReport(results, join(BENCH, 'RESULTS.md'));
+  log('rewrote bench/RESULTS.md from bench/results.json');
+}
+
+(process.argv.includes('--report') ? Promise.resolve().then(reportOnly) : main()).catch((e) => {
   console.error(e);
   process.exit(1);
 });
