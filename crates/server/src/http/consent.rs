@@ -66,7 +66,8 @@ pub async fn record(
     let request_hash: [u8; 32] = Sha256::digest(request.canonical_bytes()).into();
     let recorded_at = crate::now_ms();
     let granted = request.granted();
-    let claims = claims(&state.settings, &request.subject, &request.id, recorded_at, &request.policy.version, &request.policy.digest, request.language, granted, request.policy_accepted);
+    let iat = u64::try_from(recorded_at / 1000).unwrap_or(0);
+    let claims = Claims::from_request(&request, &state.settings.issuer, iat, iat + state.settings.token_ttl_secs);
     let token = sign(&state, &claims)?;
     let entry = Entry {
         consent_id: request.id.as_str().to_owned(),
@@ -123,7 +124,15 @@ pub async fn withdraw(
     // the operator decides (policy section 7).
     let kind = if request.policy_acceptance { RecordKind::PolicyWithdrawalRequest } else { RecordKind::Withdrawal };
     let recorded_at = crate::now_ms();
-    let claims = claims(&state.settings, &previous.sub, &request.id, recorded_at, &previous.pv, &previous.pd, previous.lang, granted, previous.pa);
+    let iat = u64::try_from(recorded_at / 1000).unwrap_or(0);
+    let claims = Claims {
+        iss: state.settings.issuer.clone(),
+        jti: request.id.clone(),
+        iat,
+        exp: iat + state.settings.token_ttl_secs,
+        cat: granted,
+        ..previous.clone()
+    };
     let token = sign(&state, &claims)?;
     let entry = Entry {
         consent_id: request.id.as_str().to_owned(),
@@ -230,33 +239,6 @@ pub async fn history(
         .map(HistoryRecord::from)
         .collect();
     Ok(Json(serde_json::json!({ "subject": subject, "records": records })))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn claims(
-    settings: &Settings,
-    subject: &SubjectId,
-    id: &ConsentId,
-    recorded_at_ms: i64,
-    pv: &str,
-    pd: &str,
-    lang: vivus_consent_core::language::Language,
-    cat: Categories,
-    pa: bool,
-) -> Claims {
-    let iat = u64::try_from(recorded_at_ms / 1000).unwrap_or(0);
-    Claims {
-        iss: settings.issuer.clone(),
-        sub: subject.clone(),
-        jti: id.clone(),
-        iat,
-        exp: iat + settings.token_ttl_secs,
-        pv: pv.to_owned(),
-        pd: pd.to_owned(),
-        lang,
-        cat,
-        pa,
-    }
 }
 
 fn sign(state: &AppState, claims: &Claims) -> Result<String> {
