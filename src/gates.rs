@@ -161,11 +161,9 @@ impl Connection {
                 }
                 self.notify(rt);
             }
-            // The token is stored now: the other tabs can adopt it.
-            Event::Recorded { .. } => {
-                self.update_consent_mode(rt);
-                self.notify(rt);
-            }
+            // The token is stored now: the other tabs can adopt it. No Consent Mode update:
+            // nothing changed, and a second data layer event would fire GTM triggers twice.
+            Event::Recorded { .. } => self.notify(rt),
             Event::Ready { .. } | Event::Error { .. } => {}
         }
     }

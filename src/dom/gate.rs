@@ -205,6 +205,8 @@ struct Inner {
     pumping: Cell<bool>,
     /// Called on load or error of the script waited for; one closure for all of them.
     script_done: RefCell<Option<EventClosure>>,
+    /// The script waited for, so dropping the gates can unhook it.
+    waited: RefCell<Option<HtmlElement>>,
 }
 
 /// The gates of one page: build with [`Gates::install`], feed with [`Gates::apply`].
@@ -244,6 +246,7 @@ impl Gates {
             waiting: Cell::new(false),
             pumping: Cell::new(false),
             script_done: RefCell::new(None),
+            waited: RefCell::new(None),
         });
 
         let weak = Rc::downgrade(&inner);
@@ -253,6 +256,7 @@ impl Gates {
                 target.set_onerror(None);
             }
             if let Some(inner) = weak.upgrade() {
+                inner.waited.borrow_mut().take();
                 inner.waiting.set(false);
                 inner.pump();
             }
@@ -345,6 +349,11 @@ impl Gates {
 
 impl Drop for Gates {
     fn drop(&mut self) {
+        // The load handler dies with the gates: unhook the script still loading.
+        if let Some(script) = self.inner.waited.borrow_mut().take() {
+            script.set_onload(None);
+            script.set_onerror(None);
+        }
         if let Some(observer) = &self.observer {
             observer.disconnect();
         }
@@ -490,6 +499,7 @@ impl Inner {
         }
         if script.replace_with_with_node_1(&copy).is_ok() && wait {
             self.waiting.set(true);
+            *self.waited.borrow_mut() = Some(copy);
         }
     }
 
