@@ -17,7 +17,7 @@
 // installs, the served site, the service's database and keys, screenshots) go
 // in bench/work/, which git ignores.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, cpSync, statSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, cpSync, readdirSync, utimesSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg, release, totalmem } from 'node:os';
@@ -146,6 +146,19 @@ function assembleSite() {
   writeFileSync(join(www, 'floor.html'), floorPage());
   writeFileSync(join(www, 'cookieconsent.html'), cookieconsentPage());
   writeFileSync(join(www, 'klaro.html'), klaroPage());
+}
+
+// The static handler sends Last-Modified and no Cache-Control, so Chromium's heuristic
+// freshness (10% of the file's age) would drift during the run: files written a minute ago
+// are revalidated, files written ten minutes ago are not. Old modification times make every
+// file fresh for the returning visit in every run, as long-lived cache headers would.
+const SITE_MTIME = new Date('2020-01-01T00:00:00Z');
+function ageSite(dir = SITE) {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) ageSite(p);
+    utimesSync(p, SITE_MTIME, SITE_MTIME);
+  }
 }
 
 function freePort() {
@@ -368,6 +381,8 @@ async function run(browser, server, c, throttle, { screenshot, firstOnly = false
       out.returning = {
         gated: back.gatedRanAt,
         sdkReady: back.readyAt,
+        // Bytes that crossed the network for subresources (0 when all came from the HTTP cache).
+        transferred: back.resources.reduce((n, x) => n + (x.transfer ?? 0), 0),
         bannerShown: back.bannerAt !== null,
         tbt: tbt(back.longtasks),
         longTasks: back.longtasks.length,
@@ -588,6 +603,7 @@ const METHOD = [
   `First visit: \`page.goto(url, {waitUntil: 'load'})\`, wait for the banner, then ${SETTLE_MS} ms more so late long tasks and shifts are delivered. Long tasks: \`PerformanceObserver({type: 'longtask', buffered: true})\`; total blocking time = Σ max(0, duration − 50 ms) over all long tasks from navigation start to that point (not Lighthouse's FCP→TTI window). Layout shift: Σ of \`layout-shift\` entries without recent input over the same window.`,
   'Accept: a trusted mouse click (CDP input) on the accept-all button at its centre; the time is the page clock difference between the click event\'s `timeStamp` (a capture listener on `window`) and `__gatedRanAt`. Ours includes what its accept does before the gated script runs (the consent service round trip, if it waits for it).',
   'Returning visitor: after accept, wait until the library\'s consent cookie is set (ours: the token back from the service), then navigate the same tab again (same context: cookies, storage and HTTP cache kept) and take `__gatedRanAt`. The no-library page goes through the same two navigations, so its second one is the floor with the same cache state.',
+  'HTTP cache: the service sends `Last-Modified` and no `Cache-Control`; the served files get a modification time in 2020, so Chromium\'s heuristic freshness keeps them all fresh and the returning visit reads every file from the HTTP cache in every run (as with long-lived cache headers), instead of a freshness that drifts with the files\' age during the run. No compression on the wire (loopback); the compressed sizes above are computed, not served.',
   'CPU throttling: CDP `Emulation.setCPUThrottlingRate` on the page\'s session before the first navigation. Network is loopback, unthrottled.',
   'Statistics: median, p25 and p75 (linear interpolation), min and max in results.json. Ratios are medians over vanilla-cookieconsent\'s median from the same run.',
 ];
@@ -611,6 +627,7 @@ async function main() {
     writeFileSync(join(SITE, 'www/vivus.html'), vivusPage({ entry: sdk.entry, config }));
     writeFileSync(join(SITE, 'www/vivus-preload.html'), vivusPage({ entry: sdk.entry, config, preload: sdk.files }));
   }
+  ageSite();
 
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
