@@ -10,7 +10,7 @@ use vivus_consent_server::ledger::{self, Appended, BreakReason, ChainStatus, Ent
 /// A ledger under test and a way to reach around the service to its storage.
 enum Backend {
     Sqlite { _dir: tempfile::TempDir, path: String },
-    Postgres { url: String },
+    Postgres { url: String, schema: String },
 }
 
 impl Backend {
@@ -22,14 +22,20 @@ impl Backend {
 
     async fn postgres(test: &str) -> Option<Self> {
         let url = common::postgres_url(test)?;
-        let (url, _schema) = common::postgres_schema(&url).await;
-        Some(Self::Postgres { url })
+        let (url, schema) = common::postgres_schema(&url).await;
+        Some(Self::Postgres { url, schema })
+    }
+
+    async fn cleanup(&self) {
+        if let Self::Postgres { url, schema } = self {
+            common::drop_postgres_schema(url, schema).await;
+        }
     }
 
     fn database(&self) -> &str {
         match self {
             Self::Sqlite { path, .. } => path,
-            Self::Postgres { url } => url,
+            Self::Postgres { url, .. } => url,
         }
     }
 
@@ -48,7 +54,7 @@ impl Backend {
                 ))
                 .expect("tamper");
             }
-            Self::Postgres { url } => {
+            Self::Postgres { url, .. } => {
                 use sqlx::Connection;
                 let options: sqlx::postgres::PgConnectOptions = url.parse().expect("url");
                 let mut conn = sqlx::PgConnection::connect_with(&options).await.expect("connect");
@@ -67,7 +73,7 @@ impl Backend {
                 let conn = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
                 conn.execute_batch(sql).map_err(|e| e.to_string())
             }
-            Self::Postgres { url } => {
+            Self::Postgres { url, .. } => {
                 use sqlx::Connection;
                 let options: sqlx::postgres::PgConnectOptions = url.parse().map_err(|e: sqlx::Error| e.to_string())?;
                 let mut conn = sqlx::PgConnection::connect_with(&options).await.map_err(|e| e.to_string())?;
@@ -105,7 +111,7 @@ fn new_record(outcome: Appended) -> ledger::Record {
     }
 }
 
-async fn appends_chain_and_read_back(backend: Backend) {
+async fn appends_chain_and_read_back(backend: &Backend) {
     let ledger = backend.open().await;
     assert!(matches!(ledger.verify().await.expect("verify"), ChainStatus::Intact { records: 0, head: None }));
     let mut prev = ledger::GENESIS_HASH;
@@ -146,7 +152,7 @@ async fn appends_chain_and_read_back(backend: Backend) {
     assert!(matches!(ledger.verify().await.expect("verify"), ChainStatus::Intact { records: 6, .. }));
 }
 
-async fn concurrent_appends_share_batches(backend: Backend) {
+async fn concurrent_appends_share_batches(backend: &Backend) {
     let ledger = backend.open().await;
     let mut tasks = Vec::new();
     for i in 0..300 {
@@ -190,8 +196,8 @@ async fn five(backend: &Backend) -> Arc<dyn Ledger> {
     ledger
 }
 
-async fn an_edited_record_breaks_the_chain(backend: Backend) {
-    let ledger = five(&backend).await;
+async fn an_edited_record_breaks_the_chain(backend: &Backend) {
+    let ledger = five(backend).await;
     backend.tamper("UPDATE ledger SET categories = 'necessary,analytics,marketing' WHERE sequence = 3").await;
     assert_eq!(
         ledger.verify().await.expect("verify"),
@@ -199,8 +205,8 @@ async fn an_edited_record_breaks_the_chain(backend: Backend) {
     );
 }
 
-async fn a_deleted_record_breaks_the_chain(backend: Backend) {
-    let ledger = five(&backend).await;
+async fn a_deleted_record_breaks_the_chain(backend: &Backend) {
+    let ledger = five(backend).await;
     backend.tamper("DELETE FROM ledger WHERE sequence = 3").await;
     assert_eq!(
         ledger.verify().await.expect("verify"),
@@ -208,8 +214,8 @@ async fn a_deleted_record_breaks_the_chain(backend: Backend) {
     );
 }
 
-async fn a_deletion_hidden_by_renumbering_breaks_the_chain(backend: Backend) {
-    let ledger = five(&backend).await;
+async fn a_deletion_hidden_by_renumbering_breaks_the_chain(backend: &Backend) {
+    let ledger = five(backend).await;
     backend
         .tamper(
             "DELETE FROM ledger WHERE sequence = 3; \
@@ -223,8 +229,8 @@ async fn a_deletion_hidden_by_renumbering_breaks_the_chain(backend: Backend) {
     );
 }
 
-async fn the_store_refuses_updates_and_deletes(backend: Backend) {
-    let _ledger = five(&backend).await;
+async fn the_store_refuses_updates_and_deletes(backend: &Backend) {
+    let _ledger = five(backend).await;
     for sql in ["UPDATE ledger SET gpc = true WHERE sequence = 1", "DELETE FROM ledger WHERE sequence = 5"] {
         let err = backend.try_sql(sql).await.expect_err(sql);
         assert!(err.contains("append-only"), "{sql}: {err}");
@@ -238,7 +244,7 @@ macro_rules! both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(Backend::sqlite()).await;
+                    super::$name(&Backend::sqlite()).await;
                 }
             )*
         }
@@ -248,7 +254,8 @@ macro_rules! both_backends {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     if let Some(backend) = Backend::postgres(concat!("postgres::", stringify!($name))).await {
-                        super::$name(backend).await;
+                        super::$name(&backend).await;
+                        backend.cleanup().await;
                     }
                 }
             )*
@@ -281,14 +288,15 @@ async fn postgres_instances_share_one_chain() {
         assert!(matches!(task.await.expect("task").expect("append"), Appended::New(_)));
     }
     assert!(matches!(a.verify().await.expect("verify"), ChainStatus::Intact { records: 200, .. }));
+    backend.cleanup().await;
 }
 
 /// The HTTP API end to end on PostgreSQL: record, retry, conflict, history.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_serves_the_api() {
     let Some(url) = common::postgres_url("postgres_serves_the_api") else { return };
-    let (url, _schema) = common::postgres_schema(&url).await;
-    let server = common::TestServer::start_in(tempfile::tempdir().expect("tempdir"), url, &[]).await;
+    let (schema_url, schema) = common::postgres_schema(&url).await;
+    let server = common::TestServer::start_in(tempfile::tempdir().expect("tempdir"), schema_url.clone(), &[]).await;
     let subject = common::new_id();
     let body = common::consent_body(&common::new_id(), &subject);
     let (status, first) = server.post_consent(&body).await;
@@ -311,4 +319,6 @@ async fn postgres_serves_the_api() {
     assert_eq!(history["records"].as_array().expect("records").len(), 1);
     let health: serde_json::Value = server.client.get(server.url("/healthz")).send().await.expect("health").json().await.expect("json");
     assert_eq!(health["ledger"], "postgres");
+    drop(server.stop().await);
+    common::drop_postgres_schema(&schema_url, &schema).await;
 }

@@ -28,6 +28,7 @@ pub async fn application(State(state): State<AppState>, form: Result<Form<Vec<(S
         Err(rejection) => {
             return page(
                 StatusCode::BAD_REQUEST,
+                "ru",
                 "Заявка не прочитана",
                 "Өтінім оқылмады",
                 &format!(
@@ -41,10 +42,27 @@ pub async fn application(State(state): State<AppState>, form: Result<Form<Vec<(S
     let expected = Expected { issuer: &state.settings.issuer, policy_digest: policy::CURRENT.digest, now: now_secs() };
     let claims = match token::verify(token, state.keys.jwks(), &expected) {
         Ok(claims) if claims.pa => claims,
-        Ok(_) => return refused("policy_not_accepted", "согласие с политикой конфиденциальности не дано", "құпиялылық саясатымен келісім берілмеген"),
-        Err(e) => return refused(e.code(), "действительное согласие не найдено", "жарамды келісім табылмады"),
+        Ok(_) => {
+            return refused(
+                page_lang(&fields),
+                "policy_not_accepted",
+                "согласие с политикой конфиденциальности не дано",
+                "құпиялылық саясатымен келісім берілмеген",
+            )
+        }
+        Err(e) => {
+            return refused(page_lang(&fields), e.code(), "действительное согласие не найдено", "жарамды келісім табылмады")
+        }
     };
     accepted(&claims, &fields)
+}
+
+/// The page's language: the form's `lang` field (the site's current language), else Russian.
+fn page_lang(fields: &[(String, String)]) -> &'static str {
+    match fields.iter().find(|(k, _)| k == "lang").map(|(_, v)| v.as_str()) {
+        Some("kk") => "kk",
+        _ => "ru",
+    }
 }
 
 fn accepted(claims: &Claims, fields: &[(String, String)]) -> Response {
@@ -66,22 +84,22 @@ fn accepted(claims: &Claims, fields: &[(String, String)]) -> Response {
         iat = claims.iat,
         pv = escape(&claims.pv),
     );
-    page(StatusCode::OK, "Заявка принята", "Өтінім қабылданды", &body)
+    page(StatusCode::OK, page_lang(fields), "Заявка принята", "Өтінім қабылданды", &body)
 }
 
-fn refused(code: &str, ru: &str, kk: &str) -> Response {
+fn refused(lang: &str, code: &str, ru: &str, kk: &str) -> Response {
     let body = format!(
         "<p lang=\"ru\">Заявка не принята: {ru}. Примите политику конфиденциальности в баннере согласия и отправьте форму снова.</p>\
          <p lang=\"kk\">Өтінім қабылданбады: {kk}. Келісім баннерінде құпиялылық саясатын қабылдап, пішінді қайта жіберіңіз.</p>\
          <p><code>{}</code></p>",
         escape(code)
     );
-    page(StatusCode::FORBIDDEN, "Заявка не принята", "Өтінім қабылданбады", &body)
+    page(StatusCode::FORBIDDEN, lang, "Заявка не принята", "Өтінім қабылданбады", &body)
 }
 
-fn page(status: StatusCode, title_ru: &str, title_kk: &str, body: &str) -> Response {
+fn page(status: StatusCode, lang: &str, title_ru: &str, title_kk: &str, body: &str) -> Response {
     let html = format!(
-        "<!doctype html><html lang=\"ru\"><head><meta charset=\"utf-8\">\
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title_ru} / {title_kk}</title><link rel=\"stylesheet\" href=\"/css/site.css\"></head>\
          <body><main><h1><span lang=\"ru\">{title_ru}</span> / <span lang=\"kk\">{title_kk}</span></h1>{body}\

@@ -142,6 +142,15 @@ pub fn postgres_url(test: &str) -> Option<String> {
     }
 }
 
+/// Drops a schema made by [`postgres_schema`] (at the end of a passing test; a failing
+/// one leaves its schema behind to look at).
+pub async fn drop_postgres_schema(url: &str, schema: &str) {
+    use sqlx::Connection;
+    let base = url.split("?options=").next().unwrap_or(url);
+    let mut conn = sqlx::PgConnection::connect(base).await.expect("connect to VIVUS_TEST_POSTGRES_URL");
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&mut conn).await.expect("drop schema");
+}
+
 /// Creates a fresh schema in the test database and returns a URL whose connections use
 /// it, so each test has its own ledger.
 pub async fn postgres_schema(url: &str) -> (String, String) {
