@@ -41,6 +41,8 @@ pub struct Connection {
     applied: Cell<Categories>,
     /// Applying a change read from another tab: do not echo it back.
     syncing: Cell<bool>,
+    /// What Consent Mode was last told: the granted set and the consent id.
+    announced: RefCell<Option<(Categories, Option<String>)>>,
 }
 
 impl core::fmt::Debug for Connection {
@@ -103,6 +105,7 @@ pub fn connect(rt: &Rc<Runtime>) -> Option<Rc<Connection>> {
         cleanup,
         applied: Cell::new(rt.granted()),
         syncing: Cell::new(false),
+        announced: RefCell::new(None),
     });
 
     let weak = Rc::downgrade(&connection);
@@ -171,12 +174,17 @@ impl Connection {
     fn update_consent_mode(&self, rt: &Runtime) {
         let Some(window) = web_sys::window() else { return };
         let state = rt.snapshot();
+        let consent_id = state.consent_id().map(|id| id.as_str());
+        let announced = (state.granted(), consent_id.map(str::to_owned));
+        // Adopting the token of a choice this tab already applied (from another tab) is no
+        // news: a repeated data layer event would fire GTM triggers twice.
+        if self.announced.borrow().as_ref() == Some(&announced) {
+            return;
+        }
         let policy = state.policy();
-        let context = Context {
-            consent_id: state.consent_id().map(|id| id.as_str()),
-            policy_version: (state.status() != Status::None).then_some(policy.id),
-        };
+        let context = Context { consent_id, policy_version: (state.status() != Status::None).then_some(policy.id) };
         consent_mode::update(&window, &rt.config().consent_mode, state.granted(), context);
+        *self.announced.borrow_mut() = Some(announced);
     }
 
     fn notify(&self, rt: &Runtime) {

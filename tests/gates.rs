@@ -826,7 +826,7 @@ mod wired {
         assert_eq!(counter("__w2_a"), 0.0);
 
         // "Another tab": a second runtime state made the choice; its request is what travels.
-        let request = r#"{"id":"BwcHBwcHBwcHBwcHBwcHBw","subject":"BQUFBQUFBQUFBQUFBQUFBQ",
+        let request = r#"{"id":"BgYGBgYGBgYGBgYGBgYGBg","subject":"BQUFBQUFBQUFBQUFBQUFBQ",
             "policy":{"version":"VERSION","digest":"DIGEST"},"language":"ru",
             "categories":{"necessary":true,"analytics":true,"marketing":false},
             "policyAccepted":false,"source":"banner","gpc":false}"#
@@ -837,6 +837,17 @@ mod wired {
         assert!(until(|| counter("__w2_a") == 1.0).await, "the other tab's grant applies here");
         assert_eq!(rt.status(), Status::Pending);
         assert!(rt.granted().contains(Category::Analytics));
+        let events = || js_sys::Array::from(&global("dataLayer")).length();
+        let after_choice = events();
+
+        // Then the other tab's token for that same choice: adopted (it verifies), but
+        // Consent Mode hears nothing new.
+        let analytics: Categories = [Category::Analytics].into_iter().collect();
+        other.notify(&Stored { token: Some(token(analytics, false)), pending: None });
+        assert!(until(|| rt.status() == Status::Recorded).await);
+        sleep(20).await;
+        assert_eq!(events(), after_choice, "no second data layer event for the same choice");
+        assert_eq!(counter("__w2_a"), 1.0);
         root.remove();
         clear_storage();
     }
