@@ -138,9 +138,9 @@ impl Consent {
     /// Grants exactly the listed categories (plus necessary) and refuses the others.
     pub fn accept(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "Category | Category[]")] categories: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Category | Category[]")] categories: &JsValue,
     ) -> Result<(), JsValue> {
-        let granted = parse_categories(&categories)?;
+        let granted = parse_categories(categories)?;
         Ok(self.rt.choose(granted, None, vivus_consent_core::consent::Source::Api)?)
     }
 
@@ -198,12 +198,12 @@ impl Consent {
     /// is recorded as a new decision.
     pub fn withdraw(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "Category | Category[] | undefined")] categories: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Category | Category[] | undefined")] categories: &JsValue,
     ) -> Result<(), JsValue> {
         if categories.is_undefined() || categories.is_null() {
             return Ok(self.rt.withdraw(None)?);
         }
-        let list: Vec<Category> = parse_categories(&categories)?.iter().filter(|c| c.is_optional()).collect();
+        let list: Vec<Category> = parse_categories(categories)?.iter().filter(|c| c.is_optional()).collect();
         Ok(self.rt.withdraw(Some(&list))?)
     }
 
@@ -306,9 +306,9 @@ impl Consent {
     pub fn off(
         &self,
         #[wasm_bindgen(unchecked_param_type = "ConsentEventName")] event: &str,
-        handler: js_sys::Function,
+        handler: &js_sys::Function,
     ) -> Result<(), JsValue> {
-        self.rt.off(event_name(event)?, &handler);
+        self.rt.off(event_name(event)?, handler);
         Ok(())
     }
 }

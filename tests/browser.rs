@@ -4,6 +4,8 @@
 //!
 //! `CHROMEDRIVER=/usr/bin/chromedriver cargo test -p vivus-consent --target wasm32-unknown-unknown --test browser`
 #![cfg(target_arch = "wasm32")]
+// Test assertions: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 
 use std::cell::RefCell;
 use std::rc::Rc;

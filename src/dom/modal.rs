@@ -54,11 +54,7 @@ pub(crate) fn frame(rt: &Runtime, root: &ShadowRoot, kind: Kind, title: &str, id
                     }
                 });
             }
-            "Tab" => {
-                if trap(&trap_dialog, &trap_root, key.shift_key()) {
-                    event.prevent_default();
-                }
-            }
+            "Tab" if trap(&trap_dialog, &trap_root, key.shift_key()) => event.prevent_default(),
             _ => {}
         }
     }));
