@@ -435,7 +435,12 @@ fn object<'a>(value: &'a Json, path: &str, known: &[&str]) -> Result<&'a [(Strin
             let mut text = if path == "config" { String::new() } else { join(path, "") };
             text.push_str(key);
             text.push_str(": unknown option; the options here are ");
-            text.push_str(&known.join(", "));
+            for (i, option) in known.iter().enumerate() {
+                if i > 0 {
+                    text.push_str(", ");
+                }
+                text.push_str(option);
+            }
             return Err(SdkError::Config(text));
         }
     }

@@ -61,8 +61,10 @@ pub(crate) fn build(rt: &Runtime, root: &ShadowRoot) -> (View, Element, Option<E
                 if !service.cookies.is_empty() {
                     append_text(&item, " — ");
                     append_text(&item, t.cookies);
-                    append_text(&item, " ");
-                    append_text(&item, &service.cookies.join(", "));
+                    for (i, cookie) in service.cookies.iter().enumerate() {
+                        append_text(&item, if i == 0 { " " } else { ", " });
+                        append_text(&item, cookie);
+                    }
                 }
             }
         }
