@@ -323,8 +323,13 @@ async function run(browser, server, c, throttle, { screenshot, firstOnly = false
     page.off('response', onResponse);
     if (screenshot) await page.screenshot({ path: screenshot });
 
+    const preBanner = first.resources.filter((r) => c.banner && r.end <= first.bannerAt);
+    // Long tasks that start once the library's last file has arrived run the library's code.
+    const libArrived = preBanner.length ? Math.max(...preBanner.map((r) => r.end)) : null;
     const out = {
       first: {
+        libArrived,
+        tbtAfterLib: libArrived === null ? null : tbt(first.longtasks.filter((t) => t.start >= libArrived)),
         bannerInDom: first.bannerInDomAt,
         bannerVisible: first.bannerAt,
         bannerVia: first.bannerVia,
@@ -336,15 +341,14 @@ async function run(browser, server, c, throttle, { screenshot, firstOnly = false
         tbt: tbt(first.longtasks),
         longTasks: first.longtasks.length,
         longestTask: first.longtasks.reduce((m, t) => Math.max(m, t.duration), 0),
+        longestTaskStart: first.longtasks.reduce((m, t) => (m === null || t.duration > m.duration ? t : m), null)?.start ?? null,
         cls: cls(first.shifts),
         gatedBeforeAccept: c.banner ? first.gatedRanAt : null,
         gated: c.banner ? null : first.gatedRanAt,
         error: first.error,
       },
       // What the page fetched before the banner showed, other than the document itself.
-      preBanner: first.resources
-        .filter((r) => c.banner && r.end <= first.bannerAt)
-        .map((r) => ({ ...r, url: r.url.replace(server.base, '') })),
+      preBanner: preBanner.map((r) => ({ ...r, url: r.url.replace(server.base, '') })),
       bodies,
       acceptToGated: null,
       acceptToRecorded: null,
@@ -706,6 +710,8 @@ async function main() {
     tbt: (r) => r.first.tbt,
     longTasks: (r) => r.first.longTasks,
     longestTask: (r) => r.first.longestTask,
+    longestTaskStart: (r) => r.first.longestTaskStart,
+    tbtAfterLib: (r) => r.first.tbtAfterLib,
     cls: (r) => r.first.cls,
     acceptToGated: (r) => r.acceptToGated,
     acceptToRecorded: (r) => r.acceptToRecorded,

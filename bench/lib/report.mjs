@@ -17,6 +17,7 @@ const METRICS = [
   ['tbt', 'total blocking time, first visit (ms)', 'ms'],
   ['longTasks', 'long tasks, first visit (count)', 'n'],
   ['longestTask', 'longest task, first visit (ms)', 'ms'],
+  ['tbtAfterLib', 'of which in tasks starting after the library\'s last file arrived (ms)', 'ms'],
   ['cls', 'cumulative layout shift, first visit', 'cls'],
   ['acceptToGated', 'accept click → gated script ran (ms)', 'ms'],
   ['acceptToRecorded', 'ours: accept click → service recorded it (`vivus-consent:recorded`, token back) (ms)', 'ms'],
@@ -172,6 +173,63 @@ function oursFindings(r) {
   return out;
 }
 
+/** For each missed target, the cause this run's figures point at and the lever that addresses it. */
+function missNotes(r) {
+  const out = [];
+  const missed = (prefix) => r.targets.some((t) => t.status === 'missed' && t.target.startsWith(prefix));
+  const s = r.sizes[OURS];
+  const ref = r.sizes[REF];
+  const m = (x) => x?.median;
+  if (missed('transfer') && s && ref) {
+    const wasm = s.files.find((f) => f.url.endsWith('.wasm'));
+    const code = wasm?.sections?.code;
+    const data = wasm?.sections?.data;
+    out.push(
+      `Transfer (${s.total.brotli} B vs ${ref.total.brotli} B brotli): the wasm is ${wasm?.brotli} B of it` +
+        (code ? `, its code section ${code.brotli} B and data section ${data?.brotli ?? 0} B compressed alone` : '') +
+        '. Everything ships in one module that must arrive before the banner. What would close it: split what the first paint needs ' +
+        '(read and verify the stored token, run granted tags, draw the banner) from what only a click needs (settings, policy viewer, ' +
+        'acceptance dialog, form guard, placeholders), the second part loaded on first interaction or idle; measure each dependency with ' +
+        '`twiggy top` (issue 4 lists float formatting from error messages and serde as the usual weight).',
+    );
+  }
+  for (const t of r.throttle) {
+    const f = r.figures[`x${t}`];
+    const o = f?.[OURS];
+    if (!o) continue;
+    const cpu = t === 1 ? 'unthrottled' : `CPU ×${t}`;
+    const tl = o.preBannerTimeline ?? [];
+    const wasm = tl.find((x) => x.url.endsWith('.wasm'));
+    const entry = tl.find((x) => x.url.endsWith('vivus-consent.js'));
+    const p = f['vivus-preload'];
+    if (missed(`banner visible ≤ ½ of vanilla-cookieconsent's (${cpu})`) && wasm && o.sdkReady) {
+      out.push(
+        `Banner, ${cpu}: of ${fmt(m(o.bannerVisible), 'ms')} ms, ${fmt(m(entry?.start) - m(o.docEnd), 'ms')} ms pass between the document and the entry module's request ` +
+          `(an inline module's imports are found only when it runs, then entry → glue → wasm one after another), the wasm arrives at ${fmt(m(wasm.end), 'ms')} ms, ` +
+          `and compiling, instantiating and starting take ${fmt(m(o.sdkReady) - m(wasm.end), 'ms')} ms more. ` +
+          (p?.bannerVisible ? `Preload hints in <head> move the banner to ${fmt(m(p.bannerVisible), 'ms')} ms; ` : '') +
+          'a smaller first module shortens both the download and the compile; drawing the banner before the rest of the start-up work (it needs no verification when no token is stored) shortens the last step.',
+      );
+    }
+    if (missed(`no long task, first visit (${cpu})`) && o.tbt) {
+      out.push(
+        `Long tasks, ${cpu}: ${fmt(m(o.longTasks), 'n')} (median), the longest ${fmt(m(o.longestTask), 'ms')} ms; of ${fmt(m(o.tbt), 'ms')} ms blocking time, ` +
+          `${fmt(m(o.tbtAfterLib), 'ms')} ms is in tasks that start after the SDK's last file arrived (instantiating and starting the wasm, building the banner; streaming compilation itself runs off the main thread); ` +
+          `the page without a library has ${fmt(m(f.floor?.longTasks), 'n')} long tasks and ${fmt(m(f.floor?.tbt), 'ms')} ms (medians) at this CPU setting. ` +
+          'Less code to compile, and yielding between start-up steps (verify, gates, banner), would break them up.',
+      );
+    }
+    if (missed(`returning visitor: gated script ≤ 10 ms after the no-library page (${cpu})`) && o.returningSdkReady) {
+      out.push(
+        `Returning visitor, ${cpu}: the gated script waits for \`ready\` (${fmt(m(o.returningSdkReady), 'ms')} ms), i.e. for the whole module to be compiled and started from the HTTP cache, ` +
+          `while the verification itself takes ${r.verify?.byThrottle?.[`x${t}`] ? `${r.verify.byThrottle[`x${t}`].perVerifyMs.median.toFixed(2)} ms warm, ${r.verify.byThrottle[`x${t}`].coldMs.median.toFixed(1)} ms cold` : 'little'}. ` +
+          'A small returning-visitor path (read, verify, activate gated scripts) that does not wait for the UI code would close most of the gap.',
+      );
+    }
+  }
+  return out;
+}
+
 export function writeReport(r, path) {
   const ids = r.contenders.map((c) => c.id);
   const names = Object.fromEntries(r.contenders.map((c) => [c.id, c.name]));
@@ -208,6 +266,14 @@ export function writeReport(r, path) {
     L.push('## What the figures say about ours (computed from this run)');
     L.push('');
     for (const f of findings) L.push(`- ${f}`);
+    L.push('');
+  }
+
+  const misses = missNotes(r);
+  if (misses.length) {
+    L.push('## The misses: why, and what would close them');
+    L.push('');
+    for (const m of misses) L.push(`- ${m}`);
     L.push('');
   }
 
