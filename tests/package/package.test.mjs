@@ -1,0 +1,289 @@
+// The published package as someone who is not us meets it: `npm pack` of the built pkg/,
+// installed with Vite into a fresh app created outside the repository, type-checked with
+// tsc against the installed package's own types, built with `vite build`, served with
+// `vite preview` (the service behind it: /v1 and /.well-known proxied to the real consent
+// service), and opened in Debian's Chromium. The same app is also run on Vite's dev server,
+// talking to the service cross-origin (absolute endpoint, CORS).
+//
+//   make pkg && cargo build --release -p vivus-consent-server
+//   node --test tests/package/
+//
+// Environment: VITE_VERSION (default below), KEEP_APP=1 keeps the temp app dir,
+// plus the e2e harness's VIVUS_SERVER_BIN and CHROMIUM.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+import { ROOT, Service, freePort, launchBrowser, UI, TEXT, eventually, peekClaims } from '../e2e/support.mjs';
+
+const run = promisify(execFile);
+const PKG = path.join(ROOT, 'pkg');
+const VITE_VERSION = process.env.VITE_VERSION ?? '8.3.8';
+const TSC = path.join(ROOT, 'node_modules', '.bin', 'tsc');
+/** Exactly what the tarball must hold (package.json `files`, plus what npm always adds). */
+const SHIPPED = ['README.md', 'consent-mode.js', 'index.d.ts', 'package.json', 'vivus-consent.js',
+  'vivus_consent.js', 'vivus_consent_bg.wasm'];
+
+const s = { started: Date.now(), dir: null, app: null, tarball: null, pack: null, service: null, browser: null, servers: [] };
+
+// ---- the app, as an integrator writes it ---------------------------------------
+
+const APP_FILES = {
+  'index.html': `<!doctype html>
+<html lang="ru">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Микрозаймы</title>
+  <link rel="icon" href="data:,">
+</head>
+<body>
+  <main><h1>Займы онлайн</h1><p>Страница приложения на Vite.</p></main>
+  <script type="module" src="/src/main.ts"></script>
+</body>
+</html>
+`,
+  // What the README's bundler quick start shows: the service on the site's origin
+  // (proxied) unless VITE_CONSENT_SERVICE names another origin.
+  'src/main.ts': `import { init, type Config, type Consent } from '@vivus/consent';
+
+const service: string = import.meta.env.VITE_CONSENT_SERVICE ?? '';
+const config: Config = {
+  endpoint: service + '/v1/consents',
+  jwksUrl: service + '/.well-known/jwks.json',
+  policyUrl: service + '/v1/policy/',
+  categories: { marketing: { services: [{ name: 'Meta Pixel', cookies: ['_fbp'] }] } },
+};
+
+const recorded: string[] = [];
+document.addEventListener('vivus-consent:recorded', (event) => {
+  recorded.push(event.detail.consentId);
+});
+
+const consent: Consent = await init(config);
+consent.on('change', ({ categories }) => {
+  document.body.dataset.categories = categories.join(' ');
+});
+declare global {
+  interface Window { consent: Consent; recorded: string[] }
+}
+window.consent = consent;
+window.recorded = recorded;
+document.documentElement.dataset.consent = 'ready';
+`,
+  'src/env.d.ts': `interface ImportMetaEnv { readonly VITE_CONSENT_SERVICE?: string }
+interface ImportMeta { readonly env: ImportMetaEnv }
+`,
+  'tsconfig.json': JSON.stringify({
+    compilerOptions: {
+      target: 'ES2022', module: 'ESNext', moduleResolution: 'bundler', lib: ['ES2022', 'DOM', 'DOM.Iterable'],
+      strict: true, noEmit: true, isolatedModules: true, skipLibCheck: false, types: [],
+    },
+    include: ['src'],
+  }, null, 2),
+  'vite.config.js': `import { defineConfig } from 'vite';
+
+// The consent service behind the site's own origin, as a reverse proxy would put it.
+const target = process.env.CONSENT_SERVICE_TARGET;
+const proxy = target ? { '/v1': target, '/.well-known': target } : undefined;
+
+export default defineConfig({ preview: { proxy }, server: { proxy } });
+`,
+};
+
+// ---- helpers --------------------------------------------------------------------
+
+/** Runs a command; on failure the error carries its output. */
+async function sh(cmd, args, options = {}) {
+  try {
+    return await run(cmd, args, { maxBuffer: 16 << 20, ...options });
+  } catch (error) {
+    error.message += `\n--- stdout\n${error.stdout}\n--- stderr\n${error.stderr}`;
+    throw error;
+  }
+}
+
+/** Starts `vite <args>` in the app and resolves once it answers on `port`. */
+async function startVite(args, port, env = {}) {
+  const log = [];
+  const child = spawn(process.execPath, [path.join(s.app, 'node_modules', 'vite', 'bin', 'vite.js'), ...args,
+    '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
+    cwd: s.app, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.on('data', (d) => log.push(String(d)));
+  child.stderr.on('data', (d) => log.push(String(d)));
+  let exited = null;
+  child.once('exit', (code) => { exited = code; });
+  s.servers.push(child);
+  const origin = `http://127.0.0.1:${port}`;
+  await eventually(async () => {
+    if (exited !== null) throw new Error(`vite ${args[0] ?? 'dev'} exited (${exited}):\n${log.join('')}`);
+    return (await fetch(origin, { signal: AbortSignal.timeout(1000) })).ok;
+  }, { timeout: 30_000, message: `vite ${args.join(' ')} on ${origin}` });
+  return { origin, log, child };
+}
+
+async function stop(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exit = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exit;
+  clearTimeout(timer);
+}
+
+async function openPage(origin) {
+  const ctx = await s.browser.newContext({ locale: 'ru-RU', viewport: { width: 1280, height: 800 }, reducedMotion: 'reduce' });
+  ctx.setDefaultTimeout(15_000);
+  const page = await ctx.newPage();
+  page.errors = [];
+  page.wasm = [];
+  page.on('pageerror', (e) => page.errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(`console: ${m.text()} ${m.location().url}`); });
+  page.on('response', (r) => {
+    if (r.url().endsWith('.wasm')) page.wasm.push({ url: r.url(), status: r.status(), type: r.headers()['content-type'] });
+  });
+  await page.goto(origin + '/');
+  await page.waitForFunction(() => document.documentElement.dataset.consent === 'ready', null, { timeout: 20_000 })
+    .catch((error) => { throw new Error(`init did not finish: ${error.message}\npage errors: ${page.errors.join(' | ')}`); });
+  return page;
+}
+
+/** The journey the issue asks for: banner, accept, recorded with the service, has('marketing'). */
+async function acceptAndVerify(page) {
+  await UI.banner(page).waitFor();
+  assert.equal(await page.evaluate(() => window.consent.has('marketing')), false, 'marketing granted before any choice');
+  assert.equal(await page.evaluate(() => window.consent.state().status), 'none');
+  await UI.acceptAll(page).click();
+  await UI.banner(page).waitFor({ state: 'hidden' });
+  const token = await page.evaluate(() => window.consent.whenRecorded());
+  const verdict = await s.service.verify(token);
+  assert.equal(verdict.valid, true, `the service says the token is not valid: ${JSON.stringify(verdict)}`);
+  assert.deepEqual(verdict.claims.cat, ['necessary', 'analytics', 'marketing']);
+  assert.equal(await page.evaluate(() => window.consent.has('marketing')), true, "has('marketing') after accepting");
+  const state = await page.evaluate(() => window.consent.state());
+  assert.equal(state.status, 'recorded');
+  assert.equal(state.consentId, peekClaims(token).jti);
+  assert.deepEqual(await page.evaluate(() => window.recorded), [state.consentId], 'the vivus-consent:recorded DOM event');
+  assert.equal(await page.evaluate(() => document.body.dataset.categories), 'necessary analytics marketing', "the 'change' event");
+  return token;
+}
+
+// ---- setup ----------------------------------------------------------------------
+
+before(async () => {
+  const missing = ['vivus-consent.js', 'vivus_consent.js', 'vivus_consent_bg.wasm', 'index.d.ts', 'package.json', 'README.md']
+    .filter((f) => !fs.existsSync(path.join(PKG, f)));
+  if (missing.length) throw new Error(`pkg/ is not built (missing ${missing.join(', ')}): run make pkg first (make test does)`);
+
+  s.dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'vivus-package-'));
+  // 1. the tarball, exactly as `npm publish` would upload it
+  const { stdout } = await sh('npm', ['pack', '--json', '--pack-destination', s.dir], { cwd: PKG });
+  s.pack = JSON.parse(stdout)[0];
+  s.tarball = path.join(s.dir, s.pack.filename);
+
+  // 2. a fresh app outside the repository
+  s.app = path.join(s.dir, 'app');
+  for (const [file, text] of Object.entries(APP_FILES)) {
+    await fsp.mkdir(path.dirname(path.join(s.app, file)), { recursive: true });
+    await fsp.writeFile(path.join(s.app, file), text);
+  }
+  await fsp.writeFile(path.join(s.app, 'package.json'), JSON.stringify({
+    name: 'vivus-consent-package-test-app', private: true, type: 'module',
+    scripts: { dev: 'vite', build: 'vite build', preview: 'vite preview' },
+  }, null, 2));
+  await sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error',
+    s.tarball, `vite@${VITE_VERSION}`], { cwd: s.app, timeout: 120_000 });
+
+  s.service = await Service.launch();
+  s.browser = await launchBrowser();
+});
+
+after(async () => {
+  for (const child of s.servers) await stop(child).catch(() => {});
+  await s.browser?.close();
+  await s.service?.cleanup();
+  if (s.dir && !process.env.KEEP_APP) await fsp.rm(s.dir, { recursive: true, force: true });
+  else if (s.dir) console.error(`# the app is kept in ${s.app}`);
+  console.error(`# tests/package took ${((Date.now() - s.started) / 1000).toFixed(1)} s`);
+});
+
+// ---- the tests ------------------------------------------------------------------
+
+test('npm pack ships exactly the entry, the glue, the wasm, the types, consent-mode.js, the policy texts and the README', async (t) => {
+  const files = s.pack.files.map((f) => f.path).sort();
+  const policies = files.filter((f) => f.startsWith('policy/'));
+  assert.deepEqual(files.filter((f) => !f.startsWith('policy/')), [...SHIPPED].sort());
+  const versions = fs.readdirSync(path.join(ROOT, 'crates', 'core', 'policy')).filter((v) => /^v\d+$/.test(v));
+  assert.ok(versions.length > 0);
+  assert.deepEqual(policies, versions.flatMap((v) => [`policy/${v}/kk.md`, `policy/${v}/ru.md`]).sort());
+  assert.equal(s.pack.name, '@vivus/consent');
+  const cargo = fs.readFileSync(path.join(ROOT, 'Cargo.toml'), 'utf8');
+  assert.equal(s.pack.version, /\[workspace\.package\][^[]*?\nversion = "([^"]+)"/.exec(cargo)[1], 'the workspace version');
+  // What the installed package looks like to Node's resolver (exports, types).
+  const installed = JSON.parse(fs.readFileSync(path.join(s.app, 'node_modules', '@vivus', 'consent', 'package.json'), 'utf8'));
+  assert.equal(installed.exports['.'].types, './index.d.ts');
+  t.diagnostic(`tarball ${s.pack.size} bytes, unpacked ${s.pack.unpackedSize} bytes, ${s.pack.entryCount} files`);
+});
+
+test("the app's TypeScript checks against the installed package's types (tsc --noEmit)", async () => {
+  await sh(TSC, ['--noEmit', '-p', s.app], { cwd: s.app });
+});
+
+test('vite build emits the wasm as an asset; vite preview serves it; accepting records consent and has(marketing) flips', async (t) => {
+  const built = await sh(process.execPath, [path.join(s.app, 'node_modules', 'vite', 'bin', 'vite.js'), 'build'], { cwd: s.app });
+  const assets = fs.readdirSync(path.join(s.app, 'dist', 'assets'));
+  const wasm = assets.filter((f) => f.endsWith('.wasm'));
+  assert.equal(wasm.length, 1, `one wasm asset in dist/assets: ${assets.join(', ')}`);
+  assert.equal(fs.statSync(path.join(s.app, 'dist', 'assets', wasm[0])).size,
+    fs.statSync(path.join(PKG, 'vivus_consent_bg.wasm')).size, 'the wasm is copied as it is');
+  const js = assets.filter((f) => f.endsWith('.js')).map((f) => fs.readFileSync(path.join(s.app, 'dist', 'assets', f), 'utf8')).join('\n');
+  assert.ok(js.includes(wasm[0]), 'the bundle refers to the emitted wasm by its hashed name');
+  assert.ok(!js.includes('node_modules'), 'the bundle does not point into node_modules');
+  t.diagnostic(`vite build: ${assets.map((f) => `${f} ${fs.statSync(path.join(s.app, 'dist', 'assets', f)).size}`).join(', ')}`);
+  if (/warn/i.test(built.stdout + built.stderr)) t.diagnostic(`vite build said: ${(built.stdout + built.stderr).trim()}`);
+
+  const preview = await startVite(['preview'], await freePort(), { CONSENT_SERVICE_TARGET: s.service.origin });
+  const page = await openPage(preview.origin);
+  await acceptAndVerify(page);
+  assert.deepEqual(page.wasm.map(({ url, status, type }) => [new URL(url).pathname, status, type]),
+    [[`/assets/${wasm[0]}`, 200, 'application/wasm']]);
+
+  // A returning visitor: no banner, the token verified with the key set fetched through the proxy.
+  await page.reload();
+  await page.waitForFunction(() => document.documentElement.dataset.consent === 'ready');
+  assert.equal(await page.evaluate(() => window.consent.has('marketing')), true, 'the choice survives a reload');
+  assert.equal(await page.evaluate(() => window.consent.state().status), 'recorded');
+  assert.equal(await UI.banner(page).count(), 0, 'no banner for a returning visitor');
+
+  // The policy viewer fetches the text from policyUrl (the service's /v1/policy/).
+  await page.evaluate(() => window.consent.showPolicy());
+  const viewer = UI.policy(page);
+  await viewer.getByRole('heading', { level: 3 }).first().waitFor();
+  assert.ok((await viewer.innerText()).includes('Политика в отношении обработки персональных данных'), 'the policy title');
+  assert.deepEqual(page.errors, [], 'no errors on the page');
+  await page.context().close();
+});
+
+test('vite dev serves the package without plugins (the wasm through new URL(..., import.meta.url)); cross-origin service', async () => {
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  // Another origin than the service's: the service must allow it (CORS).
+  await s.service.stop();
+  s.service.extraArgs = ['--allowed-origin', origin];
+  await s.service.start();
+  const dev = await startVite([], port, { VITE_CONSENT_SERVICE: s.service.origin });
+  const page = await openPage(dev.origin);
+  await acceptAndVerify(page);
+  assert.equal(page.wasm.length, 1, JSON.stringify(page.wasm));
+  assert.equal(page.wasm[0].status, 200);
+  assert.equal(page.wasm[0].type, 'application/wasm', 'the dev server sends application/wasm (streaming compile)');
+  assert.deepEqual(page.errors, [], 'no errors on the page');
+  await page.context().close();
+});
