@@ -44,6 +44,10 @@ async fn health_policy_and_keys_are_served() {
     assert_eq!(jwks.keys.len(), 1);
     assert_eq!(jwks.keys[0].kid, Some(jwks.keys[0].thumbprint()));
 
+    let wrong_method = server.client.get(server.url("/v1/consents")).send().await.expect("405");
+    assert_eq!(wrong_method.status(), 405);
+    assert_eq!(wrong_method.json::<Value>().await.expect("json")["code"], "method_not_allowed");
+
     let unknown = server.client.get(server.url("/v1/nothing")).send().await.expect("404");
     assert_eq!(unknown.status(), 404);
     assert_eq!(unknown.json::<Value>().await.expect("json")["code"], "not_found");

@@ -43,6 +43,9 @@ pub enum Error {
     /// Nothing at this path.
     #[error("{0}")]
     NotFound(String),
+    /// The path exists but not with this method.
+    #[error("this path does not take that method; see the README for the API")]
+    MethodNotAllowed,
     /// The consent id is already recorded with a different request.
     #[error("{0}")]
     Conflict(String),
@@ -78,6 +81,7 @@ impl Error {
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Ledger(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -92,6 +96,7 @@ impl Error {
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",
             Self::RateLimited { .. } => "rate_limited",
             Self::Ledger(_) | Self::Internal(_) => "internal",

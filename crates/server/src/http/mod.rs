@@ -109,6 +109,7 @@ pub fn app(state: AppState) -> Router {
         .route("/.well-known/jwks.json", get(jwks::jwks))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::metrics))
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(cors(&state.settings.allowed_origins));
     let demo = Router::new()
@@ -161,6 +162,10 @@ async fn static_headers(request: Request, next: Next) -> Response {
         headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
     }
     response
+}
+
+async fn method_not_allowed() -> Error {
+    Error::MethodNotAllowed
 }
 
 async fn not_found() -> Error {
