@@ -157,14 +157,27 @@ fn words(lang: Language) -> &'static Words {
 /// The host part of a URL, for naming a service nobody named (`https://www.youtube.com/x` →
 /// `www.youtube.com`); the URL itself if it has no scheme.
 pub fn host_of(url: &str) -> &str {
-    let rest = match url.split_once("//") {
-        Some((scheme, rest)) if scheme.is_empty() || scheme.ends_with(':') => rest,
-        _ => return url,
+    // Byte scans rather than `split_once("//")`: a substring search pulls the two-way
+    // searcher into the wasm for one call.
+    let b = url.as_bytes();
+    let Some(slashes) = b.windows(2).position(|w| w == b"//") else { return url };
+    let scheme = &b[..slashes];
+    let is_scheme = match scheme.split_last() {
+        None => true,
+        Some((&b':', name)) => name.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')),
+        Some(_) => false,
     };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    if !is_scheme {
+        return url;
+    }
+    let rest = &url[slashes + 2..];
+    let end = rest.bytes().position(|c| matches!(c, b'/' | b'?' | b'#')).unwrap_or(rest.len());
     let host = &rest[..end];
     // Drop credentials, if any.
-    host.rsplit_once('@').map_or(host, |(_, h)| h)
+    match host.bytes().rposition(|c| c == b'@') {
+        Some(at) => &host[at + 1..],
+        None => host,
+    }
 }
 
 const PLACEHOLDER_CSS: &str = ":host{display:block;box-sizing:border-box;max-width:100%;\
@@ -721,6 +734,8 @@ mod tests {
         assert_eq!(host_of("//cdn.example.kz"), "cdn.example.kz");
         assert_eq!(host_of("https://user:pw@maps.example/x"), "maps.example");
         assert_eq!(host_of("/local/widget.html"), "/local/widget.html");
+        assert_eq!(host_of("/a//b"), "/a//b");
+        assert_eq!(host_of("https://cdn.example.kz#x"), "cdn.example.kz");
     }
 
     #[test]
