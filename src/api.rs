@@ -174,8 +174,10 @@ impl Consent {
     }
 
     /// The signed token of the recorded choice, or `null` (no choice, or still pending).
-    pub fn token(&self) -> Option<String> {
-        self.rt.snapshot().token().map(str::to_owned)
+    #[wasm_bindgen(unchecked_return_type = "string | null")]
+    pub fn token(&self) -> JsValue {
+        // `Option<String>` would surface as `undefined`; the documented API says `null`.
+        self.rt.snapshot().token().map_or(JsValue::NULL, JsValue::from_str)
     }
 
     /// Resolves with the token once the service has recorded the choice in effect.

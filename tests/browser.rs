@@ -79,6 +79,30 @@ export function local(key) { try { return localStorage.getItem(key); } catch (e)
 export function set_local(key, value) { localStorage.setItem(key, value); }
 export function cookie() { return document.cookie; }
 export function set_cookie(line) { document.cookie = line; }
+export function exercise(consent) {
+  const out = {};
+  out.stateKeys = Object.keys(consent.state()).sort().join(',');
+  try { consent.has('ads'); } catch (e) { out.hasError = e.name + ':' + e.code; }
+  const seen = [];
+  const handler = (d) => seen.push(d.changed.join('+'));
+  consent.on('change', handler);
+  consent.accept(['analytics']);
+  out.analytics = consent.has('analytics');
+  out.marketing = consent.has('marketing');
+  consent.off('change', handler);
+  consent.acceptAll();
+  out.seen = seen.join('|');
+  consent.withdraw('marketing');
+  out.afterWithdraw = consent.state().categories.join(',');
+  out.status = consent.state().status;
+  out.token = consent.token();
+  try { consent.setLanguage('en'); } catch (e) { out.languageError = e.code; }
+  consent.setLanguage('ru');
+  out.language = consent.state().language;
+  try { consent.on('nope', () => {}); } catch (e) { out.eventError = e.code; }
+  try { consent.accept([1]); } catch (e) { out.acceptError = e.code; }
+  return out;
+}
 export function data_url(text) { return 'data:text/markdown;charset=utf-8,' + encodeURIComponent(text) + '#'; }
 "#)]
 extern "C" {
@@ -100,6 +124,7 @@ extern "C" {
     fn cookie() -> String;
     fn set_cookie(line: &str);
     fn data_url(text: &str) -> String;
+    fn exercise(consent: &JsValue) -> JsValue;
 }
 
 const UNREACHABLE: &str = "http://127.0.0.1:9/v1/consents";
@@ -490,15 +515,17 @@ async fn crawlers_get_no_banner_and_no_grants_but_webdriver_is_not_a_crawler() {
 }
 
 #[wasm_bindgen_test]
-async fn invalid_config_is_rejected_naming_the_member() {
+fn invalid_config_is_rejected_with_a_type_error_naming_the_member() {
+    // `init` rejects with exactly this error; it is checked here on the conversion, since
+    // the page's one instance may already exist when this test runs.
     for (config, member) in [
         (r#"{"ui":{"autoShow":"yes"}}"#, "ui.autoShow"),
         (r#"{"endpiont":"/v1/consents"}"#, "endpiont"),
         (r#"{"cookie":{"name":"a;b"}}"#, "cookie.name"),
     ] {
         let value = js_sys::JSON::parse(config).unwrap();
-        let err = JsFuture::from(vivus_consent::api::init(value)).await.expect_err("rejected");
-        let err: js_sys::Error = err.dyn_into().expect("an Error");
+        let err = vivus_consent::api::config_from_js(&value).expect_err("invalid");
+        let err: js_sys::Error = JsValue::from(err).dyn_into().expect("an Error");
         assert_eq!(String::from(err.name()), "TypeError");
         assert_eq!(js_sys::Reflect::get(&err, &"code".into()).unwrap().as_string().as_deref(), Some("invalid_config"));
         let message = String::from(err.message());
@@ -506,8 +533,8 @@ async fn invalid_config_is_rejected_naming_the_member() {
     }
     let with_function = js_sys::Object::new();
     js_sys::Reflect::set(&with_function, &"onChange".into(), &js_sys::Function::new_no_args("")).unwrap();
-    let err = JsFuture::from(vivus_consent::api::init(with_function.into())).await.expect_err("rejected");
-    assert!(String::from(err.unchecked_into::<js_sys::Error>().message()).contains("onChange"));
+    let err = vivus_consent::api::config_from_js(&with_function.into()).expect_err("refused");
+    assert!(err.to_string().contains("onChange"));
 }
 
 #[wasm_bindgen_test]
@@ -597,4 +624,28 @@ async fn accepted_policy_with_the_service_down_shows_the_error_and_a_retry_and_s
     assert!(find("#vc-accept").unchecked_into::<HtmlInputElement>().checked());
     assert_eq!(again.status(), Status::Pending);
     again.hide();
+}
+
+#[wasm_bindgen_test]
+async fn the_js_api_does_what_its_names_say() {
+    reset_page();
+    let config = js_sys::JSON::parse(r#"{"ui":{"autoShow":false},"language":"kk","jwksUrl":null}"#).unwrap();
+    let consent = JsFuture::from(vivus_consent::api::init(config)).await.expect("init");
+    let out = exercise(&consent);
+    let get = |key: &str| js_sys::Reflect::get(&out, &key.into()).unwrap();
+    assert_eq!(
+        get("stateKeys").as_string().as_deref(),
+        Some("categories,consentId,expiresAt,issuedAt,language,policyAccepted,policyDigest,policyVersion,status,subjectId")
+    );
+    assert_eq!(get("hasError").as_string().as_deref(), Some("TypeError:invalid_argument"));
+    assert_eq!(get("analytics").as_bool(), Some(true));
+    assert_eq!(get("marketing").as_bool(), Some(false));
+    assert_eq!(get("seen").as_string().as_deref(), Some("analytics"), "off() removed the handler");
+    assert_eq!(get("afterWithdraw").as_string().as_deref(), Some("necessary,analytics"));
+    assert_eq!(get("status").as_string().as_deref(), Some("pending"));
+    assert!(get("token").is_null(), "no token while pending");
+    assert_eq!(get("languageError").as_string().as_deref(), Some("invalid_argument"));
+    assert_eq!(get("language").as_string().as_deref(), Some("ru"));
+    assert_eq!(get("eventError").as_string().as_deref(), Some("invalid_argument"));
+    assert_eq!(get("acceptError").as_string().as_deref(), Some("invalid_argument"));
 }

@@ -111,3 +111,22 @@ fn language_follows_config_then_query_then_html_then_browser() {
     let config = config_from_js(&js(r#"{"language":"kk"}"#)).expect("valid");
     assert_eq!(choose_language(config.language, Some("ru"), Some("ru"), ["ru"]), Language::Kk);
 }
+
+fn code(err: &JsValue) -> Option<String> {
+    js_sys::Reflect::get(err, &"code".into()).ok()?.as_string()
+}
+
+#[wasm_bindgen_test]
+async fn init_rejects_an_invalid_config_and_says_when_it_is_not_in_a_browser() {
+    let err = wasm_bindgen_futures::JsFuture::from(vivus_consent::api::init(js(r#"{"ui":{"autoShow":"no"}}"#)))
+        .await
+        .expect_err("invalid config");
+    assert_eq!(code(&err).as_deref(), Some("invalid_config"));
+    let message = js_sys::Reflect::get(&err, &"message".into()).expect("message").as_string().unwrap_or_default();
+    assert!(message.contains("ui.autoShow: expected true or false"), "{message}");
+
+    // A failed init leaves no instance behind: the next call really starts (and, in Node,
+    // stops at the first browser API it needs).
+    let err = wasm_bindgen_futures::JsFuture::from(vivus_consent::api::init(js("{}"))).await.expect_err("no window");
+    assert_eq!(code(&err).as_deref(), Some("unsupported"));
+}
