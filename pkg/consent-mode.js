@@ -1,16 +1,7 @@
-/*! vivus-consent Consent Mode v2 defaults. Inline it (or load it without async/defer) in <head>
-   BEFORE Google Tag Manager or gtag.js: it must run before any Google tag. It defines
-   window.dataLayer and window.gtag if missing and sets every consent key to its default; the
-   SDK later sends gtag('consent','update',...) from the visitor's verified choice.
-   No eval, no network, no storage reads (an unverified cookie must not grant anything).
-   Options, as attributes of this script tag (all optional):
-     data-layer="dataLayer"              name of the data layer array
-     data-wait-for-update="500"          ms Google tags wait for the SDK's update
-     data-functionality-storage="granted", data-security-storage="granted",
-     data-personalization-storage="denied"   "granted" or "denied"
-     data-region="KZ"                    comma-separated ISO 3166 regions the defaults apply to
-     data-ads-data-redaction="true"      redact ad click ids while ad_storage is denied
-     data-url-passthrough="true"         pass ad click info through URLs while denied */
+/*! vivus-consent: Google Consent Mode v2 defaults. Run before GTM/gtag.js (inline it, or load it
+    without async/defer). Options: data-layer, data-wait-for-update, data-functionality-storage,
+    data-security-storage, data-personalization-storage, data-region, data-ads-data-redaction,
+    data-url-passthrough on this script tag; see docs/gates.md. No eval, no storage reads. */
 (function (w, d) {
   var s = d.currentScript, a = function (n, v) { return (s && s.getAttribute('data-' + n)) || v; };
   var name = a('layer', 'dataLayer'), wait = parseInt(a('wait-for-update', '500'), 10);
