@@ -1,181 +1,439 @@
-// Types of vivus-consent.js, the package entry.
+// Types of @vivus/consent (vivus-consent.js, the package entry).
+// Kept by hand to match src/api.rs (the methods) and src/config.rs (the config); the
+// package's tests type-check a consumer against this file.
 
 /** A consent category. `necessary` is always granted. */
 export type Category = 'necessary' | 'analytics' | 'marketing';
 
-/** An interface and policy language. */
+/** An optional category: the ones the visitor can refuse or withdraw. */
+export type OptionalCategory = Exclude<Category, 'necessary'>;
+
+/** An interface and policy language: Russian or Kazakh. */
 export type Language = 'ru' | 'kk';
 
-/** Names accepted by `on`/`off`; as DOM events they are `vivus-consent:<name>` on `document`. */
-export type ConsentEventName = 'ready' | 'change' | 'recorded' | 'error';
+/** A Google Consent Mode v2 key; others are rejected, since gtag would ignore them silently. */
+export type ConsentModeKey =
+  | 'ad_storage'
+  | 'ad_user_data'
+  | 'ad_personalization'
+  | 'analytics_storage'
+  | 'functionality_storage'
+  | 'personalization_storage'
+  | 'security_storage';
 
-/** A third-party service, listed in the settings dialog. */
+/** A third-party service, listed under its category in the settings dialog. */
 export interface Service {
-  /** Its name as people know it, e.g. `"Google Analytics"`. */
+  /** Its name as people know it, e.g. `"Google Analytics"`. Required and non-empty. */
   name: string;
-  /** The cookies it sets (names or patterns such as `"_ga*"`). @default [] */
+  /**
+   * The cookies it sets (names, or patterns with `*` at the end such as `"_ga*"`); they are
+   * also deleted when its category is refused or withdrawn.
+   * @default []
+   */
   cookies?: string[];
 }
 
-/** An Ed25519 public key (RFC 8037); the SDK selects keys by `kid`. */
-export interface Jwk {
-  kty: 'OKP';
-  crv: 'Ed25519';
-  x: string;
-  kid: string;
-  alg?: 'EdDSA';
-  use?: 'sig';
+/** The services of one category. */
+export interface CategoryServices {
+  /** @default [] */
+  services?: Service[];
 }
 
 /**
- * Everything `init` accepts. Every member is optional; unknown members are errors
- * (the error names the member), and so are values of the wrong type.
+ * A public key of the consent service: Ed25519 as an OKP JWK (RFC 8037), selected by `kid`
+ * (its RFC 7638 thumbprint). Unknown members are ignored, keys of other types are skipped,
+ * so the service's `/.well-known/jwks.json` can be pasted as it is.
  */
-export interface Config {
-  /** Where consents are posted. @default "/v1/consents" */
-  endpoint?: string;
-  /** The service's public keys, inline: a returning visitor is verified with no request. @default null */
-  jwks?: { keys: Jwk[] } | null;
-  /** Fetched (once per page) when a token's `kid` is not in `jwks`; `null` disables it. @default "/.well-known/jwks.json" */
-  jwksUrl?: string | null;
-  /** The `iss` a token must carry. @default "vivus-consent" */
-  issuer?: string;
-  /** Base URL of the policy texts (`<policyUrl><version>/<lang>.md`), fetched when the viewer opens. @default "./policy/" beside vivus-consent.js */
-  policyUrl?: string;
-  /** The policy version visitors accept; one compiled into the SDK. @default the newest */
-  policyVersion?: string;
-  /** The interface language; `null` picks from `?lang=`, `<html lang>`, the browser, then `ru`. @default null */
-  language?: Language | null;
-  /** Services per category, shown in the settings dialog. @default {} */
-  categories?: Partial<Record<Category, { services?: Service[] }>>;
-  cookie?: {
-    /** @default "vivus_consent" */
-    name?: string;
-    /** e.g. `".vivus.kz"` to share consent across subdomains. @default null (this host) */
-    domain?: string | null;
-    /** @default "/" */
-    path?: string;
-  };
-  ui?: {
-    /** Show the banner by itself when there is no valid consent. @default true */
-    autoShow?: boolean;
-    /** No banner for known crawlers (Googlebot, bingbot, YandexBot, ...); nothing is granted. @default true */
-    hideForBots?: boolean;
-    /** Offer the Русский / Қазақша switch. @default true */
-    languageSwitch?: boolean;
-  };
-  net?: {
-    /** One request's timeout in milliseconds. @default 8000 */
-    timeoutMs?: number;
-    /** Sends per choice before waiting for the next page load (1–20). @default 6 */
-    maxAttempts?: number;
-    /** First retry delay in milliseconds, doubled per retry up to 60 s. @default 1000 */
-    backoffMs?: number;
-  };
-  /** Google Consent Mode v2 updates (`gtag('consent','update', …)` and a data layer event). */
-  consentMode?: {
-    /** @default true */
-    enabled?: boolean;
-    /** Consent Mode keys per category. @default { analytics: ['analytics_storage'], marketing: ['ad_storage','ad_user_data','ad_personalization'] } */
-    mapping?: Partial<Record<Category, string[]>>;
-    /** @default "dataLayer" */
-    dataLayer?: string;
-    /** @default "vivus_consent_update" */
-    event?: string;
-  };
-  /** Cookies deleted when a category is refused or withdrawn (name patterns, `*` at the end). */
-  cleanup?: {
-    /** @default ["_ga", "_ga_*", "_gid", "_gat*", "_ym_*"] */
-    analytics?: string[];
-    /** @default ["_gcl_*", "_fbp", "_fbc"] */
-    marketing?: string[];
-    /** Reload the page when a category granted on it is revoked. @default false */
-    reload?: boolean;
-  };
-  /** Guarded forms (`<form data-vivus-consent="policy">` or `guardForm`). */
-  forms?: {
-    /** Guard `<form data-vivus-consent="policy">` found at start and later. @default true */
-    declarative?: boolean;
-    /** Hidden field carrying the token. @default "consent_token" */
-    tokenField?: string;
-  };
+export interface Jwk {
+  /** `"OKP"` */
+  kty: string;
+  /** `"Ed25519"` */
+  crv: string;
+  /** The public key, base64url. */
+  x: string;
+  /** The key id. */
+  kid: string;
+  /** `"EdDSA"` */
+  alg?: string;
+  /** `"sig"` */
+  use?: string;
+  [member: string]: unknown;
 }
 
-/** The consent state. */
+/** A JWK set: `{ keys: [...] }`. */
+export interface Jwks {
+  keys: Jwk[];
+}
+
+/** The consent cookie (which holds the signed token; the SDK reads it, so it is not HttpOnly). */
+export interface CookieConfig {
+  /**
+   * The cookie name: letters, digits and ``!#$%&'*+-.^_`|~``.
+   * @default "vivus_consent"
+   */
+  name?: string;
+  /**
+   * The `Domain` attribute, e.g. `".vivus.kz"` to share consent across subdomains.
+   * @default null (this host only)
+   */
+  domain?: string | null;
+  /**
+   * The `Path` attribute; starts with `/`.
+   * @default "/"
+   */
+  path?: string;
+}
+
+/** The banner and dialogs. */
+export interface UiConfig {
+  /**
+   * Show the banner by itself when there is no valid consent; with `false` the page calls
+   * `consent.show()` when it wants.
+   * @default true
+   */
+  autoShow?: boolean;
+  /**
+   * Show no banner to known crawlers (Googlebot, bingbot, YandexBot, ...); nothing is granted.
+   * @default true
+   */
+  hideForBots?: boolean;
+  /**
+   * Offer the Русский / Қазақша switch in the banner and dialogs.
+   * @default true
+   */
+  languageSwitch?: boolean;
+}
+
+/** Requests to the consent service. */
+export interface NetConfig {
+  /**
+   * How long one request may take, in milliseconds (at least 1).
+   * @default 8000
+   */
+  timeoutMs?: number;
+  /**
+   * How many times a choice is sent before the SDK stops retrying until the next page load
+   * (which retries it with the same consent id). From 1 to 20.
+   * @default 6
+   */
+  maxAttempts?: number;
+  /**
+   * The first retry delay in milliseconds; it doubles with each retry, up to 60 s.
+   * @default 1000
+   */
+  backoffMs?: number;
+}
+
+/**
+ * Google Consent Mode v2: the SDK calls `gtag('consent', 'update', …)` from the verified
+ * choice on every page load and change, and pushes
+ * `{ event, categories, consentId, policyVersion }` to the data layer. The defaults must be
+ * set before any Google tag by `consent-mode.js`.
+ */
+export interface ConsentModeConfig {
+  /**
+   * Whether to call `gtag` and push to the data layer at all.
+   * @default true
+   */
+  enabled?: boolean;
+  /**
+   * The Consent Mode keys each category grants. A key mapped from several categories is
+   * granted only when all of them are.
+   * @default { necessary: [], analytics: ["analytics_storage"], marketing: ["ad_storage", "ad_user_data", "ad_personalization"] }
+   */
+  mapping?: Partial<Record<Category, ConsentModeKey[]>>;
+  /**
+   * The name of the global data layer array.
+   * @default "dataLayer"
+   */
+  dataLayer?: string;
+  /**
+   * The `event` of the object pushed to the data layer on every update.
+   * @default "vivus_consent_update"
+   */
+  event?: string;
+}
+
+/**
+ * Cookies deleted (on this host and its parent domains) when a category is refused or
+ * withdrawn: names, or patterns with `*` at the end. The cookies listed per service in
+ * `categories` are added.
+ */
+export interface CleanupConfig {
+  /** @default ["_ga", "_ga_*", "_gid", "_gat*", "_ym_*"] */
+  analytics?: string[];
+  /** @default ["_gcl_*", "_fbp", "_fbc"] */
+  marketing?: string[];
+  /**
+   * Reload the page when a category granted on it is revoked, so tags already running stop.
+   * @default false
+   */
+  reload?: boolean;
+}
+
+/** Guarded forms: `<form data-vivus-consent="policy">` or `consent.guardForm(form)`. */
+export interface FormsConfig {
+  /**
+   * Guard every `<form data-vivus-consent="policy">` found at start and added later.
+   * @default true
+   */
+  declarative?: boolean;
+  /**
+   * The hidden field that carries the token (`data-vivus-token-field` overrides it per form).
+   * @default "consent_token"
+   */
+  tokenField?: string;
+}
+
+/**
+ * Everything `init` accepts. Every member is optional. Unknown members and values of the
+ * wrong type are errors (`invalid_config`, the message names the member), never ignored;
+ * functions are refused (subscribe with `consent.on`).
+ */
+export interface Config {
+  /**
+   * Where consents are posted (`POST`); withdrawals go to `<endpoint>/<id>/withdraw`.
+   * Another origin than the page's must be allowed by the service (`--allowed-origin`).
+   * @default "/v1/consents" (the service on the page's own origin)
+   */
+  endpoint?: string;
+  /**
+   * The service's public keys, inline. Recommended in production: a returning visitor's
+   * token is then verified with no request at all.
+   * @default null
+   */
+  jwks?: Jwks | null;
+  /**
+   * Where the key set is fetched when a token's `kid` is not in `jwks` (at most once per
+   * page); `null` disables fetching.
+   * @default "/.well-known/jwks.json"
+   */
+  jwksUrl?: string | null;
+  /**
+   * The `iss` a token must carry: the service's `--issuer`.
+   * @default "vivus-consent"
+   */
+  issuer?: string;
+  /**
+   * The base URL of the policy texts, fetched as `<policyUrl><version>/<lang>.md` when the
+   * policy viewer first opens. The service serves them at `/v1/policy/`; set that (or wherever
+   * you copied the package's `policy/`) when a bundler moves the entry.
+   * @default "./policy/" beside vivus-consent.js
+   */
+  policyUrl?: string;
+  /**
+   * The policy version visitors are asked to accept: one compiled into the SDK (`"v1"`).
+   * @default the newest
+   */
+  policyVersion?: string;
+  /**
+   * The interface language (a language tag: `"kk-KZ"` and `"kz"` mean Kazakh). `null` chooses
+   * from `?lang=`, `<html lang>`, the browser's languages, then Russian.
+   * @default null
+   */
+  language?: Language | null;
+  /**
+   * The services of each category, as the settings dialog lists them.
+   * @default {} (none listed)
+   */
+  categories?: Partial<Record<Category, CategoryServices>>;
+  /** The consent cookie. */
+  cookie?: CookieConfig;
+  /** The banner and dialogs. */
+  ui?: UiConfig;
+  /** Requests to the consent service: timeout and retries. */
+  net?: NetConfig;
+  /** Google Consent Mode v2 updates. */
+  consentMode?: ConsentModeConfig;
+  /** Cookies deleted when a category is refused or withdrawn. */
+  cleanup?: CleanupConfig;
+  /** Guarded forms. */
+  forms?: FormsConfig;
+}
+
+/** `none`: no choice yet; `pending`: applied, not yet recorded by the service; `recorded`: a signed token is held. */
+export type ConsentStatus = 'none' | 'pending' | 'recorded';
+
+/** What `consent.state()` returns. */
 export interface ConsentState {
-  /** `none`: no choice; `pending`: applied, not yet recorded; `recorded`: signed token held. */
-  status: 'none' | 'pending' | 'recorded';
+  status: ConsentStatus;
+  /** The id of the choice in effect (the token's `jti` once recorded); `null` without a choice. */
   consentId: string | null;
+  /** This browser's random subject id (the token's `sub`). */
   subjectId: string;
+  /** The policy version asked for, e.g. `"v1"`. */
   policyVersion: string;
+  /** Hex SHA-256 of the policy text (the token's `pd`). */
   policyDigest: string;
+  /** The granted categories, `necessary` first. */
   categories: Category[];
+  /** Whether the personal data policy was accepted (the token's `pa`). */
   policyAccepted: boolean;
+  /** The interface language now. */
   language: Language;
-  /** Seconds since the epoch; `null` unless recorded. */
+  /** The token's `iat`, seconds since the epoch; `null` unless recorded. */
   issuedAt: number | null;
+  /** The token's `exp`, seconds since the epoch; `null` unless recorded. */
   expiresAt: number | null;
 }
 
-export interface ConsentEventDetail {
-  ready: { categories: Category[]; status: ConsentState['status'] };
-  change: { categories: Category[]; changed: Category[] };
-  recorded: { token: string; consentId: string };
-  error: { code: string; message: string };
-}
+/** Error codes the service and the network can cause, as `error` events and rejections carry them. */
+export type NetErrorCode =
+  /** The service could not be reached (offline, DNS, refused, CORS). Retried. */
+  | 'network'
+  /** No answer within `net.timeoutMs`. Retried. */
+  | 'timeout'
+  /** The service answered 5xx. Retried. */
+  | 'server_error'
+  /** The service refused the request (4xx other than 408/429). Not retried. */
+  | 'rejected'
+  /** The answer was not the JSON the API defines (wrong `endpoint`?). Not retried. */
+  | 'bad_response';
 
-/** An error from the SDK: `name` is `TypeError` for bad input, else `VivusConsentError`. */
+/** Why a token did not verify. */
+export type TokenErrorCode =
+  | 'malformed'
+  | 'unsupported_algorithm'
+  | 'unknown_key'
+  | 'bad_signature'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'wrong_issuer'
+  | 'other_policy';
+
+/** Every `code` an SDK error can carry. */
+export type ErrorCode =
+  /** `init`'s config is invalid; the message names the member. `name` is `TypeError`. */
+  | 'invalid_config'
+  /** A method's argument is invalid (an unknown category, language or event). `name` is `TypeError`. */
+  | 'invalid_argument'
+  /** `init` has not finished (or failed). */
+  | 'not_initialized'
+  /** No `window`, `document` or `crypto`: not a browser window. */
+  | 'unsupported'
+  /** Cookies or localStorage threw. */
+  | 'storage'
+  /** The visitor closed the policy-acceptance dialog without accepting. */
+  | 'declined'
+  /** The service answered with a token that does not verify here (check `issuer`, `jwks`, `jwksUrl`). Not retried. */
+  | 'invalid_token'
+  | NetErrorCode
+  | TokenErrorCode;
+
+/**
+ * An error thrown or rejected by the SDK: a JS `Error` whose `name` is `TypeError` for bad
+ * input (`invalid_config`, `invalid_argument`) and `VivusConsentError` otherwise.
+ */
 export interface ConsentError extends Error {
-  /** e.g. `invalid_config`, `invalid_argument`, `declined`, `network`, `timeout`. */
-  code: string;
+  name: 'TypeError' | 'VivusConsentError';
+  code: ErrorCode;
 }
 
-/** The visitor's consent on this page. */
-export interface Consent {
+/**
+ * The events, by name: `consent.on(name, (detail) => …)`, and on `document` as
+ * `CustomEvent`s named `vivus-consent:<name>` with the same `detail`.
+ */
+export interface VivusConsentEventMap {
+  /** `init` finished: the verified stored choice (or none) is in effect. Late `on('ready')` handlers are called at once. */
+  ready: { categories: Category[]; status: ConsentStatus };
+  /** The granted categories changed (a choice, a withdrawal, another tab, a rejected token). */
+  change: { categories: Category[]; changed: Category[] };
+  /** The service recorded the choice in effect: its signed token and consent id. */
+  recorded: { token: string; consentId: string };
+  /** Sending a choice failed (it is retried when the code says so); `message` is in the interface language. */
+  error: { code: NetErrorCode | 'invalid_token'; message: string };
+}
+
+/** An event name for `on`/`off`. */
+export type ConsentEventName = keyof VivusConsentEventMap;
+
+/** The detail of each event (kept as an alias of {@link VivusConsentEventMap}). */
+export type ConsentEventDetail = VivusConsentEventMap;
+
+/** The DOM events on `document`, by their full names. */
+export type VivusConsentDocumentEventMap = {
+  [E in ConsentEventName as `vivus-consent:${E}`]: CustomEvent<VivusConsentEventMap[E]>;
+};
+
+/** Something a token can be set on with `set(name, value)`. */
+export type TokenTarget = FormData | URLSearchParams | Headers;
+
+/**
+ * The visitor's consent on this page: one object per page, from `init`. Methods that take a
+ * category throw a `ConsentError` `invalid_argument` for an unknown one.
+ */
+export declare class Consent {
+  private constructor();
+  /** Shows the banner. */
   show(): void;
+  /** Hides the banner and any open dialog (the choice, if any, stays as it is). */
   hide(): void;
+  /** Opens the settings dialog. */
   showPreferences(): void;
+  /** Opens the policy viewer (the text is fetched from `policyUrl` on first open). */
   showPolicy(): void;
+  /** Grants every category, as the banner's "accept all" does (recorded with source `api`). */
   acceptAll(): void;
+  /** Grants only `necessary`; the optional categories are refused at once. */
   rejectAll(): void;
-  /** Grants exactly these categories (plus necessary); the others are refused. */
+  /** Grants exactly these categories (plus `necessary`); the others are refused. */
   accept(categories: Category | Category[]): void;
-  /** Whether the category is granted (pending or recorded). */
+  /** Whether the category is granted now (pending or recorded). */
   has(category: Category): boolean;
+  /** The consent state. */
   state(): ConsentState;
-  /** The signed token (JWS) of the recorded choice, or `null`. */
+  /** The signed token (JWS) of the recorded choice; `null` with no choice or while pending. */
   token(): string | null;
   /** Resolves with the token once the service has recorded the choice in effect. */
   whenRecorded(): Promise<string>;
-  /** Shows the policy-acceptance dialog; resolves with the recorded token, rejects with code `declined`. */
+  /**
+   * Asks the visitor to accept the personal data policy (the acceptance dialog, unless a
+   * recorded token already says so) and resolves with the recorded token. Rejects with a
+   * `ConsentError` `declined` if the dialog is closed without accepting.
+   */
   requestPolicyAcceptance(): Promise<string>;
-  /** Withdraws optional categories (all when omitted), at once, recorded as a new decision. */
+  /**
+   * For forms posted with `fetch`: gets the recorded token that includes policy acceptance
+   * (asking as {@link requestPolicyAcceptance} does) and calls `target.set(name, token)`.
+   * Resolves with `target`.
+   * @param name the field or header name; default `forms.tokenField` (`"consent_token"`)
+   */
+  attachToken<T extends TokenTarget>(target: T, name?: string): Promise<T>;
+  /** Withdraws optional categories (all of them when omitted), at once; recorded as a new decision. */
   withdraw(categories?: Category | Category[]): void;
+  /** Switches the interface language. */
   setLanguage(lang: Language): void;
-  /** Calls `callback` once, when `category` is granted (at once if it already is). */
+  /** Calls `callback(category)` once, when `category` is granted (at once if it already is). */
   onGranted(category: Category, callback: (category: Category) => void): void;
-  /** Guards a form: it submits only with recorded consent including policy acceptance, carrying the token. */
+  /**
+   * Guards a form: it submits only with recorded consent that includes policy acceptance,
+   * carrying the token in a hidden field. Returns `false` if another copy of the SDK guards
+   * it already. `<form data-vivus-consent="policy">` is guarded without calling this.
+   */
   guardForm(form: HTMLFormElement, options?: { tokenField?: string }): boolean;
-  /** Sends a pending choice again now. */
+  /** Sends a pending choice again now instead of waiting for the next retry. */
   retry(): void;
-  on<E extends ConsentEventName>(event: E, handler: (detail: ConsentEventDetail[E]) => void): void;
-  off<E extends ConsentEventName>(event: E, handler: (detail: ConsentEventDetail[E]) => void): void;
+  /** Adds a listener; a throwing handler does not stop the others. */
+  on<E extends ConsentEventName>(event: E, handler: (detail: VivusConsentEventMap[E]) => void): void;
+  /** Removes a listener added with `on` (the same function). */
+  off<E extends ConsentEventName>(event: E, handler: (detail: VivusConsentEventMap[E]) => void): void;
 }
 
-/** Starts the SDK (once per page; later calls return the same object). Rejects with a `ConsentError` `invalid_config` naming the member. */
+/**
+ * Loads the wasm (once) and starts the SDK: reads and verifies the stored consent, shows the
+ * banner if there is none, and resolves with the page's consent object. Later calls resolve
+ * with the same object (their config is ignored). Rejects with a `ConsentError`
+ * `invalid_config` naming the member; init may then be called again with a fixed config.
+ */
 export function init(config?: Config): Promise<Consent>;
 
-declare const VivusConsent: { init: typeof init };
+/** The same API as `window.VivusConsent` (set when the entry loads, unless already set). */
+declare const VivusConsent: { readonly init: typeof init };
 export default VivusConsent;
 
 declare global {
   interface Window {
     VivusConsent?: typeof VivusConsent;
   }
-  interface DocumentEventMap {
-    'vivus-consent:ready': CustomEvent<ConsentEventDetail['ready']>;
-    'vivus-consent:change': CustomEvent<ConsentEventDetail['change']>;
-    'vivus-consent:recorded': CustomEvent<ConsentEventDetail['recorded']>;
-    'vivus-consent:error': CustomEvent<ConsentEventDetail['error']>;
-  }
+  interface DocumentEventMap extends VivusConsentDocumentEventMap {}
 }
