@@ -92,8 +92,9 @@ interface ImportMeta { readonly env: ImportMetaEnv }
 // The consent service behind the site's own origin, as a reverse proxy would put it.
 const target = process.env.CONSENT_SERVICE_TARGET;
 const proxy = target ? { '/v1': target, '/.well-known': target } : undefined;
+const headers = process.env.CSP ? { 'Content-Security-Policy': process.env.CSP } : undefined;
 
-export default defineConfig({ preview: { proxy }, server: { proxy } });
+export default defineConfig({ preview: { proxy, headers }, server: { proxy } });
 `,
 };
 
@@ -138,18 +139,22 @@ async function stop(child) {
   clearTimeout(timer);
 }
 
-async function openPage(origin) {
+async function openPage(origin, { ready = true } = {}) {
   const ctx = await s.browser.newContext({ locale: 'ru-RU', viewport: { width: 1280, height: 800 }, reducedMotion: 'reduce' });
   ctx.setDefaultTimeout(15_000);
   const page = await ctx.newPage();
   page.errors = [];
   page.wasm = [];
   page.on('pageerror', (e) => page.errors.push(`pageerror: ${e.message}`));
+  await page.addInitScript(() => document.addEventListener('securitypolicyviolation', (e) => {
+    (window.cspViolations ??= []).push(`${e.violatedDirective} ${e.blockedURI}`);
+  }));
   page.on('console', (m) => { if (m.type() === 'error') page.errors.push(`console: ${m.text()} ${m.location().url}`); });
   page.on('response', (r) => {
     if (r.url().endsWith('.wasm')) page.wasm.push({ url: r.url(), status: r.status(), type: r.headers()['content-type'] });
   });
   await page.goto(origin + '/');
+  if (!ready) return page;
   await page.waitForFunction(() => document.documentElement.dataset.consent === 'ready', null, { timeout: 20_000 })
     .catch((error) => { throw new Error(`init did not finish: ${error.message}\npage errors: ${page.errors.join(' | ')}`); });
   return page;
@@ -285,5 +290,29 @@ test('vite dev serves the package without plugins (the wasm through new URL(...,
   assert.equal(page.wasm[0].status, 200);
   assert.equal(page.wasm[0].type, 'application/wasm', 'the dev server sends application/wasm (streaming compile)');
   assert.deepEqual(page.errors, [], 'no errors on the page');
+  await page.context().close();
+});
+
+const STRICT_CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; " +
+  "connect-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'";
+
+test("under a strict CSP (script-src 'self' 'wasm-unsafe-eval', style-src 'self') the built app works with no violation", async () => {
+  const preview = await startVite(['preview'], await freePort(), { CONSENT_SERVICE_TARGET: s.service.origin, CSP: STRICT_CSP });
+  const page = await openPage(preview.origin);
+  await acceptAndVerify(page);
+  await page.evaluate(() => window.consent.showPreferences());
+  await UI.preferences(page).waitFor();
+  assert.deepEqual(await page.evaluate(() => window.cspViolations ?? []), [], 'CSP violations');
+  assert.deepEqual(page.errors, [], 'no errors on the page');
+  await page.context().close();
+});
+
+test("without 'wasm-unsafe-eval' in script-src the browser refuses to compile the wasm (what the README warns about)", async () => {
+  const csp = STRICT_CSP.replace(" 'wasm-unsafe-eval'", '');
+  const preview = await startVite(['preview'], await freePort(), { CONSENT_SERVICE_TARGET: s.service.origin, CSP: csp });
+  const page = await openPage(preview.origin, { ready: false });
+  await eventually(() => page.errors.some((e) => /WebAssembly|wasm-unsafe-eval/i.test(e)),
+    { message: `a WebAssembly CSP error; errors so far: ${page.errors.join(' | ')}` });
+  assert.notEqual(await page.evaluate(() => document.documentElement.dataset.consent), 'ready');
   await page.context().close();
 });
