@@ -75,3 +75,16 @@ test('the error codes declared are the codes the SDK can produce', () => {
   assert.deepEqual([...produced].filter((c) => !declared.has(c)), [], 'codes the SDK produces but index.d.ts does not declare');
   assert.deepEqual([...declared].filter((c) => !produced.has(c)), [], 'codes index.d.ts declares but nothing produces');
 });
+
+test("the README's config reference has a row for every config member", () => {
+  const readme = read('pkg/README.md');
+  const nested = { cookie: 'CookieConfig', ui: 'UiConfig', net: 'NetConfig', consentMode: 'ConsentModeConfig',
+    cleanup: 'CleanupConfig', forms: 'FormsConfig' };
+  const paths = members('interface', 'Config').flatMap((top) => {
+    if (top === 'categories') return ['categories.<category>.services'];
+    return nested[top] ? members('interface', nested[top]).map((m) => `${top}.${m}`) : [top];
+  });
+  assert.ok(paths.length > 20, paths.join());
+  const missing = paths.filter((p) => !readme.includes(`| \`${p}\` |`));
+  assert.deepEqual(missing, [], 'config members without a row in the README (pkg/README.md, "Config reference")');
+});
