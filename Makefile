@@ -15,7 +15,7 @@ PG_URL ?= postgres://postgres:postgres@127.0.0.1:5432/vivus_consent_test
 PORT ?= 8080
 
 .PHONY: help tools tool-rust tool-wasm-bindgen tool-apt tool-node tool-postgres \
-        pkg run test test-native test-server-pg test-wasm-node test-wasm-browser \
+        pkg run server-release test-crash test-package test test-native test-wasm-node test-wasm-browser \
         test-node test-e2e bench fuzz clean
 
 help:
@@ -72,29 +72,36 @@ run: pkg
 
 # ---- tests -----------------------------------------------------------------
 
-test: tools tool-postgres pkg test-native test-server-pg test-wasm-node test-wasm-browser test-node test-e2e
+test: tools tool-postgres pkg test-native test-wasm-node test-wasm-browser test-node server-release test-crash test-e2e test-package
 	@echo "make test: every layer passed"
 
-test-native:
-	cargo test --workspace --all-features
+# The server's ledger suite runs against SQLite and, through VIVUS_TEST_POSTGRES_URL, PostgreSQL.
+test-native: tool-postgres
+	VIVUS_TEST_POSTGRES_URL=$(PG_URL) cargo test --workspace --all-features
 	cargo test -p vivus-consent-core --no-default-features
 	cargo test -p vivus-consent --no-default-features --lib
-
-test-server-pg: tool-postgres
-	VIVUS_TEST_POSTGRES_URL=$(PG_URL) cargo test -p vivus-consent-server -- --test-threads=2
 
 test-wasm-node: tool-rust tool-wasm-bindgen
 	cargo test -p vivus-consent --target $(WASM_TARGET) --test node
 
 test-wasm-browser: tool-rust tool-wasm-bindgen tool-apt
-	cargo test -p vivus-consent --target $(WASM_TARGET) --test browser
+	cargo test -p vivus-consent --target $(WASM_TARGET) --test browser --test gates
 
 test-node: tool-node
 	node --test tests/node/
 
-test-e2e: tool-node tool-apt pkg
-	cargo build --release -p vivus-consent-server
+# The e2e, package and crash tests run the release service, as `make run` does.
+server-release:
+	cargo build --release -p vivus-consent-server --bin vivus-consent-server --example loadgen
+
+test-crash: server-release
+	bash scripts/crash-test.sh
+
+test-e2e: tool-node tool-apt pkg server-release
 	node --test --test-concurrency=1 tests/e2e/
+
+test-package: tool-node tool-apt pkg server-release
+	node --test --test-concurrency=1 tests/package/
 
 # ---- benchmarks and fuzzing ------------------------------------------------
 
