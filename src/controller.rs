@@ -355,6 +355,13 @@ impl Controller {
                 self.policy_accepted = p.policy_accepted;
                 self.consent_id = Some(p.id.clone());
                 self.status = Status::Pending;
+                // The pending choice is newer than the stored token, which no longer says
+                // what the visitor chose (as when the choice was made).
+                if self.token.take().is_some() {
+                    self.issued_at = None;
+                    self.expires_at = None;
+                    fx.push(Effect::ClearToken);
+                }
                 fx.push(Effect::Send(p.clone()));
                 self.pending = Some(p);
             }
@@ -684,6 +691,24 @@ mod tests {
         assert_eq!(fx[0], Effect::ClearPending);
         assert_eq!(c.status(), Status::None);
         assert!(c.banner_visible());
+    }
+
+    #[test]
+    fn a_pending_choice_newer_than_the_stored_token_supersedes_it() {
+        let mut first = controller();
+        let Effect::PersistPending(request) = choose(&mut first, 12, Categories::new())[0].clone() else { panic!() };
+        let mut c = controller();
+        let fx = c.update(Msg::Start {
+            verified: Some(verified(1, Categories::all(), 10)),
+            pending: Some(request.clone()),
+            show_banner: true,
+        });
+        assert_eq!(fx[0], Effect::ClearToken);
+        assert_eq!(fx[1], Effect::Send(request));
+        assert_eq!(c.status(), Status::Pending);
+        assert_eq!(c.granted(), Categories::new(), "the newer refusal wins");
+        assert_eq!(c.token(), None);
+        assert_eq!(c.expires_at(), None);
     }
 
     #[test]
