@@ -245,7 +245,15 @@ export function writeReport(r, path) {
   L.push('## Machine and versions');
   L.push('');
   L.push(`- CPU: ${r.machine.cpu}, ${r.machine.cores} cores; Linux ${r.machine.kernel}; ${r.machine.memoryGiB} GiB RAM`);
-  if (r.loadAverage) L.push(`- Load average (1/5/15 min) at start ${r.loadAverage.start.join(' / ')}, at end ${r.loadAverage.end.join(' / ')} (${r.machine.cores} cores; other work on the machine widens the spread)`);
+  if (r.loadAverage) {
+    const busy = Math.max(r.loadAverage.start[0], r.loadAverage.end[0]) > r.machine.cores;
+    L.push(
+      `- Load average (1/5/15 min) at start ${r.loadAverage.start.join(' / ')}, at end ${r.loadAverage.end.join(' / ')} on ${r.machine.cores} cores` +
+        (busy
+          ? ': **the machine was busy** with other work during this run, so timings include waiting for a CPU and the spreads are wider than on an idle machine; the interleaved order spreads that evenly over the contenders, so compare ratios rather than absolute times'
+          : ''),
+    );
+  }
   L.push(`- Chromium ${r.versions.chromium} (Debian, headless), node ${r.versions.node}, playwright-core ${r.versions.playwrightCore}`);
   L.push(`- vanilla-cookieconsent ${r.versions['vanilla-cookieconsent']}, Klaro ${r.versions.klaro} (from npm, exact versions), vivus-consent at \`${r.commit}\``);
   L.push(`- Served by: ${r.server.kind} on loopback, the same server for every page${r.server.args.length ? ` (\`${r.server.args.join(' ')}\`)` : ''}`);
