@@ -42,6 +42,8 @@ const APP_FILES = {
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>Микрозаймы</title>
   <link rel="icon" href="data:,">
+  <!-- Consent Mode defaults before any Google tag: the package's consent-mode.js, copied to public/ -->
+  <script src="/consent-mode.js" data-wait-for-update="300"></script>
 </head>
 <body>
   <main><h1>Займы онлайн</h1><p>Страница приложения на Vite.</p></main>
@@ -77,6 +79,22 @@ window.consent = consent;
 window.recorded = recorded;
 document.documentElement.dataset.consent = 'ready';
 `,
+  // The one-tag form inside a bundled app: a side-effect import, the config in a JSON block.
+  // Only the package's "sideEffects" keeps the bundler from dropping the import.
+  'embed.html': `<!doctype html>
+<html lang="kk">
+<head>
+  <meta charset="utf-8">
+  <title>Embed</title>
+  <link rel="icon" href="data:,">
+  <script type="application/json" id="vivus-consent-config">{ "policyUrl": "/v1/policy/", "ui": { "languageSwitch": false } }</script>
+  <script type="module" src="/src/embed.js"></script>
+</head>
+<body><main><h1>Қарыз онлайн</h1></main></body>
+</html>
+`,
+  'src/embed.js': `import '@vivus/consent';
+`,
   'src/env.d.ts': `interface ImportMetaEnv { readonly VITE_CONSENT_SERVICE?: string }
 interface ImportMeta { readonly env: ImportMetaEnv }
 `,
@@ -87,14 +105,26 @@ interface ImportMeta { readonly env: ImportMetaEnv }
     },
     include: ['src'],
   }, null, 2),
-  'vite.config.js': `import { defineConfig } from 'vite';
+  'vite.config.js': `import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
 
 // The consent service behind the site's own origin, as a reverse proxy would put it.
 const target = process.env.CONSENT_SERVICE_TARGET;
 const proxy = target ? { '/v1': target, '/.well-known': target } : undefined;
 const headers = process.env.CSP ? { 'Content-Security-Policy': process.env.CSP } : undefined;
 
-export default defineConfig({ preview: { proxy, headers }, server: { proxy } });
+export default defineConfig({
+  preview: { proxy, headers },
+  server: { proxy },
+  build: {
+    rolldownOptions: {
+      input: {
+        main: fileURLToPath(new URL('./index.html', import.meta.url)),
+        embed: fileURLToPath(new URL('./embed.html', import.meta.url)),
+      },
+    },
+  },
+});
 `,
 };
 
@@ -139,7 +169,7 @@ async function stop(child) {
   clearTimeout(timer);
 }
 
-async function openPage(origin, { ready = true } = {}) {
+async function openPage(url, { ready = true } = {}) {
   const ctx = await s.browser.newContext({ locale: 'ru-RU', viewport: { width: 1280, height: 800 }, reducedMotion: 'reduce' });
   ctx.setDefaultTimeout(15_000);
   const page = await ctx.newPage();
@@ -153,7 +183,7 @@ async function openPage(origin, { ready = true } = {}) {
   page.on('response', (r) => {
     if (r.url().endsWith('.wasm')) page.wasm.push({ url: r.url(), status: r.status(), type: r.headers()['content-type'] });
   });
-  await page.goto(origin + '/');
+  await page.goto(url);
   if (!ready) return page;
   await page.waitForFunction(() => document.documentElement.dataset.consent === 'ready', null, { timeout: 20_000 })
     .catch((error) => { throw new Error(`init did not finish: ${error.message}\npage errors: ${page.errors.join(' | ')}`); });
@@ -177,6 +207,18 @@ async function acceptAndVerify(page) {
   assert.equal(state.consentId, peekClaims(token).jti);
   assert.deepEqual(await page.evaluate(() => window.recorded), [state.consentId], 'the vivus-consent:recorded DOM event');
   assert.equal(await page.evaluate(() => document.body.dataset.categories), 'necessary analytics marketing', "the 'change' event");
+  // Consent Mode: the snippet's defaults first, then the SDK's update from the choice.
+  const layer = await page.evaluate(() => window.dataLayer.map((e) =>
+    (Object.prototype.toString.call(e) === '[object Arguments]' ? Array.from(e) : e)));
+  assert.deepEqual(layer[0].slice(0, 2), ['consent', 'default']);
+  assert.equal(layer[0][2].ad_storage, 'denied');
+  assert.equal(layer[0][2].wait_for_update, 300, 'the data- attribute of the snippet');
+  const update = layer.findLast((e) => Array.isArray(e) && e[0] === 'consent' && e[1] === 'update');
+  assert.ok(update, `a gtag consent update in the data layer: ${JSON.stringify(layer)}`);
+  for (const key of ['ad_storage', 'ad_user_data', 'ad_personalization', 'analytics_storage']) {
+    assert.equal(update[2][key], 'granted', `${key} after accepting all`);
+  }
+  assert.ok(layer.some((e) => e?.event === 'vivus_consent_update' && e.categories?.includes('marketing')), 'the data layer event');
   return token;
 }
 
@@ -205,6 +247,9 @@ before(async () => {
   }, null, 2));
   await sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error',
     s.tarball, `vite@${VITE_VERSION}`], { cwd: s.app, timeout: 120_000 });
+  // What the README tells integrators to do with the Consent Mode snippet in a Vite app.
+  await fsp.mkdir(path.join(s.app, 'public'));
+  await fsp.copyFile(path.join(s.app, 'node_modules', '@vivus', 'consent', 'consent-mode.js'), path.join(s.app, 'public', 'consent-mode.js'));
 
   s.service = await Service.launch();
   s.browser = await launchBrowser();
@@ -247,7 +292,7 @@ test('vite build emits the wasm as an asset; vite preview serves it; accepting r
   const wasm = assets.filter((f) => f.endsWith('.wasm'));
   assert.equal(wasm.length, 1, `one wasm asset in dist/assets: ${assets.join(', ')}`);
   assert.equal(fs.statSync(path.join(s.app, 'dist', 'assets', wasm[0])).size,
-    fs.statSync(path.join(PKG, 'vivus_consent_bg.wasm')).size, 'the wasm is copied as it is');
+    s.pack.files.find((f) => f.path === 'vivus_consent_bg.wasm').size, "the tarball's wasm is copied as it is");
   const js = assets.filter((f) => f.endsWith('.js')).map((f) => fs.readFileSync(path.join(s.app, 'dist', 'assets', f), 'utf8')).join('\n');
   assert.ok(js.includes(wasm[0]), 'the bundle refers to the emitted wasm by its hashed name');
   assert.ok(!js.includes('node_modules'), 'the bundle does not point into node_modules');
@@ -255,7 +300,7 @@ test('vite build emits the wasm as an asset; vite preview serves it; accepting r
   if (/warn/i.test(built.stdout + built.stderr)) t.diagnostic(`vite build said: ${(built.stdout + built.stderr).trim()}`);
 
   const preview = await startVite(['preview'], await freePort(), { CONSENT_SERVICE_TARGET: s.service.origin });
-  const page = await openPage(preview.origin);
+  const page = await openPage(preview.origin + '/');
   await acceptAndVerify(page);
   assert.deepEqual(page.wasm.map(({ url, status, type }) => [new URL(url).pathname, status, type]),
     [[`/assets/${wasm[0]}`, 200, 'application/wasm']]);
@@ -276,6 +321,20 @@ test('vite build emits the wasm as an asset; vite preview serves it; accepting r
   await page.context().close();
 });
 
+test('the one-tag form in a bundled app: a side-effect import and a JSON config block start the SDK ("sideEffects" keeps it)', async () => {
+  assert.ok(fs.existsSync(path.join(s.app, 'dist', 'embed.html')), 'vite build wrote dist/embed.html (the build test runs first)');
+  const preview = await startVite(['preview'], await freePort(), { CONSENT_SERVICE_TARGET: s.service.origin });
+  const page = await openPage(preview.origin + '/embed.html', { ready: false });
+  await UI.banner(page, 'kk').waitFor();
+  assert.equal(await UI.banner(page, 'kk').getByRole('button', { name: 'Русский' }).count(), 0, 'the JSON config was applied');
+  await UI.acceptAll(page, 'kk').click();
+  const token = await page.evaluate(async () => (await window.VivusConsent.init()).whenRecorded());
+  assert.equal((await s.service.verify(token)).valid, true);
+  assert.equal(await page.evaluate(async () => (await window.VivusConsent.init()).has('marketing')), true);
+  assert.deepEqual(page.errors, [], 'no errors on the page');
+  await page.context().close();
+});
+
 test('vite dev serves the package without plugins (the wasm through new URL(..., import.meta.url)); cross-origin service', async () => {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
@@ -284,7 +343,7 @@ test('vite dev serves the package without plugins (the wasm through new URL(...,
   s.service.extraArgs = ['--allowed-origin', origin];
   await s.service.start();
   const dev = await startVite([], port, { VITE_CONSENT_SERVICE: s.service.origin });
-  const page = await openPage(dev.origin);
+  const page = await openPage(dev.origin + '/');
   await acceptAndVerify(page);
   assert.equal(page.wasm.length, 1, JSON.stringify(page.wasm));
   assert.equal(page.wasm[0].status, 200);
@@ -298,7 +357,7 @@ const STRICT_CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; st
 
 test("under a strict CSP (script-src 'self' 'wasm-unsafe-eval', style-src 'self') the built app works with no violation", async () => {
   const preview = await startVite(['preview'], await freePort(), { CONSENT_SERVICE_TARGET: s.service.origin, CSP: STRICT_CSP });
-  const page = await openPage(preview.origin);
+  const page = await openPage(preview.origin + '/');
   await acceptAndVerify(page);
   await page.evaluate(() => window.consent.showPreferences());
   await UI.preferences(page).waitFor();
@@ -310,7 +369,7 @@ test("under a strict CSP (script-src 'self' 'wasm-unsafe-eval', style-src 'self'
 test("without 'wasm-unsafe-eval' in script-src the browser refuses to compile the wasm (what the README warns about)", async () => {
   const csp = STRICT_CSP.replace(" 'wasm-unsafe-eval'", '');
   const preview = await startVite(['preview'], await freePort(), { CONSENT_SERVICE_TARGET: s.service.origin, CSP: csp });
-  const page = await openPage(preview.origin, { ready: false });
+  const page = await openPage(preview.origin + '/', { ready: false });
   await eventually(() => page.errors.some((e) => /WebAssembly|wasm-unsafe-eval/i.test(e)),
     { message: `a WebAssembly CSP error; errors so far: ${page.errors.join(' | ')}` });
   assert.notEqual(await page.evaluate(() => document.documentElement.dataset.consent), 'ready');
