@@ -3,12 +3,12 @@
 // tsc against the installed package's own types, built with `vite build`, served with
 // `vite preview` (the service behind it: /v1 and /.well-known proxied to the real consent
 // service), and opened in Debian's Chromium. The same app is also run on Vite's dev server,
-// talking to the service cross-origin (absolute endpoint, CORS).
+// talking to the service cross-origin (absolute endpoint, CORS), and built with webpack 5.
 //
 //   make pkg && cargo build --release -p vivus-consent-server
 //   node --test tests/package/
 //
-// Environment: VITE_VERSION (default below), KEEP_APP=1 keeps the temp app dir,
+// Environment: VITE_VERSION, WEBPACK_VERSION (defaults below), KEEP_APP=1 keeps the temp app dir,
 // plus the e2e harness's VIVUS_SERVER_BIN and CHROMIUM.
 
 import { test, before, after } from 'node:test';
@@ -25,6 +25,7 @@ import { ROOT, Service, freePort, launchBrowser, UI, TEXT, eventually, peekClaim
 const run = promisify(execFile);
 const PKG = path.join(ROOT, 'pkg');
 const VITE_VERSION = process.env.VITE_VERSION ?? '8.3.8';
+const WEBPACK_VERSION = process.env.WEBPACK_VERSION ?? '5.112.2';
 const TSC = path.join(ROOT, 'node_modules', '.bin', 'tsc');
 /** Exactly what the tarball must hold (package.json `files`, plus what npm always adds). */
 const SHIPPED = ['README.md', 'consent-mode.js', 'index.d.ts', 'package.json', 'vivus-consent.js',
@@ -94,6 +95,49 @@ document.documentElement.dataset.consent = 'ready';
 </html>
 `,
   'src/embed.js': `import '@vivus/consent';
+`,
+  // The same page for webpack 5: plain JS, no loader, no plugin (the HTML is copied by hand).
+  'webpack/main.js': `import { init } from '@vivus/consent';
+
+const recorded = [];
+document.addEventListener('vivus-consent:recorded', (event) => recorded.push(event.detail.consentId));
+const consent = await init({ policyUrl: '/v1/policy/' });
+consent.on('change', ({ categories }) => { document.body.dataset.categories = categories.join(' '); });
+window.consent = consent;
+window.recorded = recorded;
+document.documentElement.dataset.consent = 'ready';
+`,
+  'webpack/index.html': `<!doctype html>
+<html lang="ru">
+<head>
+  <meta charset="utf-8">
+  <title>webpack</title>
+  <link rel="icon" href="data:,">
+  <script src="/consent-mode.js" data-wait-for-update="300"></script>
+  <script defer src="/main.js"></script>
+</head>
+<body><main><h1>Займы онлайн</h1></main></body>
+</html>
+`,
+  'webpack.config.js': `import { fileURLToPath } from 'node:url';
+
+export default {
+  mode: 'production',
+  entry: './webpack/main.js',
+  output: { path: fileURLToPath(new URL('./dist-webpack', import.meta.url)), clean: true },
+  performance: { hints: false },
+};
+`,
+  'build-webpack.js': `import webpack from 'webpack';
+import config from './webpack.config.js';
+
+webpack(config, (error, stats) => {
+  if (error || stats.hasErrors() || stats.hasWarnings()) {
+    console.error(error ?? stats.toString({ all: false, errors: true, warnings: true }));
+    process.exit(1);
+  }
+  console.log(stats.toString({ all: false, assets: true }));
+});
 `,
   'src/env.d.ts': `interface ImportMetaEnv { readonly VITE_CONSENT_SERVICE?: string }
 interface ImportMeta { readonly env: ImportMetaEnv }
@@ -246,7 +290,7 @@ before(async () => {
     scripts: { dev: 'vite', build: 'vite build', preview: 'vite preview' },
   }, null, 2));
   await sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error',
-    s.tarball, `vite@${VITE_VERSION}`], { cwd: s.app, timeout: 120_000 });
+    s.tarball, `vite@${VITE_VERSION}`, `webpack@${WEBPACK_VERSION}`], { cwd: s.app, timeout: 180_000 });
   // What the README tells integrators to do with the Consent Mode snippet in a Vite app.
   await fsp.mkdir(path.join(s.app, 'public'));
   await fsp.copyFile(path.join(s.app, 'node_modules', '@vivus', 'consent', 'consent-mode.js'), path.join(s.app, 'public', 'consent-mode.js'));
@@ -354,6 +398,24 @@ test('vite dev serves the package without plugins (the wasm through new URL(...,
 
 const STRICT_CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; " +
   "connect-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'";
+
+test('webpack 5 bundles the package with no loader or plugin (the wasm as an asset); the built app records consent', async (t) => {
+  const built = await sh(process.execPath, ['build-webpack.js'], { cwd: s.app });
+  const out = path.join(s.app, 'dist-webpack');
+  const wasm = fs.readdirSync(out).filter((f) => f.endsWith('.wasm'));
+  assert.equal(wasm.length, 1, `one wasm asset: ${built.stdout}`);
+  assert.ok(fs.readFileSync(path.join(out, 'main.js'), 'utf8').includes(wasm[0]), 'the bundle refers to the emitted wasm');
+  await fsp.copyFile(path.join(s.app, 'webpack', 'index.html'), path.join(out, 'index.html'));
+  await fsp.copyFile(path.join(s.app, 'public', 'consent-mode.js'), path.join(out, 'consent-mode.js'));
+  t.diagnostic(`webpack: ${fs.readdirSync(out).map((f) => `${f} ${fs.statSync(path.join(out, f)).size}`).join(', ')}`);
+  const preview = await startVite(['preview', '--outDir', 'dist-webpack'], await freePort(), { CONSENT_SERVICE_TARGET: s.service.origin });
+  const page = await openPage(preview.origin + '/');
+  await acceptAndVerify(page);
+  assert.deepEqual(page.wasm.map(({ url, status, type }) => [new URL(url).pathname, status, type]),
+    [[`/${wasm[0]}`, 200, 'application/wasm']]);
+  assert.deepEqual(page.errors, [], 'no errors on the page');
+  await page.context().close();
+});
 
 test("under a strict CSP (script-src 'self' 'wasm-unsafe-eval', style-src 'self') the built app works with no violation", async () => {
   const preview = await startVite(['preview'], await freePort(), { CONSENT_SERVICE_TARGET: s.service.origin, CSP: STRICT_CSP });
