@@ -93,6 +93,7 @@ async fn main() {
         let ledger = ledger.clone();
         let token = token.clone();
         tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
             let mut i = 0_u64;
             while Instant::now() < stop {
                 let n = (w as u64) << 40 | i;
@@ -115,17 +116,23 @@ async fn main() {
                     request_hash: [5; 32],
                     token: token.clone(),
                 };
+                let t = Instant::now();
                 ledger.append(entry).await.unwrap_or_else(|e| panic!("{e}"));
+                latencies.push(t.elapsed().as_micros() as u64);
             }
+            latencies
         }));
     }
+    let mut latencies = Vec::new();
     for task in tasks {
-        let _ = task.await;
+        latencies.extend(task.await.unwrap_or_default());
     }
+    latencies.sort_unstable();
+    let pct = |p: f64| latencies.get(((latencies.len() as f64 - 1.0) * p) as usize).map_or(0.0, |v| *v as f64 / 1000.0);
     let (wall, cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c);
     let stats = ledger.stats();
     println!(
-        "ledger append   {:>7.0} appends/s with {} appenders on {}, {:.1} µs cpu/append (whole process), {} batches, mean batch {:.1}, max {}",
+        "ledger append   {:>7.0} appends/s with {} appenders on {}, {:.1} µs cpu/append (whole process), {} batches, mean batch {:.1}, max {}, latency p50 {:.2} ms p99 {:.2} ms max {:.2} ms",
         stats.appended as f64 / wall,
         args.concurrency,
         ledger.backend(),
@@ -133,5 +140,8 @@ async fn main() {
         stats.batches,
         stats.appended as f64 / stats.batches.max(1) as f64,
         stats.max_batch,
+        pct(0.5),
+        pct(0.99),
+        pct(1.0),
     );
 }
