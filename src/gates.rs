@@ -216,18 +216,25 @@ impl Connection {
             }
         };
         let pending = stored.pending.and_then(|json| crate::json::read_consent_request(&json));
-        self.syncing.set(true);
-        match (pending, stored.token) {
-            (Some(pending), _) => rt.dispatch(Msg::AdoptPending(pending)),
-            (None, Some(token)) => {
-                if let Ok(verified) = rt.verify(&token).await {
-                    rt.dispatch(Msg::Adopt(verified));
-                }
-            }
+        // What this tab had chosen when the message came: if it chooses again while the
+        // token below is verified, the message is stale and must not undo the new choice.
+        let chosen = rt.snapshot().consent_id().cloned();
+        let msg = match (pending, stored.token) {
+            (Some(pending), _) => Some(Msg::AdoptPending(pending)),
+            (None, Some(token)) => rt.verify(&token).await.ok().map(Msg::Adopt),
             // Cleared there (an invalid token was revoked): no consent here either.
-            (None, None) if rt.status() != Status::None => rt.dispatch(Msg::Revoke),
-            (None, None) => {}
+            (None, None) if rt.status() != Status::None => Some(Msg::Revoke),
+            (None, None) => None,
+        };
+        if rt.snapshot().consent_id() != chosen.as_ref() {
+            return;
         }
-        self.syncing.set(false);
+        if let Some(msg) = msg {
+            // Only the events of this dispatch are echoes not to post back; a choice the
+            // visitor makes meanwhile (during the verification above) is posted as usual.
+            self.syncing.set(true);
+            rt.dispatch(msg);
+            self.syncing.set(false);
+        }
     }
 }
