@@ -11,9 +11,6 @@
 //   shifts      'layout-shift' entries without recent input
 // The page's gated script sets window.__gatedRanAt itself.
 //
-// The check runs from a MutationObserver (so a banner inserted and shown in the
-// same task is caught in that task) and from a requestAnimationFrame loop (so a
-// CSS transition that makes it visible on a later frame is caught on that frame).
 // Shadow roots are captured by wrapping attachShadow, so closed roots work too.
 export function probe(spec) {
   const B = (window.__bench = {
@@ -31,7 +28,7 @@ export function probe(spec) {
 
   let mo = null;
   const observe = (root) => {
-    if (mo) mo.observe(root, { childList: true, subtree: true, attributes: true });
+    if (mo) mo.observe(root, { childList: true, subtree: true });
   };
 
   const attach = Element.prototype.attachShadow;
@@ -63,29 +60,40 @@ export function probe(spec) {
     return el.checkVisibility({ opacityProperty: true, visibilityProperty: true });
   };
 
-  const check = (via) => {
-    if (B.bannerAt !== null) return true;
+  // In the DOM: checked on every mutation (a cheap query, no style or layout work).
+  // Visible: checked once per frame in requestAnimationFrame, where the browser is about to
+  // compute style and layout anyway, so the probe forces no extra layout in the page's own
+  // tasks (cookieconsent, for one, mutates its hidden banner many times before showing it),
+  // and the time is that of the first frame that paints the banner.
+  const seen = () => {
+    if (B.bannerInDomAt !== null) return;
     try {
-      const el = find();
-      if (el && B.bannerInDomAt === null) B.bannerInDomAt = performance.now();
-      if (el && visible(el)) {
-        B.bannerAt = performance.now();
-        B.bannerVia = via;
-        if (mo) mo.disconnect();
-        return true;
+      if (find()) {
+        B.bannerInDomAt = performance.now();
+        mo.disconnect();
       }
     } catch (e) {
       B.error = String(e);
     }
-    return false;
+  };
+  const frame = () => {
+    seen();
+    try {
+      const el = find();
+      if (el && visible(el)) {
+        B.bannerAt = performance.now();
+        B.bannerVia = 'frame';
+        return;
+      }
+    } catch (e) {
+      B.error = String(e);
+    }
+    requestAnimationFrame(frame);
   };
 
   if (spec.selector) {
-    mo = new MutationObserver(() => check('mutation'));
+    mo = new MutationObserver(seen);
     observe(document);
-    const frame = () => {
-      if (!check('frame')) requestAnimationFrame(frame);
-    };
     requestAnimationFrame(frame);
   }
 
