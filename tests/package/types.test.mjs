@@ -88,3 +88,12 @@ test("the README's config reference has a row for every config member", () => {
   const missing = paths.filter((p) => !readme.includes(`| \`${p}\` |`));
   assert.deepEqual(missing, [], 'config members without a row in the README (pkg/README.md, "Config reference")');
 });
+
+test("the README's method and event tables name every method and event index.d.ts declares", () => {
+  const readme = read('pkg/README.md');
+  const methods = members('declare class', 'Consent');
+  const undocumented = methods.filter((m) => !readme.includes(`\`${m}(`));
+  assert.deepEqual(undocumented, [], 'methods missing from the README (pkg/README.md, "Methods")');
+  const events = members('interface', 'VivusConsentEventMap');
+  assert.deepEqual(events.filter((e) => !readme.includes(`| \`${e}\` |`)), [], 'events missing from the README ("Events")');
+});
