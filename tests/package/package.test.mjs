@@ -304,8 +304,8 @@ after(async () => {
   await s.browser?.close();
   await s.service?.cleanup();
   if (s.dir && !process.env.KEEP_APP) await fsp.rm(s.dir, { recursive: true, force: true });
-  else if (s.dir) console.error(`# the app is kept in ${s.app}`);
-  console.error(`# tests/package took ${((Date.now() - s.started) / 1000).toFixed(1)} s`);
+  else if (s.dir) console.error(`the app is kept in ${s.app}`);
+  console.error(`tests/package took ${((Date.now() - s.started) / 1000).toFixed(1)} s`);
 });
 
 // ---- the tests ------------------------------------------------------------------
