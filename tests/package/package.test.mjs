@@ -330,6 +330,16 @@ test("the app's TypeScript checks against the installed package's types (tsc --n
   await sh(TSC, ['--noEmit', '-p', s.app], { cwd: s.app });
 });
 
+test('importing the installed package on the server (SSR) neither throws nor touches globals', async () => {
+  const entry = path.join(s.app, 'node_modules', '@vivus', 'consent', 'vivus-consent.js');
+  const before = Object.keys(globalThis).sort();
+  const mod = await import(entry);
+  assert.deepEqual(Object.keys(mod).sort(), ['Consent', 'default', 'init']);
+  assert.equal(typeof mod.init, 'function');
+  assert.equal(mod.default.init, mod.init);
+  assert.deepEqual(Object.keys(globalThis).sort(), before, 'no global set outside a browser');
+});
+
 test('vite build emits the wasm as an asset; vite preview serves it; accepting records consent and has(marketing) flips', async (t) => {
   const built = await sh(process.execPath, [path.join(s.app, 'node_modules', 'vite', 'bin', 'vite.js'), 'build'], { cwd: s.app });
   const assets = fs.readdirSync(path.join(s.app, 'dist', 'assets'));
