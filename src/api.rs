@@ -19,6 +19,11 @@ use crate::config::Config;
 use crate::error::{Result, SdkError};
 use crate::runtime::{categories_array, Runtime};
 
+// The generated `vivus_consent.d.ts` names these types in its signatures; they are written
+// once, by hand, in `pkg/index.d.ts`.
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &str = "import type { Category, Config, ConsentEventName, ConsentState } from './index';";
+
 thread_local! {
     // The page's one consent instance, as the promise `init` returned: a second `init`
     // gets the same promise, hence the same object, even while the first is running.
