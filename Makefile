@@ -65,6 +65,7 @@ pkg: tool-rust tool-wasm-bindgen tool-node
 	wasm-opt -Oz pkg/vivus_consent_bg.wasm -o pkg/vivus_consent_bg.wasm
 	@# The policy text is fetched only when the viewer opens, so it ships beside the wasm, not in it.
 	@rm -rf pkg/policy && mkdir -p pkg/policy && cp -r crates/core/policy/v[0-9]* pkg/policy/
+	@cp LICENSE-MIT LICENSE-APACHE pkg/
 	@node scripts/sizes.mjs pkg
 
 run: pkg

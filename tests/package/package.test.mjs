@@ -28,7 +28,7 @@ const VITE_VERSION = process.env.VITE_VERSION ?? '8.3.8';
 const WEBPACK_VERSION = process.env.WEBPACK_VERSION ?? '5.112.2';
 const TSC = path.join(ROOT, 'node_modules', '.bin', 'tsc');
 /** Exactly what the tarball must hold (package.json `files`, plus what npm always adds). */
-const SHIPPED = ['README.md', 'consent-mode.js', 'index.d.ts', 'package.json', 'vivus-consent.js',
+const SHIPPED = ['LICENSE-APACHE', 'LICENSE-MIT', 'README.md', 'consent-mode.js', 'index.d.ts', 'package.json', 'vivus-consent.js',
   'vivus_consent.js', 'vivus_consent_bg.wasm'];
 
 const s = { started: Date.now(), dir: null, app: null, tarball: null, pack: null, service: null, browser: null, servers: [] };
