@@ -11,7 +11,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use tokio::sync::mpsc;
 
 use super::{
-    hash_array, migration_checksum, plan_batch, submit, Appended, ChainStatus, ChainVerifier, Entry, Ledger,
+    hash_array, migration_checksum, submit, Appended, ChainStatus, ChainVerifier, Entry, Ledger,
     LedgerError, Migrations, Pending, Record, Result, WriterStats, GENESIS_HASH,
 };
 
@@ -220,36 +220,41 @@ struct Writer {
 
 impl Writer {
     fn run(mut self, mut rx: mpsc::Receiver<Pending>) {
-        let mut batch: Vec<Pending> = Vec::with_capacity(self.batch_max);
+        let mut entries: Vec<Entry> = Vec::with_capacity(self.batch_max);
+        let mut replies = Vec::with_capacity(self.batch_max);
         // Block for the first append, then take whatever else is already waiting: the
         // batch grows with the load and one fsync covers all of it.
         while let Some(first) = rx.blocking_recv() {
-            batch.push(first);
-            while batch.len() < self.batch_max {
+            entries.push(first.entry);
+            replies.push(first.reply);
+            while entries.len() < self.batch_max {
                 match rx.try_recv() {
-                    Ok(p) => batch.push(p),
+                    Ok(p) => {
+                        entries.push(p.entry);
+                        replies.push(p.reply);
+                    }
                     Err(_) => break,
                 }
             }
-            let entries: Vec<Entry> = batch.iter().map(|p| p.entry.clone()).collect();
-            match self.commit(&entries) {
+            let n = entries.len() as u64;
+            match self.commit(entries.drain(..)) {
                 Ok(outcomes) => {
                     self.stats.batches.fetch_add(1, Ordering::Relaxed);
-                    self.stats.max_batch.fetch_max(entries.len() as u64, Ordering::Relaxed);
-                    for (pending, outcome) in batch.drain(..).zip(outcomes) {
+                    self.stats.max_batch.fetch_max(n, Ordering::Relaxed);
+                    for (reply, outcome) in replies.drain(..).zip(outcomes) {
                         match &outcome {
                             Appended::New(_) => self.stats.appended.fetch_add(1, Ordering::Relaxed),
                             Appended::Existing(_) => self.stats.existing.fetch_add(1, Ordering::Relaxed),
                         };
                         // A waiter that gave up (client went away) is fine: the record is committed.
-                        let _ = pending.reply.send(Ok(outcome));
+                        let _ = reply.send(Ok(outcome));
                     }
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, batch = entries.len(), "sqlite ledger batch not committed");
-                    self.stats.failed.fetch_add(entries.len() as u64, Ordering::Relaxed);
-                    for pending in batch.drain(..) {
-                        let _ = pending.reply.send(Err(LedgerError::NotCommitted("storage error".to_owned())));
+                    tracing::error!(error = %e, batch = n, "sqlite ledger batch not committed");
+                    self.stats.failed.fetch_add(n, Ordering::Relaxed);
+                    for reply in replies.drain(..) {
+                        let _ = reply.send(Err(LedgerError::NotCommitted("storage error".to_owned())));
                     }
                     // The transaction rolled back; the head in memory may be ahead of the file.
                     match load_head(&self.conn) {
@@ -264,25 +269,23 @@ impl Writer {
         }
     }
 
-    fn commit(&mut self, entries: &[Entry]) -> Result<Vec<Appended>> {
+    /// Appends a batch in one transaction. Each entry is inserted with `ON CONFLICT DO
+    /// NOTHING` on its consent id, and only an entry that inserted nothing is looked up:
+    /// one index probe per append instead of a lookup and then an insert.
+    fn commit(&mut self, entries: impl Iterator<Item = Entry>) -> Result<Vec<Appended>> {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let mut existing = HashMap::new();
-        {
-            let mut find = tx.prepare_cached(&format!("SELECT {COLUMNS} FROM ledger WHERE consent_id = ?1"))?;
-            for entry in entries {
-                if let Some(r) = find.query_row([&entry.consent_id], row_to_record).optional()? {
-                    existing.insert(entry.consent_id.clone(), r.map_err(corrupt)?);
-                }
-            }
-        }
-        let (outcomes, fresh) = plan_batch(self.head, entries, &existing);
+        let (mut sequence, mut prev) = self.head;
+        let mut outcomes = Vec::with_capacity(entries.size_hint().0);
         {
             let mut insert = tx.prepare_cached(&format!(
-                "INSERT INTO ledger ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+                "INSERT INTO ledger ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) \
+                 ON CONFLICT (consent_id) DO NOTHING"
             ))?;
-            for r in &fresh {
+            let mut find = tx.prepare_cached(&format!("SELECT {COLUMNS} FROM ledger WHERE consent_id = ?1"))?;
+            for entry in entries {
+                let r = Record::chain(entry, sequence + 1, prev);
                 let e = &r.entry;
-                insert.execute(params![
+                let inserted = insert.execute(params![
                     r.sequence,
                     e.consent_id,
                     e.subject_id,
@@ -303,12 +306,19 @@ impl Writer {
                     &r.prev_hash[..],
                     &r.hash[..],
                 ])?;
+                if inserted == 1 {
+                    sequence = r.sequence;
+                    prev = r.hash;
+                    outcomes.push(Appended::New(r));
+                } else {
+                    // Recorded before, or earlier in this same batch (visible to this transaction).
+                    let existing = find.query_row([&r.entry.consent_id], row_to_record)?.map_err(corrupt)?;
+                    outcomes.push(Appended::Existing(existing));
+                }
             }
         }
         tx.commit()?;
-        if let Some(last) = fresh.last() {
-            self.head = (last.sequence, last.hash);
-        }
+        self.head = (sequence, prev);
         Ok(outcomes)
     }
 }
