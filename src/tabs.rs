@@ -77,14 +77,13 @@ impl TabSync {
         // A channel never delivers a message to the object that posted it, so a tab does not
         // react to its own notify.
         let listener: Closure<dyn FnMut(web_sys::Event)> = Closure::new(move |event: web_sys::Event| {
-            let Some(data) = event.dyn_ref::<web_sys::MessageEvent>().map(web_sys::MessageEvent::data) else {
-                return;
-            };
+            // Only message events arrive here.
+            let data = event.unchecked_ref::<web_sys::MessageEvent>().data();
             if field(&data, "kind").as_deref() == Some(MESSAGE) {
                 on_change(Some(Stored { token: field(&data, "token"), pending: field(&data, "pending") }));
             }
         });
-        channel.set_onmessage(Some(listener.as_ref().unchecked_ref()));
+        let _ = channel.add_event_listener_with_callback("message", listener.as_ref().unchecked_ref());
         TabSync { window: window.clone(), channel: Some(channel), listener }
     }
 
@@ -93,7 +92,8 @@ impl TabSync {
     /// does not react to its own writes.
     pub fn start_storage_fallback(window: &web_sys::Window, keys: Vec<String>, on_change: OnChange) -> TabSync {
         let listener: Closure<dyn FnMut(web_sys::Event)> = Closure::new(move |event: web_sys::Event| {
-            let Some(event) = event.dyn_ref::<web_sys::StorageEvent>() else { return };
+            // Only storage events arrive here.
+            let event = event.unchecked_ref::<web_sys::StorageEvent>();
             // `key` is null when another tab cleared the whole storage: that drops consent too.
             let relevant = match event.key() {
                 Some(key) => keys.contains(&key),
@@ -138,7 +138,7 @@ impl Drop for TabSync {
     fn drop(&mut self) {
         match &self.channel {
             Some(channel) => {
-                channel.set_onmessage(None);
+                let _ = channel.remove_event_listener_with_callback("message", self.listener.as_ref().unchecked_ref());
                 channel.close();
             }
             None => {

@@ -207,16 +207,11 @@ impl Forms {
                 inner.on_submit(&event);
             }
         });
-        let window = document.default_view();
+        let window = web_sys::window();
         if let Some(window) = &window {
-            let options = web_sys::AddEventListenerOptions::new();
-            options.set_capture(true);
-            options.set_passive(false);
-            let _ = window.add_event_listener_with_callback_and_add_event_listener_options(
-                "submit",
-                submit.as_ref().unchecked_ref(),
-                &options,
-            );
+            // `true`: the capture phase. Browsers make only touch and wheel listeners passive
+            // by default, so preventDefault works here without an options object.
+            let _ = window.add_event_listener_with_callback_and_bool("submit", submit.as_ref().unchecked_ref(), true);
         }
         if !inner.config.declarative {
             return Forms { inner, window, submit, observer: None, _observed: None };
@@ -292,8 +287,9 @@ impl FormsInner {
     fn scan(self: &Rc<Self>) {
         let Ok(list) = self.document.query_selector_all(DECLARATIVE) else { return };
         for i in 0..list.length() {
-            let Some(form) = list.item(i).and_then(|n| n.dyn_into::<HtmlFormElement>().ok()) else { continue };
-            if form.has_attribute(GUARDED) {
+            // The selector only matches forms.
+            let Some(form) = list.item(i).map(JsCast::unchecked_into::<HtmlFormElement>) else { continue };
+            if form.get_attribute(GUARDED).is_some() {
                 continue;
             }
             let token_field = form
@@ -311,7 +307,7 @@ impl FormsInner {
             *guard.shared.options.borrow_mut() = options;
             return true;
         }
-        if form.has_attribute(GUARDED) {
+        if form.get_attribute(GUARDED).is_some() {
             return false;
         }
         let _ = form.set_attribute(GUARDED, "");
@@ -369,7 +365,8 @@ impl Shared {
             // Already waiting (a double click, Enter pressed twice): one flow per form.
             return;
         }
-        let submitter = event.dyn_ref::<web_sys::SubmitEvent>().and_then(|e| e.submitter());
+        // A synthetic `new Event('submit')` has no `submitter`: the getter then gives None.
+        let submitter = event.unchecked_ref::<web_sys::SubmitEvent>().submitter();
         let this = Rc::clone(this);
         wasm_bindgen_futures::spawn_local(async move {
             this.flow(submitter).await;
@@ -416,25 +413,25 @@ impl Shared {
 
     fn set_token(&self, token: &str) {
         let name = self.options.borrow().token_field.clone();
-        let inputs = self.form.get_elements_by_tag_name("input");
-        let existing = (0..inputs.length())
-            .filter_map(|i| inputs.item(i))
-            .filter_map(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
-            .find(|i| i.name() == name && i.type_() == "hidden");
+        // A hidden input's value is its `value` attribute, so attributes are enough.
+        let existing = self.form.query_selector_all("input[type=hidden]").ok().and_then(|list| {
+            (0..list.length())
+                .filter_map(|i| list.item(i).map(JsCast::unchecked_into::<web_sys::Element>))
+                .find(|input| input.get_attribute("name").as_deref() == Some(name.as_str()))
+        });
         let input = match existing {
             Some(input) => input,
             None => {
-                let Ok(element) = self.document.create_element("input") else { return };
-                let input: web_sys::HtmlInputElement = element.unchecked_into();
-                input.set_type("hidden");
-                input.set_name(&name);
+                let Ok(input) = self.document.create_element("input") else { return };
+                let _ = input.set_attribute("type", "hidden");
+                let _ = input.set_attribute("name", &name);
                 if self.form.append_child(&input).is_err() {
                     return;
                 }
                 input
             }
         };
-        input.set_value(token);
+        let _ = input.set_attribute("value", token);
     }
 
     fn show_notice(&self, text: &str) {

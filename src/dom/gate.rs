@@ -218,8 +218,8 @@ struct Inner {
     pumping: Cell<bool>,
     /// Called on load or error of the script waited for; one closure for all of them.
     script_done: RefCell<Option<EventClosure>>,
-    /// The script waited for, so dropping the gates can unhook it.
-    waited: RefCell<Option<HtmlElement>>,
+    /// The script waited for, so its handlers can be removed.
+    waited: RefCell<Option<Element>>,
 }
 
 /// The gates of one page: build with [`Gates::install`], feed with [`Gates::apply`].
@@ -263,13 +263,9 @@ impl Gates {
         });
 
         let weak = Rc::downgrade(&inner);
-        let done = Closure::new(move |event: web_sys::Event| {
-            if let Some(target) = event.target().and_then(|t| t.dyn_into::<HtmlElement>().ok()) {
-                target.set_onload(None);
-                target.set_onerror(None);
-            }
+        let done = Closure::new(move |_event: web_sys::Event| {
             if let Some(inner) = weak.upgrade() {
-                inner.waited.borrow_mut().take();
+                inner.unhook_waited();
                 inner.waiting.set(false);
                 inner.pump();
             }
@@ -277,13 +273,10 @@ impl Gates {
         *inner.script_done.borrow_mut() = Some(done);
 
         let weak = Rc::downgrade(&inner);
-        let observed = Closure::new(move |records: js_sys::Array| {
-            let Some(inner) = weak.upgrade() else { return };
-            let added_element = records.iter().any(|record| {
-                let nodes = record.unchecked_into::<web_sys::MutationRecord>().added_nodes();
-                (0..nodes.length()).any(|i| nodes.item(i).is_some_and(|n| n.node_type() == web_sys::Node::ELEMENT_NODE))
-            });
-            if added_element {
+        // Any batch of added nodes triggers a re-scan: two selector queries cost less than
+        // walking the records, and marked elements make the scan idempotent.
+        let observed = Closure::new(move |_records: js_sys::Array| {
+            if let Some(inner) = weak.upgrade() {
                 inner.scan(None);
             }
         });
@@ -341,7 +334,7 @@ impl Gates {
         self.inner.state.borrow_mut().lang = lang;
         let Ok(hosts) = self.inner.document.query_selector_all("[data-vivus-placeholder]") else { return };
         for i in 0..hosts.length() {
-            let Some(host) = hosts.item(i).and_then(|n| n.dyn_into::<Element>().ok()) else { continue };
+            let Some(host) = hosts.item(i).map(JsCast::unchecked_into::<Element>) else { continue };
             if let Some(target) = host.next_element_sibling() {
                 self.inner.render_placeholder(&host, &target);
             }
@@ -363,10 +356,7 @@ impl Gates {
 impl Drop for Gates {
     fn drop(&mut self) {
         // The load handler dies with the gates: unhook the script still loading.
-        if let Some(script) = self.inner.waited.borrow_mut().take() {
-            script.set_onload(None);
-            script.set_onerror(None);
-        }
+        self.inner.unhook_waited();
         if let Some(observer) = &self.observer {
             observer.disconnect();
         }
@@ -378,6 +368,16 @@ impl Drop for Gates {
 }
 
 impl Inner {
+    /// Removes the load/error listeners of the script waited for, if any.
+    fn unhook_waited(&self) {
+        let Some(script) = self.waited.borrow_mut().take() else { return };
+        if let Some(done) = self.script_done.borrow().as_ref() {
+            for kind in ["load", "error"] {
+                let _ = script.remove_event_listener_with_callback(kind, done.as_ref().unchecked_ref());
+            }
+        }
+    }
+
     /// Walks the page's gated elements. `previous` is the set granted before this change, if
     /// this is a change (not a re-scan for added elements).
     fn scan(&self, previous: Option<Categories>) {
@@ -389,7 +389,7 @@ impl Inner {
             return;
         }
         for script in elements(&self.document, SCRIPTS) {
-            if script.has_attribute(ACTIVATED) {
+            if script.get_attribute(ACTIVATED).is_some() {
                 continue;
             }
             match requirement(&script) {
@@ -466,12 +466,10 @@ impl Inner {
     /// for its load or error.
     fn activate_script(&self, script: &Element) {
         let Ok(copy) = self.document.create_element("script") else { return };
-        let attrs = script.attributes();
         let mut external = false;
-        for i in 0..attrs.length() {
-            let Some(attr) = attrs.item(i) else { continue };
-            let name = attr.name();
-            let value = attr.value();
+        for name in script.get_attribute_names().iter() {
+            let Some(name) = name.as_string() else { continue };
+            let value = script.get_attribute(&name).unwrap_or_default();
             match name.as_str() {
                 "type" | ACTIVATED => {}
                 "data-type" => {
@@ -487,27 +485,25 @@ impl Inner {
             }
         }
         let _ = copy.set_attribute(ACTIVATED, "1");
-        let copy: HtmlElement = copy.unchecked_into();
-        if let Some(old) = script.dyn_ref::<HtmlElement>() {
-            // Browsers blank the nonce attribute once the element is parsed; the property keeps it.
-            let nonce = old.nonce();
-            if !nonce.is_empty() {
-                copy.set_nonce(&nonce);
-            }
+        // Only <script> elements get here (the selector, or `load_once` checked the tag).
+        // Browsers blank the nonce attribute once the element is parsed; the property keeps it.
+        let nonce = script.unchecked_ref::<HtmlElement>().nonce();
+        if !nonce.is_empty() {
+            copy.unchecked_ref::<HtmlElement>().set_nonce(&nonce);
         }
-        let is_async = script.has_attribute("async");
-        let script_copy: &web_sys::HtmlScriptElement = copy.unchecked_ref();
+        let is_async = script.get_attribute("async").is_some();
         // Inserted scripts are async unless told otherwise; keep the author's intent.
-        script_copy.set_async(is_async);
-        if !external && script_copy.set_text(&script.text_content().unwrap_or_default()).is_err() {
-            return;
+        copy.unchecked_ref::<web_sys::HtmlScriptElement>().set_async(is_async);
+        if !external {
+            copy.set_text_content(script.text_content().as_deref());
         }
         let wait = external && !is_async;
         if wait {
-            // Set the handlers before insertion: a cached script may load synchronously-fast.
+            // Listen before insertion: a cached script may load very fast.
             if let Some(done) = self.script_done.borrow().as_ref() {
-                copy.set_onload(Some(done.as_ref().unchecked_ref()));
-                copy.set_onerror(Some(done.as_ref().unchecked_ref()));
+                for kind in ["load", "error"] {
+                    let _ = copy.add_event_listener_with_callback(kind, done.as_ref().unchecked_ref());
+                }
             }
         }
         if script.replace_with_with_node_1(&copy).is_ok() && wait {
@@ -526,7 +522,7 @@ impl Inner {
                 let _ = element.set_attribute(to, &value);
             }
         }
-        if element.has_attribute(HIDDEN_BY_US) {
+        if element.get_attribute(HIDDEN_BY_US).is_some() {
             let _ = element.remove_attribute(HIDDEN_BY_US);
             let _ = element.remove_attribute("hidden");
         }
@@ -570,7 +566,7 @@ impl Inner {
             let _ = host.set_attribute("style", &style);
         }
         self.render_placeholder(&host, element);
-        if !element.has_attribute("hidden") {
+        if element.get_attribute("hidden").is_none() {
             let _ = element.set_attribute("hidden", "");
             let _ = element.set_attribute(HIDDEN_BY_US, "");
         }
@@ -590,7 +586,7 @@ impl Inner {
         let text = placeholder_text(lang, &service, category);
         let _ = host.set_attribute("aria-label", &service);
         let _ = host.set_attribute("lang", lang.as_str());
-        root.set_inner_html("");
+        root.set_text_content(None);
         let doc = &self.document;
         let build = || -> Result<(), JsValue> {
             let style = doc.create_element("style")?;
@@ -625,7 +621,7 @@ impl Inner {
         let Some(host) = path
             .iter()
             .filter_map(|n| n.dyn_into::<Element>().ok())
-            .find(|e| e.has_attribute(PLACEHOLDER))
+            .find(|e| e.get_attribute(PLACEHOLDER).is_some())
         else {
             return;
         };
@@ -669,7 +665,7 @@ impl Inner {
 fn elements(document: &Document, selector: &str) -> Vec<Element> {
     let Ok(list) = document.query_selector_all(selector) else { return Vec::new() };
     (0..list.length())
-        .filter_map(|i| list.item(i).and_then(|n| n.dyn_into::<Element>().ok()))
+        .filter_map(|i| list.item(i).map(JsCast::unchecked_into::<Element>))
         .collect()
 }
 
@@ -678,7 +674,7 @@ fn requirement(element: &Element) -> Option<Requirement> {
 }
 
 fn placeholder_of(element: &Element) -> Option<Element> {
-    element.previous_element_sibling().filter(|e| e.has_attribute(PLACEHOLDER))
+    element.previous_element_sibling().filter(|e| e.get_attribute(PLACEHOLDER).is_some())
 }
 
 fn has_placeholder(element: &Element) -> bool {
@@ -691,7 +687,7 @@ fn is_number(value: &str) -> bool {
 
 fn warn_unknown(element: &Element) {
     // Once per element: mark it so a re-scan does not repeat the warning.
-    if element.has_attribute(ACTIVATED) {
+    if element.get_attribute(ACTIVATED).is_some() {
         return;
     }
     let _ = element.set_attribute(ACTIVATED, "unknown-category");
