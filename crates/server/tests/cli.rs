@@ -64,6 +64,20 @@ fn bad_flags_unreadable_keys_and_unopenable_databases_stop_the_start() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("cannot open the ledger database"), "{out}");
 
+    // A ledger migrated by a newer build.
+    let newer = dir.path().join("newer.sqlite3");
+    let conn = rusqlite::Connection::open(&newer).expect("create");
+    conn.execute_batch(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum BLOB NOT NULL, applied_at INTEGER NOT NULL);
+         INSERT INTO schema_migrations VALUES (99, 'future', x'00', 0);",
+    )
+    .expect("future schema");
+    drop(conn);
+    let newer_arg = newer.display().to_string();
+    let (code, out) = run(&["--database", &newer_arg, "--key-dir", &keys_arg, "--listen", "127.0.0.1:0"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("cannot migrate") && out.contains("newer"), "{out}");
+
     let (code, out) = run(&["--database", "postgres://nobody:secret@127.0.0.1:1/none", "--key-dir", &keys_arg, "--listen", "127.0.0.1:0"]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("cannot open the ledger database") && !out.contains("secret"), "{out}");
