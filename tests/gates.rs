@@ -270,7 +270,8 @@ fn refused_iframes_get_a_placeholder_and_load_once_on_request() {
 fn always_allow_asks_the_controller_and_revoking_unloads_again() {
     let root = fixture(
         r#"<iframe id="t9" data-category="marketing" data-src="https://video.example/embed/1"></iframe>
-           <img id="t9i" data-category="marketing" data-src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" alt="">"#,
+           <img id="t9i" data-category="marketing" data-src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" alt="">
+           <div><img id="t9p" data-category="marketing" data-src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" width="1" height="1" alt=""></div>"#,
     );
     let asked = Rc::new(Cell::new(None));
     let hook = {
@@ -279,6 +280,8 @@ fn always_allow_asks_the_controller_and_revoking_unloads_again() {
     };
     let gates = Gates::install(&document(), Language::Ru, hook);
     gates.apply(Categories::new());
+    assert_eq!(root.query_selector_all("[data-vivus-placeholder]").unwrap().length(), 2);
+    assert!(document().get_element_by_id("t9p").unwrap().previous_element_sibling().is_none(), "no placeholder for a pixel");
     let frame = document().get_element_by_id("t9").unwrap();
     let host = frame.previous_element_sibling().unwrap();
     let text = host.shadow_root().unwrap().text_content().unwrap();
@@ -291,6 +294,7 @@ fn always_allow_asks_the_controller_and_revoking_unloads_again() {
     let img = document().get_element_by_id("t9i").unwrap();
     assert!(img.get_attribute("src").unwrap().starts_with("data:image/gif"));
     assert_eq!(root.query_selector_all("[data-vivus-placeholder]").unwrap().length(), 0);
+    assert!(document().get_element_by_id("t9p").unwrap().get_attribute("src").is_some(), "the pixel loads when granted");
 
     gates.apply(Categories::new());
     assert_eq!(frame.get_attribute("src").as_deref(), Some("about:blank"), "the frame is unloaded");

@@ -32,7 +32,8 @@
 //! # Iframes and images
 //!
 //! Until their category is granted, a placeholder (in a shadow root, so page CSS cannot break
-//! it) stands before them, in the current language, saying what will load and offering
+//! it; none for tracking pixels of width or height 0 or 1, nor with `data-placeholder="false"`)
+//! stands before them, in the current language, saying what will load and offering
 //! "load" (this element, this time) and "always allow" (grants the category through the
 //! consent service, which then activates everything of that category). When a category
 //! granted on this page is revoked, its iframes are unloaded and the placeholders come back.
@@ -544,6 +545,9 @@ impl Inner {
     }
 
     fn show_placeholder(&self, element: &Element) {
+        if !wants_placeholder(element) {
+            return;
+        }
         let Ok(host) = self.document.create_element("div") else { return };
         let _ = host.set_attribute(PLACEHOLDER, "");
         let _ = host.set_attribute("class", "vivus-consent-placeholder");
@@ -679,6 +683,16 @@ fn placeholder_of(element: &Element) -> Option<Element> {
 
 fn has_placeholder(element: &Element) -> bool {
     placeholder_of(element).is_some()
+}
+
+/// Whether a blocked element gets a placeholder: not with `data-placeholder="false"`, and not
+/// for tracking pixels (a `width` or `height` of 0 or 1), which nobody should be asked about.
+fn wants_placeholder(element: &Element) -> bool {
+    if element.get_attribute("data-placeholder").as_deref() == Some("false") {
+        return false;
+    }
+    let tiny = |name: &str| element.get_attribute(name).is_some_and(|v| matches!(v.trim(), "0" | "1"));
+    !(tiny("width") || tiny("height"))
 }
 
 fn is_number(value: &str) -> bool {
