@@ -9,7 +9,8 @@
 //!
 //! Declarative forms are found at start and when added later; `guardForm(form, options)` guards
 //! any form from code. On submit (a button, the Enter key, `requestSubmit()`), one non-passive
-//! `submit` listener on `window`, in the capture phase, runs before any listener of the page:
+//! `submit` listener on `window`, in the capture phase, runs before the page's own listeners
+//! (all but capture listeners on `window` added before the SDK):
 //!
 //! - with a recorded, verified token whose claims say the policy was accepted, the token is put
 //!   in a hidden field (`consent_token` unless configured) and the submission goes on at once;
