@@ -120,16 +120,16 @@ struct Words {
 }
 
 const RU: Words = Words {
-    lead: "Здесь будет содержимое ",
-    middle: ". Оно загружается с внешнего сайта, который может сохранить cookie-файлы категории «",
+    lead: "Здесь будет содержимое сервиса «",
+    middle: "». Оно загружается с внешнего сайта, который может сохранить cookie-файлы категории «",
     end: "». Загрузить его?",
     load: "Загрузить",
     allow: "Всегда разрешать",
 };
 
 const KK: Words = Words {
-    lead: "Мұнда ",
-    middle: " мазмұны болады. Ол «",
+    lead: "Мұнда «",
+    middle: "» қызметінің мазмұны болады. Ол «",
     end: "» санатындағы cookie-файлдарды сақтай алатын сыртқы сайттан жүктеледі. Жүктеу керек пе?",
     load: "Жүктеу",
     allow: "Әрқашан рұқсат ету",
@@ -211,6 +211,8 @@ struct State {
 
 struct Inner {
     document: Document,
+    /// The placeholders' style sheet, made on first use (`Some(None)`: not supported).
+    sheet: RefCell<Option<Option<web_sys::CssStyleSheet>>>,
     state: RefCell<State>,
     on_allow: AllowHook,
     /// An external script is loading; the queue waits for it.
@@ -249,6 +251,7 @@ impl Gates {
     pub fn install(document: &Document, lang: Language, on_allow: AllowHook) -> Gates {
         let inner = Rc::new(Inner {
             document: document.clone(),
+            sheet: RefCell::new(None),
             state: RefCell::new(State {
                 granted: Categories::new(),
                 applied: false,
@@ -593,8 +596,17 @@ impl Inner {
         root.set_text_content(None);
         let doc = &self.document;
         let build = || -> Result<(), JsValue> {
-            let style = doc.create_element("style")?;
-            style.set_text_content(Some(PLACEHOLDER_CSS));
+            // One constructed sheet shared by every placeholder: not inline CSS, so it works
+            // under `style-src 'self'`. Browsers without constructable sheets get a <style>.
+            let sheet = self.sheet.borrow_mut().get_or_insert_with(placeholder_sheet).clone();
+            match sheet {
+                Some(sheet) => root.set_adopted_style_sheets(&js_sys::Array::of1(&sheet)),
+                None => {
+                    let style = doc.create_element("style")?;
+                    style.set_text_content(Some(PLACEHOLDER_CSS));
+                    root.append_child(&style)?;
+                }
+            }
             let p = doc.create_element("p")?;
             p.set_text_content(Some(&text));
             let actions = doc.create_element("div")?;
@@ -605,7 +617,6 @@ impl Inner {
                 button.set_text_content(Some(label));
                 actions.append_child(&button)?;
             }
-            root.append_child(&style)?;
             root.append_child(&p)?;
             root.append_child(&actions)?;
             Ok(())
@@ -664,6 +675,12 @@ impl Inner {
             }
         }
     }
+}
+
+fn placeholder_sheet() -> Option<web_sys::CssStyleSheet> {
+    let sheet = web_sys::CssStyleSheet::new().ok()?;
+    sheet.replace_sync(PLACEHOLDER_CSS).ok()?;
+    Some(sheet)
 }
 
 fn elements(document: &Document, selector: &str) -> Vec<Element> {
@@ -751,9 +768,9 @@ mod tests {
     #[test]
     fn placeholder_sentences_name_service_and_category_in_both_languages() {
         let ru = placeholder_text(Language::Ru, "YouTube", Category::Marketing);
-        assert!(ru.contains("YouTube") && ru.contains("«Маркетинговые»"), "{ru}");
+        assert!(ru.contains("сервиса «YouTube»") && ru.contains("«Маркетинговые»"), "{ru}");
         let kk = placeholder_text(Language::Kk, "YouTube", Category::Marketing);
-        assert!(kk.contains("YouTube") && kk.contains("«Маркетингтік»"), "{kk}");
+        assert!(kk.contains("«YouTube» қызметінің") && kk.contains("«Маркетингтік»"), "{kk}");
         assert_ne!(RU.load, KK.load);
         assert_ne!(RU.allow, KK.allow);
     }
