@@ -247,6 +247,7 @@ fn refused_iframes_get_a_placeholder_and_load_once_on_request() {
     let text = host.shadow_root().unwrap().text_content().unwrap();
     assert!(text.contains("YouTube") && text.contains("Маркетинговые"), "{text}");
     assert_eq!(placeholder_button(&host, "load").text_content().as_deref(), Some("Загрузить"));
+    assert_eq!(host.get_attribute("style").as_deref(), Some("width: 320px; min-height: 180px;"), "sized like the frame");
     let shadow = host.shadow_root().unwrap();
     assert_eq!(shadow.adopted_style_sheets().length(), 1, "a constructed sheet, fine under a strict CSP");
     assert!(shadow.query_selector("style").unwrap().is_none());

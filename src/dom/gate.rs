@@ -558,19 +558,14 @@ impl Inner {
         if host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open)).is_err() {
             return;
         }
-        let mut style = String::new();
-        if let Some(width) = element.get_attribute("width").filter(|w| is_number(w)) {
-            style.push_str("width:");
-            style.push_str(&width);
-            style.push_str("px;");
-        }
-        if let Some(height) = element.get_attribute("height").filter(|h| is_number(h)) {
-            style.push_str("min-height:");
-            style.push_str(&height);
-            style.push_str("px;");
-        }
-        if !style.is_empty() {
-            let _ = host.set_attribute("style", &style);
+        // Through the CSSOM, not a `style` attribute, which a strict CSP (style-src without
+        // 'unsafe-inline') would refuse.
+        let style = host.unchecked_ref::<HtmlElement>().style();
+        for (attr, property) in [("width", "width"), ("height", "min-height")] {
+            if let Some(mut value) = element.get_attribute(attr).filter(|v| is_number(v)) {
+                value.push_str("px");
+                let _ = style.set_property(property, &value);
+            }
         }
         self.render_placeholder(&host, element);
         if element.get_attribute("hidden").is_none() {
