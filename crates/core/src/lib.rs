@@ -47,6 +47,7 @@
 pub mod base64url;
 pub mod category;
 pub mod consent;
+pub mod json;
 pub mod jwk;
 pub mod language;
 pub mod policy;

@@ -43,10 +43,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::base64url;
+use crate::json;
 use crate::category::Categories;
 use crate::consent::{ConsentId, ConsentRequest, SubjectId};
 use crate::jwk::{Jwks, ALG_EDDSA};
@@ -177,24 +178,64 @@ impl TokenError {
 }
 
 /// The protected header members verification looks at; the rest are ignored.
-#[derive(Deserialize)]
 struct Header {
     alg: String,
-    #[serde(default)]
     kid: Option<String>,
-    #[serde(default)]
     typ: Option<String>,
-    #[serde(default)]
-    crit: Present,
+    /// Whether `crit` was present at all, whatever its value (even `null`).
+    crit: bool,
 }
 
-/// Whether a member was present at all, whatever its value (even `null`).
-#[derive(Default)]
-struct Present(bool);
+impl Header {
+    /// Reads the header object: `alg` a string; `kid` and `typ` strings or `null` when present.
+    fn from_json(bytes: &[u8]) -> Option<Header> {
+        let v = json::parse_bytes(bytes).ok()?;
+        Some(Header {
+            alg: v.get("alg")?.str()?.to_owned(),
+            kid: optional_string(v.get("kid"))?,
+            typ: optional_string(v.get("typ"))?,
+            crit: v.get("crit").is_some(),
+        })
+    }
+}
 
-impl<'de> Deserialize<'de> for Present {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        serde::de::IgnoredAny::deserialize(deserializer).map(|_| Present(true))
+/// An optional string member: absent or `null` is `Some(None)`, another type is `None`.
+fn optional_string(member: Option<&json::Json>) -> Option<Option<String>> {
+    match member.map(|m| &m.value) {
+        None | Some(json::Value::Null) => Some(None),
+        Some(json::Value::String(s)) => Some(Some(s.clone())),
+        Some(_) => None,
+    }
+}
+
+impl Claims {
+    /// Reads the claims object, as strictly as the derived `Deserialize` (unknown claims are
+    /// ignored; every known one is required and of its type; ids and names are validated).
+    fn from_json(bytes: &[u8]) -> Option<Claims> {
+        let v = json::parse_bytes(bytes).ok()?;
+        let text = |name: &str| v.get(name).and_then(json::Json::str).map(str::to_owned);
+        let lang = match v.get("lang")?.str()? {
+            "ru" => Language::Ru,
+            "kk" => Language::Kk,
+            _ => return None,
+        };
+        let json::Value::Array(names) = &v.get("cat")?.value else { return None };
+        let mut cat = Categories::new();
+        for name in names {
+            cat.insert(name.str()?.parse().ok()?);
+        }
+        Some(Claims {
+            iss: text("iss")?,
+            sub: SubjectId::parse(v.get("sub")?.str()?).ok()?,
+            jti: ConsentId::parse(v.get("jti")?.str()?).ok()?,
+            iat: v.get("iat")?.whole()?,
+            exp: v.get("exp")?.whole()?,
+            pv: text("pv")?,
+            pd: text("pd")?,
+            lang,
+            cat,
+            pa: v.get("pa")?.bool()?,
+        })
     }
 }
 
@@ -229,13 +270,13 @@ fn split(token: &str) -> Result<Segments<'_>, TokenError> {
 fn parse_header(encoded: &str) -> Result<Header, TokenError> {
     let bytes =
         base64url::decode(encoded).map_err(|_| TokenError::Malformed("header is not base64url"))?;
-    let header: Header = from_json_object(&bytes).ok_or(TokenError::Malformed(
+    let header = Header::from_json(&bytes).ok_or(TokenError::Malformed(
         "header is not a JSON object with an alg",
     ))?;
     if header.alg != ALG_EDDSA {
         return Err(TokenError::UnsupportedAlgorithm);
     }
-    if header.crit.0 {
+    if header.crit {
         return Err(TokenError::Malformed("header has critical extensions"));
     }
     // RFC 7515 §4.1.9: typ is compared case-insensitively; any other type is not a consent token.
@@ -252,20 +293,9 @@ fn parse_header(encoded: &str) -> Result<Header, TokenError> {
 fn parse_claims(encoded: &str) -> Result<Claims, TokenError> {
     let bytes = base64url::decode(encoded)
         .map_err(|_| TokenError::Malformed("payload is not base64url"))?;
-    from_json_object(&bytes).ok_or(TokenError::Malformed("payload is not consent token claims"))
+    Claims::from_json(&bytes).ok_or(TokenError::Malformed("payload is not consent token claims"))
 }
 
-/// Parses a JSON object. Derived `Deserialize` also accepts a JSON array of the members in
-/// declaration order, which RFC 7515 and RFC 7519 do not allow for a header or claims.
-fn from_json_object<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Option<T> {
-    let first = bytes
-        .iter()
-        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
-    if first != Some(&b'{') {
-        return None;
-    }
-    serde_json::from_slice(bytes).ok()
-}
 
 /// Verifies a consent token and returns its claims.
 ///
@@ -325,7 +355,7 @@ pub fn verify(token: &str, jwks: &Jwks, expected: &Expected<'_>) -> Result<Claim
         .map_err(|_| TokenError::BadSignature)?;
 
     // Claims are only parsed once the signature proves the service wrote them.
-    let claims: Claims = from_json_object(&payload)
+    let claims = Claims::from_json(&payload)
         .ok_or(TokenError::Malformed("payload is not consent token claims"))?;
     if claims.iss != expected.issuer {
         return Err(TokenError::WrongIssuer);
@@ -446,5 +476,51 @@ mod signing {
         alg: &'a str,
         kid: &'a str,
         typ: &'a str,
+    }
+}
+
+#[cfg(test)]
+mod json_reader_tests {
+    use super::*;
+
+    /// The hand-written readers accept exactly what the serde derives accept (plus refusing
+    /// duplicate members, which RFC 7515 §5.2 lets a verifier refuse).
+    #[test]
+    fn claims_and_header_readers_agree_with_serde() {
+        let valid = r#"{"iss":"i","sub":"q83vEjRWeJCrze8SNFZ4kA","jti":"AAECAwQFBgcICQoLDA0ODw","iat":1,"exp":2,"pv":"v1","pd":"d","lang":"kk","cat":["marketing","marketing"],"pa":false,"extra":{"x":[1.5]}}"#;
+        let cases = [
+            valid.to_owned(),
+            valid.replace(r#""iat":1"#, r#""iat":1.0"#),
+            valid.replace(r#""iat":1"#, r#""iat":-1"#),
+            valid.replace(r#""iat":1"#, r#""iat":"1""#),
+            valid.replace(r#""lang":"kk""#, r#""lang":"KK""#),
+            valid.replace(r#""cat":["marketing","marketing"]"#, r#""cat":["ads"]"#),
+            valid.replace(r#""cat":["marketing","marketing"]"#, r#""cat":"marketing""#),
+            valid.replace(r#""pa":false"#, r#""pa":null"#),
+            valid.replace(r#""sub":"q83vEjRWeJCrze8SNFZ4kA""#, r#""sub":"short""#),
+            valid.replace(r#","extra":{"x":[1.5]}"#, ""),
+            valid.replace(r#""pd":"d","#, ""),
+            valid.replace(r#""iss":"i""#, r#""iss":"\u0069""#),
+        ];
+        for case in &cases {
+            let ours = Claims::from_json(case.as_bytes());
+            let serde = serde_json::from_str::<Claims>(case).ok();
+            assert_eq!(ours, serde, "{case}");
+        }
+        assert!(Claims::from_json(valid.as_bytes()).is_some());
+        assert!(Claims::from_json(br#"["i"]"#).is_none(), "an array is not a claims object");
+
+        for (header, ok) in [
+            (r#"{"alg":"EdDSA","kid":"k","typ":"JWT"}"#, true),
+            (r#"{"alg":"EdDSA","kid":null,"typ":null,"x5u":"https://x"}"#, true),
+            (r#"{"alg":"EdDSA","kid":1}"#, false),
+            (r#"{"kid":"k"}"#, false),
+            (r#"{"alg":"EdDSA","crit":null}"#, true),
+            (r#"{"alg":"EdDSA","alg":"none"}"#, false),
+        ] {
+            let parsed = Header::from_json(header.as_bytes());
+            assert_eq!(parsed.is_some(), ok, "{header}");
+        }
+        assert!(Header::from_json(br#"{"alg":"EdDSA","crit":null}"#).is_some_and(|h| h.crit));
     }
 }
