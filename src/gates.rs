@@ -7,7 +7,7 @@
 //! - sends `gtag('consent','update', …)` and the `dataLayer` event ([`crate::consent_mode`]);
 //! - deletes the cookies of refused categories, reloading if so configured and a category
 //!   granted on this page was revoked ([`crate::cookie_cleanup`]);
-//! - tells the site's other tabs ([`crate::tabs`]), which re-read the storage and apply it.
+//! - tells the site's other tabs what it stored ([`crate::tabs`]); they verify and apply it.
 //!
 //! The same apply and Consent Mode update also run once at connect, from the state the
 //! runtime built at start: the *verified* stored token, or the still-pending choice the
