@@ -27,6 +27,10 @@ const COLUMNS: &str = "sequence, consent_id, subject_id, kind, withdraws, record
 /// schema. Keyed by schema so separate ledgers in one database do not wait on each other.
 const CHAIN_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('vivus_consent_ledger:' || current_schema()))";
 
+/// [`CHAIN_LOCK`], then the chain head, as one simple-protocol request.
+const LOCK_THEN_HEAD: &str = "SELECT pg_advisory_xact_lock(hashtext('vivus_consent_ledger:' || current_schema())); \
+     SELECT sequence, hash FROM ledger ORDER BY sequence DESC LIMIT 1";
+
 /// Rows fetched per page when walking the chain.
 const VERIFY_PAGE: i64 = 2048;
 
@@ -213,15 +217,27 @@ impl Writer {
         }
     }
 
+    /// Appends a batch. The common case, no consent id already recorded, costs four
+    /// round trips: BEGIN, lock + head, one multi-row INSERT, COMMIT. When the INSERT
+    /// finds an id already recorded, the transaction is rolled back and the batch is
+    /// planned again with the recorded ids looked up first.
     async fn commit(&self, entries: &[Entry]) -> Result<Vec<Appended>> {
+        if let Some(outcomes) = self.try_commit(entries, false).await? {
+            return Ok(outcomes);
+        }
+        self.try_commit(entries, true).await?.ok_or_else(|| {
+            LedgerError::NotCommitted("a consent id conflicted although the chain lock was held".to_owned())
+        })
+    }
+
+    async fn try_commit(&self, entries: &[Entry], look_up_existing: bool) -> Result<Option<Vec<Appended>>> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(CHAIN_LOCK).execute(&mut *tx).await?;
-        // Read the head under the lock: another instance may have appended since our
-        // last batch.
-        let head = match sqlx::query("SELECT sequence, hash FROM ledger ORDER BY sequence DESC LIMIT 1")
-            .fetch_optional(&mut *tx)
-            .await?
-        {
+        // Two statements in one round trip. In READ COMMITTED each statement takes its own
+        // snapshot, so the head is read after the lock is held and sees every batch that
+        // any instance committed before.
+        let conn: &mut sqlx::PgConnection = &mut tx;
+        let rows = sqlx::Executor::fetch_all(conn, sqlx::raw_sql(LOCK_THEN_HEAD)).await?;
+        let head = match rows.iter().find(|r| r.len() == 2) {
             None => (0, GENESIS_HASH),
             Some(row) => {
                 let seq: i64 = row.try_get(0)?;
@@ -229,15 +245,17 @@ impl Writer {
                 (seq, hash_array(seq, "hash", &hash).map_err(corrupt)?)
             }
         };
-        let ids: Vec<&str> = entries.iter().map(|e| e.consent_id.as_str()).collect();
         let mut existing = HashMap::new();
-        for row in sqlx::query(&format!("SELECT {COLUMNS} FROM ledger WHERE consent_id = ANY($1)"))
-            .bind(&ids)
-            .fetch_all(&mut *tx)
-            .await?
-        {
-            let record = row_to_record(&row).map_err(corrupt)?;
-            existing.insert(record.entry.consent_id.clone(), record);
+        if look_up_existing {
+            let ids: Vec<&str> = entries.iter().map(|e| e.consent_id.as_str()).collect();
+            for row in sqlx::query(&format!("SELECT {COLUMNS} FROM ledger WHERE consent_id = ANY($1)"))
+                .bind(&ids)
+                .fetch_all(&mut *tx)
+                .await?
+            {
+                let record = row_to_record(&row).map_err(corrupt)?;
+                existing.insert(record.entry.consent_id.clone(), record);
+            }
         }
         let (outcomes, fresh) = plan_batch(head, entries, &existing);
         if !fresh.is_empty() {
@@ -246,11 +264,12 @@ impl Writer {
             for r in &fresh {
                 cols.push(r);
             }
-            sqlx::query(&format!(
+            let inserted = sqlx::query(&format!(
                 "INSERT INTO ledger ({COLUMNS}) SELECT * FROM UNNEST(\
                  $1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], \
                  $8::text[], $9::text[], $10::text[], $11::bool[], $12::text[], $13::bool[], $14::text[], \
-                 $15::text[], $16::bytea[], $17::text[], $18::bytea[], $19::bytea[])"
+                 $15::text[], $16::bytea[], $17::text[], $18::bytea[], $19::bytea[]) \
+                 ON CONFLICT (consent_id) DO NOTHING"
             ))
             .bind(cols.sequence)
             .bind(cols.consent_id)
@@ -272,10 +291,16 @@ impl Writer {
             .bind(cols.prev_hash)
             .bind(cols.hash)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if inserted != fresh.len() as u64 {
+                // Some id was recorded before: the planned chain has gaps. Start over.
+                tx.rollback().await?;
+                return Ok(None);
+            }
         }
         tx.commit().await?;
-        Ok(outcomes)
+        Ok(Some(outcomes))
     }
 }
 
