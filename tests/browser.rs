@@ -251,6 +251,8 @@ async fn accept_all_grants_everything_at_once_and_persists_the_pending_choice() 
     assert_eq!(rt.granted(), Categories::all());
     assert_eq!(rt.status(), Status::Pending);
     assert!(try_find("[role=region]").is_none(), "banner hidden after a choice");
+    let body = web_sys::window().unwrap().document().unwrap().body().unwrap();
+    assert_eq!(body.style().get_property_value("padding-bottom").unwrap(), "", "the page's padding is restored");
     let pending = local("vivus_consent_pending").expect("pending persisted");
     let state = rt.snapshot();
     let id = state.consent_id().expect("an id").as_str().to_owned();
