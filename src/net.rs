@@ -53,7 +53,9 @@ async fn send(method: &str, url: &str, body: Option<&str>, timeout_ms: u32) -> R
     init.set_method(method);
     // The service sets the consent cookie itself when it is same-site.
     init.set_credentials(web_sys::RequestCredentials::Include);
-    init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(timeout_ms)));
+    if let Some(signal) = timeout_signal(timeout_ms) {
+        init.set_signal(Some(&signal));
+    }
     if let Some(body) = body {
         init.set_body(&JsValue::from_str(body));
         let headers = web_sys::Headers::new().map_err(|_| NetError::Network)?;
@@ -80,12 +82,28 @@ async fn send(method: &str, url: &str, body: Option<&str>, timeout_ms: u32) -> R
     Err(NetError::Status { status, code })
 }
 
-/// `AbortSignal.timeout` rejects with a `TimeoutError` DOMException; anything else is the
-/// network's fault.
+/// A signal that aborts after `ms`: `AbortSignal.timeout` where it exists, else (Safari before
+/// 16) an `AbortController` aborted by `setTimeout`. Calling a missing static would throw
+/// through the wasm, so its presence is checked first.
+pub fn timeout_signal(ms: u32) -> Option<web_sys::AbortSignal> {
+    let global = js_sys::global();
+    let class = js_sys::Reflect::get(&global, &"AbortSignal".into()).ok()?;
+    if js_sys::Reflect::has(&class, &"timeout".into()).unwrap_or(false) {
+        return Some(web_sys::AbortSignal::timeout_with_u32(ms));
+    }
+    let controller = web_sys::AbortController::new().ok()?;
+    let abort: js_sys::Function = js_sys::Reflect::get(&controller, &"abort".into()).ok()?.dyn_into().ok()?;
+    let set_timeout: js_sys::Function = js_sys::Reflect::get(&global, &"setTimeout".into()).ok()?.dyn_into().ok()?;
+    set_timeout.call2(&global, &abort.bind0(&controller), &JsValue::from(ms)).ok()?;
+    Some(controller.signal())
+}
+
+/// Our signals only ever abort for the timeout: `TimeoutError` (`AbortSignal.timeout`) or
+/// `AbortError` (the fallback). Anything else is the network's fault.
 fn fetch_error(err: &JsValue) -> NetError {
     let name = js_sys::Reflect::get(err, &"name".into()).ok().and_then(|n| n.as_string());
     match name.as_deref() {
-        Some("TimeoutError") => NetError::Timeout,
+        Some("TimeoutError" | "AbortError") => NetError::Timeout,
         _ => NetError::Network,
     }
 }

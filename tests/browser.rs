@@ -103,6 +103,12 @@ export function exercise(consent) {
   try { consent.accept([1]); } catch (e) { out.acceptError = e.code; }
   return out;
 }
+export function hide_abort_signal_timeout() {
+  window.__vcTimeout = AbortSignal.timeout;
+  delete AbortSignal.timeout;
+  return !('timeout' in AbortSignal);
+}
+export function restore_abort_signal_timeout() { AbortSignal.timeout = window.__vcTimeout; }
 export function data_url(text) { return 'data:text/markdown;charset=utf-8,' + encodeURIComponent(text) + '#'; }
 "#)]
 extern "C" {
@@ -125,6 +131,8 @@ extern "C" {
     fn set_cookie(line: &str);
     fn data_url(text: &str) -> String;
     fn exercise(consent: &JsValue) -> JsValue;
+    fn hide_abort_signal_timeout() -> bool;
+    fn restore_abort_signal_timeout();
 }
 
 const UNREACHABLE: &str = "http://127.0.0.1:9/v1/consents";
@@ -650,4 +658,22 @@ async fn the_js_api_does_what_its_names_say() {
     assert_eq!(get("language").as_string().as_deref(), Some("ru"));
     assert_eq!(get("eventError").as_string().as_deref(), Some("invalid_argument"));
     assert_eq!(get("acceptError").as_string().as_deref(), Some("invalid_argument"));
+}
+
+#[wasm_bindgen_test]
+async fn requests_time_out_with_or_without_abort_signal_timeout() {
+    for native in [true, false] {
+        if !native {
+            assert!(hide_abort_signal_timeout(), "AbortSignal.timeout removed for this run");
+        }
+        let signal = vivus_consent::net::timeout_signal(20).expect("a signal");
+        assert!(!signal.aborted());
+        sleep(120).await;
+        assert!(signal.aborted(), "aborted after the timeout (native: {native})");
+        let name = js_sys::Reflect::get(&signal.reason(), &"name".into()).unwrap().as_string();
+        assert_eq!(name.as_deref(), Some(if native { "TimeoutError" } else { "AbortError" }));
+        if !native {
+            restore_abort_signal_timeout();
+        }
+    }
 }
