@@ -22,7 +22,8 @@ use crate::runtime::{categories_array, Runtime};
 // The generated `vivus_consent.d.ts` names these types in its signatures; they are written
 // once, by hand, in `pkg/index.d.ts`.
 #[wasm_bindgen(typescript_custom_section)]
-const TS_TYPES: &str = "import type { Category, Config, ConsentEventName, ConsentState } from './index';";
+const TS_TYPES: &str =
+    "import type { Category, Config, ConsentEventName, ConsentState } from './index';";
 
 thread_local! {
     // The page's one consent instance, as the promise `init` returned: a second `init`
@@ -82,18 +83,23 @@ pub fn config_from_js(value: &JsValue) -> Result<Config> {
         return Config::from_json("{}");
     }
     if !value.is_object() || js_sys::Array::is_array(value) {
-        return Err(SdkError::Config("config: expected an object such as { endpoint: \"/v1/consents\" }".into()));
+        return Err(SdkError::Config(
+            "config: expected an object such as { endpoint: \"/v1/consents\" }".into(),
+        ));
     }
     for entry in js_sys::Object::entries(value.unchecked_ref()).iter() {
         let pair: js_sys::Array = entry.unchecked_into();
         if pair.get(1).is_function() {
             let mut text = pair.get(0).as_string().unwrap_or_default();
-            text.push_str(": functions are not accepted; subscribe with consent.on(event, handler)");
+            text.push_str(
+                ": functions are not accepted; subscribe with consent.on(event, handler)",
+            );
             return Err(SdkError::Config(text));
         }
     }
-    let json = js_sys::JSON::stringify(value)
-        .map_err(|_| SdkError::Config("config: must be JSON-serialisable (no cycles, no BigInt)".into()))?;
+    let json = js_sys::JSON::stringify(value).map_err(|_| {
+        SdkError::Config("config: must be JSON-serialisable (no cycles, no BigInt)".into())
+    })?;
     Config::from_json(&String::from(json))
 }
 
@@ -131,13 +137,21 @@ impl Consent {
     /// Grants every category.
     #[wasm_bindgen(js_name = acceptAll)]
     pub fn accept_all(&self) -> Result<(), JsValue> {
-        Ok(self.rt.choose(Categories::all(), None, vivus_consent_core::consent::Source::Api)?)
+        Ok(self.rt.choose(
+            Categories::all(),
+            None,
+            vivus_consent_core::consent::Source::Api,
+        )?)
     }
 
     /// Grants only the necessary category; the optional ones are refused at once.
     #[wasm_bindgen(js_name = rejectAll)]
     pub fn reject_all(&self) -> Result<(), JsValue> {
-        Ok(self.rt.choose(Categories::new(), None, vivus_consent_core::consent::Source::Api)?)
+        Ok(self.rt.choose(
+            Categories::new(),
+            None,
+            vivus_consent_core::consent::Source::Api,
+        )?)
     }
 
     /// Grants exactly the listed categories (plus necessary) and refuses the others.
@@ -146,11 +160,16 @@ impl Consent {
         #[wasm_bindgen(unchecked_param_type = "Category | Category[]")] categories: &JsValue,
     ) -> Result<(), JsValue> {
         let granted = parse_categories(categories)?;
-        Ok(self.rt.choose(granted, None, vivus_consent_core::consent::Source::Api)?)
+        Ok(self
+            .rt
+            .choose(granted, None, vivus_consent_core::consent::Source::Api)?)
     }
 
     /// Whether a category is granted (pending or recorded).
-    pub fn has(&self, #[wasm_bindgen(unchecked_param_type = "Category")] category: &str) -> Result<bool, JsValue> {
+    pub fn has(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Category")] category: &str,
+    ) -> Result<bool, JsValue> {
         Ok(self.rt.granted().contains(parse_category(category)?))
     }
 
@@ -182,7 +201,10 @@ impl Consent {
     #[wasm_bindgen(unchecked_return_type = "string | null")]
     pub fn token(&self) -> JsValue {
         // `Option<String>` would surface as `undefined`; the documented API says `null`.
-        self.rt.snapshot().token().map_or(JsValue::NULL, JsValue::from_str)
+        self.rt
+            .snapshot()
+            .token()
+            .map_or(JsValue::NULL, JsValue::from_str)
     }
 
     /// Resolves with the token once the service has recorded the choice in effect.
@@ -197,7 +219,10 @@ impl Consent {
     pub fn request_policy_acceptance(&self) -> js_sys::Promise {
         let rt = self.rt.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            rt.request_policy_acceptance().await.map(JsValue::from).map_err(JsValue::from)
+            rt.request_policy_acceptance()
+                .await
+                .map(JsValue::from)
+                .map_err(JsValue::from)
         })
     }
 
@@ -205,21 +230,28 @@ impl Consent {
     /// is recorded as a new decision.
     pub fn withdraw(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "Category | Category[] | undefined")] categories: &JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Category | Category[] | undefined")]
+        categories: &JsValue,
     ) -> Result<(), JsValue> {
         if categories.is_undefined() || categories.is_null() {
             return Ok(self.rt.withdraw(None)?);
         }
-        let list: Vec<Category> = parse_categories(categories)?.iter().filter(|c| c.is_optional()).collect();
+        let list: Vec<Category> = parse_categories(categories)?
+            .iter()
+            .filter(|c| c.is_optional())
+            .collect();
         Ok(self.rt.withdraw(Some(&list))?)
     }
 
     /// Switches the interface language (`"ru"` or `"kk"`).
     #[wasm_bindgen(js_name = setLanguage)]
-    pub fn set_language(&self, #[wasm_bindgen(unchecked_param_type = "'ru' | 'kk'")] lang: &str) -> Result<(), JsValue> {
-        let lang: Language = lang
-            .parse()
-            .map_err(|_| SdkError::Argument("setLanguage: unknown language; use \"ru\" or \"kk\""))?;
+    pub fn set_language(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "'ru' | 'kk'")] lang: &str,
+    ) -> Result<(), JsValue> {
+        let lang: Language = lang.parse().map_err(|_| {
+            SdkError::Argument("setLanguage: unknown language; use \"ru\" or \"kk\"")
+        })?;
         self.rt.set_language(lang);
         Ok(())
     }
@@ -231,7 +263,8 @@ impl Consent {
     pub fn on_granted(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Category")] category: &str,
-        #[wasm_bindgen(unchecked_param_type = "(category: Category) => void")] callback: js_sys::Function,
+        #[wasm_bindgen(unchecked_param_type = "(category: Category) => void")]
+        callback: js_sys::Function,
     ) -> Result<(), JsValue> {
         let category = parse_category(category)?;
         if let Some(gates) = crate::gates::current() {
@@ -248,14 +281,22 @@ impl Consent {
     pub fn guard_form(
         &self,
         form: &web_sys::HtmlFormElement,
-        #[wasm_bindgen(unchecked_param_type = "{ tokenField?: string } | undefined")] options: &JsValue,
+        #[wasm_bindgen(unchecked_param_type = "{ tokenField?: string } | undefined")]
+        options: &JsValue,
     ) -> Result<bool, JsValue> {
-        let field = js_sys::Reflect::get(options, &"tokenField".into()).ok().filter(|v| !v.is_undefined() && !v.is_null());
+        let field = js_sys::Reflect::get(options, &"tokenField".into())
+            .ok()
+            .filter(|v| !v.is_undefined() && !v.is_null());
         let token_field = match field {
             None => None,
             Some(v) => match v.as_string().filter(|n| !n.trim().is_empty()) {
                 Some(name) => Some(name),
-                None => return Err(SdkError::Argument("guardForm: options.tokenField must be a non-empty string").into()),
+                None => {
+                    return Err(SdkError::Argument(
+                        "guardForm: options.tokenField must be a non-empty string",
+                    )
+                    .into())
+                }
             },
         };
         Ok(crate::gates::current().is_some_and(|gates| gates.guard_form(form, token_field)))
@@ -277,7 +318,8 @@ impl Consent {
     #[wasm_bindgen(js_name = attachToken, unchecked_return_type = "Promise<FormData | URLSearchParams | Headers>")]
     pub fn attach_token(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "FormData | URLSearchParams | Headers")] target: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "FormData | URLSearchParams | Headers")]
+        target: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string | undefined")] name: Option<String>,
     ) -> js_sys::Promise {
         let rt = self.rt.clone();
@@ -288,7 +330,11 @@ impl Consent {
                 .ok_or(SdkError::Argument("attachToken: pass a FormData, URLSearchParams or Headers (something with set(name, value))"))?;
             let token = rt.request_policy_acceptance().await?;
             let name = name.unwrap_or_else(|| rt.config().forms.token_field.clone());
-            set.call2(&target, &JsValue::from_str(&name), &JsValue::from_str(&token))?;
+            set.call2(
+                &target,
+                &JsValue::from_str(&name),
+                &JsValue::from_str(&token),
+            )?;
             Ok(target)
         })
     }
@@ -336,12 +382,15 @@ fn event_name(name: &str) -> Result<&'static str> {
     ["ready", "change", "recorded", "error"]
         .into_iter()
         .find(|n| *n == name)
-        .ok_or(SdkError::Argument("on/off: unknown event; use \"ready\", \"change\", \"recorded\" or \"error\""))
+        .ok_or(SdkError::Argument(
+            "on/off: unknown event; use \"ready\", \"change\", \"recorded\" or \"error\"",
+        ))
 }
 
 fn parse_category(name: &str) -> Result<Category> {
-    name.parse()
-        .map_err(|_| SdkError::Argument("unknown category; use \"necessary\", \"analytics\" or \"marketing\""))
+    name.parse().map_err(|_| {
+        SdkError::Argument("unknown category; use \"necessary\", \"analytics\" or \"marketing\"")
+    })
 }
 
 fn parse_categories(value: &JsValue) -> Result<Categories> {
@@ -351,10 +400,14 @@ fn parse_categories(value: &JsValue) -> Result<Categories> {
         return Ok(set);
     }
     if !js_sys::Array::is_array(value) {
-        return Err(SdkError::Argument("categories: pass a category name or an array of names"));
+        return Err(SdkError::Argument(
+            "categories: pass a category name or an array of names",
+        ));
     }
     for item in js_sys::Array::from(value).iter() {
-        let name = item.as_string().ok_or(SdkError::Argument("categories: every entry must be a string"))?;
+        let name = item.as_string().ok_or(SdkError::Argument(
+            "categories: every entry must be a string",
+        ))?;
         set.insert(parse_category(&name)?);
     }
     Ok(set)

@@ -21,8 +21,8 @@ use vivus_consent_core::jwk::Jwks;
 use vivus_consent_core::language::Language;
 use vivus_consent_core::policy::{self, PolicyVersion};
 
-use crate::json::{self, Json, Value};
 use crate::error::{Result, SdkError};
+use crate::json::{self, Json, Value};
 
 /// Everything `init(config)` accepts. Every member is optional.
 #[derive(Debug, Clone)]
@@ -127,7 +127,11 @@ pub struct CookieConfig {
 
 impl Default for CookieConfig {
     fn default() -> Self {
-        CookieConfig { name: "vivus_consent".into(), domain: None, path: "/".into() }
+        CookieConfig {
+            name: "vivus_consent".into(),
+            domain: None,
+            path: "/".into(),
+        }
     }
 }
 
@@ -146,7 +150,11 @@ pub struct UiConfig {
 
 impl Default for UiConfig {
     fn default() -> Self {
-        UiConfig { auto_show: true, hide_for_bots: true, language_switch: true }
+        UiConfig {
+            auto_show: true,
+            hide_for_bots: true,
+            language_switch: true,
+        }
     }
 }
 
@@ -165,7 +173,11 @@ pub struct NetConfig {
 
 impl Default for NetConfig {
     fn default() -> Self {
-        NetConfig { timeout_ms: 8000, max_attempts: 6, backoff_ms: 1000 }
+        NetConfig {
+            timeout_ms: 8000,
+            max_attempts: 6,
+            backoff_ms: 1000,
+        }
     }
 }
 
@@ -193,8 +205,20 @@ impl Config {
             root,
             "config",
             &[
-                "endpoint", "jwks", "jwksUrl", "issuer", "policyUrl", "policyVersion", "language", "categories",
-                "cookie", "ui", "net", "consentMode", "cleanup", "forms",
+                "endpoint",
+                "jwks",
+                "jwksUrl",
+                "issuer",
+                "policyUrl",
+                "policyVersion",
+                "language",
+                "categories",
+                "cookie",
+                "ui",
+                "net",
+                "consentMode",
+                "cleanup",
+                "forms",
             ],
         )?;
         for (key, value) in members {
@@ -207,7 +231,8 @@ impl Config {
                 "jwks" => {
                     c.jwks = optional(value, path, |v, path| {
                         object(v, path, &["keys"])?;
-                        json::jwks(v).ok_or_else(|| expected(path, "{ keys: [...] } with a keys array", v))
+                        json::jwks(v)
+                            .ok_or_else(|| expected(path, "{ keys: [...] } with a keys array", v))
                     })?
                 }
                 "policyVersion" => {
@@ -226,11 +251,14 @@ impl Config {
                 "language" => {
                     c.language = optional(value, path, |v, path| {
                         let tag = string(v, path)?;
-                        Language::from_tag(&tag).ok_or_else(|| expected(path, "\"ru\" or \"kk\" (or null)", v))
+                        Language::from_tag(&tag)
+                            .ok_or_else(|| expected(path, "\"ru\" or \"kk\" (or null)", v))
                     })?
                 }
                 "categories" => {
-                    for (name, category) in object(value, path, &["necessary", "analytics", "marketing"])? {
+                    for (name, category) in
+                        object(value, path, &["necessary", "analytics", "marketing"])?
+                    {
                         let path = join(path, name);
                         let target = match name.as_str() {
                             "necessary" => &mut c.categories.necessary,
@@ -253,7 +281,9 @@ impl Config {
                     }
                 }
                 "ui" => {
-                    for (key, v) in object(value, path, &["autoShow", "hideForBots", "languageSwitch"])? {
+                    for (key, v) in
+                        object(value, path, &["autoShow", "hideForBots", "languageSwitch"])?
+                    {
                         let path = join(path, key);
                         let flag = boolean(v, &path)?;
                         match key.as_str() {
@@ -265,14 +295,18 @@ impl Config {
                 }
                 "consentMode" => {
                     let m = &mut c.consent_mode;
-                    for (key, v) in object(value, path, &["enabled", "mapping", "dataLayer", "event"])? {
+                    for (key, v) in
+                        object(value, path, &["enabled", "mapping", "dataLayer", "event"])?
+                    {
                         let path = join(path, key);
                         match key.as_str() {
                             "enabled" => m.enabled = boolean(v, &path)?,
                             "dataLayer" => m.data_layer = string(v, &path)?,
                             "event" => m.event = string(v, &path)?,
                             _ => {
-                                for (name, keys) in object(v, &path, &["necessary", "analytics", "marketing"])? {
+                                for (name, keys) in
+                                    object(v, &path, &["necessary", "analytics", "marketing"])?
+                                {
                                     let list = strings(keys, &join(&path, name))?;
                                     match name.as_str() {
                                         "necessary" => m.mapping.necessary = list,
@@ -304,7 +338,8 @@ impl Config {
                     }
                 }
                 _ => {
-                    for (key, v) in object(value, path, &["timeoutMs", "maxAttempts", "backoffMs"])? {
+                    for (key, v) in object(value, path, &["timeoutMs", "maxAttempts", "backoffMs"])?
+                    {
                         let path = join(path, key);
                         let n = whole(v, &path)?;
                         match key.as_str() {
@@ -321,22 +356,32 @@ impl Config {
 
     fn validate(&self) -> Result<()> {
         if self.endpoint.trim().is_empty() {
-            return Err(invalid("endpoint: must be the URL consents are posted to, e.g. \"/v1/consents\""));
+            return Err(invalid(
+                "endpoint: must be the URL consents are posted to, e.g. \"/v1/consents\"",
+            ));
         }
         if self.issuer.is_empty() {
-            return Err(invalid("issuer: must be the iss of the service's tokens, e.g. \"vivus-consent\""));
+            return Err(invalid(
+                "issuer: must be the iss of the service's tokens, e.g. \"vivus-consent\"",
+            ));
         }
         if self.cookie.name.is_empty() || !self.cookie.name.bytes().all(is_cookie_token_byte) {
             return Err(invalid(
                 "cookie.name: must be a non-empty cookie name of letters, digits and !#$%&'*+-.^_`|~",
             ));
         }
-        if !self.cookie.path.starts_with('/') || self.cookie.path.bytes().any(|b| b == b';' || b < 0x21) {
-            return Err(invalid("cookie.path: must start with \"/\" and contain no spaces or \";\""));
+        if !self.cookie.path.starts_with('/')
+            || self.cookie.path.bytes().any(|b| b == b';' || b < 0x21)
+        {
+            return Err(invalid(
+                "cookie.path: must start with \"/\" and contain no spaces or \";\"",
+            ));
         }
         if let Some(domain) = &self.cookie.domain {
             if domain.is_empty() || domain.bytes().any(|b| b == b';' || b < 0x21) {
-                return Err(invalid("cookie.domain: must be a host name such as \".vivus.kz\", or null"));
+                return Err(invalid(
+                    "cookie.domain: must be a host name such as \".vivus.kz\", or null",
+                ));
             }
         }
         if self.net.timeout_ms == 0 {
@@ -346,13 +391,26 @@ impl Config {
             return Err(invalid("net.maxAttempts: must be between 1 and 20"));
         }
         // The gates' members check themselves; their messages start with the member's path.
-        self.consent_mode.validate().map_err(|err| SdkError::Config(err.to_string()))?;
-        self.cleanup.validate().map_err(|err| SdkError::Config(err.to_string()))?;
+        self.consent_mode
+            .validate()
+            .map_err(|err| SdkError::Config(err.to_string()))?;
+        self.cleanup
+            .validate()
+            .map_err(|err| SdkError::Config(err.to_string()))?;
         self.forms.validate().map_err(invalid)?;
         for (path, services) in [
-            ("categories.necessary.services", &self.categories.necessary.services),
-            ("categories.analytics.services", &self.categories.analytics.services),
-            ("categories.marketing.services", &self.categories.marketing.services),
+            (
+                "categories.necessary.services",
+                &self.categories.necessary.services,
+            ),
+            (
+                "categories.analytics.services",
+                &self.categories.analytics.services,
+            ),
+            (
+                "categories.marketing.services",
+                &self.categories.marketing.services,
+            ),
         ] {
             if services.iter().any(|s| s.name.trim().is_empty()) {
                 let mut text = String::from(path);
@@ -383,16 +441,20 @@ fn is_cookie_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-
 fn read_services(value: &Json, path: &str) -> Result<Vec<Service>> {
-    let Value::Array(items) = &value.value else { return Err(expected(path, "an array of { name, cookies }", value)) };
+    let Value::Array(items) = &value.value else {
+        return Err(expected(path, "an array of { name, cookies }", value));
+    };
     let mut services = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let mut path = String::from(path);
         path.push('[');
         crate::storage::push_u64(&mut path, i as u64);
         path.push(']');
-        let mut service = Service { name: String::new(), cookies: Vec::new() };
+        let mut service = Service {
+            name: String::new(),
+            cookies: Vec::new(),
+        };
         let mut named = false;
         for (key, v) in object(item, &path, &["name", "cookies"])? {
             let path = join(&path, key);
@@ -400,7 +462,9 @@ fn read_services(value: &Json, path: &str) -> Result<Vec<Service>> {
                 service.name = string(v, &path)?;
                 named = true;
             } else {
-                let Value::Array(cookies) = &v.value else { return Err(expected(&path, "an array of cookie names", v)) };
+                let Value::Array(cookies) = &v.value else {
+                    return Err(expected(&path, "an array of cookie names", v));
+                };
                 for cookie in cookies {
                     service.cookies.push(string(cookie, &path)?);
                 }
@@ -416,7 +480,9 @@ fn read_services(value: &Json, path: &str) -> Result<Vec<Service>> {
 }
 
 fn strings(value: &Json, path: &str) -> Result<Vec<String>> {
-    let Value::Array(items) = &value.value else { return Err(expected(path, "an array of strings", value)) };
+    let Value::Array(items) = &value.value else {
+        return Err(expected(path, "an array of strings", value));
+    };
     items.iter().map(|item| string(item, path)).collect()
 }
 
@@ -429,10 +495,16 @@ fn join(parent: &str, key: &str) -> String {
 
 /// The members of an object, refusing any not in `known` (a misspelt option is an error).
 fn object<'a>(value: &'a Json, path: &str, known: &[&str]) -> Result<&'a [(String, Json)]> {
-    let Value::Object(members) = &value.value else { return Err(expected(path, "an object", value)) };
+    let Value::Object(members) = &value.value else {
+        return Err(expected(path, "an object", value));
+    };
     for (key, _) in members {
         if !known.contains(&key.as_str()) {
-            let mut text = if path == "config" { String::new() } else { join(path, "") };
+            let mut text = if path == "config" {
+                String::new()
+            } else {
+                join(path, "")
+            };
             text.push_str(key);
             text.push_str(": unknown option; the options here are ");
             for (i, option) in known.iter().enumerate() {
@@ -447,7 +519,11 @@ fn object<'a>(value: &'a Json, path: &str, known: &[&str]) -> Result<&'a [(Strin
     Ok(members)
 }
 
-fn optional<T>(value: &Json, path: &str, read: impl Fn(&Json, &str) -> Result<T>) -> Result<Option<T>> {
+fn optional<T>(
+    value: &Json,
+    path: &str,
+    read: impl Fn(&Json, &str) -> Result<T>,
+) -> Result<Option<T>> {
     match value.value {
         Value::Null => Ok(None),
         _ => read(value, path).map(Some),
@@ -470,7 +546,8 @@ fn boolean(value: &Json, path: &str) -> Result<bool> {
 
 fn whole(value: &Json, path: &str) -> Result<u32> {
     match value.value {
-        Value::Whole(n) => u32::try_from(n).map_err(|_| expected(path, "a whole number from 0 to 4294967295", value)),
+        Value::Whole(n) => u32::try_from(n)
+            .map_err(|_| expected(path, "a whole number from 0 to 4294967295", value)),
         _ => Err(expected(path, "a whole number", value)),
     }
 }
@@ -528,7 +605,16 @@ mod tests {
         .expect("valid");
         assert_eq!(config.issuer, "a\"b\\cé😀\n");
         assert_eq!(config.cookie.path, "/қ");
-        for bad in ["", "{", "{}x", "{\"a\" 1}", "[1,]", "{\"a\":tru}", "\"\\x\"", "\"\\u12\""] {
+        for bad in [
+            "",
+            "{",
+            "{}x",
+            "{\"a\" 1}",
+            "[1,]",
+            "{\"a\":tru}",
+            "\"\\x\"",
+            "\"\\u12\"",
+        ] {
             assert!(Config::from_json(bad).is_err(), "{bad}");
         }
         let deep = "[".repeat(100) + &"]".repeat(100);
@@ -556,10 +642,19 @@ mod tests {
         assert_eq!(config.cookie.domain.as_deref(), Some(".vivus.kz"));
         assert_eq!(config.consent_mode.mapping.necessary, ["security_storage"]);
         assert!(config.consent_mode.mapping.analytics.is_empty());
-        assert_eq!((config.consent_mode.data_layer.as_str(), config.consent_mode.event.as_str()), ("dl", "e"));
+        assert_eq!(
+            (
+                config.consent_mode.data_layer.as_str(),
+                config.consent_mode.event.as_str()
+            ),
+            ("dl", "e")
+        );
         assert_eq!(config.cleanup.analytics, ["_x*"]);
         assert!(config.cleanup.reload);
-        assert_eq!((config.forms.declarative, config.forms.token_field.as_str()), (false, "ct"));
+        assert_eq!(
+            (config.forms.declarative, config.forms.token_field.as_str()),
+            (false, "ct")
+        );
     }
 
     #[test]

@@ -14,7 +14,9 @@
 //!   choice stays pending (and persisted) until the next page load or an explicit retry.
 
 use vivus_consent_core::category::{Categories, Category};
-use vivus_consent_core::consent::{CategoryChoices, ConsentId, ConsentRequest, PolicyRef, Source, SubjectId};
+use vivus_consent_core::consent::{
+    CategoryChoices, ConsentId, ConsentRequest, PolicyRef, Source, SubjectId,
+};
 use vivus_consent_core::language::Language;
 use vivus_consent_core::policy::PolicyVersion;
 use vivus_consent_core::token::Claims;
@@ -195,7 +197,9 @@ impl Backoff {
 
     /// The delay before attempt `failed + 1`, after `failed` failures (≥ 1).
     pub fn delay(self, failed: u32) -> u32 {
-        let factor = 1u32.checked_shl(failed.saturating_sub(1)).unwrap_or(u32::MAX);
+        let factor = 1u32
+            .checked_shl(failed.saturating_sub(1))
+            .unwrap_or(u32::MAX);
         self.base_ms.saturating_mul(factor).min(Self::MAX_DELAY_MS)
     }
 }
@@ -222,7 +226,13 @@ pub struct Controller {
 
 impl Controller {
     /// A controller with no consent, before [`Msg::Start`].
-    pub fn new(policy: PolicyVersion, lang: Language, subject: SubjectId, backoff: Backoff, gpc: bool) -> Self {
+    pub fn new(
+        policy: PolicyVersion,
+        lang: Language,
+        subject: SubjectId,
+        backoff: Backoff,
+        gpc: bool,
+    ) -> Self {
         Controller {
             policy,
             lang,
@@ -246,7 +256,11 @@ impl Controller {
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         let mut fx = Vec::new();
         match msg {
-            Msg::Start { verified, pending, show_banner } => self.start(verified, pending, show_banner, &mut fx),
+            Msg::Start {
+                verified,
+                pending,
+                show_banner,
+            } => self.start(verified, pending, show_banner, &mut fx),
             Msg::Choose(choice) => self.choose(choice, &mut fx),
             Msg::Recorded { id, verified, now } => {
                 if self.pending.as_ref().is_some_and(|p| p.id == id) {
@@ -254,23 +268,36 @@ impl Controller {
                     self.failures = 0;
                     fx.push(Effect::ClearPending);
                     let max_age = verified.claims.exp.saturating_sub(now);
-                    fx.push(Effect::StoreToken { token: verified.token.clone(), max_age });
+                    fx.push(Effect::StoreToken {
+                        token: verified.token.clone(),
+                        max_age,
+                    });
                     let before = self.granted;
                     self.adopt(verified);
                     if before != self.granted {
                         fx.push(self.change_event(before));
                     }
                     if let Some(token) = self.token.clone() {
-                        fx.push(Effect::Emit(Event::Recorded { token, consent_id: id }));
+                        fx.push(Effect::Emit(Event::Recorded {
+                            token,
+                            consent_id: id,
+                        }));
                     }
                 }
             }
-            Msg::Failed { id, code, retryable } => {
+            Msg::Failed {
+                id,
+                code,
+                retryable,
+            } => {
                 if self.pending.as_ref().is_some_and(|p| p.id == id) {
                     self.failures += 1;
                     fx.push(Effect::Emit(Event::Error { code }));
                     if retryable && self.failures < self.backoff.max_attempts {
-                        fx.push(Effect::ScheduleRetry { id, delay_ms: self.backoff.delay(self.failures) });
+                        fx.push(Effect::ScheduleRetry {
+                            id,
+                            delay_ms: self.backoff.delay(self.failures),
+                        });
                     }
                 }
             }
@@ -298,7 +325,8 @@ impl Controller {
                 }
             }
             Msg::AdoptPending(request) => {
-                let current = request.policy.version == self.policy.id && request.policy.digest == self.policy.digest;
+                let current = request.policy.version == self.policy.id
+                    && request.policy.digest == self.policy.digest;
                 let known = self.consent_id.as_ref() == Some(&request.id);
                 if current && !known {
                     let before = self.granted;
@@ -338,7 +366,13 @@ impl Controller {
         fx
     }
 
-    fn start(&mut self, verified: Option<Verified>, pending: Option<ConsentRequest>, show: bool, fx: &mut Vec<Effect>) {
+    fn start(
+        &mut self,
+        verified: Option<Verified>,
+        pending: Option<ConsentRequest>,
+        show: bool,
+        fx: &mut Vec<Effect>,
+    ) {
         if let Some(verified) = verified {
             if verified.claims.sub != self.subject {
                 fx.push(Effect::StoreSubject(verified.claims.sub.clone()));
@@ -349,7 +383,9 @@ impl Controller {
             // The page that made the choice closed after the service recorded it but before
             // it could clear the pending copy: the token already says it.
             Some(p) if self.consent_id.as_ref() == Some(&p.id) => fx.push(Effect::ClearPending),
-            Some(p) if p.policy.version == self.policy.id && p.policy.digest == self.policy.digest => {
+            Some(p)
+                if p.policy.version == self.policy.id && p.policy.digest == self.policy.digest =>
+            {
                 self.subject = p.subject.clone();
                 self.granted = p.granted();
                 self.policy_accepted = p.policy_accepted;
@@ -373,7 +409,9 @@ impl Controller {
             self.banner = true;
             fx.push(Effect::Render);
         }
-        fx.push(Effect::Emit(Event::Ready { categories: self.granted }));
+        fx.push(Effect::Emit(Event::Ready {
+            categories: self.granted,
+        }));
     }
 
     fn choose(&mut self, choice: Choice, fx: &mut Vec<Effect>) {
@@ -384,7 +422,10 @@ impl Controller {
         let request = ConsentRequest {
             id: choice.id.clone(),
             subject: self.subject.clone(),
-            policy: PolicyRef { version: self.policy.id.into(), digest: self.policy.digest.into() },
+            policy: PolicyRef {
+                version: self.policy.id.into(),
+                digest: self.policy.digest.into(),
+            },
             language: self.lang,
             categories: CategoryChoices {
                 necessary: true,
@@ -441,7 +482,10 @@ impl Controller {
             .into_iter()
             .filter(|c| before.contains(*c) != self.granted.contains(*c))
             .collect();
-        Effect::Emit(Event::Change { categories: self.granted, changed })
+        Effect::Emit(Event::Change {
+            categories: self.granted,
+            changed,
+        })
     }
 
     /// Whether the choice is recorded, pending or absent.
@@ -510,7 +554,16 @@ mod tests {
         SubjectId::from_bytes([9; 16])
     }
     fn controller() -> Controller {
-        Controller::new(policy::CURRENT, Language::Kk, subject(), Backoff { max_attempts: 3, base_ms: 100 }, false)
+        Controller::new(
+            policy::CURRENT,
+            Language::Kk,
+            subject(),
+            Backoff {
+                max_attempts: 3,
+                base_ms: 100,
+            },
+            false,
+        )
     }
     fn verified(jti: u8, cat: Categories, iat: u64) -> Verified {
         Verified {
@@ -530,7 +583,12 @@ mod tests {
         }
     }
     fn choose(c: &mut Controller, n: u8, cats: Categories) -> Vec<Effect> {
-        c.update(Msg::Choose(Choice { id: id(n), categories: cats, policy_accepted: None, source: Source::Banner }))
+        c.update(Msg::Choose(Choice {
+            id: id(n),
+            categories: cats,
+            policy_accepted: None,
+            source: Source::Banner,
+        }))
     }
     fn marketing() -> Categories {
         [Category::Marketing].into_iter().collect()
@@ -539,8 +597,20 @@ mod tests {
     #[test]
     fn first_visit_shows_the_banner_and_grants_nothing() {
         let mut c = controller();
-        let fx = c.update(Msg::Start { verified: None, pending: None, show_banner: true });
-        assert_eq!(fx, [Effect::Render, Effect::Emit(Event::Ready { categories: Categories::new() })]);
+        let fx = c.update(Msg::Start {
+            verified: None,
+            pending: None,
+            show_banner: true,
+        });
+        assert_eq!(
+            fx,
+            [
+                Effect::Render,
+                Effect::Emit(Event::Ready {
+                    categories: Categories::new()
+                })
+            ]
+        );
         assert!(c.banner_visible());
         assert_eq!(c.status(), Status::None);
     }
@@ -548,16 +618,34 @@ mod tests {
     #[test]
     fn bots_and_auto_show_off_get_no_banner() {
         let mut c = controller();
-        let fx = c.update(Msg::Start { verified: None, pending: None, show_banner: false });
-        assert_eq!(fx, [Effect::Emit(Event::Ready { categories: Categories::new() })]);
+        let fx = c.update(Msg::Start {
+            verified: None,
+            pending: None,
+            show_banner: false,
+        });
+        assert_eq!(
+            fx,
+            [Effect::Emit(Event::Ready {
+                categories: Categories::new()
+            })]
+        );
         assert!(!c.banner_visible());
     }
 
     #[test]
     fn a_valid_token_restores_the_choice_without_banner() {
         let mut c = controller();
-        let fx = c.update(Msg::Start { verified: Some(verified(1, marketing(), 10)), pending: None, show_banner: true });
-        assert_eq!(fx, [Effect::Emit(Event::Ready { categories: marketing() })]);
+        let fx = c.update(Msg::Start {
+            verified: Some(verified(1, marketing(), 10)),
+            pending: None,
+            show_banner: true,
+        });
+        assert_eq!(
+            fx,
+            [Effect::Emit(Event::Ready {
+                categories: marketing()
+            })]
+        );
         assert_eq!(c.status(), Status::Recorded);
         assert_eq!(c.token(), Some("token-1"));
         assert_eq!(c.expires_at(), Some(1010));
@@ -567,12 +655,22 @@ mod tests {
     #[test]
     fn a_choice_applies_at_once_is_persisted_then_sent() {
         let mut c = controller();
-        c.update(Msg::Start { verified: None, pending: None, show_banner: true });
+        c.update(Msg::Start {
+            verified: None,
+            pending: None,
+            show_banner: true,
+        });
         let fx = choose(&mut c, 2, Categories::all());
-        let Effect::PersistPending(request) = &fx[0] else { panic!("persist first: {fx:?}") };
+        let Effect::PersistPending(request) = &fx[0] else {
+            panic!("persist first: {fx:?}")
+        };
         assert_eq!(request.id, id(2));
         assert_eq!(request.language, Language::Kk);
-        assert!(request.categories.analytics && request.categories.marketing && request.categories.necessary);
+        assert!(
+            request.categories.analytics
+                && request.categories.marketing
+                && request.categories.necessary
+        );
         assert!(!request.policy_accepted);
         assert_eq!(request.policy.digest, policy::CURRENT.digest);
         assert_eq!(
@@ -594,15 +692,29 @@ mod tests {
     #[test]
     fn recording_stores_the_token_and_emits_recorded() {
         let mut c = controller();
-        c.update(Msg::Start { verified: None, pending: None, show_banner: true });
+        c.update(Msg::Start {
+            verified: None,
+            pending: None,
+            show_banner: true,
+        });
         choose(&mut c, 3, marketing());
-        let fx = c.update(Msg::Recorded { id: id(3), verified: verified(3, marketing(), 100), now: 150 });
+        let fx = c.update(Msg::Recorded {
+            id: id(3),
+            verified: verified(3, marketing(), 100),
+            now: 150,
+        });
         assert_eq!(
             fx,
             [
                 Effect::ClearPending,
-                Effect::StoreToken { token: "token-3".into(), max_age: 950 },
-                Effect::Emit(Event::Recorded { token: "token-3".into(), consent_id: id(3) }),
+                Effect::StoreToken {
+                    token: "token-3".into(),
+                    max_age: 950
+                },
+                Effect::Emit(Event::Recorded {
+                    token: "token-3".into(),
+                    consent_id: id(3)
+                }),
             ]
         );
         assert_eq!(c.status(), Status::Recorded);
@@ -612,7 +724,11 @@ mod tests {
     #[test]
     fn a_new_choice_clears_the_old_token_so_a_reload_cannot_restore_a_revoked_grant() {
         let mut c = controller();
-        c.update(Msg::Start { verified: Some(verified(1, Categories::all(), 10)), pending: None, show_banner: true });
+        c.update(Msg::Start {
+            verified: Some(verified(1, Categories::all(), 10)),
+            pending: None,
+            show_banner: true,
+        });
         let fx = choose(&mut c, 4, Categories::new());
         assert!(fx.contains(&Effect::ClearToken));
         assert_eq!(c.token(), None);
@@ -626,16 +742,37 @@ mod tests {
     fn failures_back_off_exponentially_and_stop_after_max_attempts() {
         let mut c = controller();
         choose(&mut c, 5, marketing());
-        let fail = Msg::Failed { id: id(5), code: "network", retryable: true };
+        let fail = Msg::Failed {
+            id: id(5),
+            code: "network",
+            retryable: true,
+        };
         let fx = c.update(fail.clone());
         assert_eq!(
             fx,
-            [Effect::Emit(Event::Error { code: "network" }), Effect::ScheduleRetry { id: id(5), delay_ms: 100 }]
+            [
+                Effect::Emit(Event::Error { code: "network" }),
+                Effect::ScheduleRetry {
+                    id: id(5),
+                    delay_ms: 100
+                }
+            ]
         );
-        assert!(matches!(c.update(Msg::Retry { id: id(5) })[..], [Effect::Send(ref r)] if r.id == id(5)));
-        assert_eq!(c.update(fail.clone())[1], Effect::ScheduleRetry { id: id(5), delay_ms: 200 });
+        assert!(
+            matches!(c.update(Msg::Retry { id: id(5) })[..], [Effect::Send(ref r)] if r.id == id(5))
+        );
+        assert_eq!(
+            c.update(fail.clone())[1],
+            Effect::ScheduleRetry {
+                id: id(5),
+                delay_ms: 200
+            }
+        );
         // The third failure reaches max_attempts: report it, stop retrying, stay pending.
-        assert_eq!(c.update(fail), [Effect::Emit(Event::Error { code: "network" })]);
+        assert_eq!(
+            c.update(fail),
+            [Effect::Emit(Event::Error { code: "network" })]
+        );
         assert_eq!(c.status(), Status::Pending);
         // A manual retry starts over.
         assert!(matches!(c.update(Msg::RetryNow)[..], [Effect::Send(_)]));
@@ -646,13 +783,29 @@ mod tests {
         let mut c = controller();
         choose(&mut c, 6, marketing());
         assert_eq!(
-            c.update(Msg::Failed { id: id(6), code: "rejected", retryable: false }),
+            c.update(Msg::Failed {
+                id: id(6),
+                code: "rejected",
+                retryable: false
+            }),
             [Effect::Emit(Event::Error { code: "rejected" })]
         );
         choose(&mut c, 7, Categories::new());
         assert!(c.update(Msg::Retry { id: id(6) }).is_empty());
-        assert!(c.update(Msg::Failed { id: id(6), code: "network", retryable: true }).is_empty());
-        assert!(c.update(Msg::Recorded { id: id(6), verified: verified(6, marketing(), 1), now: 2 }).is_empty());
+        assert!(c
+            .update(Msg::Failed {
+                id: id(6),
+                code: "network",
+                retryable: true
+            })
+            .is_empty());
+        assert!(c
+            .update(Msg::Recorded {
+                id: id(6),
+                verified: verified(6, marketing(), 1),
+                now: 2
+            })
+            .is_empty());
         assert_eq!(c.status(), Status::Pending);
         assert_eq!(c.granted(), Categories::new());
     }
@@ -661,11 +814,25 @@ mod tests {
     fn a_pending_choice_survives_a_reload_and_is_resent_with_its_id() {
         let mut first = controller();
         let fx = choose(&mut first, 8, marketing());
-        let Effect::PersistPending(request) = fx[0].clone() else { panic!() };
+        let Effect::PersistPending(request) = fx[0].clone() else {
+            panic!()
+        };
 
         let mut reloaded = controller();
-        let fx = reloaded.update(Msg::Start { verified: None, pending: Some(request.clone()), show_banner: true });
-        assert_eq!(fx, [Effect::Send(request), Effect::Emit(Event::Ready { categories: marketing() })]);
+        let fx = reloaded.update(Msg::Start {
+            verified: None,
+            pending: Some(request.clone()),
+            show_banner: true,
+        });
+        assert_eq!(
+            fx,
+            [
+                Effect::Send(request),
+                Effect::Emit(Event::Ready {
+                    categories: marketing()
+                })
+            ]
+        );
         assert_eq!(reloaded.status(), Status::Pending);
         assert!(!reloaded.banner_visible());
     }
@@ -673,7 +840,9 @@ mod tests {
     #[test]
     fn a_pending_choice_already_recorded_or_for_an_old_policy_is_dropped() {
         let mut first = controller();
-        let Effect::PersistPending(request) = choose(&mut first, 9, marketing())[0].clone() else { panic!() };
+        let Effect::PersistPending(request) = choose(&mut first, 9, marketing())[0].clone() else {
+            panic!()
+        };
 
         let mut c = controller();
         let fx = c.update(Msg::Start {
@@ -687,7 +856,11 @@ mod tests {
         let mut old = request;
         old.policy.version = "v0".into();
         let mut c = controller();
-        let fx = c.update(Msg::Start { verified: None, pending: Some(old), show_banner: true });
+        let fx = c.update(Msg::Start {
+            verified: None,
+            pending: Some(old),
+            show_banner: true,
+        });
         assert_eq!(fx[0], Effect::ClearPending);
         assert_eq!(c.status(), Status::None);
         assert!(c.banner_visible());
@@ -696,7 +869,10 @@ mod tests {
     #[test]
     fn a_pending_choice_newer_than_the_stored_token_supersedes_it() {
         let mut first = controller();
-        let Effect::PersistPending(request) = choose(&mut first, 12, Categories::new())[0].clone() else { panic!() };
+        let Effect::PersistPending(request) = choose(&mut first, 12, Categories::new())[0].clone()
+        else {
+            panic!()
+        };
         let mut c = controller();
         let fx = c.update(Msg::Start {
             verified: Some(verified(1, Categories::all(), 10)),
@@ -722,29 +898,43 @@ mod tests {
         }));
         assert!(c.policy_accepted());
         let fx = choose(&mut c, 11, Categories::all());
-        let Effect::PersistPending(request) = &fx[0] else { panic!() };
+        let Effect::PersistPending(request) = &fx[0] else {
+            panic!()
+        };
         assert!(request.policy_accepted);
     }
 
     #[test]
     fn revoke_and_adopt() {
         let mut c = controller();
-        c.update(Msg::Start { verified: Some(verified(1, Categories::all(), 10)), pending: None, show_banner: true });
+        c.update(Msg::Start {
+            verified: Some(verified(1, Categories::all(), 10)),
+            pending: None,
+            show_banner: true,
+        });
         let fx = c.update(Msg::Revoke);
         assert!(fx.contains(&Effect::ClearToken));
         assert_eq!(c.granted(), Categories::new());
         assert!(c.banner_visible());
 
         let fx = c.update(Msg::Adopt(verified(2, marketing(), 20)));
-        assert!(fx.contains(&Effect::Emit(Event::Change { categories: marketing(), changed: vec![Category::Marketing] })));
+        assert!(fx.contains(&Effect::Emit(Event::Change {
+            categories: marketing(),
+            changed: vec![Category::Marketing]
+        })));
         assert!(!c.banner_visible());
         // An older token from another tab does not win.
-        assert!(c.update(Msg::Adopt(verified(3, Categories::all(), 15))).is_empty());
+        assert!(c
+            .update(Msg::Adopt(verified(3, Categories::all(), 15)))
+            .is_empty());
     }
 
     #[test]
     fn backoff_is_capped() {
-        let b = Backoff { max_attempts: 50, base_ms: 1000 };
+        let b = Backoff {
+            max_attempts: 50,
+            base_ms: 1000,
+        };
         assert_eq!(b.delay(1), 1000);
         assert_eq!(b.delay(3), 4000);
         assert_eq!(b.delay(40), Backoff::MAX_DELAY_MS);
@@ -753,15 +943,34 @@ mod tests {
     #[test]
     fn a_pending_choice_from_another_tab_applies_without_being_sent_twice() {
         let mut other = controller();
-        other.update(Msg::Start { verified: None, pending: None, show_banner: true });
+        other.update(Msg::Start {
+            verified: None,
+            pending: None,
+            show_banner: true,
+        });
         let fx = choose(&mut other, 7, marketing());
-        let Some(Effect::PersistPending(request)) = fx.first().cloned() else { panic!("{fx:?}") };
+        let Some(Effect::PersistPending(request)) = fx.first().cloned() else {
+            panic!("{fx:?}")
+        };
 
         let mut c = controller();
-        c.update(Msg::Start { verified: Some(verified(1, Categories::all(), 10)), pending: None, show_banner: true });
+        c.update(Msg::Start {
+            verified: Some(verified(1, Categories::all(), 10)),
+            pending: None,
+            show_banner: true,
+        });
         let fx = c.update(Msg::AdoptPending(request.clone()));
-        assert!(!fx.iter().any(|e| matches!(e, Effect::Send(_) | Effect::PersistPending(_) | Effect::ClearToken)), "{fx:?}");
-        assert!(fx.contains(&Effect::Emit(Event::Change { categories: request.granted(), changed: vec![Category::Analytics] })));
+        assert!(
+            !fx.iter().any(|e| matches!(
+                e,
+                Effect::Send(_) | Effect::PersistPending(_) | Effect::ClearToken
+            )),
+            "{fx:?}"
+        );
+        assert!(fx.contains(&Effect::Emit(Event::Change {
+            categories: request.granted(),
+            changed: vec![Category::Analytics]
+        })));
         assert_eq!(c.status(), Status::Pending);
         assert_eq!(c.granted(), request.granted());
         assert_eq!(c.token(), None);

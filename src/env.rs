@@ -81,7 +81,9 @@ pub struct LanguageHints {
 
 /// Reads the language hints of the current page (empty outside a window).
 pub fn language_hints() -> LanguageHints {
-    let Some(window) = web_sys::window() else { return LanguageHints::default() };
+    let Some(window) = web_sys::window() else {
+        return LanguageHints::default();
+    };
     let query = window
         .location()
         .search()
@@ -91,18 +93,31 @@ pub fn language_hints() -> LanguageHints {
         .document()
         .and_then(|d| d.document_element())
         .and_then(|e| e.get_attribute("lang"));
-    let browser = window.navigator().languages().iter().filter_map(|v| v.as_string()).collect();
-    LanguageHints { query, html, browser }
+    let browser = window
+        .navigator()
+        .languages()
+        .iter()
+        .filter_map(|v| v.as_string())
+        .collect();
+    LanguageHints {
+        query,
+        html,
+        browser,
+    }
 }
 
 /// Whether the page runs over https (cookies then get `Secure`).
 pub fn is_https() -> bool {
-    web_sys::window().and_then(|w| w.location().protocol().ok()).is_some_and(|p| p == "https:")
+    web_sys::window()
+        .and_then(|w| w.location().protocol().ok())
+        .is_some_and(|p| p == "https:")
 }
 
 /// The user agent string, empty if unavailable.
 pub fn user_agent() -> String {
-    web_sys::window().and_then(|w| w.navigator().user_agent().ok()).unwrap_or_default()
+    web_sys::window()
+        .and_then(|w| w.navigator().user_agent().ok())
+        .unwrap_or_default()
 }
 
 /// Whether the browser sends Global Privacy Control (`navigator.globalPrivacyControl`).

@@ -216,8 +216,20 @@ mod tests {
             (SdkError::Config("x".into()), "invalid_config"),
             (SdkError::NotInitialized, "not_initialized"),
             (SdkError::Net(NetError::Timeout), "timeout"),
-            (SdkError::Net(NetError::Status { status: 503, code: "x".into() }), "server_error"),
-            (SdkError::Net(NetError::Status { status: 409, code: "conflict".into() }), "rejected"),
+            (
+                SdkError::Net(NetError::Status {
+                    status: 503,
+                    code: "x".into(),
+                }),
+                "server_error",
+            ),
+            (
+                SdkError::Net(NetError::Status {
+                    status: 409,
+                    code: "conflict".into(),
+                }),
+                "rejected",
+            ),
             (SdkError::Token(TokenError::Expired), "expired"),
             (SdkError::Declined, "declined"),
         ];
@@ -233,9 +245,21 @@ mod tests {
     fn only_transient_failures_are_retried() {
         assert!(NetError::Network.is_retryable());
         assert!(NetError::Timeout.is_retryable());
-        assert!(NetError::Status { status: 502, code: String::new() }.is_retryable());
-        assert!(NetError::Status { status: 429, code: String::new() }.is_retryable());
-        assert!(!NetError::Status { status: 409, code: String::new() }.is_retryable());
+        assert!(NetError::Status {
+            status: 502,
+            code: String::new()
+        }
+        .is_retryable());
+        assert!(NetError::Status {
+            status: 429,
+            code: String::new()
+        }
+        .is_retryable());
+        assert!(!NetError::Status {
+            status: 409,
+            code: String::new()
+        }
+        .is_retryable());
         assert!(!NetError::BadResponse.is_retryable());
     }
 }

@@ -75,7 +75,8 @@ pub struct Text {
 
 static RU: Text = Text {
     banner_title: "Cookie-файлы и персональные данные",
-    banner_body: "Необходимые cookie-файлы нужны для работы сайта. С вашего согласия мы также используем \
+    banner_body:
+        "Необходимые cookie-файлы нужны для работы сайта. С вашего согласия мы также используем \
                   аналитические и маркетинговые cookie-файлы, чтобы улучшать сервис и показывать \
                   подходящие вам предложения. Выбор можно изменить в любой момент.",
     accept_all: "Принять все",
@@ -84,7 +85,8 @@ static RU: Text = Text {
     policy_link: "Политика обработки персональных данных",
     language: "Язык",
     preferences_title: "Настройки cookie-файлов",
-    preferences_intro: "Выберите, на что вы даёте согласие. Необходимые cookie-файлы включены всегда: \
+    preferences_intro:
+        "Выберите, на что вы даёте согласие. Необходимые cookie-файлы включены всегда: \
                         без них сайт не работает.",
     always_on: "Всегда включены",
     purposes: "Цели по Политике:",
@@ -93,7 +95,8 @@ static RU: Text = Text {
     save: "Сохранить выбор",
     close: "Закрыть",
     loading: "Загружаем Политику…",
-    policy_failed: "Не удалось загрузить Политику. Проверьте подключение к интернету и попробуйте ещё раз.",
+    policy_failed:
+        "Не удалось загрузить Политику. Проверьте подключение к интернету и попробуйте ещё раз.",
     retry: "Повторить",
     acceptance_title: "Согласие на обработку персональных данных",
     acceptance_body: "Чтобы отправить заявку на микрокредит, нужно ваше согласие на обработку \
@@ -110,13 +113,15 @@ static RU: Text = Text {
     error_server: "Сервис согласий временно недоступен. Мы повторим попытку автоматически.",
     error_rejected: "Сервис согласий не принял запрос. Обновите страницу и сделайте выбор ещё раз.",
     error_invalid: "Сервис согласий вернул неверный ответ. Попробуйте ещё раз позже.",
-    gpc_note: "Ваш браузер передаёт сигнал Global Privacy Control, поэтому маркетинговые cookie-файлы \
+    gpc_note:
+        "Ваш браузер передаёт сигнал Global Privacy Control, поэтому маркетинговые cookie-файлы \
                выключены, пока вы сами их не включите.",
 };
 
 static KK: Text = Text {
     banner_title: "Cookie файлдары және дербес деректер",
-    banner_body: "Сайттың жұмыс істеуі үшін қажетті cookie файлдары керек. Сіздің келісіміңізбен біз \
+    banner_body:
+        "Сайттың жұмыс істеуі үшін қажетті cookie файлдары керек. Сіздің келісіміңізбен біз \
                   қызметті жақсарту және сізге лайықты ұсыныстар көрсету үшін аналитикалық және \
                   маркетингтік cookie файлдарын да пайдаланамыз. Таңдауыңызды кез келген уақытта \
                   өзгерте аласыз.",
@@ -126,7 +131,8 @@ static KK: Text = Text {
     policy_link: "Дербес деректерді өңдеу саясаты",
     language: "Тіл",
     preferences_title: "Cookie файлдарын баптау",
-    preferences_intro: "Неге келісім беретініңізді таңдаңыз. Қажетті cookie файлдары әрқашан қосулы: \
+    preferences_intro:
+        "Неге келісім беретініңізді таңдаңыз. Қажетті cookie файлдары әрқашан қосулы: \
                         оларсыз сайт жұмыс істемейді.",
     always_on: "Әрқашан қосулы",
     purposes: "Саясат бойынша мақсаттар:",
@@ -135,13 +141,15 @@ static KK: Text = Text {
     save: "Таңдауды сақтау",
     close: "Жабу",
     loading: "Саясат жүктелуде…",
-    policy_failed: "Саясатты жүктеу мүмкін болмады. Интернетке қосылуды тексеріп, қайталап көріңіз.",
+    policy_failed:
+        "Саясатты жүктеу мүмкін болмады. Интернетке қосылуды тексеріп, қайталап көріңіз.",
     retry: "Қайталау",
     acceptance_title: "Дербес деректерді өңдеуге келісім",
     acceptance_body: "Шағын кредитке өтінім жіберу үшін дербес деректеріңізді өңдеуге келісіміңіз \
                       қажет. Саясатпен танысып, келісіміңізді белгілеңіз.",
     acceptance_confirm: "Жалғастыру",
-    acceptance_required: "Саясатпен келіспейінше өтінім жіберу мүмкін емес (Саясаттың 6.2-тармағы). \
+    acceptance_required:
+        "Саясатпен келіспейінше өтінім жіберу мүмкін емес (Саясаттың 6.2-тармағы). \
                           Енгізген деректеріңіз бетте сақталды.",
     cancel: "Болдырмау",
     saving: "Таңдауыңыз сақталуда…",
@@ -152,7 +160,8 @@ static KK: Text = Text {
     error_server: "Келісім сервисі уақытша қолжетімсіз. Әрекетті автоматты түрде қайталаймыз.",
     error_rejected: "Келісім сервисі сұрауды қабылдамады. Бетті жаңартып, таңдауды қайта жасаңыз.",
     error_invalid: "Келісім сервисі қате жауап қайтарды. Кейінірек қайталап көріңіз.",
-    gpc_note: "Браузеріңіз Global Privacy Control сигналын жібереді, сондықтан маркетингтік cookie \
+    gpc_note:
+        "Браузеріңіз Global Privacy Control сигналын жібереді, сондықтан маркетингтік cookie \
                файлдары өзіңіз қоспайынша өшірулі тұрады.",
 };
 
@@ -206,18 +215,46 @@ mod tests {
 
     fn all_strings(t: &Text) -> [&'static str; 31] {
         [
-            t.banner_title, t.banner_body, t.accept_all, t.reject_all, t.settings, t.policy_link,
-            t.language, t.preferences_title, t.preferences_intro, t.always_on, t.purposes, t.services,
-            t.cookies, t.save, t.close, t.loading, t.policy_failed, t.retry, t.acceptance_title,
-            t.acceptance_body, t.acceptance_confirm, t.acceptance_required, t.cancel, t.saving,
-            t.saved, t.error_network, t.error_timeout, t.error_server, t.error_rejected,
-            t.error_invalid, t.gpc_note,
+            t.banner_title,
+            t.banner_body,
+            t.accept_all,
+            t.reject_all,
+            t.settings,
+            t.policy_link,
+            t.language,
+            t.preferences_title,
+            t.preferences_intro,
+            t.always_on,
+            t.purposes,
+            t.services,
+            t.cookies,
+            t.save,
+            t.close,
+            t.loading,
+            t.policy_failed,
+            t.retry,
+            t.acceptance_title,
+            t.acceptance_body,
+            t.acceptance_confirm,
+            t.acceptance_required,
+            t.cancel,
+            t.saving,
+            t.saved,
+            t.error_network,
+            t.error_timeout,
+            t.error_server,
+            t.error_rejected,
+            t.error_invalid,
+            t.gpc_note,
         ]
     }
 
     #[test]
     fn every_string_exists_in_both_languages_and_differs() {
-        let (ru, kk) = (all_strings(text(Language::Ru)), all_strings(text(Language::Kk)));
+        let (ru, kk) = (
+            all_strings(text(Language::Ru)),
+            all_strings(text(Language::Kk)),
+        );
         for (r, k) in ru.iter().zip(kk) {
             assert!(!r.trim().is_empty() && !k.trim().is_empty());
             assert_ne!(*r, k, "untranslated: {r}");
@@ -230,7 +267,8 @@ mod tests {
     fn kazakh_uses_kazakh_letters_and_the_policy_vocabulary() {
         let kk = all_strings(text(Language::Kk)).concat();
         assert!(kk.chars().any(|c| "әғқңөұүһі".contains(c)));
-        for word in ["дербес деректер", "келісім", "cookie файлдары", "Саясат"] {
+        for word in ["дербес деректер", "келісім", "cookie файлдары", "Саясат"]
+        {
             assert!(kk.contains(word), "{word}");
         }
     }
@@ -239,17 +277,35 @@ mod tests {
     fn error_codes_have_messages() {
         assert_eq!(error_message("timeout", Language::Kk), KK.error_timeout);
         assert_eq!(error_message("network", Language::Ru), RU.error_network);
-        assert_eq!(error_message("bad_signature", Language::Ru), RU.error_invalid);
+        assert_eq!(
+            error_message("bad_signature", Language::Ru),
+            RU.error_invalid
+        );
     }
 
     #[test]
     fn language_is_chosen_in_order() {
         let browser = ["en-US", "kk-KZ"];
-        assert_eq!(choose_language(Some(Language::Ru), Some("kk"), Some("kk"), browser), Language::Ru);
-        assert_eq!(choose_language(None, Some("kz"), Some("ru"), browser), Language::Kk);
-        assert_eq!(choose_language(None, Some("en"), Some("ru-RU"), browser), Language::Ru);
-        assert_eq!(choose_language(None, None, Some("en"), browser), Language::Kk);
-        assert_eq!(choose_language(None, None, None, ["en", "de"]), Language::Ru);
+        assert_eq!(
+            choose_language(Some(Language::Ru), Some("kk"), Some("kk"), browser),
+            Language::Ru
+        );
+        assert_eq!(
+            choose_language(None, Some("kz"), Some("ru"), browser),
+            Language::Kk
+        );
+        assert_eq!(
+            choose_language(None, Some("en"), Some("ru-RU"), browser),
+            Language::Ru
+        );
+        assert_eq!(
+            choose_language(None, None, Some("en"), browser),
+            Language::Kk
+        );
+        assert_eq!(
+            choose_language(None, None, None, ["en", "de"]),
+            Language::Ru
+        );
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! which the config and the token's claims use too. No serde_json in the wasm: its derives,
 //! error formatting and float printing cost about 57 KB (22 KB brotli).
 
-use vivus_consent_core::consent::{CategoryChoices, ConsentId, ConsentRequest, PolicyRef, Source, SubjectId};
+use vivus_consent_core::consent::{
+    CategoryChoices, ConsentId, ConsentRequest, PolicyRef, Source, SubjectId,
+};
 use vivus_consent_core::jwk::{Jwk, Jwks, KTY_OKP};
 use vivus_consent_core::language::Language;
 
@@ -17,7 +19,9 @@ pub fn string_member(text: &str, name: &str) -> Option<String> {
 /// A JWK set, read as the core reads one (RFC 7517): members a key does not define are
 /// ignored, and entries that are not octet key pairs with `crv` and `x` are skipped.
 pub fn jwks(value: &Json) -> Option<Jwks> {
-    let Value::Array(entries) = &value.get("keys")?.value else { return None };
+    let Value::Array(entries) = &value.get("keys")?.value else {
+        return None;
+    };
     let text = |entry: &Json, name: &str| entry.get(name).and_then(Json::str).map(str::to_owned);
     let keys = entries
         .iter()
@@ -59,7 +63,10 @@ pub fn read_consent_request(text: &str) -> Option<ConsentRequest> {
     Some(ConsentRequest {
         id: ConsentId::parse(v.get("id")?.str()?).ok()?,
         subject: SubjectId::parse(v.get("subject")?.str()?).ok()?,
-        policy: PolicyRef { version: policy.get("version")?.str()?.into(), digest: policy.get("digest")?.str()?.into() },
+        policy: PolicyRef {
+            version: policy.get("version")?.str()?.into(),
+            digest: policy.get("digest")?.str()?.into(),
+        },
         language,
         categories: CategoryChoices {
             necessary: categories.get("necessary")?.bool()?,
@@ -138,9 +145,16 @@ mod tests {
         ConsentRequest {
             id: ConsentId::from_bytes([1; 16]),
             subject: SubjectId::from_bytes([2; 16]),
-            policy: PolicyRef { version: "v1".into(), digest: "ab\"c".into() },
+            policy: PolicyRef {
+                version: "v1".into(),
+                digest: "ab\"c".into(),
+            },
             language: Language::Kk,
-            categories: CategoryChoices { necessary: true, analytics: false, marketing: true },
+            categories: CategoryChoices {
+                necessary: true,
+                analytics: false,
+                marketing: true,
+            },
             policy_accepted: true,
             source: Source::Preferences,
             gpc: false,
@@ -153,10 +167,17 @@ mod tests {
         let text = consent_request(&r);
         assert_eq!(text.as_bytes(), r.canonical_bytes());
         assert_eq!(read_consent_request(&text), Some(r.clone()));
-        let strict: ConsentRequest = serde_json::from_str(&text).expect("the service's reader accepts it");
+        let strict: ConsentRequest =
+            serde_json::from_str(&text).expect("the service's reader accepts it");
         assert_eq!(strict, r);
-        assert_eq!(read_consent_request(&text.replace("\"kk\"", "\"en\"")), None);
-        assert_eq!(read_consent_request(&text.replace("\"gpc\":false", "\"gpc\":0")), None);
+        assert_eq!(
+            read_consent_request(&text.replace("\"kk\"", "\"en\"")),
+            None
+        );
+        assert_eq!(
+            read_consent_request(&text.replace("\"gpc\":false", "\"gpc\":0")),
+            None
+        );
         assert_eq!(read_consent_request("{}"), None);
     }
 
@@ -165,7 +186,13 @@ mod tests {
         let mut out = String::new();
         push_str(&mut out, "a\"b\\c\n\u{1}қ");
         assert_eq!(out, "\"a\\\"b\\\\c\\u000a\\u0001қ\"");
-        assert_eq!(parse(&out).ok().and_then(|j| j.str().map(str::to_owned)).as_deref(), Some("a\"b\\c\n\u{1}қ"));
+        assert_eq!(
+            parse(&out)
+                .ok()
+                .and_then(|j| j.str().map(str::to_owned))
+                .as_deref(),
+            Some("a\"b\\c\n\u{1}қ")
+        );
     }
 
     #[test]
@@ -180,7 +207,10 @@ mod tests {
 
     #[test]
     fn members_are_found_by_name() {
-        assert_eq!(string_member(r#"{"token":"a.b.c","receipt":{"sequence":1}}"#, "token").as_deref(), Some("a.b.c"));
+        assert_eq!(
+            string_member(r#"{"token":"a.b.c","receipt":{"sequence":1}}"#, "token").as_deref(),
+            Some("a.b.c")
+        );
         assert_eq!(string_member(r#"{"code":1}"#, "code"), None);
         assert_eq!(string_member("not json", "code"), None);
     }

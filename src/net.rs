@@ -23,7 +23,11 @@ extern "C" {
 ///
 /// [`NetError`]: unreachable, timed out, refused (with the service's code) or a malformed
 /// answer.
-pub async fn record(endpoint: &str, request: &ConsentRequest, timeout_ms: u32) -> Result<String, NetError> {
+pub async fn record(
+    endpoint: &str,
+    request: &ConsentRequest,
+    timeout_ms: u32,
+) -> Result<String, NetError> {
     let body = crate::json::consent_request(request);
     let text = send("POST", endpoint, Some(&body), timeout_ms).await?;
     crate::json::string_member(&text, "token").ok_or(NetError::BadResponse)
@@ -36,7 +40,10 @@ pub async fn record(endpoint: &str, request: &ConsentRequest, timeout_ms: u32) -
 /// As [`record`].
 pub async fn jwks(url: &str, timeout_ms: u32) -> Result<Jwks, NetError> {
     let text = send("GET", url, None, timeout_ms).await?;
-    crate::json::parse(&text).ok().and_then(|v| crate::json::jwks(&v)).ok_or(NetError::BadResponse)
+    crate::json::parse(&text)
+        .ok()
+        .and_then(|v| crate::json::jwks(&v))
+        .ok_or(NetError::BadResponse)
 }
 
 /// Fetches a text document (the policy markdown).
@@ -48,7 +55,12 @@ pub async fn text(url: &str, timeout_ms: u32) -> Result<String, NetError> {
     send("GET", url, None, timeout_ms).await
 }
 
-async fn send(method: &str, url: &str, body: Option<&str>, timeout_ms: u32) -> Result<String, NetError> {
+async fn send(
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+    timeout_ms: u32,
+) -> Result<String, NetError> {
     let init = web_sys::RequestInit::new();
     init.set_method(method);
     // The service sets the consent cookie itself when it is same-site.
@@ -59,10 +71,13 @@ async fn send(method: &str, url: &str, body: Option<&str>, timeout_ms: u32) -> R
     if let Some(body) = body {
         init.set_body(&JsValue::from_str(body));
         let headers = web_sys::Headers::new().map_err(|_| NetError::Network)?;
-        headers.set("content-type", "application/json").map_err(|_| NetError::Network)?;
+        headers
+            .set("content-type", "application/json")
+            .map_err(|_| NetError::Network)?;
         init.set_headers(&headers);
     }
-    let request = web_sys::Request::new_with_str_and_init(url, &init).map_err(|_| NetError::Network)?;
+    let request =
+        web_sys::Request::new_with_str_and_init(url, &init).map_err(|_| NetError::Network)?;
     let response: web_sys::Response = JsFuture::from(global_fetch(&request))
         .await
         .map_err(|err| fetch_error(&err))?
@@ -77,8 +92,13 @@ async fn send(method: &str, url: &str, body: Option<&str>, timeout_ms: u32) -> R
         return Ok(text);
     }
     let status = response.status();
-    let code = crate::json::string_member(&text, "code")
-        .unwrap_or_else(|| String::from(if status >= 500 { "http_5xx" } else { "http_4xx" }));
+    let code = crate::json::string_member(&text, "code").unwrap_or_else(|| {
+        String::from(if status >= 500 {
+            "http_5xx"
+        } else {
+            "http_4xx"
+        })
+    });
     Err(NetError::Status { status, code })
 }
 
@@ -92,16 +112,26 @@ pub fn timeout_signal(ms: u32) -> Option<web_sys::AbortSignal> {
         return Some(web_sys::AbortSignal::timeout_with_u32(ms));
     }
     let controller = web_sys::AbortController::new().ok()?;
-    let abort: js_sys::Function = js_sys::Reflect::get(&controller, &"abort".into()).ok()?.dyn_into().ok()?;
-    let set_timeout: js_sys::Function = js_sys::Reflect::get(&global, &"setTimeout".into()).ok()?.dyn_into().ok()?;
-    set_timeout.call2(&global, &abort.bind0(&controller), &JsValue::from(ms)).ok()?;
+    let abort: js_sys::Function = js_sys::Reflect::get(&controller, &"abort".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let set_timeout: js_sys::Function = js_sys::Reflect::get(&global, &"setTimeout".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    set_timeout
+        .call2(&global, &abort.bind0(&controller), &JsValue::from(ms))
+        .ok()?;
     Some(controller.signal())
 }
 
 /// Our signals only ever abort for the timeout: `TimeoutError` (`AbortSignal.timeout`) or
 /// `AbortError` (the fallback). Anything else is the network's fault.
 fn fetch_error(err: &JsValue) -> NetError {
-    let name = js_sys::Reflect::get(err, &"name".into()).ok().and_then(|n| n.as_string());
+    let name = js_sys::Reflect::get(err, &"name".into())
+        .ok()
+        .and_then(|n| n.as_string());
     match name.as_deref() {
         Some("TimeoutError" | "AbortError") => NetError::Timeout,
         _ => NetError::Network,

@@ -49,7 +49,9 @@ pub struct Runtime {
 
 impl core::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Runtime").field("controller", &self.controller).finish_non_exhaustive()
+        f.debug_struct("Runtime")
+            .field("controller", &self.controller)
+            .finish_non_exhaustive()
     }
 }
 
@@ -71,7 +73,10 @@ impl Runtime {
     /// # Errors
     ///
     /// As [`Runtime::start`].
-    pub async fn start_with_store(config: Config, store: Box<dyn ConsentStore>) -> Result<Rc<Runtime>> {
+    pub async fn start_with_store(
+        config: Config,
+        store: Box<dyn ConsentStore>,
+    ) -> Result<Rc<Runtime>> {
         let hints = env::language_hints();
         let lang = i18n::choose_language(
             config.language,
@@ -79,7 +84,12 @@ impl Runtime {
             hints.html.as_deref(),
             hints.browser.iter().map(String::as_str),
         );
-        let subject = match store.read(Key::Subject).ok().flatten().and_then(|s| SubjectId::parse(&s).ok()) {
+        let subject = match store
+            .read(Key::Subject)
+            .ok()
+            .flatten()
+            .and_then(|s| SubjectId::parse(&s).ok())
+        {
             Some(subject) => subject,
             None => {
                 let subject = env::new_subject_id()?;
@@ -87,9 +97,17 @@ impl Runtime {
                 subject
             }
         };
-        let backoff = Backoff { max_attempts: config.net.max_attempts, base_ms: config.net.backoff_ms };
-        let controller =
-            Controller::new(config.policy_version, lang, subject, backoff, env::global_privacy_control());
+        let backoff = Backoff {
+            max_attempts: config.net.max_attempts,
+            base_ms: config.net.backoff_ms,
+        };
+        let controller = Controller::new(
+            config.policy_version,
+            lang,
+            subject,
+            backoff,
+            env::global_privacy_control(),
+        );
         let jwks = config.jwks.clone().unwrap_or(Jwks { keys: Vec::new() });
         let runtime = Rc::new_cyclic(|this| Runtime {
             config,
@@ -134,7 +152,11 @@ impl Runtime {
         };
         let show_banner = runtime.config.ui.auto_show
             && !(runtime.config.ui.hide_for_bots && env::is_bot(&env::user_agent()));
-        runtime.dispatch(Msg::Start { verified, pending, show_banner });
+        runtime.dispatch(Msg::Start {
+            verified,
+            pending,
+            show_banner,
+        });
         Ok(runtime)
     }
 
@@ -160,7 +182,9 @@ impl Runtime {
         match effect {
             Effect::Render => self.render(),
             Effect::PersistPending(request) => {
-                let _ = self.store.write(Key::Pending, &crate::json::consent_request(&request), 0);
+                let _ = self
+                    .store
+                    .write(Key::Pending, &crate::json::consent_request(&request), 0);
             }
             Effect::ClearPending => {
                 let _ = self.store.remove(Key::Pending);
@@ -193,17 +217,28 @@ impl Runtime {
 
     async fn send(&self, request: ConsentRequest) {
         let id = request.id.clone();
-        let msg = match net::record(&self.config.endpoint, &request, self.config.net.timeout_ms).await {
-            Ok(token) => match self.verify(&token).await {
-                Ok(verified) if verified.claims.jti == id => {
-                    Msg::Recorded { id, verified, now: env::now_secs() }
-                }
-                // The service answered with a token we cannot trust (wrong keys or issuer
-                // configured, or a token for another consent): retrying will not fix it.
-                _ => Msg::Failed { id, code: "invalid_token", retryable: false },
-            },
-            Err(err) => Msg::Failed { id, code: err.code(), retryable: err.is_retryable() },
-        };
+        let msg =
+            match net::record(&self.config.endpoint, &request, self.config.net.timeout_ms).await {
+                Ok(token) => match self.verify(&token).await {
+                    Ok(verified) if verified.claims.jti == id => Msg::Recorded {
+                        id,
+                        verified,
+                        now: env::now_secs(),
+                    },
+                    // The service answered with a token we cannot trust (wrong keys or issuer
+                    // configured, or a token for another consent): retrying will not fix it.
+                    _ => Msg::Failed {
+                        id,
+                        code: "invalid_token",
+                        retryable: false,
+                    },
+                },
+                Err(err) => Msg::Failed {
+                    id,
+                    code: err.code(),
+                    retryable: err.is_retryable(),
+                },
+            };
         self.dispatch(msg);
     }
 
@@ -216,8 +251,11 @@ impl Runtime {
     pub async fn verify(&self, token: &str) -> Result<Verified, TokenError> {
         let policy = self.config.policy_version;
         let check = |jwks: &Jwks| {
-            let expected =
-                Expected { issuer: &self.config.issuer, policy_digest: policy.digest, now: env::now_secs() };
+            let expected = Expected {
+                issuer: &self.config.issuer,
+                policy_digest: policy.digest,
+                now: env::now_secs(),
+            };
             token::verify(token, jwks, &expected)
         };
         let mut result = check(&self.jwks.borrow());
@@ -230,7 +268,10 @@ impl Runtime {
                 }
             }
         }
-        result.map(|claims| Verified { token: token.into(), claims })
+        result.map(|claims| Verified {
+            token: token.into(),
+            claims,
+        })
     }
 
     fn emit(&self, event: &Event) {
@@ -274,9 +315,19 @@ impl Runtime {
                 set(&detail, "status", &self.status().as_str().into());
                 "ready"
             }
-            Event::Change { categories, changed } => {
+            Event::Change {
+                categories,
+                changed,
+            } => {
                 set(&detail, "categories", &categories_array(*categories));
-                set(&detail, "changed", &changed.iter().map(|c| JsValue::from_str(c.as_str())).collect::<js_sys::Array>());
+                set(
+                    &detail,
+                    "changed",
+                    &changed
+                        .iter()
+                        .map(|c| JsValue::from_str(c.as_str()))
+                        .collect::<js_sys::Array>(),
+                );
                 "change"
             }
             Event::Recorded { token, consent_id } => {
@@ -286,7 +337,11 @@ impl Runtime {
             }
             Event::Error { code } => {
                 set(&detail, "code", &(*code).into());
-                set(&detail, "message", &i18n::error_message(code, self.language()).into());
+                set(
+                    &detail,
+                    "message",
+                    &i18n::error_message(code, self.language()).into(),
+                );
                 "error"
             }
         };
@@ -335,9 +390,19 @@ impl Runtime {
     /// # Errors
     ///
     /// [`SdkError::Unsupported`] if no random consent id can be drawn.
-    pub fn choose(&self, categories: Categories, policy_accepted: Option<bool>, source: Source) -> Result<()> {
+    pub fn choose(
+        &self,
+        categories: Categories,
+        policy_accepted: Option<bool>,
+        source: Source,
+    ) -> Result<()> {
         let id = env::new_consent_id()?;
-        self.dispatch(Msg::Choose(Choice { id, categories, policy_accepted, source }));
+        self.dispatch(Msg::Choose(Choice {
+            id,
+            categories,
+            policy_accepted,
+            source,
+        }));
         Ok(())
     }
 
@@ -367,7 +432,9 @@ impl Runtime {
     /// added after `ready` is called at once, so late subscribers do not wait forever.
     pub fn on(&self, name: &str, handler: js_sys::Function) {
         if name == "ready" && self.ready.get() {
-            let (_, detail) = self.event_detail(&Event::Ready { categories: self.granted() });
+            let (_, detail) = self.event_detail(&Event::Ready {
+                categories: self.granted(),
+            });
             let _ = handler.call1(&JsValue::NULL, &detail);
         }
         self.listeners.borrow_mut().push((name.into(), handler));
@@ -375,7 +442,9 @@ impl Runtime {
 
     /// Removes a JS listener added with [`Runtime::on`].
     pub fn off(&self, name: &str, handler: &js_sys::Function) {
-        self.listeners.borrow_mut().retain(|(kind, f)| !(kind == name && f == handler));
+        self.listeners
+            .borrow_mut()
+            .retain(|(kind, f)| !(kind == name && f == handler));
     }
 
     /// A promise of the token once the service has recorded the choice in effect.
@@ -392,7 +461,9 @@ impl Runtime {
     ///
     /// Never in practice: the promise only resolves.
     pub async fn recorded(&self) -> Result<String> {
-        let token = JsFuture::from(self.when_recorded()).await.map_err(|_| SdkError::NotInitialized)?;
+        let token = JsFuture::from(self.when_recorded())
+            .await
+            .map_err(|_| SdkError::NotInitialized)?;
         Ok(token.as_string().unwrap_or_default())
     }
 
@@ -407,7 +478,9 @@ impl Runtime {
     pub async fn request_policy_acceptance(&self) -> Result<String> {
         {
             let state = self.controller.borrow();
-            if let (Status::Recorded, true, Some(token)) = (state.status(), state.policy_accepted(), state.token()) {
+            if let (Status::Recorded, true, Some(token)) =
+                (state.status(), state.policy_accepted(), state.token())
+            {
                 return Ok(token.into());
             }
         }
@@ -420,7 +493,9 @@ impl Runtime {
             }
         }
         #[cfg(not(feature = "ui"))]
-        Err(SdkError::Unsupported("the policy acceptance dialog (build with the ui feature)"))
+        Err(SdkError::Unsupported(
+            "the policy acceptance dialog (build with the ui feature)",
+        ))
     }
 
     /// Opens the settings dialog (no-op without the `ui` feature).
@@ -469,11 +544,16 @@ fn set(target: &js_sys::Object, key: &str, value: &JsValue) {
 
 /// A JS array of category names.
 pub fn categories_array(categories: Categories) -> js_sys::Array {
-    categories.iter().map(|c| JsValue::from_str(c.as_str())).collect()
+    categories
+        .iter()
+        .map(|c| JsValue::from_str(c.as_str()))
+        .collect()
 }
 
 fn dispatch_dom_event(name: &str, detail: &JsValue) {
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
     let init = web_sys::CustomEventInit::new();
     init.set_detail(detail);
     let mut full = String::from("vivus-consent:");

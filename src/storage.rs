@@ -64,7 +64,12 @@ pub struct MemoryStore {
 
 impl ConsentStore for MemoryStore {
     fn read(&self, key: Key) -> Result<Option<String>, StorageError> {
-        Ok(self.values.borrow().iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()))
+        Ok(self
+            .values
+            .borrow()
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone()))
     }
     fn write(&self, key: Key, value: &str, max_age: u64) -> Result<(), StorageError> {
         self.remove(key)?;
@@ -92,12 +97,20 @@ pub struct BrowserStore {
 impl BrowserStore {
     /// A store for the configured cookie; `secure` adds the `Secure` attribute (on https).
     pub fn new(cookie: CookieConfig, secure: bool) -> Self {
-        BrowserStore { cookie, secure, memory: MemoryStore::default() }
+        BrowserStore {
+            cookie,
+            secure,
+            memory: MemoryStore::default(),
+        }
     }
 
     fn local(&self) -> Result<web_sys::Storage, StorageError> {
         let window = web_sys::window().ok_or(StorageError::Unavailable)?;
-        window.local_storage().ok().flatten().ok_or(StorageError::Unavailable)
+        window
+            .local_storage()
+            .ok()
+            .flatten()
+            .ok_or(StorageError::Unavailable)
     }
 
     fn local_key(key: Key) -> &'static str {
@@ -116,25 +129,35 @@ impl BrowserStore {
     }
 
     fn read_cookie(&self) -> Result<Option<String>, StorageError> {
-        let all = Self::html_document()?.cookie().map_err(|_| StorageError::Cookie)?;
+        let all = Self::html_document()?
+            .cookie()
+            .map_err(|_| StorageError::Cookie)?;
         Ok(cookie_value(&all, &self.cookie.name).map(str::to_owned))
     }
 
     fn write_cookie(&self, value: &str, max_age: u64) -> Result<(), StorageError> {
         let line = cookie_line(&self.cookie, value, max_age, self.secure);
-        Self::html_document()?.set_cookie(&line).map_err(|_| StorageError::Cookie)
+        Self::html_document()?
+            .set_cookie(&line)
+            .map_err(|_| StorageError::Cookie)
     }
 
     fn read_local(&self, key: Key) -> Result<Option<String>, StorageError> {
-        self.local()?.get_item(Self::local_key(key)).map_err(|_| StorageError::Access)
+        self.local()?
+            .get_item(Self::local_key(key))
+            .map_err(|_| StorageError::Access)
     }
 
     fn write_local(&self, key: Key, value: &str) -> Result<(), StorageError> {
-        self.local()?.set_item(Self::local_key(key), value).map_err(|_| StorageError::Access)
+        self.local()?
+            .set_item(Self::local_key(key), value)
+            .map_err(|_| StorageError::Access)
     }
 
     fn remove_local(&self, key: Key) -> Result<(), StorageError> {
-        self.local()?.remove_item(Self::local_key(key)).map_err(|_| StorageError::Access)
+        self.local()?
+            .remove_item(Self::local_key(key))
+            .map_err(|_| StorageError::Access)
     }
 }
 

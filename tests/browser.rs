@@ -228,25 +228,52 @@ async fn banner_renders_in_russian_and_switches_to_kazakh() {
     reset_page();
     let rt = start(config(r#""language":"ru""#)).await;
     let region = find("[role=region]");
-    assert_eq!(region.get_attribute("aria-labelledby").as_deref(), Some("vc-bt"));
+    assert_eq!(
+        region.get_attribute("aria-labelledby").as_deref(),
+        Some("vc-bt")
+    );
     assert_eq!(text("#vc-bt"), i18n::text(Language::Ru).banner_title);
-    let buttons = shadow().expect("shadow").query_selector_all(".actions button").expect("buttons");
+    let buttons = shadow()
+        .expect("shadow")
+        .query_selector_all(".actions button")
+        .expect("buttons");
     assert_eq!(buttons.length(), 3, "accept, reject, settings");
     assert_eq!(text("[data-vc=accept]"), "Принять все");
     assert_eq!(text("[data-vc=reject]"), "Только необходимые");
     assert_eq!(text("[data-vc=settings]"), "Настроить");
-    assert_eq!(find("[data-vc=lang-ru]").get_attribute("aria-pressed").as_deref(), Some("true"));
+    assert_eq!(
+        find("[data-vc=lang-ru]")
+            .get_attribute("aria-pressed")
+            .as_deref(),
+        Some("true")
+    );
     // The page can still scroll everything above the banner.
-    let padding = web_sys::window().unwrap().document().unwrap().body().unwrap().style().get_property_value("padding-bottom").unwrap();
+    let padding = web_sys::window()
+        .unwrap()
+        .document()
+        .unwrap()
+        .body()
+        .unwrap()
+        .style()
+        .get_property_value("padding-bottom")
+        .unwrap();
     assert!(padding.ends_with("px") && padding != "0px", "{padding}");
 
     click("[data-vc=lang-kk]").await;
     assert_eq!(text("#vc-bt"), i18n::text(Language::Kk).banner_title);
     assert_eq!(text("[data-vc=accept]"), "Барлығын қабылдау");
-    assert_eq!(find("[role=region]").get_attribute("lang").as_deref(), Some("kk"));
+    assert_eq!(
+        find("[role=region]").get_attribute("lang").as_deref(),
+        Some("kk")
+    );
     assert_eq!(rt.language(), Language::Kk);
     // Focus stays on the switch the visitor used.
-    assert_eq!(inner_active().and_then(|e| e.get_attribute("data-vc")).as_deref(), Some("lang-kk"));
+    assert_eq!(
+        inner_active()
+            .and_then(|e| e.get_attribute("data-vc"))
+            .as_deref(),
+        Some("lang-kk")
+    );
     drop(rt);
 }
 
@@ -258,17 +285,34 @@ async fn accept_all_grants_everything_at_once_and_persists_the_pending_choice() 
     click("[data-vc=accept]").await;
     assert_eq!(rt.granted(), Categories::all());
     assert_eq!(rt.status(), Status::Pending);
-    assert!(try_find("[role=region]").is_none(), "banner hidden after a choice");
-    let body = web_sys::window().unwrap().document().unwrap().body().unwrap();
-    assert_eq!(body.style().get_property_value("padding-bottom").unwrap(), "", "the page's padding is restored");
+    assert!(
+        try_find("[role=region]").is_none(),
+        "banner hidden after a choice"
+    );
+    let body = web_sys::window()
+        .unwrap()
+        .document()
+        .unwrap()
+        .body()
+        .unwrap();
+    assert_eq!(
+        body.style().get_property_value("padding-bottom").unwrap(),
+        "",
+        "the page's padding is restored"
+    );
     let pending = local("vivus_consent_pending").expect("pending persisted");
     let state = rt.snapshot();
     let id = state.consent_id().expect("an id").as_str().to_owned();
     assert!(pending.contains(&id), "{pending}");
-    assert!(pending.contains(r#""marketing":true"#) && pending.contains(r#""language":"kk""#), "{pending}");
+    assert!(
+        pending.contains(r#""marketing":true"#) && pending.contains(r#""language":"kk""#),
+        "{pending}"
+    );
     assert_eq!(changes.length(), 1);
     let detail = changes.get(0);
-    let changed: js_sys::Array = js_sys::Reflect::get(&detail, &"changed".into()).unwrap().into();
+    let changed: js_sys::Array = js_sys::Reflect::get(&detail, &"changed".into())
+        .unwrap()
+        .into();
     assert_eq!(changed.length(), 2);
 }
 
@@ -290,15 +334,25 @@ async fn settings_toggle_categories_and_save_exactly_those() {
     let dialog = find("[role=dialog]");
     assert_eq!(dialog.get_attribute("aria-modal").as_deref(), Some("true"));
     assert_eq!(text("#vc-pt"), "Настройки cookie-файлов");
-    assert_eq!(inner_active().as_ref(), Some(&dialog), "focus moved into the dialog");
+    assert_eq!(
+        inner_active().as_ref(),
+        Some(&dialog),
+        "focus moved into the dialog"
+    );
 
     let necessary: HtmlInputElement = find("#vc-sw-necessary").dyn_into().unwrap();
     assert!(necessary.checked() && necessary.disabled());
     assert_eq!(necessary.get_attribute("role").as_deref(), Some("switch"));
     let analytics: HtmlInputElement = find("#vc-sw-analytics").dyn_into().unwrap();
     let marketing: HtmlInputElement = find("#vc-sw-marketing").dyn_into().unwrap();
-    assert!(!analytics.checked() && !marketing.checked(), "optional categories start off");
-    assert_eq!(text("label[for=vc-sw-marketing]"), Category::Marketing.title(Language::Ru));
+    assert!(
+        !analytics.checked() && !marketing.checked(),
+        "optional categories start off"
+    );
+    assert_eq!(
+        text("label[for=vc-sw-marketing]"),
+        Category::Marketing.title(Language::Ru)
+    );
     assert!(dialog.text_content().unwrap().contains("Яндекс Метрика"));
 
     analytics.click();
@@ -323,22 +377,43 @@ async fn focus_is_trapped_escape_closes_and_focus_returns() {
     rt.show_preferences();
     let dialog = find("[role=dialog]");
     let focusable = dialog
-        .query_selector_all("button:not([disabled]):not([hidden]),input:not([disabled]),a[href],summary")
+        .query_selector_all(
+            "button:not([disabled]):not([hidden]),input:not([disabled]),a[href],summary",
+        )
         .unwrap();
     let first: HtmlElement = focusable.item(0).unwrap().dyn_into().unwrap();
-    let last: HtmlElement = focusable.item(focusable.length() - 1).unwrap().dyn_into().unwrap();
+    let last: HtmlElement = focusable
+        .item(focusable.length() - 1)
+        .unwrap()
+        .dyn_into()
+        .unwrap();
 
     last.focus().unwrap();
     let not_prevented = press(&last, "Tab", false);
     assert!(!not_prevented, "Tab on the last control is handled");
-    assert_eq!(inner_active().as_ref(), Some(first.as_ref()), "Tab wraps to the first control");
+    assert_eq!(
+        inner_active().as_ref(),
+        Some(first.as_ref()),
+        "Tab wraps to the first control"
+    );
     press(&first, "Tab", true);
-    assert_eq!(inner_active().as_ref(), Some(last.as_ref()), "Shift+Tab wraps to the last control");
+    assert_eq!(
+        inner_active().as_ref(),
+        Some(last.as_ref()),
+        "Shift+Tab wraps to the last control"
+    );
 
     press(&last, "Escape", false);
     sleep(10).await;
-    assert!(try_find("[role=dialog]").is_none(), "Escape closed the dialog");
-    assert_eq!(active().as_ref(), Some(opener.as_ref()), "focus is back on the opener");
+    assert!(
+        try_find("[role=dialog]").is_none(),
+        "Escape closed the dialog"
+    );
+    assert_eq!(
+        active().as_ref(),
+        Some(opener.as_ref()),
+        "focus is back on the opener"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -352,7 +427,10 @@ async fn policy_viewer_loads_the_policy_when_opened_and_renders_its_sections() {
     let rt = start(config(&extra)).await;
     click("[data-vc=policy]").await;
     let dialog = find("[role=dialog]");
-    assert_eq!(dialog.get_attribute("aria-labelledby").as_deref(), Some("vc-vt"));
+    assert_eq!(
+        dialog.get_attribute("aria-labelledby").as_deref(),
+        Some("vc-vt")
+    );
     for _ in 0..50 {
         if try_find(".policy h3").is_some() {
             break;
@@ -362,8 +440,18 @@ async fn policy_viewer_loads_the_policy_when_opened_and_renders_its_sections() {
     let headings = shadow().unwrap().query_selector_all(".policy h3").unwrap();
     assert_eq!(headings.length() as usize, doc.sections.len());
     let first = headings.item(0).unwrap().text_content().unwrap();
-    assert!(first.starts_with("1. ") && first.ends_with(&doc.sections[0].title), "{first}");
-    assert!(shadow().unwrap().query_selector_all(".policy li").unwrap().length() > 5);
+    assert!(
+        first.starts_with("1. ") && first.ends_with(&doc.sections[0].title),
+        "{first}"
+    );
+    assert!(
+        shadow()
+            .unwrap()
+            .query_selector_all(".policy li")
+            .unwrap()
+            .length()
+            > 5
+    );
     // Text only: nothing in the policy became markup other than what the renderer made.
     assert!(try_find(".policy script, .policy img").is_none());
     click("[data-vc=done]").await;
@@ -374,7 +462,10 @@ async fn policy_viewer_loads_the_policy_when_opened_and_renders_its_sections() {
 #[wasm_bindgen_test]
 async fn policy_viewer_reports_a_failed_load_with_a_retry() {
     reset_page();
-    let rt = start(config(r#""language":"kk","policyUrl":"http://127.0.0.1:9/policy/""#)).await;
+    let rt = start(config(
+        r#""language":"kk","policyUrl":"http://127.0.0.1:9/policy/""#,
+    ))
+    .await;
     rt.show_policy();
     for _ in 0..100 {
         if try_find("[role=alert]").is_some() {
@@ -395,8 +486,14 @@ async fn a_stored_valid_token_hides_the_banner_and_restores_the_choice() {
     assert_eq!(rt.status(), Status::Recorded);
     assert_eq!(rt.granted(), set(&[Category::Marketing]));
     assert_eq!(rt.snapshot().token(), Some(token.as_str()));
-    assert!(try_find("[role=region]").is_none(), "no banner for a returning visitor");
-    assert_eq!(rt.snapshot().subject().as_str(), SubjectId::from_bytes([3; 16]).as_str());
+    assert!(
+        try_find("[role=region]").is_none(),
+        "no banner for a returning visitor"
+    );
+    assert_eq!(
+        rt.snapshot().subject().as_str(),
+        SubjectId::from_bytes([3; 16]).as_str()
+    );
 }
 
 #[wasm_bindgen_test]
@@ -413,7 +510,13 @@ async fn tampered_expired_foreign_and_outdated_tokens_bring_the_banner_back() {
     let mut foreign = claims(Categories::all());
     foreign.iss = "someone-else".into();
     let other_key = SigningKey::from_seed([8; 32]).sign(&claims(Categories::all()));
-    for token in [tampered, key().sign(&expired), key().sign(&outdated), key().sign(&foreign), other_key] {
+    for token in [
+        tampered,
+        key().sign(&expired),
+        key().sign(&outdated),
+        key().sign(&foreign),
+        other_key,
+    ] {
         reset_page();
         store_token(&token);
         let rt = start(config("")).await;
@@ -465,8 +568,15 @@ async fn an_unreachable_service_leaves_the_choice_pending_and_emits_error() {
     let seen = Rc::new(RefCell::new(Vec::new()));
     let rt = start(config(r#""language":"ru""#)).await;
     let log = seen.clone();
-    rt.subscribe(Rc::new(move |_: &Runtime, event: &Event| log.borrow_mut().push(event.clone())));
-    rt.choose(Categories::all(), None, vivus_consent_core::consent::Source::Api).expect("choose");
+    rt.subscribe(Rc::new(move |_: &Runtime, event: &Event| {
+        log.borrow_mut().push(event.clone())
+    }));
+    rt.choose(
+        Categories::all(),
+        None,
+        vivus_consent_core::consent::Source::Api,
+    )
+    .expect("choose");
     for _ in 0..150 {
         if errors.length() > 0 {
             break;
@@ -475,9 +585,18 @@ async fn an_unreachable_service_leaves_the_choice_pending_and_emits_error() {
     }
     assert_eq!(errors.length(), 1, "one :error for one failed attempt");
     let detail = errors.get(0);
-    assert_eq!(js_sys::Reflect::get(&detail, &"code".into()).unwrap().as_string().as_deref(), Some("network"));
     assert_eq!(
-        js_sys::Reflect::get(&detail, &"message".into()).unwrap().as_string().as_deref(),
+        js_sys::Reflect::get(&detail, &"code".into())
+            .unwrap()
+            .as_string()
+            .as_deref(),
+        Some("network")
+    );
+    assert_eq!(
+        js_sys::Reflect::get(&detail, &"message".into())
+            .unwrap()
+            .as_string()
+            .as_deref(),
         Some(i18n::text(Language::Ru).error_network)
     );
     assert!(seen.borrow().contains(&Event::Error { code: "network" }));
@@ -517,10 +636,14 @@ async fn crawlers_get_no_banner_and_no_grants_but_webdriver_is_not_a_crawler() {
     drop(rt);
 
     reset_page();
-    let webdriver = js_sys::Reflect::get(&web_sys::window().unwrap().navigator(), &"webdriver".into()).unwrap();
+    let webdriver =
+        js_sys::Reflect::get(&web_sys::window().unwrap().navigator(), &"webdriver".into()).unwrap();
     assert!(webdriver.is_truthy(), "this browser is automated");
     let rt = start(config("")).await;
-    assert!(try_find("[role=region]").is_some(), "automation is not a crawler");
+    assert!(
+        try_find("[role=region]").is_some(),
+        "automation is not a crawler"
+    );
     drop(rt);
 }
 
@@ -537,12 +660,23 @@ fn invalid_config_is_rejected_with_a_type_error_naming_the_member() {
         let err = vivus_consent::api::config_from_js(&value).expect_err("invalid");
         let err: js_sys::Error = JsValue::from(err).dyn_into().expect("an Error");
         assert_eq!(String::from(err.name()), "TypeError");
-        assert_eq!(js_sys::Reflect::get(&err, &"code".into()).unwrap().as_string().as_deref(), Some("invalid_config"));
+        assert_eq!(
+            js_sys::Reflect::get(&err, &"code".into())
+                .unwrap()
+                .as_string()
+                .as_deref(),
+            Some("invalid_config")
+        );
         let message = String::from(err.message());
         assert!(message.contains(member), "{message}");
     }
     let with_function = js_sys::Object::new();
-    js_sys::Reflect::set(&with_function, &"onChange".into(), &js_sys::Function::new_no_args("")).unwrap();
+    js_sys::Reflect::set(
+        &with_function,
+        &"onChange".into(),
+        &js_sys::Function::new_no_args(""),
+    )
+    .unwrap();
     let err = vivus_consent::api::config_from_js(&with_function.into()).expect_err("refused");
     assert!(err.to_string().contains("onChange"));
 }
@@ -550,17 +684,24 @@ fn invalid_config_is_rejected_with_a_type_error_naming_the_member() {
 #[wasm_bindgen_test]
 async fn init_twice_returns_the_same_object_and_late_ready_listeners_still_fire() {
     reset_page();
-    let config = js_sys::JSON::parse(r#"{"ui":{"autoShow":false},"language":"kk","jwksUrl":null}"#).unwrap();
+    let config =
+        js_sys::JSON::parse(r#"{"ui":{"autoShow":false},"language":"kk","jwksUrl":null}"#).unwrap();
     let first = vivus_consent::api::init(config.clone());
     let second = vivus_consent::api::init(config);
-    let (a, b) = (JsFuture::from(first).await.expect("init"), JsFuture::from(second).await.expect("init"));
+    let (a, b) = (
+        JsFuture::from(first).await.expect("init"),
+        JsFuture::from(second).await.expect("init"),
+    );
     assert!(js_sys::Object::is(&a, &b), "one instance per page");
     let rt = vivus_consent::api::runtime().expect("runtime");
     assert!(rt.is_ready());
     let fired = Rc::new(RefCell::new(0));
     let count = fired.clone();
     let handler = Closure::<dyn FnMut(JsValue)>::new(move |_| *count.borrow_mut() += 1);
-    rt.on("ready", handler.as_ref().unchecked_ref::<js_sys::Function>().clone());
+    rt.on(
+        "ready",
+        handler.as_ref().unchecked_ref::<js_sys::Function>().clone(),
+    );
     assert_eq!(*fired.borrow(), 1);
     assert_eq!(hosts(), 0, "autoShow false shows nothing");
 }
@@ -572,24 +713,43 @@ async fn policy_acceptance_needs_the_unticked_box_and_cancel_declines() {
     let waiting = {
         let rt = rt.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            rt.request_policy_acceptance().await.map(JsValue::from).map_err(JsValue::from)
+            rt.request_policy_acceptance()
+                .await
+                .map(JsValue::from)
+                .map_err(JsValue::from)
         })
     };
     sleep(10).await;
     let dialog = find("[role=dialog]");
-    assert_eq!(dialog.get_attribute("aria-labelledby").as_deref(), Some("vc-at"));
+    assert_eq!(
+        dialog.get_attribute("aria-labelledby").as_deref(),
+        Some("vc-at")
+    );
     let checkbox: HtmlInputElement = find("#vc-accept").dyn_into().unwrap();
     assert!(!checkbox.checked(), "acceptance is never pre-ticked");
     let label = text("label[for=vc-accept]");
     assert_eq!(label, policy::acceptance_label(Language::Ru).text);
 
     click("[data-vc=confirm]").await;
-    assert_eq!(text("[role=alert]"), i18n::text(Language::Ru).acceptance_required);
-    assert_eq!(rt.status(), Status::None, "nothing was sent without the tick");
+    assert_eq!(
+        text("[role=alert]"),
+        i18n::text(Language::Ru).acceptance_required
+    );
+    assert_eq!(
+        rt.status(),
+        Status::None,
+        "nothing was sent without the tick"
+    );
 
     click("[data-vc=cancel]").await;
     let err = JsFuture::from(waiting).await.expect_err("declined");
-    assert_eq!(js_sys::Reflect::get(&err, &"code".into()).unwrap().as_string().as_deref(), Some("declined"));
+    assert_eq!(
+        js_sys::Reflect::get(&err, &"code".into())
+            .unwrap()
+            .as_string()
+            .as_deref(),
+        Some("declined")
+    );
     assert!(try_find("[role=dialog]").is_none());
 }
 
@@ -600,11 +760,16 @@ async fn accepted_policy_with_the_service_down_shows_the_error_and_a_retry_and_s
     let waiting = {
         let rt = rt.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            rt.request_policy_acceptance().await.map(JsValue::from).map_err(JsValue::from)
+            rt.request_policy_acceptance()
+                .await
+                .map(JsValue::from)
+                .map_err(JsValue::from)
         })
     };
     sleep(10).await;
-    find("#vc-accept").unchecked_into::<HtmlInputElement>().click();
+    find("#vc-accept")
+        .unchecked_into::<HtmlInputElement>()
+        .click();
     click("[data-vc=confirm]").await;
     assert_eq!(rt.status(), Status::Pending);
     assert!(rt.snapshot().policy_accepted());
@@ -617,7 +782,9 @@ async fn accepted_policy_with_the_service_down_shows_the_error_and_a_retry_and_s
     assert_eq!(text("[role=alert]"), i18n::text(Language::Kk).error_network);
     let retry: HtmlElement = find("[data-vc=retry]").dyn_into().unwrap();
     assert!(!retry.hidden(), "a retry is offered");
-    assert!(local("vivus_consent_pending").unwrap_or_default().contains(r#""policyAccepted":true"#));
+    assert!(local("vivus_consent_pending")
+        .unwrap_or_default()
+        .contains(r#""policyAccepted":true"#));
     drop(waiting);
     drop(rt);
 
@@ -627,11 +794,16 @@ async fn accepted_policy_with_the_service_down_shows_the_error_and_a_retry_and_s
     let _waiting = {
         let rt = again.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            rt.request_policy_acceptance().await.map(JsValue::from).map_err(JsValue::from)
+            rt.request_policy_acceptance()
+                .await
+                .map(JsValue::from)
+                .map_err(JsValue::from)
         })
     };
     sleep(10).await;
-    assert!(find("#vc-accept").unchecked_into::<HtmlInputElement>().checked());
+    assert!(find("#vc-accept")
+        .unchecked_into::<HtmlInputElement>()
+        .checked());
     assert_eq!(again.status(), Status::Pending);
     again.hide();
 }
@@ -639,39 +811,72 @@ async fn accepted_policy_with_the_service_down_shows_the_error_and_a_retry_and_s
 #[wasm_bindgen_test]
 async fn the_js_api_does_what_its_names_say() {
     reset_page();
-    let config = js_sys::JSON::parse(r#"{"ui":{"autoShow":false},"language":"kk","jwksUrl":null}"#).unwrap();
-    let consent = JsFuture::from(vivus_consent::api::init(config)).await.expect("init");
+    let config =
+        js_sys::JSON::parse(r#"{"ui":{"autoShow":false},"language":"kk","jwksUrl":null}"#).unwrap();
+    let consent = JsFuture::from(vivus_consent::api::init(config))
+        .await
+        .expect("init");
     let out = exercise(&consent);
     let get = |key: &str| js_sys::Reflect::get(&out, &key.into()).unwrap();
     assert_eq!(
         get("stateKeys").as_string().as_deref(),
         Some("categories,consentId,expiresAt,issuedAt,language,policyAccepted,policyDigest,policyVersion,status,subjectId")
     );
-    assert_eq!(get("hasError").as_string().as_deref(), Some("TypeError:invalid_argument"));
+    assert_eq!(
+        get("hasError").as_string().as_deref(),
+        Some("TypeError:invalid_argument")
+    );
     assert_eq!(get("analytics").as_bool(), Some(true));
     assert_eq!(get("marketing").as_bool(), Some(false));
-    assert_eq!(get("seen").as_string().as_deref(), Some("analytics"), "off() removed the handler");
-    assert_eq!(get("afterWithdraw").as_string().as_deref(), Some("necessary,analytics"));
+    assert_eq!(
+        get("seen").as_string().as_deref(),
+        Some("analytics"),
+        "off() removed the handler"
+    );
+    assert_eq!(
+        get("afterWithdraw").as_string().as_deref(),
+        Some("necessary,analytics")
+    );
     assert_eq!(get("status").as_string().as_deref(), Some("pending"));
     assert!(get("token").is_null(), "no token while pending");
-    assert_eq!(get("languageError").as_string().as_deref(), Some("invalid_argument"));
+    assert_eq!(
+        get("languageError").as_string().as_deref(),
+        Some("invalid_argument")
+    );
     assert_eq!(get("language").as_string().as_deref(), Some("ru"));
-    assert_eq!(get("eventError").as_string().as_deref(), Some("invalid_argument"));
-    assert_eq!(get("acceptError").as_string().as_deref(), Some("invalid_argument"));
+    assert_eq!(
+        get("eventError").as_string().as_deref(),
+        Some("invalid_argument")
+    );
+    assert_eq!(
+        get("acceptError").as_string().as_deref(),
+        Some("invalid_argument")
+    );
 }
 
 #[wasm_bindgen_test]
 async fn requests_time_out_with_or_without_abort_signal_timeout() {
     for native in [true, false] {
         if !native {
-            assert!(hide_abort_signal_timeout(), "AbortSignal.timeout removed for this run");
+            assert!(
+                hide_abort_signal_timeout(),
+                "AbortSignal.timeout removed for this run"
+            );
         }
         let signal = vivus_consent::net::timeout_signal(20).expect("a signal");
         assert!(!signal.aborted());
         sleep(120).await;
-        assert!(signal.aborted(), "aborted after the timeout (native: {native})");
-        let name = js_sys::Reflect::get(&signal.reason(), &"name".into()).unwrap().as_string();
-        assert_eq!(name.as_deref(), Some(if native { "TimeoutError" } else { "AbortError" }));
+        assert!(
+            signal.aborted(),
+            "aborted after the timeout (native: {native})"
+        );
+        let name = js_sys::Reflect::get(&signal.reason(), &"name".into())
+            .unwrap()
+            .as_string();
+        assert_eq!(
+            name.as_deref(),
+            Some(if native { "TimeoutError" } else { "AbortError" })
+        );
         if !native {
             restore_abort_signal_timeout();
         }

@@ -30,7 +30,10 @@ pub(crate) fn open(rt: &Runtime) -> js_sys::Promise {
     let resend = state.status() == Status::Pending && state.policy_accepted();
     let promise = js_sys::Promise::new(&mut |resolve, reject| {
         let mut slot = rt.acceptance.borrow_mut();
-        let pending = slot.get_or_insert_with(|| Pending { waiters: Vec::new(), confirmed: false });
+        let pending = slot.get_or_insert_with(|| Pending {
+            waiters: Vec::new(),
+            confirmed: false,
+        });
         pending.confirmed |= resend;
         pending.waiters.push((resolve, reject));
     });
@@ -60,15 +63,22 @@ pub(crate) fn build(rt: &Runtime, root: &ShadowRoot) -> (View, Element, Option<E
     attr(&text, "for", "vc-accept");
     append_text(&text, label.before);
     let link = button(&text, "link", label.link, "policy");
-    f.listeners.push(on_click(rt, &link, |rt| super::open(rt, Kind::Policy)));
+    f.listeners
+        .push(on_click(rt, &link, |rt| super::open(rt, Kind::Policy)));
     append_text(&text, label.after);
-    let status = text_child(&f.body, "p", "status", if confirmed { t.saving } else { "" });
+    let status = text_child(
+        &f.body,
+        "p",
+        "status",
+        if confirmed { t.saving } else { "" },
+    );
     attr(&status, "role", "status");
     attr(&status, "aria-live", "polite");
 
     let confirm = button(&f.footer, "btn", t.acceptance_confirm, "confirm");
     let body = f.body.clone();
-    f.listeners.push(on_click(rt, &confirm, move |rt| confirm_clicked(rt, &body)));
+    f.listeners
+        .push(on_click(rt, &confirm, move |rt| confirm_clicked(rt, &body)));
     let retry = button(&f.footer, "btn", t.retry, "retry");
     attr(&retry, "hidden", "");
     f.listeners.push(on_click(rt, &retry, |rt| {
@@ -76,13 +86,26 @@ pub(crate) fn build(rt: &Runtime, root: &ShadowRoot) -> (View, Element, Option<E
         rt.retry_now();
     }));
     let cancel = button(&f.footer, "btn", t.cancel, "cancel");
-    f.listeners.push(on_click(rt, &cancel, |rt| super::close(rt, Kind::Acceptance)));
-    (View { el: f.backdrop, listeners: f.listeners }, f.body, Some(status))
+    f.listeners.push(on_click(rt, &cancel, |rt| {
+        super::close(rt, Kind::Acceptance)
+    }));
+    (
+        View {
+            el: f.backdrop,
+            listeners: f.listeners,
+        },
+        f.body,
+        Some(status),
+    )
 }
 
 fn confirm_clicked(rt: &Runtime, body: &Element) {
     let t = crate::i18n::text(rt.language());
-    let input = body.query_selector("#vc-accept").ok().flatten().and_then(|e| e.dyn_into::<HtmlInputElement>().ok());
+    let input = body
+        .query_selector("#vc-accept")
+        .ok()
+        .flatten()
+        .and_then(|e| e.dyn_into::<HtmlInputElement>().ok());
     if !input.as_ref().is_some_and(HtmlInputElement::checked) {
         show_status(rt, t.acceptance_required, true);
         if let Some(input) = input {
@@ -92,7 +115,10 @@ fn confirm_clicked(rt: &Runtime, body: &Element) {
     }
     let already = {
         let mut slot = rt.acceptance.borrow_mut();
-        let pending = slot.get_or_insert_with(|| Pending { waiters: Vec::new(), confirmed: false });
+        let pending = slot.get_or_insert_with(|| Pending {
+            waiters: Vec::new(),
+            confirmed: false,
+        });
         core::mem::replace(&mut pending.confirmed, true)
     };
     if already {
@@ -107,7 +133,10 @@ fn confirm_clicked(rt: &Runtime, body: &Element) {
 /// Writes the dialog's status line; errors are announced assertively.
 fn show_status(rt: &Runtime, text: &str, error: bool) {
     let ui = rt.ui.borrow();
-    let Some(modal) = ui.as_ref().and_then(|ui| ui.modals.iter().find(|m| m.kind == Kind::Acceptance)) else {
+    let Some(modal) = ui
+        .as_ref()
+        .and_then(|ui| ui.modals.iter().find(|m| m.kind == Kind::Acceptance))
+    else {
         return;
     };
     if let Some(status) = &modal.status {
@@ -115,9 +144,17 @@ fn show_status(rt: &Runtime, text: &str, error: bool) {
         status.set_class_name(if error { "status error" } else { "status" });
         attr(status, "role", if error { "alert" } else { "status" });
     }
-    if let Some(retry) = modal.view.el.query_selector("[data-vc=retry]").ok().flatten() {
+    if let Some(retry) = modal
+        .view
+        .el
+        .query_selector("[data-vc=retry]")
+        .ok()
+        .flatten()
+    {
         if let Ok(retry) = retry.dyn_into::<HtmlElement>() {
-            retry.set_hidden(!error || !rt.acceptance.borrow().as_ref().is_some_and(|p| p.confirmed));
+            retry.set_hidden(
+                !error || !rt.acceptance.borrow().as_ref().is_some_and(|p| p.confirmed),
+            );
         }
     }
 }
@@ -147,7 +184,11 @@ pub(crate) fn on_event(rt: &Runtime, event: &Event) {
 /// The dialog was closed (cancel, Escape, the close button): unless the acceptance is
 /// already being recorded, the visitor declined.
 pub(crate) fn closed(rt: &Runtime) {
-    let declined = rt.acceptance.borrow().as_ref().is_some_and(|p| !p.confirmed);
+    let declined = rt
+        .acceptance
+        .borrow()
+        .as_ref()
+        .is_some_and(|p| !p.confirmed);
     if declined {
         reject_all(rt, SdkError::Declined);
     }

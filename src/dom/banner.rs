@@ -38,7 +38,12 @@ pub(crate) fn build(rt: &Runtime, root: &ShadowRoot) -> View {
         let _ = rt.choose(Categories::new(), None, Source::Banner);
     }));
     let settings = button(&actions, "btn", t.settings, "settings");
-    listeners.push(on_click(rt, &settings, |rt| super::open(rt, Kind::Preferences)));
+    listeners.push(on_click(rt, &settings, |rt| {
+        super::open(rt, Kind::Preferences)
+    }));
     root.append_child(&banner).ok();
-    View { el: banner, listeners }
+    View {
+        el: banner,
+        listeners,
+    }
 }

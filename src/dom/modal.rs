@@ -9,7 +9,8 @@ use super::{attr, button, child, el, language_switch, on_click, text_child, Kind
 use crate::runtime::Runtime;
 
 /// What can take focus inside a dialog.
-const FOCUSABLE: &str = "button:not([disabled]):not([hidden]),input:not([disabled]),a[href],summary";
+const FOCUSABLE: &str =
+    "button:not([disabled]):not([hidden]),input:not([disabled]),a[href],summary";
 
 pub(crate) struct Frame {
     pub(crate) backdrop: Element,
@@ -42,7 +43,9 @@ pub(crate) fn frame(rt: &Runtime, root: &ShadowRoot, kind: Kind, title: &str, id
     let trap_dialog = dialog.clone();
     let trap_root = root.clone();
     listeners.push(Listener::new(&dialog, "keydown", move |event| {
-        let Some(key) = event.dyn_ref::<KeyboardEvent>() else { return };
+        let Some(key) = event.dyn_ref::<KeyboardEvent>() else {
+            return;
+        };
         match key.key().as_str() {
             "Escape" => {
                 event.prevent_default();
@@ -59,17 +62,26 @@ pub(crate) fn frame(rt: &Runtime, root: &ShadowRoot, kind: Kind, title: &str, id
         }
     }));
     root.append_child(&backdrop).ok();
-    Frame { backdrop, body, footer, listeners }
+    Frame {
+        backdrop,
+        body,
+        footer,
+        listeners,
+    }
 }
 
 /// Wraps Tab at the ends of the dialog; `true` when it moved focus itself.
 fn trap(dialog: &Element, root: &ShadowRoot, backwards: bool) -> bool {
-    let Ok(list) = dialog.query_selector_all(FOCUSABLE) else { return false };
+    let Ok(list) = dialog.query_selector_all(FOCUSABLE) else {
+        return false;
+    };
     let count = list.length();
     if count == 0 {
         return true;
     }
-    let (Some(first), Some(last)) = (list.item(0), list.item(count - 1)) else { return false };
+    let (Some(first), Some(last)) = (list.item(0), list.item(count - 1)) else {
+        return false;
+    };
     let active: Option<web_sys::Node> = root.active_element().map(Into::into);
     let dialog_node: &web_sys::Node = dialog.as_ref();
     let at_dialog = active.as_ref().is_none_or(|a| a == dialog_node);

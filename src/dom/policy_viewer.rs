@@ -23,8 +23,16 @@ pub(crate) fn build(rt: &Runtime, root: &ShadowRoot) -> (View, Element, Option<E
     let mut f = frame(rt, root, Kind::Policy, t.policy_link, "vc-vt");
     let _ = f.body.class_list().add_1("policy");
     let close = button(&f.footer, "btn", t.close, "done");
-    f.listeners.push(on_click(rt, &close, |rt| super::close(rt, Kind::Policy)));
-    (View { el: f.backdrop, listeners: f.listeners }, f.body, None)
+    f.listeners
+        .push(on_click(rt, &close, |rt| super::close(rt, Kind::Policy)));
+    (
+        View {
+            el: f.backdrop,
+            listeners: f.listeners,
+        },
+        f.body,
+        None,
+    )
 }
 
 /// The policy URL: `<policyUrl><version>/<lang>.md`.
@@ -43,10 +51,18 @@ pub(crate) fn url(base: &str, version: &str, lang: Language) -> String {
 /// Fills the open viewer: the cached document, or a loading line while it is fetched.
 pub(crate) fn refresh(rt: &Runtime) {
     let lang = rt.language();
-    let cached = rt.policy_cache.borrow().iter().find(|(l, _)| *l == lang).map(|(_, d)| d.clone());
+    let cached = rt
+        .policy_cache
+        .borrow()
+        .iter()
+        .find(|(l, _)| *l == lang)
+        .map(|(_, d)| d.clone());
     let body = {
         let ui = rt.ui.borrow();
-        let Some(modal) = ui.as_ref().and_then(|ui| ui.modals.iter().find(|m| m.kind == Kind::Policy)) else {
+        let Some(modal) = ui
+            .as_ref()
+            .and_then(|ui| ui.modals.iter().find(|m| m.kind == Kind::Policy))
+        else {
             return;
         };
         modal.body.clone()
@@ -64,7 +80,10 @@ pub(crate) fn refresh(rt: &Runtime) {
                 let url = url(&rt.config().policy_url, rt.config().policy_version.id, lang);
                 let timeout = rt.config().net.timeout_ms;
                 wasm_bindgen_futures::spawn_local(async move {
-                    let loaded = crate::net::text(&url, timeout).await.ok().and_then(|md| Document::parse(&md).ok());
+                    let loaded = crate::net::text(&url, timeout)
+                        .await
+                        .ok()
+                        .and_then(|md| Document::parse(&md).ok());
                     LOADING.set(None);
                     let Some(rt) = weak.upgrade() else { return };
                     match loaded {
@@ -88,7 +107,12 @@ fn failed(rt: &Runtime, body: &Element) {
     let retry = button(body, "btn", t.retry, "retry");
     let listener = on_click(rt, &retry, refresh);
     // The listener lives as long as the viewer's body: keep it with the open modal.
-    if let Some(modal) = rt.ui.borrow_mut().as_mut().and_then(|ui| ui.modals.iter_mut().find(|m| m.kind == Kind::Policy)) {
+    if let Some(modal) = rt
+        .ui
+        .borrow_mut()
+        .as_mut()
+        .and_then(|ui| ui.modals.iter_mut().find(|m| m.kind == Kind::Policy))
+    {
         modal.view.listeners.push(listener);
     }
 }
@@ -157,7 +181,13 @@ mod tests {
     #[test]
     fn url_joins_base_version_and_language() {
         use vivus_consent_core::language::Language;
-        assert_eq!(super::url("/pkg/policy/", "v1", Language::Kk), "/pkg/policy/v1/kk.md");
-        assert_eq!(super::url("https://cdn/x", "v2", Language::Ru), "https://cdn/x/v2/ru.md");
+        assert_eq!(
+            super::url("/pkg/policy/", "v1", Language::Kk),
+            "/pkg/policy/v1/kk.md"
+        );
+        assert_eq!(
+            super::url("https://cdn/x", "v2", Language::Ru),
+            "https://cdn/x/v2/ru.md"
+        );
     }
 }

@@ -30,7 +30,11 @@ pub(crate) fn build(rt: &Runtime, root: &ShadowRoot) -> (View, Element, Option<E
 
         let section = child(&f.body, "section", "cat");
         let head = child(&section, "div", "cat-head");
-        attr(&text_child(&head, "label", "", category.title(lang)), "for", &id);
+        attr(
+            &text_child(&head, "label", "", category.title(lang)),
+            "for",
+            &id,
+        );
         let input = child(&head, "input", "");
         attr(&input, "type", "checkbox");
         attr(&input, "role", "switch");
@@ -44,7 +48,11 @@ pub(crate) fn build(rt: &Runtime, root: &ShadowRoot) -> (View, Element, Option<E
         } else if state.status() != Status::None && state.granted().contains(category) {
             attr(&input, "checked", "");
         }
-        attr(&text_child(&section, "p", "", category.description(lang)), "id", &described);
+        attr(
+            &text_child(&section, "p", "", category.description(lang)),
+            "id",
+            &described,
+        );
 
         let details = child(&section, "details", "");
         text_child(&details, "summary", "", t.purposes);
@@ -71,13 +79,24 @@ pub(crate) fn build(rt: &Runtime, root: &ShadowRoot) -> (View, Element, Option<E
     }
 
     let accept = button(&f.footer, "btn", t.accept_all, "accept");
-    f.listeners.push(on_click(rt, &accept, |rt| save(rt, Categories::all())));
+    f.listeners
+        .push(on_click(rt, &accept, |rt| save(rt, Categories::all())));
     let reject = button(&f.footer, "btn", t.reject_all, "reject");
-    f.listeners.push(on_click(rt, &reject, |rt| save(rt, Categories::new())));
+    f.listeners
+        .push(on_click(rt, &reject, |rt| save(rt, Categories::new())));
     let save_button = button(&f.footer, "btn", t.save, "save");
     let body = f.body.clone();
-    f.listeners.push(on_click(rt, &save_button, move |rt| save(rt, checked(&body))));
-    (View { el: f.backdrop, listeners: f.listeners }, f.body, None)
+    f.listeners.push(on_click(rt, &save_button, move |rt| {
+        save(rt, checked(&body))
+    }));
+    (
+        View {
+            el: f.backdrop,
+            listeners: f.listeners,
+        },
+        f.body,
+        None,
+    )
 }
 
 fn checked(body: &Element) -> Categories {

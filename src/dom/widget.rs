@@ -5,7 +5,9 @@ use vivus_consent_core::language::Language;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlElement, ShadowRoot};
 
-use super::{acceptance, banner, button, child, on_click, attr, policy_viewer, preferences, Listener, View};
+use super::{
+    acceptance, attr, banner, button, child, on_click, policy_viewer, preferences, Listener, View,
+};
 use crate::runtime::Runtime;
 
 const CSS: &str = include_str!("style.css");
@@ -47,7 +49,9 @@ impl Ui {
         let doc = web_sys::window()?.document()?;
         let body = doc.body()?;
         let host: HtmlElement = doc.create_element("vivus-consent").ok()?.dyn_into().ok()?;
-        let root = host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open)).ok()?;
+        let root = host
+            .attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))
+            .ok()?;
         // A constructed sheet is not inline CSS, so it works under `style-src 'self'`; old
         // browsers without constructable sheets get a <style>.
         match web_sys::CssStyleSheet::new() {
@@ -61,22 +65,43 @@ impl Ui {
             }
         }
         body.append_child(&host).ok()?;
-        Some(Ui { doc, host, root, banner: None, modals: Vec::new(), lang, padding: None, resize: None })
+        Some(Ui {
+            doc,
+            host,
+            root,
+            banner: None,
+            modals: Vec::new(),
+            lang,
+            padding: None,
+            resize: None,
+        })
     }
 
     /// The focused element inside the shadow root, or else the page's.
     fn active(&self) -> Option<HtmlElement> {
         let inner = self.root.active_element();
-        inner.or_else(|| self.doc.active_element()).and_then(|e| e.dyn_into().ok())
+        inner
+            .or_else(|| self.doc.active_element())
+            .and_then(|e| e.dyn_into().ok())
     }
 
     /// Keeps the page scrollable above the banner: pad the body by the banner's height.
     fn pad(&mut self) {
-        let (Some(banner), Some(body)) = (&self.banner, self.doc.body()) else { return };
-        let height = banner.el.dyn_ref::<HtmlElement>().map_or(0, HtmlElement::offset_height).max(0);
+        let (Some(banner), Some(body)) = (&self.banner, self.doc.body()) else {
+            return;
+        };
+        let height = banner
+            .el
+            .dyn_ref::<HtmlElement>()
+            .map_or(0, HtmlElement::offset_height)
+            .max(0);
         let style = body.style();
         if self.padding.is_none() {
-            self.padding = Some(style.get_property_value("padding-bottom").unwrap_or_default());
+            self.padding = Some(
+                style
+                    .get_property_value("padding-bottom")
+                    .unwrap_or_default(),
+            );
         }
         let mut value = String::new();
         crate::storage::push_u64(&mut value, height as u64);
@@ -119,7 +144,11 @@ pub(crate) fn language_switch(rt: &Runtime, parent: &Element, listeners: &mut Ve
         };
         let b = button(&group, "", lang.native_name(), hook);
         attr(&b, "lang", lang.as_str());
-        attr(&b, "aria-pressed", if lang == current { "true" } else { "false" });
+        attr(
+            &b,
+            "aria-pressed",
+            if lang == current { "true" } else { "false" },
+        );
         listeners.push(on_click(rt, &b, move |rt| {
             rt.set_language(lang);
             focus_hook(rt, hook);
@@ -228,7 +257,13 @@ pub(crate) fn open(rt: &Runtime, kind: Kind) {
             let _ = dialog.focus();
         }
     }
-    ui.modals.push(Modal { kind, view, body, status, restore });
+    ui.modals.push(Modal {
+        kind,
+        view,
+        body,
+        status,
+        restore,
+    });
     drop(slot);
     if kind == Kind::Policy {
         policy_viewer::refresh(rt);
@@ -241,7 +276,9 @@ pub(crate) fn close(rt: &Runtime, kind: Kind) {
     {
         let mut slot = rt.ui.borrow_mut();
         let Some(ui) = slot.as_mut() else { return };
-        let Some(at) = ui.modals.iter().position(|m| m.kind == kind) else { return };
+        let Some(at) = ui.modals.iter().position(|m| m.kind == kind) else {
+            return;
+        };
         closed.extend(ui.modals.drain(at..).rev());
     }
     for modal in closed {
@@ -259,7 +296,11 @@ pub(crate) fn close(rt: &Runtime, kind: Kind) {
 
 /// Closes every dialog.
 pub(crate) fn close_all(rt: &Runtime) {
-    let first = rt.ui.borrow().as_ref().and_then(|ui| ui.modals.first().map(|m| m.kind));
+    let first = rt
+        .ui
+        .borrow()
+        .as_ref()
+        .and_then(|ui| ui.modals.first().map(|m| m.kind));
     if let Some(kind) = first {
         close(rt, kind);
     }
