@@ -131,10 +131,17 @@ impl Runtime {
         let verified = match runtime.store.read(Key::Token).ok().flatten() {
             Some(token) => match runtime.verify(&token).await {
                 Ok(verified) => Some(verified),
-                Err(_) => {
+                Err(err) => {
                     // A tampered, expired or outdated token is no consent: drop it so the
-                    // next load does not check it again.
-                    let _ = runtime.store.remove(Key::Token);
+                    // next load does not check it again. But when its key could not be
+                    // fetched (offline, the key set unreachable), it is only unchecked: it
+                    // grants nothing on this page and is kept for the next one.
+                    let unchecked = err == TokenError::UnknownKey
+                        && runtime.config.jwks_url.is_some()
+                        && !runtime.jwks_fetched.get();
+                    if !unchecked {
+                        let _ = runtime.store.remove(Key::Token);
+                    }
                     None
                 }
             },

@@ -882,3 +882,32 @@ async fn requests_time_out_with_or_without_abort_signal_timeout() {
         }
     }
 }
+
+#[wasm_bindgen_test]
+async fn a_token_whose_key_cannot_be_fetched_grants_nothing_but_is_kept() {
+    reset_page();
+    let token = key().sign(&claims(Categories::all()));
+    store_token(&token);
+    // No inline keys and an unreachable key set: the token cannot be checked on this page.
+    let mut config = config("");
+    config.jwks = None;
+    config.jwks_url = Some("http://127.0.0.1:9/.well-known/jwks.json".into());
+    let rt = start(config).await;
+    assert_eq!(rt.status(), Status::None);
+    assert_eq!(
+        rt.granted(),
+        Categories::new(),
+        "an unchecked token grants nothing"
+    );
+    assert!(
+        cookie().contains(&token),
+        "kept for a page that can fetch the keys"
+    );
+    drop(rt);
+
+    // With the key set inline it verifies again.
+    reset_page_ui_only();
+    let rt = start(self::config("")).await;
+    assert_eq!(rt.status(), Status::Recorded);
+    assert_eq!(rt.granted(), Categories::all());
+}
