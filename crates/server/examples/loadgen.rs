@@ -186,9 +186,23 @@ fn cpu_seconds(pid: &str) -> Option<f64> {
     Some(ticks / 100.0)
 }
 
+/// Records the service has appended since it started, from its `/metrics`.
+async fn ledger_appends(addr: SocketAddr) -> Option<u64> {
+    let mut sender = connect(addr).await?;
+    let request = Request::get("/metrics").header("host", addr.to_string()).body(Full::new(Bytes::new())).ok()?;
+    let response = sender.send_request(request).await.ok()?;
+    let body = response.into_body().collect().await.ok()?.to_bytes();
+    String::from_utf8_lossy(&body)
+        .lines()
+        .find(|l| l.starts_with("vivus_ledger_appends_total"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
 async fn run(addr: SocketAddr, clients: usize, warmup: f64, duration: f64, acks: Option<PathBuf>, server_pid: Option<u32>) -> Value {
     let host = addr.to_string();
     let load_before = loadavg();
+    let records_before = ledger_appends(addr).await;
     let start = Instant::now();
     let measure_from = start + Duration::from_secs_f64(warmup);
     let stop_at = measure_from + Duration::from_secs_f64(duration);
@@ -312,6 +326,7 @@ async fn run(addr: SocketAddr, clients: usize, warmup: f64, duration: f64, acks:
         "p999_ms": round2(pct(0.999)),
         "max_ms": round2(pct(1.0)),
         "loadavg_1m_before": load_before,
+        "ledger_records_before": records_before,
         "server_cpu_pct": server_cpu_pct,
         "loadgen_cpu_pct": loadgen_cpu_pct,
         "server_cpu_us_per_consent": server_us_per_consent,
@@ -408,16 +423,19 @@ fn merge(out: &PathBuf, label: &str, note: &str, results: &[Value]) -> std::io::
          this 2-core machine, other work was competing for the cores and the figures are low.\n\n\
          `server CPU` and `loadgen CPU` are the share of one core each used during the measured\n\
          seconds (200% is the whole machine); `µs/consent` is the service's CPU time per consent.\n\n\
-         | configuration | clients | consents/s | p50 ms | p99 ms | p99.9 ms | max ms | non-2xx | errors | server CPU | loadgen CPU | µs/consent | load before |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         `records before` is the size of the ledger when the run started: the runs share one ledger,\n\
+         and appends get dearer as the random-keyed indexes outgrow the page cache.\n\n\
+         | configuration | clients | consents/s | p50 ms | p99 ms | p99.9 ms | max ms | non-2xx | errors | server CPU | loadgen CPU | µs/consent | load before | records before |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     if let Some(runs) = doc["runs"].as_object() {
         for (label, run) in runs {
             for r in run["results"].as_array().into_iter().flatten() {
                 md.push_str(&format!(
-                    "| {label} | {} | {} | {} | {} | {} | {} | {} | {} | {}% | {}% | {} | {} |\n",
+                    "| {label} | {} | {} | {} | {} | {} | {} | {} | {} | {}% | {}% | {} | {} | {} |\n",
                     r["clients"], r["consents_per_sec"], r["p50_ms"], r["p99_ms"], r["p999_ms"], r["max_ms"], r["non_2xx"], r["errors"],
-                    r["server_cpu_pct"], r["loadgen_cpu_pct"], r["server_cpu_us_per_consent"], r["loadavg_1m_before"]
+                    r["server_cpu_pct"], r["loadgen_cpu_pct"], r["server_cpu_us_per_consent"], r["loadavg_1m_before"],
+                    r["ledger_records_before"]
                 ));
             }
         }

@@ -105,6 +105,19 @@ pub struct ServeConfig {
     #[arg(long, env = "VIVUS_LEDGER_BATCH_MAX", default_value_t = crate::ledger::DEFAULT_BATCH_MAX, value_parser = parse_batch_max)]
     pub ledger_batch_max: usize,
 
+    /// `Content-Security-Policy` of the demo site's HTML pages (default: none). `{nonce}`
+    /// in it becomes a fresh random nonce per response, and so does every `__CSP_NONCE__`
+    /// in the page, so inline (gated) scripts can carry `nonce="__CSP_NONCE__"`. See
+    /// docs/security.md for the policy a site needs.
+    #[arg(long, env = "VIVUS_CONTENT_SECURITY_POLICY", value_parser = parse_csp)]
+    pub content_security_policy: Option<String>,
+
+    /// Collect CSP violation reports at `POST /csp-reports` (`application/csp-report` or
+    /// `application/reports+json`) and list the last 100 at `GET /csp-reports`. For tests and
+    /// staging only: anyone may post to it.
+    #[arg(long, env = "VIVUS_CSP_REPORT_COLLECTOR")]
+    pub csp_report_collector: bool,
+
     /// Worker threads of the async runtime (default: one per core).
     #[arg(long, env = "VIVUS_WORKER_THREADS")]
     pub worker_threads: Option<usize>,
@@ -141,6 +154,16 @@ fn parse_cookie_domain(s: &str) -> Result<String, String> {
         Ok(d)
     } else {
         Err(format!("{s:?} is not a domain name; write it like vivus.kz"))
+    }
+}
+
+fn parse_csp(s: &str) -> Result<String, String> {
+    // It goes into a header as it is: visible ASCII and spaces only.
+    let ok = !s.trim().is_empty() && s.bytes().all(|b| b == b' ' || b.is_ascii_graphic());
+    if ok {
+        Ok(s.trim().to_owned())
+    } else {
+        Err(format!("{s:?} is not a Content-Security-Policy; use printable ASCII, directives separated by ';'"))
     }
 }
 
@@ -200,5 +223,13 @@ mod tests {
         assert!(Cli::try_parse_from(["x", "--cookie-domain", "a..b"]).is_err());
         assert!(Cli::try_parse_from(["x", "--cookie-name", "a b"]).is_err());
         assert!(Cli::try_parse_from(["x", "--ledger-batch-max", "0"]).is_err());
+        assert!(Cli::try_parse_from(["x", "--content-security-policy", "script-src 'self'\n"]).is_err());
+    }
+
+    #[test]
+    fn csp_is_off_by_default() {
+        let cli = Cli::try_parse_from(["x"]).expect("parse");
+        assert_eq!(cli.serve.content_security_policy, None);
+        assert!(!cli.serve.csp_report_collector);
     }
 }

@@ -360,6 +360,8 @@ mod tests {
             allowed_origins: allowed.iter().map(|s| (*s).to_owned()).collect(),
             trust_forwarded_for: false,
             static_dir: None,
+            content_security_policy: None,
+            csp_report_collector: false,
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod consent;
+pub mod csp;
 pub mod demo;
 pub mod error;
 pub mod health;
@@ -40,10 +41,6 @@ use ratelimit::RateLimiter;
 /// Largest request body the API reads; a consent request is about 300 bytes.
 pub const BODY_LIMIT: usize = 8 * 1024;
 
-/// The Content-Security-Policy of the static demo site, once there is one: the single
-/// place to set it.
-pub const STATIC_CONTENT_SECURITY_POLICY: Option<&str> = None;
-
 /// Settings the handlers need, derived from the configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -61,6 +58,10 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// The demo site's directory.
     pub static_dir: Option<PathBuf>,
+    /// `Content-Security-Policy` of the demo site's HTML pages (`{nonce}`: per response).
+    pub content_security_policy: Option<String>,
+    /// Serve the CSP report collector at `/csp-reports`.
+    pub csp_report_collector: bool,
 }
 
 impl Settings {
@@ -74,6 +75,8 @@ impl Settings {
             allowed_origins: config.allowed_origins.clone(),
             trust_forwarded_for: config.trust_forwarded_for,
             static_dir: config.static_dir.clone(),
+            content_security_policy: config.content_security_policy.clone(),
+            csp_report_collector: config.csp_report_collector,
         }
     }
 }
@@ -118,6 +121,9 @@ pub fn app(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
 
     let mut router = Router::new().merge(api).merge(demo);
+    if state.settings.csp_report_collector {
+        router = router.merge(csp::collector());
+    }
     router = match &state.settings.static_dir {
         Some(dir) => {
             let site = ServeDir::new(dir.join("www")).not_found_service(axum::routing::any(not_found));
@@ -125,7 +131,7 @@ pub fn app(state: AppState) -> Router {
             let statics = Router::new()
                 .nest_service("/pkg", pkg)
                 .fallback_service(site)
-                .layer(middleware::from_fn(static_headers));
+                .layer(middleware::from_fn_with_state(state.settings.content_security_policy.clone(), static_headers));
             router.merge(statics)
         }
         None => router.fallback(not_found),
@@ -148,19 +154,22 @@ fn cors(origins: &[String]) -> CorsLayer {
         .max_age(Duration::from_secs(600))
 }
 
-/// Security headers for the static demo site.
-async fn static_headers(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
+/// Security headers for the static demo site; the Content-Security-Policy (with its
+/// per-response nonce) on HTML pages when one is configured.
+async fn static_headers(State(csp): State<Option<String>>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let mut response = match csp {
+        Some(policy) => csp::apply(&policy, response).await,
+        None => response,
+    };
     let headers = response.headers_mut();
     headers.insert(HeaderName::from_static("x-content-type-options"), HeaderValue::from_static("nosniff"));
     headers.insert(
         HeaderName::from_static("referrer-policy"),
         HeaderValue::from_static("strict-origin-when-cross-origin"),
     );
-    headers.insert(HeaderName::from_static("x-frame-options"), HeaderValue::from_static("DENY"));
-    if let Some(csp) = STATIC_CONTENT_SECURITY_POLICY {
-        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
-    }
+    // The site frames its own pages (the video embed); other sites may not.
+    headers.insert(HeaderName::from_static("x-frame-options"), HeaderValue::from_static("SAMEORIGIN"));
     response
 }
 
