@@ -232,6 +232,17 @@ impl Runtime {
                         verified,
                         now: env::now_secs(),
                     },
+                    // Its key is new and the key set could not be fetched: a network
+                    // failure, worth retrying (the service answers a retry with the same token).
+                    Err(TokenError::UnknownKey)
+                        if self.config.jwks_url.is_some() && !self.jwks_fetched.get() =>
+                    {
+                        Msg::Failed {
+                            id,
+                            code: "network",
+                            retryable: true,
+                        }
+                    }
                     // The service answered with a token we cannot trust (wrong keys or issuer
                     // configured, or a token for another consent): retrying will not fix it.
                     _ => Msg::Failed {
