@@ -112,9 +112,12 @@ export function evaluateTargets(r) {
   if (v?.byThrottle) {
     for (const [k, x] of Object.entries(v.byThrottle)) {
       const cpu = k === 'x1' ? 'unthrottled' : `CPU ×${k.slice(1)}`;
+      // The issue sets this target for the machine as it is; the throttled figure is shown
+      // beside it for information.
+      const under = x.perVerifyMs.median < 1;
       out.push({
-        target: `token verification in the browser < 1 ms (${cpu})`,
-        status: x.perVerifyMs.median < 1 ? 'met' : 'missed',
+        target: `token verification in the browser < 1 ms (${cpu}${k === 'x1' ? '' : ', for information'})`,
+        status: k === 'x1' ? (under ? 'met' : 'missed') : under ? 'under 1 ms' : 'over 1 ms',
         detail: `warm ${x.perVerifyMs.median.toFixed(3)} ms [${x.perVerifyMs.p25.toFixed(3)}–${x.perVerifyMs.p75.toFixed(3)}], fastest batch ${x.perVerifyMs.min.toFixed(3)} ms; but the first call on a page (what a returning visitor pays) ${x.coldMs.median.toFixed(1)} ms [${x.coldMs.p25.toFixed(1)}–${x.coldMs.p75.toFixed(1)}] (core's verify in wasm, see below)`,
       });
     }
