@@ -111,14 +111,20 @@ export function evaluateTargets(r) {
   const v = r.verify;
   if (v?.byThrottle) {
     for (const [k, x] of Object.entries(v.byThrottle)) {
-      const cpu = k === 'x1' ? 'unthrottled' : `CPU ×${k.slice(1)}`;
-      // The issue sets this target for the machine as it is; the throttled figure is shown
-      // beside it for information.
-      const under = x.perVerifyMs.median < 1;
+      const cpu = k === 'x1' ? 'unthrottled' : `CPU ×${k.slice(1)}, for information`;
+      // The issue sets this target for the machine as it is; the throttled figures are shown
+      // beside it for information. Both the steady-state cost and the first call on a page
+      // (what a returning visitor pays once per page) are judged.
+      const judge = (ms) => (k === 'x1' ? (ms < 1 ? 'met' : 'missed') : ms < 1 ? 'under 1 ms' : 'over 1 ms');
       out.push({
-        target: `token verification in the browser < 1 ms (${cpu}${k === 'x1' ? '' : ', for information'})`,
-        status: k === 'x1' ? (under ? 'met' : 'missed') : under ? 'under 1 ms' : 'over 1 ms',
-        detail: `warm ${x.perVerifyMs.median.toFixed(3)} ms [${x.perVerifyMs.p25.toFixed(3)}–${x.perVerifyMs.p75.toFixed(3)}], fastest batch ${x.perVerifyMs.min.toFixed(3)} ms; but the first call on a page (what a returning visitor pays) ${x.coldMs.median.toFixed(1)} ms [${x.coldMs.p25.toFixed(1)}–${x.coldMs.p75.toFixed(1)}] (core's verify in wasm, see below)`,
+        target: `token verification in the browser < 1 ms, warm (${cpu})`,
+        status: judge(x.perVerifyMs.median),
+        detail: `${x.perVerifyMs.median.toFixed(3)} ms [${x.perVerifyMs.p25.toFixed(3)}–${x.perVerifyMs.p75.toFixed(3)}] per verification, fastest batch ${x.perVerifyMs.min.toFixed(3)} ms (core's verify in wasm, see below)`,
+      });
+      out.push({
+        target: `token verification in the browser < 1 ms, first call on a page (${cpu})`,
+        status: judge(x.coldMs.median),
+        detail: `${x.coldMs.median.toFixed(1)} ms [${x.coldMs.p25.toFixed(1)}–${x.coldMs.p75.toFixed(1)}]: includes V8 compiling the verification code on first use (the key set is parsed before, untimed)`,
       });
     }
   } else out.push({ target: 'token verification in the browser < 1 ms', status: 'not measured', detail: v?.note ?? 'ours was not measured' });
