@@ -24,6 +24,14 @@ const COLUMNS: &str = "sequence, consent_id, subject_id, kind, withdraws, record
 /// Readers kept open between requests; more are opened on demand under load.
 const IDLE_READERS: usize = 4;
 
+/// WAL pages between checkpoints (64 MiB), instead of SQLite's 1000. An append dirties a
+/// random leaf of each index, so a 1000-page WAL was checkpointed every ~250 appends,
+/// copying nearly every page it held; over a longer window the same leaves are dirtied
+/// again and each checkpoint copies them once. In alternating runs of the `stages`
+/// example (64 appenders) this cut CPU per append by ~15% and raised throughput by
+/// 20–40% against 1000 pages, and did a little better than 4000.
+const WAL_AUTOCHECKPOINT_PAGES: u32 = 16_000;
+
 /// Rows fetched per page when walking the chain.
 const VERIFY_PAGE: i64 = 2048;
 
@@ -69,8 +77,11 @@ impl SqliteLedger {
             return Err(open_err(format!("cannot switch to WAL mode (got {mode})")));
         }
         // A 64 MiB page cache keeps the indexes' inner pages and recent leaves in memory.
-        conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA cache_size=-65536;")
-            .map_err(|e| open_err(e.to_string()))?;
+        conn.execute_batch(&format!(
+            "PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA cache_size=-65536; \
+             PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES};"
+        ))
+        .map_err(|e| open_err(e.to_string()))?;
         migrate(&mut conn)?;
         let head = load_head(&conn)?;
         let readers = Arc::new(Mutex::new(Vec::new()));
