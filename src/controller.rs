@@ -15,7 +15,7 @@
 
 use vivus_consent_core::category::{Categories, Category};
 use vivus_consent_core::consent::{
-    CategoryChoices, ConsentId, ConsentRequest, PolicyRef, Source, SubjectId,
+    CategoryChoices, ConsentId, ConsentRequest, PolicyRef, Source, SubjectId, WithdrawRequest,
 };
 use vivus_consent_core::language::Language;
 use vivus_consent_core::policy::PolicyVersion;
@@ -65,6 +65,17 @@ pub struct Choice {
     pub source: Source,
 }
 
+/// A withdrawal on its way to the service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Withdrawal {
+    /// The consent withdrawn from: the recorded token's `jti`.
+    pub of: ConsentId,
+    /// That token, which authorizes the withdrawal.
+    pub token: String,
+    /// The request body.
+    pub request: WithdrawRequest,
+}
+
 /// An input to the state machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Msg {
@@ -111,6 +122,18 @@ pub enum Msg {
     AdoptPending(ConsentRequest),
     /// The consent no longer holds (the token expired or failed verification later).
     Revoke,
+    /// Withdraw optional categories (all of them with `None`). With a recorded token it is
+    /// sent as a withdrawal of that consent (`POST <endpoint>/<jti>/withdraw`); the same
+    /// decision is also kept as a pending consent request under `fallback_id`, which is what
+    /// a reload or a refused withdrawal sends instead.
+    Withdraw {
+        /// The withdrawal's own consent id (its idempotency key).
+        id: ConsentId,
+        /// The id of the equivalent consent request.
+        fallback_id: ConsentId,
+        /// The optional categories withdrawn; `None` for all of them.
+        categories: Option<Vec<Category>>,
+    },
     /// Show the banner.
     ShowBanner,
     /// Hide the banner.
@@ -130,6 +153,8 @@ pub enum Effect {
     ClearPending,
     /// `POST` the request to the service.
     Send(ConsentRequest),
+    /// `POST` the withdrawal to the service, authorized by the withdrawn consent's token.
+    SendWithdrawal(Withdrawal),
     /// Dispatch [`Msg::Retry`] after a delay.
     ScheduleRetry {
         /// The consent id to retry.
@@ -220,6 +245,7 @@ pub struct Controller {
     issued_at: Option<u64>,
     expires_at: Option<u64>,
     pending: Option<ConsentRequest>,
+    withdrawal: Option<Withdrawal>,
     failures: u32,
     banner: bool,
 }
@@ -247,6 +273,7 @@ impl Controller {
             issued_at: None,
             expires_at: None,
             pending: None,
+            withdrawal: None,
             failures: 0,
             banner: false,
         }
@@ -263,8 +290,9 @@ impl Controller {
             } => self.start(verified, pending, show_banner, &mut fx),
             Msg::Choose(choice) => self.choose(choice, &mut fx),
             Msg::Recorded { id, verified, now } => {
-                if self.pending.as_ref().is_some_and(|p| p.id == id) {
+                if self.is_in_flight(&id) {
                     self.pending = None;
+                    self.withdrawal = None;
                     self.failures = 0;
                     fx.push(Effect::ClearPending);
                     let max_age = verified.claims.exp.saturating_sub(now);
@@ -290,7 +318,7 @@ impl Controller {
                 code,
                 retryable,
             } => {
-                if self.pending.as_ref().is_some_and(|p| p.id == id) {
+                if self.is_in_flight(&id) {
                     self.failures += 1;
                     fx.push(Effect::Emit(Event::Error { code }));
                     if retryable && self.failures < self.backoff.max_attempts {
@@ -298,18 +326,65 @@ impl Controller {
                             id,
                             delay_ms: self.backoff.delay(self.failures),
                         });
+                    } else if !retryable && self.withdrawal.take().is_some() {
+                        // The service would not take the withdrawal (the token was superseded,
+                        // for instance): record the same decision as a plain consent.
+                        if let Some(pending) = &self.pending {
+                            self.consent_id = Some(pending.id.clone());
+                            self.failures = 0;
+                            fx.push(Effect::Send(pending.clone()));
+                        }
                     }
                 }
             }
             Msg::Retry { id } => {
-                if let Some(pending) = self.pending.as_ref().filter(|p| p.id == id) {
-                    fx.push(Effect::Send(pending.clone()));
+                if self.is_in_flight(&id) {
+                    fx.extend(self.send_effect());
                 }
             }
             Msg::RetryNow => {
-                if let Some(pending) = &self.pending {
-                    self.failures = 0;
-                    fx.push(Effect::Send(pending.clone()));
+                self.failures = 0;
+                fx.extend(self.send_effect());
+            }
+            Msg::Withdraw {
+                id,
+                fallback_id,
+                categories,
+            } => {
+                let mut remaining = self.granted;
+                match &categories {
+                    Some(list) => list.iter().for_each(|c| {
+                        remaining.remove(*c);
+                    }),
+                    None => remaining = Categories::new(),
+                }
+                let recorded = match (self.status, &self.token, &self.consent_id) {
+                    (Status::Recorded, Some(token), Some(of)) => Some((token.clone(), of.clone())),
+                    _ => None,
+                };
+                let choice = Choice {
+                    id: fallback_id,
+                    categories: remaining,
+                    policy_accepted: None,
+                    source: Source::Api,
+                };
+                self.choose(choice, &mut fx);
+                if let Some((token, of)) = recorded {
+                    // Recorded consent is withdrawn as such, so the ledger keeps a withdrawal
+                    // pointing at it rather than an unrelated new consent.
+                    fx.retain(|e| !matches!(e, Effect::Send(_)));
+                    let withdrawal = Withdrawal {
+                        of,
+                        token,
+                        request: WithdrawRequest {
+                            id: id.clone(),
+                            categories,
+                            policy_acceptance: false,
+                        },
+                    };
+                    self.consent_id = Some(id);
+                    fx.push(Effect::SendWithdrawal(withdrawal.clone()));
+                    self.withdrawal = Some(withdrawal);
                 }
             }
             Msg::Adopt(verified) => {
@@ -317,6 +392,7 @@ impl Controller {
                 if newer && self.token.as_deref() != Some(&verified.token) {
                     let before = self.granted;
                     self.pending = None;
+                    self.withdrawal = None;
                     fx.push(Effect::ClearPending);
                     self.adopt(verified);
                     self.banner = false;
@@ -340,6 +416,7 @@ impl Controller {
                     self.expires_at = None;
                     self.failures = 0;
                     self.pending = Some(request);
+                    self.withdrawal = None;
                     self.banner = false;
                     fx.push(Effect::Render);
                     fx.push(self.change_event(before));
@@ -439,6 +516,7 @@ impl Controller {
         self.granted = categories;
         self.status = Status::Pending;
         self.consent_id = Some(choice.id);
+        self.withdrawal = None;
         self.failures = 0;
         self.banner = false;
         fx.push(Effect::PersistPending(request.clone()));
@@ -474,7 +552,25 @@ impl Controller {
         self.issued_at = None;
         self.expires_at = None;
         self.pending = None;
+        self.withdrawal = None;
         self.failures = 0;
+    }
+
+    /// Whether `id` is the choice or withdrawal being recorded.
+    fn is_in_flight(&self, id: &ConsentId) -> bool {
+        self.withdrawal
+            .as_ref()
+            .is_some_and(|w| w.request.id == *id)
+            || self.pending.as_ref().is_some_and(|p| p.id == *id)
+    }
+
+    /// Sends what is in flight: the withdrawal if there is one, else the pending request.
+    fn send_effect(&self) -> Option<Effect> {
+        match (&self.withdrawal, &self.pending) {
+            (Some(w), _) => Some(Effect::SendWithdrawal(w.clone())),
+            (None, Some(p)) => Some(Effect::Send(p.clone())),
+            (None, None) => None,
+        }
     }
 
     fn change_event(&self, before: Categories) -> Effect {
@@ -523,6 +619,10 @@ impl Controller {
     /// The choice waiting to be recorded.
     pub fn pending(&self) -> Option<&ConsentRequest> {
         self.pending.as_ref()
+    }
+    /// The withdrawal being recorded, if any.
+    pub fn withdrawal(&self) -> Option<&Withdrawal> {
+        self.withdrawal.as_ref()
     }
     /// Whether the banner should be visible.
     pub fn banner_visible(&self) -> bool {
@@ -927,6 +1027,110 @@ mod tests {
         assert!(c
             .update(Msg::Adopt(verified(3, Categories::all(), 15)))
             .is_empty());
+    }
+
+    #[test]
+    fn withdrawing_recorded_consent_sends_a_withdrawal_and_keeps_a_fallback() {
+        let mut c = controller();
+        c.update(Msg::Start {
+            verified: Some(verified(1, Categories::all(), 10)),
+            pending: None,
+            show_banner: true,
+        });
+        let fx = c.update(Msg::Withdraw {
+            id: id(20),
+            fallback_id: id(21),
+            categories: Some(vec![Category::Marketing]),
+        });
+        // Applied at once, the old token dropped, the decision persisted under the fallback id.
+        assert_eq!(
+            c.granted(),
+            [Category::Analytics].into_iter().collect::<Categories>()
+        );
+        assert_eq!(c.status(), Status::Pending);
+        assert_eq!(c.consent_id(), Some(&id(20)));
+        let Effect::PersistPending(fallback) = &fx[0] else {
+            panic!("{fx:?}")
+        };
+        assert_eq!(fallback.id, id(21));
+        assert!(fallback.categories.analytics && !fallback.categories.marketing);
+        assert!(fx.contains(&Effect::ClearToken));
+        assert!(
+            !fx.iter().any(|e| matches!(e, Effect::Send(_))),
+            "not sent as a consent"
+        );
+        let Some(Effect::SendWithdrawal(w)) = fx.last() else {
+            panic!("{fx:?}")
+        };
+        assert_eq!(w.of, id(1));
+        assert_eq!(w.token, "token-1");
+        assert_eq!(w.request.id, id(20));
+        assert_eq!(w.request.categories, Some(vec![Category::Marketing]));
+
+        // Retries resend the withdrawal; its token completes it.
+        let fail = Msg::Failed {
+            id: id(20),
+            code: "timeout",
+            retryable: true,
+        };
+        assert_eq!(
+            c.update(fail)[1],
+            Effect::ScheduleRetry {
+                id: id(20),
+                delay_ms: 100
+            }
+        );
+        assert!(matches!(
+            c.update(Msg::Retry { id: id(20) })[..],
+            [Effect::SendWithdrawal(_)]
+        ));
+        let mut new = verified(20, [Category::Analytics].into_iter().collect(), 20);
+        new.claims.jti = id(20);
+        let fx = c.update(Msg::Recorded {
+            id: id(20),
+            verified: new,
+            now: 30,
+        });
+        assert_eq!(fx[0], Effect::ClearPending);
+        assert_eq!(c.status(), Status::Recorded);
+        assert!(c.withdrawal().is_none() && c.pending().is_none());
+    }
+
+    #[test]
+    fn a_refused_withdrawal_falls_back_to_a_consent_and_without_a_token_it_is_one() {
+        let mut c = controller();
+        c.update(Msg::Start {
+            verified: Some(verified(1, Categories::all(), 10)),
+            pending: None,
+            show_banner: true,
+        });
+        c.update(Msg::Withdraw {
+            id: id(20),
+            fallback_id: id(21),
+            categories: None,
+        });
+        let fx = c.update(Msg::Failed {
+            id: id(20),
+            code: "rejected",
+            retryable: false,
+        });
+        let Some(Effect::Send(request)) = fx.last() else {
+            panic!("{fx:?}")
+        };
+        assert_eq!(request.id, id(21));
+        assert_eq!(c.consent_id(), Some(&id(21)));
+        assert_eq!(c.granted(), Categories::new());
+
+        // No recorded token (nothing recorded yet): simply a new decision.
+        let mut c = controller();
+        choose(&mut c, 2, Categories::all());
+        let fx = c.update(Msg::Withdraw {
+            id: id(30),
+            fallback_id: id(31),
+            categories: None,
+        });
+        assert!(matches!(fx.last(), Some(Effect::Send(r)) if r.id == id(31)));
+        assert!(c.withdrawal().is_none());
     }
 
     #[test]

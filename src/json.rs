@@ -4,7 +4,7 @@
 //! error formatting and float printing cost about 57 KB (22 KB brotli).
 
 use vivus_consent_core::consent::{
-    CategoryChoices, ConsentId, ConsentRequest, PolicyRef, Source, SubjectId,
+    CategoryChoices, ConsentId, ConsentRequest, PolicyRef, Source, SubjectId, WithdrawRequest,
 };
 use vivus_consent_core::jwk::{Jwk, Jwks, KTY_OKP};
 use vivus_consent_core::language::Language;
@@ -109,6 +109,32 @@ pub fn consent_request(r: &ConsentRequest) -> String {
     out
 }
 
+/// The withdrawal as `POST <endpoint>/<id>/withdraw` takes it, equal to the core's
+/// `canonical_bytes`.
+pub fn withdraw_request(r: &WithdrawRequest) -> String {
+    let mut out = String::with_capacity(96);
+    out.push_str("{\"id\":");
+    push_str(&mut out, r.id.as_str());
+    out.push_str(",\"categories\":");
+    match &r.categories {
+        None => out.push_str("null"),
+        Some(list) => {
+            out.push('[');
+            for (i, category) in list.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                push_str(&mut out, category.as_str());
+            }
+            out.push(']');
+        }
+    }
+    out.push_str(",\"policyAcceptance\":");
+    out.push_str(bool_str(r.policy_acceptance));
+    out.push('}');
+    out
+}
+
 fn bool_str(b: bool) -> &'static str {
     if b {
         "true"
@@ -179,6 +205,27 @@ mod tests {
             None
         );
         assert_eq!(read_consent_request("{}"), None);
+    }
+
+    #[test]
+    fn the_withdrawal_is_written_as_the_core_writes_it() {
+        use vivus_consent_core::category::Category;
+        for categories in [
+            None,
+            Some(vec![Category::Marketing]),
+            Some(vec![Category::Analytics, Category::Marketing]),
+        ] {
+            let r = WithdrawRequest {
+                id: ConsentId::from_bytes([5; 16]),
+                categories,
+                policy_acceptance: false,
+            };
+            let text = withdraw_request(&r);
+            assert_eq!(text.as_bytes(), r.canonical_bytes());
+            let strict: WithdrawRequest =
+                serde_json::from_str(&text).expect("the service accepts it");
+            assert_eq!(strict, r);
+        }
     }
 
     #[test]

@@ -29,7 +29,34 @@ pub async fn record(
     timeout_ms: u32,
 ) -> Result<String, NetError> {
     let body = crate::json::consent_request(request);
-    let text = send("POST", endpoint, Some(&body), timeout_ms).await?;
+    let text = send("POST", endpoint, Some(&body), None, timeout_ms).await?;
+    crate::json::string_member(&text, "token").ok_or(NetError::BadResponse)
+}
+
+/// `POST`s a withdrawal of the consent `withdrawal.of` to `<endpoint>/<of>/withdraw`,
+/// authorized by that consent's token; the new signed token on success.
+///
+/// # Errors
+///
+/// As [`record`].
+pub async fn withdraw(
+    endpoint: &str,
+    withdrawal: &crate::controller::Withdrawal,
+    timeout_ms: u32,
+) -> Result<String, NetError> {
+    let mut url = String::from(endpoint.trim_end_matches('/'));
+    url.push('/');
+    url.push_str(withdrawal.of.as_str());
+    url.push_str("/withdraw");
+    let body = crate::json::withdraw_request(&withdrawal.request);
+    let text = send(
+        "POST",
+        &url,
+        Some(&body),
+        Some(&withdrawal.token),
+        timeout_ms,
+    )
+    .await?;
     crate::json::string_member(&text, "token").ok_or(NetError::BadResponse)
 }
 
@@ -39,7 +66,7 @@ pub async fn record(
 ///
 /// As [`record`].
 pub async fn jwks(url: &str, timeout_ms: u32) -> Result<Jwks, NetError> {
-    let text = send("GET", url, None, timeout_ms).await?;
+    let text = send("GET", url, None, None, timeout_ms).await?;
     crate::json::parse(&text)
         .ok()
         .and_then(|v| crate::json::jwks(&v))
@@ -52,13 +79,14 @@ pub async fn jwks(url: &str, timeout_ms: u32) -> Result<Jwks, NetError> {
 ///
 /// As [`record`].
 pub async fn text(url: &str, timeout_ms: u32) -> Result<String, NetError> {
-    send("GET", url, None, timeout_ms).await
+    send("GET", url, None, None, timeout_ms).await
 }
 
 async fn send(
     method: &str,
     url: &str,
     body: Option<&str>,
+    bearer: Option<&str>,
     timeout_ms: u32,
 ) -> Result<String, NetError> {
     let init = web_sys::RequestInit::new();
@@ -68,14 +96,21 @@ async fn send(
     if let Some(signal) = timeout_signal(timeout_ms) {
         init.set_signal(Some(&signal));
     }
+    let headers = web_sys::Headers::new().map_err(|_| NetError::Network)?;
     if let Some(body) = body {
         init.set_body(&JsValue::from_str(body));
-        let headers = web_sys::Headers::new().map_err(|_| NetError::Network)?;
         headers
             .set("content-type", "application/json")
             .map_err(|_| NetError::Network)?;
-        init.set_headers(&headers);
     }
+    if let Some(token) = bearer {
+        let mut value = String::from("Bearer ");
+        value.push_str(token);
+        headers
+            .set("authorization", &value)
+            .map_err(|_| NetError::Network)?;
+    }
+    init.set_headers(&headers);
     let request =
         web_sys::Request::new_with_str_and_init(url, &init).map_err(|_| NetError::Network)?;
     let response: web_sys::Response = JsFuture::from(global_fetch(&request))

@@ -9,7 +9,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use vivus_consent_core::category::{Categories, Category};
-use vivus_consent_core::consent::{ConsentRequest, Source, SubjectId};
+use vivus_consent_core::consent::{ConsentId, ConsentRequest, Source, SubjectId};
 use vivus_consent_core::jwk::Jwks;
 use vivus_consent_core::language::Language;
 use vivus_consent_core::token::{self, Expected, TokenError};
@@ -19,7 +19,7 @@ use wasm_bindgen_futures::{spawn_local, JsFuture};
 use crate::config::Config;
 use crate::controller::{Backoff, Choice, Controller, Effect, Event, Msg, Status, Verified};
 use crate::env;
-use crate::error::{Result, SdkError};
+use crate::error::{NetError, Result, SdkError};
 use crate::i18n;
 use crate::net;
 use crate::storage::{BrowserStore, ConsentStore, Key};
@@ -201,6 +201,11 @@ impl Runtime {
                     spawn_local(async move { rt.send(request).await });
                 }
             }
+            Effect::SendWithdrawal(withdrawal) => {
+                if let Some(rt) = self.rc() {
+                    spawn_local(async move { rt.send_withdrawal(withdrawal).await });
+                }
+            }
             Effect::ScheduleRetry { id, delay_ms } => {
                 if let Some(rt) = self.rc() {
                     spawn_local(async move {
@@ -222,42 +227,63 @@ impl Runtime {
         }
     }
 
+    async fn send_withdrawal(&self, withdrawal: crate::controller::Withdrawal) {
+        let id = withdrawal.request.id.clone();
+        let result = net::withdraw(
+            &self.config.endpoint,
+            &withdrawal,
+            self.config.net.timeout_ms,
+        )
+        .await;
+        let msg = self.recorded_or_failed(id, result).await;
+        self.dispatch(msg);
+    }
+
     async fn send(&self, request: ConsentRequest) {
         let id = request.id.clone();
-        let msg =
-            match net::record(&self.config.endpoint, &request, self.config.net.timeout_ms).await {
-                Ok(token) => match self.verify(&token).await {
-                    Ok(verified) if verified.claims.jti == id => Msg::Recorded {
-                        id,
-                        verified,
-                        now: env::now_secs(),
-                    },
-                    // Its key is new and the key set could not be fetched: a network
-                    // failure, worth retrying (the service answers a retry with the same token).
-                    Err(TokenError::UnknownKey)
-                        if self.config.jwks_url.is_some() && !self.jwks_fetched.get() =>
-                    {
-                        Msg::Failed {
-                            id,
-                            code: "network",
-                            retryable: true,
-                        }
-                    }
-                    // The service answered with a token we cannot trust (wrong keys or issuer
-                    // configured, or a token for another consent): retrying will not fix it.
-                    _ => Msg::Failed {
-                        id,
-                        code: "invalid_token",
-                        retryable: false,
-                    },
-                },
-                Err(err) => Msg::Failed {
+        let result = net::record(&self.config.endpoint, &request, self.config.net.timeout_ms).await;
+        let msg = self.recorded_or_failed(id, result).await;
+        self.dispatch(msg);
+    }
+
+    /// What the service's answer to consent `id` means: recorded (the token verifies and is
+    /// for `id`), or failed, retryable or not.
+    async fn recorded_or_failed(&self, id: ConsentId, answer: Result<String, NetError>) -> Msg {
+        let token = match answer {
+            Ok(token) => token,
+            Err(err) => {
+                return Msg::Failed {
                     id,
                     code: err.code(),
                     retryable: err.is_retryable(),
-                },
-            };
-        self.dispatch(msg);
+                }
+            }
+        };
+        match self.verify(&token).await {
+            Ok(verified) if verified.claims.jti == id => Msg::Recorded {
+                id,
+                verified,
+                now: env::now_secs(),
+            },
+            // Its key is new and the key set could not be fetched: a network failure, worth
+            // retrying (the service answers a retry with the same token).
+            Err(TokenError::UnknownKey)
+                if self.config.jwks_url.is_some() && !self.jwks_fetched.get() =>
+            {
+                Msg::Failed {
+                    id,
+                    code: "network",
+                    retryable: true,
+                }
+            }
+            // The service answered with a token we cannot trust (wrong keys or issuer
+            // configured, or a token for another consent): retrying will not fix it.
+            _ => Msg::Failed {
+                id,
+                code: "invalid_token",
+                retryable: false,
+            },
+        }
     }
 
     /// Verifies a token against the configured keys, fetching `jwksUrl` once per page when
@@ -431,14 +457,18 @@ impl Runtime {
     ///
     /// As [`Runtime::choose`].
     pub fn withdraw(&self, categories: Option<&[Category]>) -> Result<()> {
-        let mut granted = self.granted();
-        match categories {
-            Some(list) => list.iter().for_each(|c| {
-                granted.remove(*c);
-            }),
-            None => granted = Categories::new(),
+        let categories: Option<Vec<Category>> =
+            categories.map(|list| list.iter().copied().filter(|c| c.is_optional()).collect());
+        if categories.as_ref().is_some_and(Vec::is_empty) {
+            // Only `necessary` (or nothing) named: there is nothing that can be withdrawn.
+            return Ok(());
         }
-        self.choose(granted, None, Source::Api)
+        self.dispatch(Msg::Withdraw {
+            id: env::new_consent_id()?,
+            fallback_id: env::new_consent_id()?,
+            categories,
+        });
+        Ok(())
     }
 
     /// Subscribes a Rust listener to every event (the gates use it).
