@@ -399,7 +399,7 @@ export declare class Consent {
    * @param name the field or header name; default `forms.tokenField` (`"consent_token"`)
    */
   attachToken<T extends TokenTarget>(target: T, name?: string): Promise<T>;
-  /** Withdraws optional categories (all of them when omitted), at once; recorded as a new decision. */
+  /** Withdraws optional categories (all of them when omitted), at once; the service records it as a withdrawal of the recorded consent (a new decision while none is recorded). */
   withdraw(categories?: Category | Category[]): void;
   /** Switches the interface language. */
   setLanguage(lang: Language): void;

@@ -226,8 +226,9 @@ impl Consent {
         })
     }
 
-    /// Withdraws optional categories (all of them when omitted); takes effect at once and
-    /// is recorded as a new decision.
+    /// Withdraws optional categories (all of them when omitted); takes effect at once and is
+    /// recorded by the service as a withdrawal of the recorded consent (or as a new decision
+    /// while none is recorded).
     pub fn withdraw(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Category | Category[] | undefined")]

@@ -451,7 +451,7 @@ impl Runtime {
     }
 
     /// Withdraws optional categories (all when `None`): takes effect at once and is recorded
-    /// as a new consent decision.
+    /// as a withdrawal of the recorded consent (see [`Msg::Withdraw`]).
     ///
     /// # Errors
     ///
