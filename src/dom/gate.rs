@@ -54,11 +54,14 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use js_sys::Reflect;
 use vivus_consent_core::category::{Categories, Category};
 use vivus_consent_core::language::Language;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, HtmlElement};
+
+use super::trusted_types::ScriptPolicy;
 
 /// The attribute marking a gated element as handled: `queued` while waiting its turn, `1`
 /// once activated (also on the activated copy of a script).
@@ -223,6 +226,8 @@ struct Inner {
     script_done: RefCell<Option<EventClosure>>,
     /// The script waited for, so its handlers can be removed.
     waited: RefCell<Option<Element>>,
+    /// The Trusted Types policy for activated scripts, made on first use (`Some(None)`: none).
+    trusted: RefCell<Option<Option<ScriptPolicy>>>,
 }
 
 /// The gates of one page: build with [`Gates::install`], feed with [`Gates::apply`].
@@ -264,6 +269,7 @@ impl Gates {
             pumping: Cell::new(false),
             script_done: RefCell::new(None),
             waited: RefCell::new(None),
+            trusted: RefCell::new(None),
         });
 
         let weak = Rc::downgrade(&inner);
@@ -470,6 +476,8 @@ impl Inner {
     /// for its load or error.
     fn activate_script(&self, script: &Element) {
         let Ok(copy) = self.document.create_element("script") else { return };
+        let mut trusted = self.trusted.borrow_mut();
+        let policy = trusted.get_or_insert_with(ScriptPolicy::create).as_ref();
         let mut external = false;
         for name in script.get_attribute_names().iter() {
             let Some(name) = name.as_string() else { continue };
@@ -481,7 +489,15 @@ impl Inner {
                 }
                 "data-src" | "src" => {
                     external = true;
-                    let _ = copy.set_attribute("src", &value);
+                    // Under Trusted Types `src` takes a TrustedScriptURL (see trusted_types).
+                    match policy.and_then(|p| p.script_url(&value)) {
+                        Some(url) => {
+                            let _ = Reflect::set(&copy, &JsValue::from_str("src"), &url);
+                        }
+                        None => {
+                            let _ = copy.set_attribute("src", &value);
+                        }
+                    }
                 }
                 _ => {
                     let _ = copy.set_attribute(&name, &value);
@@ -499,8 +515,15 @@ impl Inner {
         // Inserted scripts are async unless told otherwise; keep the author's intent.
         copy.unchecked_ref::<web_sys::HtmlScriptElement>().set_async(is_async);
         if !external {
-            copy.set_text_content(script.text_content().as_deref());
+            let text = script.text_content().unwrap_or_default();
+            match policy.and_then(|p| p.script(&text)) {
+                Some(text) => {
+                    let _ = Reflect::set(&copy, &JsValue::from_str("text"), &text);
+                }
+                None => copy.set_text_content(Some(&text)),
+            }
         }
+        drop(trusted);
         let wait = external && !is_async;
         if wait {
             // Listen before insertion: a cached script may load very fast.

@@ -19,6 +19,7 @@ pub(crate) mod modal;
 pub(crate) mod policy_viewer;
 #[cfg(feature = "ui")]
 pub(crate) mod preferences;
+pub(crate) mod trusted_types;
 #[cfg(feature = "ui")]
 mod widget;
 #[cfg(feature = "ui")]

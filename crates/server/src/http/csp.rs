@@ -41,7 +41,9 @@ pub async fn apply(policy: &str, response: Response) -> Response {
     if !policy.contains("{nonce}") {
         let mut response = response;
         if let Ok(value) = HeaderValue::from_str(policy) {
-            response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+            response
+                .headers_mut()
+                .insert(header::CONTENT_SECURITY_POLICY, value);
         }
         return response;
     }
@@ -54,16 +56,22 @@ pub async fn apply(policy: &str, response: Response) -> Response {
     let nonce = vivus_consent_core::base64url::encode(&seed);
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, HTML_LIMIT).await else {
-        tracing::error!("an HTML page is larger than {HTML_LIMIT} bytes; not served under the nonce policy");
+        tracing::error!(
+            "an HTML page is larger than {HTML_LIMIT} bytes; not served under the nonce policy"
+        );
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let page = match std::str::from_utf8(&bytes) {
-        Ok(text) if text.contains(NONCE_PLACEHOLDER) => Bytes::from(text.replace(NONCE_PLACEHOLDER, &nonce)),
+        Ok(text) if text.contains(NONCE_PLACEHOLDER) => {
+            Bytes::from(text.replace(NONCE_PLACEHOLDER, &nonce))
+        }
         _ => bytes,
     };
     parts.headers.remove(header::CONTENT_LENGTH);
     // The page differs per response now: caches must not keep it.
-    parts.headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    parts
+        .headers
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     parts.headers.remove(header::ETAG);
     parts.headers.remove(header::LAST_MODIFIED);
     if let Ok(value) = HeaderValue::from_str(&policy.replace("{nonce}", &nonce)) {
@@ -97,7 +105,10 @@ async fn receive(State(reports): State<Reports>, request: Request) -> Result<Sta
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    if !matches!(content_type.as_str(), "application/csp-report" | "application/reports+json" | "application/json") {
+    if !matches!(
+        content_type.as_str(),
+        "application/csp-report" | "application/reports+json" | "application/json"
+    ) {
         return Err(Error::UnsupportedMediaType(format!(
             "a CSP report is application/csp-report or application/reports+json (got {content_type:?})"
         )));
@@ -105,13 +116,20 @@ async fn receive(State(reports): State<Reports>, request: Request) -> Result<Sta
     let bytes = axum::body::to_bytes(request.into_body(), REPORT_LIMIT)
         .await
         .map_err(|_| Error::PayloadTooLarge(REPORT_LIMIT))?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::bad_request("malformed_json", format!("the report is not valid JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::bad_request(
+            "malformed_json",
+            format!("the report is not valid JSON: {e}"),
+        )
+    })?;
     let items = match value {
         serde_json::Value::Array(items) => items,
         one => vec![one],
     };
-    let mut kept = reports.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut kept = reports
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     for item in items {
         tracing::warn!(report = %item, "CSP violation report");
         if kept.len() == REPORTS_KEPT {
@@ -123,11 +141,18 @@ async fn receive(State(reports): State<Reports>, request: Request) -> Result<Sta
 }
 
 async fn list(State(reports): State<Reports>) -> Json<serde_json::Value> {
-    let kept = reports.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let kept = reports
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     Json(serde_json::json!({ "reports": kept.iter().cloned().collect::<Vec<_>>() }))
 }
 
 async fn clear(State(reports): State<Reports>) -> StatusCode {
-    reports.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+    reports
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clear();
     StatusCode::NO_CONTENT
 }
