@@ -136,7 +136,9 @@ pub fn postgres_url(test: &str) -> Option<String> {
     match std::env::var("VIVUS_TEST_POSTGRES_URL") {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {
-            eprintln!("skipped {test}: set VIVUS_TEST_POSTGRES_URL to run it against PostgreSQL");
+            // Straight to stderr: the test harness captures eprintln!, and a skip should show.
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), "skipped {test}: set VIVUS_TEST_POSTGRES_URL to run it against PostgreSQL");
             None
         }
     }
