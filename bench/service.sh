@@ -12,7 +12,7 @@ TARGET=${CARGO_TARGET_DIR:-target}
 DURATION=${BENCH_DURATION:-10}
 CLIENTS=${BENCH_CLIENTS:-1,16,64}
 PG_URL=${VIVUS_BENCH_POSTGRES_URL:-${VIVUS_TEST_POSTGRES_URL:-postgres://postgres:postgres@127.0.0.1:5432/vivus_consent_test}}
-OUT=bench/service.json
+OUT=${BENCH_OUT:-bench/service.json}
 cargo build --release --quiet -p vivus-consent-server --bin vivus-consent-server --example loadgen
 BIN=$TARGET/release/vivus-consent-server
 LOADGEN=$TARGET/release/examples/loadgen
