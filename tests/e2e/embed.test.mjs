@@ -40,6 +40,31 @@ h.test('one tag: a JSON config block and one module script show the banner and r
   t.diagnostic(`one-tag embed transfer before the banner: ${JSON.stringify(Object.fromEntries(sizes))}`);
 });
 
+h.test('one tag: data-* attributes alone configure the SDK (language, endpoint, autoShow)', async (t) => {
+  const p = await openFixture(t, 'one-tag-attributes', page(
+    '<script type="module" src="/pkg/vivus-consent.js" data-lang="kk" data-endpoint="/v1/consents"></script>'));
+  await UI.banner(p, 'kk').waitFor();
+  assert.equal(await p.evaluate(async () => (await window.VivusConsent.init()).state().language), 'kk',
+    'data-lang chose Kazakh although the page is in Russian');
+  await UI.acceptAll(p, 'kk').click();
+  const token = await eventually(() => consentCookie(p.context()), { message: 'the consent cookie' });
+  assert.equal((await h.service.verify(token)).valid, true, 'data-endpoint reached the service');
+});
+
+h.test('one tag: data-auto-show="false" keeps the banner hidden; a bad value is reported, not guessed', async (t) => {
+  const p = await openFixture(t, 'one-tag-no-autoshow', page(
+    '<script type="module" src="/pkg/vivus-consent.js" data-auto-show="false"></script>'));
+  await p.waitForFunction(() => window.VivusConsent !== undefined);
+  await p.waitForTimeout(300);
+  assert.equal(await UI.banner(p).count(), 0);
+  const errors = [];
+  const q = await openFixture(t, 'one-tag-bad-autoshow', page(
+    '<script type="module" src="/pkg/vivus-consent.js" data-auto-show="nope"></script>'),
+  (pg) => pg.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); }));
+  await eventually(() => errors.find((e) => /data-auto-show/.test(e)), { message: 'an error naming data-auto-show' });
+  assert.equal(await UI.banner(q).count(), 0, 'nothing starts from a bad attribute');
+});
+
 h.test('ui.autoShow false: no banner until the page calls show()', async (t) => {
   const p = await openFixture(t, 'no-autoshow', page(`<script type="module">
     import { init } from '/pkg/vivus-consent.js';
