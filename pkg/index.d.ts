@@ -216,9 +216,9 @@ export interface Config {
   issuer?: string;
   /**
    * The base URL of the policy texts, fetched as `<policyUrl><version>/<lang>.md` when the
-   * policy viewer first opens. The service serves them at `/v1/policy/`; set that (or wherever
-   * you copied the package's `policy/`) when a bundler moves the entry.
-   * @default "./policy/" beside vivus-consent.js
+   * policy viewer first opens. The service serves them beside the endpoint; set this to
+   * serve them from elsewhere (e.g. where you copied the package's `policy/`).
+   * @default "policy/" resolved against `endpoint` (`/v1/policy/`)
    */
   policyUrl?: string;
   /**

@@ -39,8 +39,8 @@ pub struct Config {
     /// The `iss` a token must carry. Default `"vivus-consent"`, the service's default.
     pub issuer: String,
     /// The base URL of the policy texts, fetched as `<policyUrl><version>/<lang>.md` when the
-    /// policy viewer opens. Default `"policy/"` (the package's `policy/` directory when
-    /// loaded through `vivus-consent.js`).
+    /// policy viewer opens. Default `"policy/"`; `vivus-consent.js` resolves it against the
+    /// endpoint, where the service serves the texts (`/v1/policy/`).
     pub policy_url: String,
     /// The policy version visitors are asked to accept, one compiled into the SDK.
     /// Default: the newest.
