@@ -127,6 +127,9 @@ async fn send(
         return Ok(text);
     }
     let status = response.status();
+    if status == 429 || status == 503 {
+        note_retry_after(&response);
+    }
     let code = crate::json::string_member(&text, "code").unwrap_or_else(|| {
         String::from(if status >= 500 {
             "http_5xx"
@@ -135,6 +138,31 @@ async fn send(
         })
     });
     Err(NetError::Status { status, code })
+}
+
+std::thread_local! {
+    /// The service's last `Retry-After` (429 or 503), in milliseconds; 0 when none.
+    static RETRY_AFTER_MS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// The longest `Retry-After` honoured: a longer one is read as this (the choice is kept
+/// and retried on the next page load anyway).
+const RETRY_AFTER_MAX_MS: u32 = 300_000;
+
+/// Keeps a `Retry-After: <seconds>` of the response for the next scheduled retry. (The
+/// HTTP-date form is not used by the service and is ignored.)
+fn note_retry_after(response: &web_sys::Response) {
+    let Ok(Some(value)) = response.headers().get("retry-after") else { return };
+    if let Ok(secs) = value.trim().parse::<u32>() {
+        let ms = secs.saturating_mul(1000).min(RETRY_AFTER_MAX_MS);
+        RETRY_AFTER_MS.with(|cell| cell.set(ms));
+    }
+}
+
+/// The `Retry-After` the service last asked for, in milliseconds (0: none), and forgets it:
+/// the next scheduled retry waits at least that long.
+pub fn take_retry_after_ms() -> u32 {
+    RETRY_AFTER_MS.with(|cell| cell.replace(0))
 }
 
 /// A signal that aborts after `ms`: `AbortSignal.timeout` where it exists, else (Safari before

@@ -207,6 +207,8 @@ impl Runtime {
                 }
             }
             Effect::ScheduleRetry { id, delay_ms } => {
+                // Never sooner than the service's Retry-After (a 429 or 503 said when).
+                let delay_ms = delay_ms.max(net::take_retry_after_ms());
                 if let Some(rt) = self.rc() {
                     spawn_local(async move {
                         net::sleep(delay_ms).await;
