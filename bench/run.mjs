@@ -4,7 +4,7 @@
 //
 //   RUNS=15            runs per contender and CPU setting (fresh context each)
 //   THROTTLE=1,4       CPU throttling rates (CDP Emulation.setCPUThrottlingRate)
-//   CONTENDERS=...     comma-separated subset of floor,cookieconsent,klaro,vivus,vivus-preload
+//   CONTENDERS=...     comma-separated subset of floor,cookieconsent,klaro,vivus,vivus-onetag,vivus-preload
 //   PORT=0             loopback port (0 = pick a free one)
 //   PKG_DIR=pkg        the built SDK package to serve at /pkg/
 //   SERVER_BIN=...     a service binary to use as is (default: build target/release/vivus-consent-server)
@@ -122,6 +122,8 @@ function contenders(sdk) {
       cookie: 'vivus_consent',
     };
     all.push({ id: 'vivus', name: 'vivus-consent (this repo)', page: 'vivus.html', ...ours });
+    // pkg/README's "One tag": an external module script (found by the preload scanner) and a JSON config block.
+    all.push({ id: 'vivus-onetag', name: 'vivus-consent, one tag', page: 'vivus-onetag.html', ...ours });
     // The same, with <link rel=modulepreload/preload> for the entry, glue and wasm in <head>.
     all.push({ id: 'vivus-preload', name: 'vivus-consent + preload hints', page: 'vivus-preload.html', ...ours });
   }
@@ -603,7 +605,7 @@ function gitRev() {
 }
 
 const METHOD = [
-  'Pages: one vivus.kz-like page body in Russian (header, text, loan form) for all; the same three categories (necessary, analytics, marketing); the competitors get the same Russian banner text (title, ~50 words, policy link, accept all / reject all / settings, preferences with the three categories) in their inline config; ours ships its own ru/kk text. One gated marketing script per page (`type="text/plain" data-category="marketing"` for cookieconsent and ours, `data-type="text/javascript" data-name="marketing"` for Klaro) sets `window.__gatedRanAt = performance.now()`; on the no-library page it is a plain inline script. Each library loads at the end of `<body>` from its npm dist files (cookieconsent: `cookieconsent.umd.js` + `cookieconsent.css`; Klaro: `klaro.js`, CSS included), its config inline. cookieconsent needs `hideFromBots: false`, as headless Chromium reports `navigator.webdriver`.',
+  'Pages: one vivus.kz-like page body in Russian (header, text, loan form) for all; the same three categories (necessary, analytics, marketing); the competitors get the same Russian banner text (title, ~50 words, policy link, accept all / reject all / settings, preferences with the three categories) in their inline config; ours ships its own ru/kk text. One gated marketing script per page (`type="text/plain" data-category="marketing"` for cookieconsent and ours, `data-type="text/javascript" data-name="marketing"` for Klaro) sets `window.__gatedRanAt = performance.now()`; on the no-library page it is a plain inline script. Each library loads at the end of `<body>` from its npm dist files (cookieconsent: `cookieconsent.umd.js` + `cookieconsent.css`; Klaro: `klaro.js`, CSS included), its config inline. Ours, as pkg/README shows it: "vivus-consent (this repo)" is the `<script type="module">` quick start (an inline module imports `/pkg/vivus-consent.js` and calls `init({jwks, language: \'ru\'})` with the running service\'s key set inline); "one tag" is `<script type="module" src="/pkg/vivus-consent.js">` with the same config in a `<script type="application/json" id="vivus-consent-config">` block; "+ preload hints" is the quick start with `<link rel="modulepreload">` for the two JS files and `<link rel="preload" as="fetch" crossorigin>` for the wasm in `<head>`. cookieconsent needs `hideFromBots: false`, as headless Chromium reports `navigator.webdriver`.',
   'Clock: the page\'s `performance.now()`, 0 = navigation start. A script injected before any page script (`addInitScript`) watches for the banner element (cookieconsent `#cc-main .cm`, Klaro `.klaro .cookie-notice`, ours the banner inside the `<vivus-consent>` shadow root, captured by wrapping `attachShadow`). "In the DOM": the first MutationObserver callback (childList) in which the element exists. "Visible": the first requestAnimationFrame callback in which it has a box inside the viewport and `checkVisibility({opacityProperty, visibilityProperty})` is true (not display:none, visibility:hidden or opacity:0, itself or an ancestor), i.e. the first frame that paints it; checking only there forces no extra style or layout work inside the libraries\' own tasks. cookieconsent builds its banner hidden and starts the fade-in 100 ms later (`setTimeout(..., 100)` adding `cc--anim`), so its two figures differ by that delay.',
   `First visit: \`page.goto(url, {waitUntil: 'load'})\`, wait for the banner, then ${SETTLE_MS} ms more so late long tasks and shifts are delivered. Long tasks: \`PerformanceObserver({type: 'longtask', buffered: true})\`; total blocking time = Σ max(0, duration − 50 ms) over all long tasks from navigation start to that point (not Lighthouse's FCP→TTI window). Layout shift: Σ of \`layout-shift\` entries without recent input over the same window.`,
   'Accept: a trusted mouse click (CDP input) on the accept-all button at its centre; the time is the page clock difference between the click event\'s `timeStamp` (a capture listener on `window`) and `__gatedRanAt`. Ours includes what its accept does before the gated script runs (the consent service round trip, if it waits for it).',
@@ -631,6 +633,7 @@ async function main() {
     const config = sdk.config(jwks);
     writeFileSync(join(SITE, 'www/vivus.html'), vivusPage({ entry: sdk.entry, config }));
     writeFileSync(join(SITE, 'www/vivus-preload.html'), vivusPage({ entry: sdk.entry, config, preload: sdk.files }));
+    writeFileSync(join(SITE, 'www/vivus-onetag.html'), vivusPage({ entry: sdk.entry, config, oneTag: true }));
   }
   ageSite();
 

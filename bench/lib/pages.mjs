@@ -210,7 +210,17 @@ export function klaroPage() {
  * Ours: the package entry from pkg/ as a module (it loads the wasm beside it),
  * `init(config)` with the service's JWKS inline, as pkg/README shows it.
  */
-export function vivusPage({ entry, config, preload = [] }) {
+export function vivusPage({ entry, config, preload = [], oneTag = false }) {
+  if (oneTag) {
+    // pkg/README "One tag": no inline script; the entry starts itself with the JSON block's config.
+    return page({
+      title: 'Vivus — vivus-consent',
+      gated: `<script type="text/plain" data-category="marketing">${GATED_CODE}</script>`,
+      tail:
+        `<script type="application/json" id="vivus-consent-config">${JSON.stringify(config)}</script>\n` +
+        `<script type="module" src="${entry}"></script>`,
+    });
+  }
   return page({
     title: 'Vivus — vivus-consent',
     // Optional hints so the browser fetches the module graph and the wasm while it parses,

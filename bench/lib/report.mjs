@@ -159,6 +159,13 @@ function oursFindings(r) {
           `${fmt(m(o.sdkReady) - m(wasm.end), 'ms')} ms) → visible ${fmt(m(o.bannerVisible), 'ms')} ms.`,
       );
     }
+    const one = f['vivus-onetag'];
+    if (one?.bannerVisible) {
+      out.push(
+        `One tag (pkg/README: external module script plus JSON config block, ${cpu}): banner visible at ${fmt(m(one.bannerVisible), 'ms')} ms, ` +
+          `returning visitor's gated script at ${fmt(m(one.returningGated), 'ms')} ms.`,
+      );
+    }
     const p = f['vivus-preload'];
     if (p?.bannerVisible) {
       out.push(
