@@ -69,6 +69,9 @@ pub struct Text {
     pub error_rejected: &'static str,
     /// The service's answer or token was not valid.
     pub error_invalid: &'static str,
+    /// The browser stores nothing (storage blocked, full or disabled): the choice holds
+    /// for this page only.
+    pub error_storage: &'static str,
     /// Shown when the browser sends Global Privacy Control.
     pub gpc_note: &'static str,
 }
@@ -113,6 +116,8 @@ static RU: Text = Text {
     error_server: "Сервис согласий временно недоступен. Мы повторим попытку автоматически.",
     error_rejected: "Сервис согласий не принял запрос. Обновите страницу и сделайте выбор ещё раз.",
     error_invalid: "Сервис согласий вернул неверный ответ. Попробуйте ещё раз позже.",
+    error_storage: "Браузер не позволяет запомнить ваш выбор: он действует только на этой странице, \
+                    и при следующем посещении мы спросим снова.",
     gpc_note:
         "Ваш браузер передаёт сигнал Global Privacy Control, поэтому маркетинговые cookie-файлы \
                выключены, пока вы сами их не включите.",
@@ -160,6 +165,8 @@ static KK: Text = Text {
     error_server: "Келісім сервисі уақытша қолжетімсіз. Әрекетті автоматты түрде қайталаймыз.",
     error_rejected: "Келісім сервисі сұрауды қабылдамады. Бетті жаңартып, таңдауды қайта жасаңыз.",
     error_invalid: "Келісім сервисі қате жауап қайтарды. Кейінірек қайталап көріңіз.",
+    error_storage: "Браузер таңдауыңызды есте сақтауға мүмкіндік бермейді: ол тек осы бетте әрекет етеді, \
+                    келесі жолы қайта сұраймыз.",
     gpc_note:
         "Браузеріңіз Global Privacy Control сигналын жібереді, сондықтан маркетингтік cookie \
                файлдары өзіңіз қоспайынша өшірулі тұрады.",
@@ -181,6 +188,7 @@ pub fn error_message(code: &str, lang: Language) -> &'static str {
         "timeout" => t.error_timeout,
         "server_error" => t.error_server,
         "rejected" => t.error_rejected,
+        "storage" => t.error_storage,
         _ => t.error_invalid,
     }
 }
@@ -213,7 +221,7 @@ pub fn query_param<'q>(search: &'q str, name: &str) -> Option<&'q str> {
 mod tests {
     use super::*;
 
-    fn all_strings(t: &Text) -> [&'static str; 31] {
+    fn all_strings(t: &Text) -> [&'static str; 32] {
         [
             t.banner_title,
             t.banner_body,
@@ -245,6 +253,7 @@ mod tests {
             t.error_server,
             t.error_rejected,
             t.error_invalid,
+            t.error_storage,
             t.gpc_note,
         ]
     }

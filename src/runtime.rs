@@ -34,6 +34,8 @@ pub struct Runtime {
     controller: RefCell<Controller>,
     jwks: RefCell<Jwks>,
     jwks_fetched: Cell<bool>,
+    /// The visitor was told (an `error` event, code `storage`) that the choice cannot be kept.
+    storage_failed: Cell<bool>,
     ready: Cell<bool>,
     listeners: RefCell<Vec<(String, js_sys::Function)>>,
     hooks: RefCell<Vec<Hook>>,
@@ -115,6 +117,7 @@ impl Runtime {
             controller: RefCell::new(controller),
             jwks: RefCell::new(jwks),
             jwks_fetched: Cell::new(false),
+            storage_failed: Cell::new(false),
             ready: Cell::new(false),
             listeners: RefCell::new(Vec::new()),
             hooks: RefCell::new(Vec::new()),
@@ -189,6 +192,8 @@ impl Runtime {
         match effect {
             Effect::Render => self.render(),
             Effect::PersistPending(request) => {
+                // A failure here is told when the token cannot be stored either (below): the
+                // token's cookie alone keeps a recorded choice.
                 let _ = self
                     .store
                     .write(Key::Pending, &crate::json::consent_request(&request), 0);
@@ -217,7 +222,8 @@ impl Runtime {
                 }
             }
             Effect::StoreToken { token, max_age } => {
-                let _ = self.store.write(Key::Token, &token, max_age);
+                let result = self.store.write(Key::Token, &token, max_age);
+                self.check_stored(result);
             }
             Effect::ClearToken => {
                 let _ = self.store.remove(Key::Token);
@@ -226,6 +232,15 @@ impl Runtime {
                 let _ = self.store.write(Key::Subject, subject.as_str(), 0);
             }
             Effect::Emit(event) => self.emit(&event),
+        }
+    }
+
+    /// A recorded token that no place (cookie, localStorage) could store holds for this page
+    /// only: say so once per page
+    /// (an `error` event, code `storage`, with the i18n'd message; the acceptance dialog shows it).
+    fn check_stored<E>(&self, result: Result<(), E>) {
+        if result.is_err() && !self.storage_failed.replace(true) {
+            self.emit(&Event::Error { code: "storage" });
         }
     }
 
