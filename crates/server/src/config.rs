@@ -118,6 +118,22 @@ pub struct ServeConfig {
     #[arg(long, env = "VIVUS_CSP_REPORT_COLLECTOR")]
     pub csp_report_collector: bool,
 
+    /// Seconds a client has to send a request's headers (from the connection's first
+    /// byte, and between requests on a kept-alive connection); then the connection is
+    /// closed. Slow-loris clients cannot hold a connection longer.
+    #[arg(long, env = "VIVUS_HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a client has to send a whole request body, from the end of its headers;
+    /// later it gets `408 request_timeout` and the connection is closed.
+    #[arg(long, env = "VIVUS_BODY_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub body_read_timeout_secs: u64,
+
+    /// Most client connections open at once; further clients wait in the listen backlog
+    /// until one closes. Keep it below the process's open-file limit (`ulimit -n`).
+    #[arg(long, env = "VIVUS_MAX_CONNECTIONS", default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+
     /// Worker threads of the async runtime (default: one per core).
     #[arg(long, env = "VIVUS_WORKER_THREADS")]
     pub worker_threads: Option<usize>,

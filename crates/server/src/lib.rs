@@ -21,7 +21,6 @@ pub mod keys;
 pub mod ledger;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use config::ServeConfig;
@@ -81,6 +80,12 @@ pub async fn start(config: &ServeConfig, database: &str) -> Result<AppState, Sta
 /// Serves the API on `listener` until `shutdown` resolves, then finishes the requests
 /// in flight.
 ///
+/// Each connection has [`Settings::header_read_timeout`] to send a request's headers
+/// (hyper closes it otherwise), each body [`Settings::body_read_timeout`] in total (then
+/// `408`), and at most [`Settings::max_connections`] are open at once; axum's own
+/// `serve` has no timer, so a client that never finishes its headers would hold its
+/// connection forever.
+///
 /// # Errors
 ///
 /// [`StartError::Serve`] when accepting connections fails.
@@ -89,10 +94,54 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt as _;
+
+    let settings = state.settings.clone();
     let app = http::app(state);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let slots = Arc::new(tokio::sync::Semaphore::new(settings.max_connections.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(settings.header_read_timeout);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        // Wait for a free slot before accepting: past the cap, clients queue in the
+        // kernel's backlog instead of costing a task and a file descriptor each.
+        let permit = tokio::select! {
+            () = &mut shutdown => break,
+            permit = slots.clone().acquire_owned() => permit.map_err(std::io::Error::other)?,
+        };
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors or a connection reset before accept: not fatal.
+                    tracing::warn!(error = %e, "accept failed; retrying in 100 ms");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let body_timeout = settings.body_read_timeout;
+        let service = hyper::service::service_fn(move |request: axum::http::Request<hyper::body::Incoming>| {
+            let mut request = request
+                .map(|body| axum::body::Body::new(http::deadline::DeadlineBody::new(body, body_timeout)));
+            request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            app.clone().oneshot(request)
+        });
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
     Ok(())
 }
 

@@ -362,6 +362,9 @@ mod tests {
             static_dir: None,
             content_security_policy: None,
             csp_report_collector: false,
+            header_read_timeout: std::time::Duration::from_secs(10),
+            body_read_timeout: std::time::Duration::from_secs(10),
+            max_connections: 16,
         }
     }
 

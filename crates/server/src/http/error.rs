@@ -26,6 +26,9 @@ pub enum Error {
     /// The body is not JSON (or not a form, where one is expected).
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The client did not send the whole body in time.
+    #[error("the request body did not arrive within {0} s; send it in one go")]
+    RequestTimeout(u64),
     /// The body is larger than the limit.
     #[error("the request body is larger than {0} bytes; send only the consent fields")]
     PayloadTooLarge(usize),
@@ -78,12 +81,16 @@ impl Error {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            // The ledger could not commit (disk full, read-only, writer gone): nothing was
+            // recorded, and a retry with the same id may succeed once storage is back.
+            Self::Ledger(LedgerError::NotCommitted(_) | LedgerError::Closed) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Ledger(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -94,11 +101,13 @@ impl Error {
             Self::BadRequest { code, .. } | Self::Unauthorized { code, .. } => code,
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::RequestTimeout(_) => "request_timeout",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",
             Self::RateLimited { .. } => "rate_limited",
+            Self::Ledger(LedgerError::NotCommitted(_) | LedgerError::Closed) => "unavailable",
             Self::Ledger(_) | Self::Internal(_) => "internal",
         }
     }
@@ -120,6 +129,9 @@ impl IntoResponse for Error {
         match &self {
             Self::RateLimited { retry_after_secs } => {
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => {
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             Self::Unauthorized { .. } => {
                 response

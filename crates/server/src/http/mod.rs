@@ -4,6 +4,7 @@
 pub mod client;
 pub mod consent;
 pub mod csp;
+pub mod deadline;
 pub mod demo;
 pub mod error;
 pub mod health;
@@ -62,6 +63,12 @@ pub struct Settings {
     pub content_security_policy: Option<String>,
     /// Serve the CSP report collector at `/csp-reports`.
     pub csp_report_collector: bool,
+    /// Time a client has to send a request's headers.
+    pub header_read_timeout: Duration,
+    /// Time a client has to send a request's whole body.
+    pub body_read_timeout: Duration,
+    /// Most client connections open at once.
+    pub max_connections: usize,
 }
 
 impl Settings {
@@ -77,6 +84,9 @@ impl Settings {
             static_dir: config.static_dir.clone(),
             content_security_policy: config.content_security_policy.clone(),
             csp_report_collector: config.csp_report_collector,
+            header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
+            body_read_timeout: Duration::from_secs(config.body_read_timeout_secs),
+            max_connections: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
         }
     }
 }
@@ -226,6 +236,8 @@ where
         let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 Error::PayloadTooLarge(BODY_LIMIT)
+            } else if let Some(deadline::BodyTimedOut(secs)) = deadline::timed_out(&rejection) {
+                Error::RequestTimeout(secs)
             } else {
                 Error::bad_request("unreadable_body", format!("the request body could not be read ({rejection}); send it again"))
             }
