@@ -63,6 +63,27 @@ use web_sys::{Document, Element, HtmlElement};
 
 use super::trusted_types::ScriptPolicy;
 
+/// Whether a URL would run script when navigated to: its scheme, read as the URL parser
+/// does (leading C0 controls and spaces dropped, tabs and newlines removed, any case), is
+/// `javascript` or `vbscript`.
+pub fn is_script_url(url: &str) -> bool {
+    let mut scheme = String::new();
+    for c in url.trim_start_matches(|c: char| c <= ' ').chars() {
+        match c {
+            '\t' | '\n' | '\r' => {}
+            ':' => break,
+            c if c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.') => {
+                if scheme.len() > 10 {
+                    return false;
+                }
+                scheme.push(c.to_ascii_lowercase());
+            }
+            _ => return false,
+        }
+    }
+    url.contains(':') && (scheme == "javascript" || scheme == "vbscript")
+}
+
 /// The attribute marking a gated element as handled: `queued` while waiting its turn, `1`
 /// once activated (also on the activated copy of a script).
 pub const ACTIVATED: &str = "data-vivus-activated";
@@ -546,6 +567,14 @@ impl Inner {
         let _ = element.set_attribute(ACTIVATED, "1");
         for (from, to) in [("data-srcset", "srcset"), ("data-src", "src")] {
             if let Some(value) = element.get_attribute(from) {
+                // HTML sanitizers keep data-* attributes but strip javascript: from src; the
+                // gate must not be the gadget that puts it back (an iframe would run it).
+                if is_script_url(&value) {
+                    web_sys::console::warn_1(&JsValue::from_str(
+                        "vivus-consent: a javascript: data-src is never activated",
+                    ));
+                    continue;
+                }
                 let _ = element.set_attribute(to, &value);
             }
         }
@@ -791,5 +820,15 @@ mod tests {
         assert!(kk.contains("«YouTube» қызметінің") && kk.contains("«Маркетингтік»"), "{kk}");
         assert_ne!(RU.load, KK.load);
         assert_ne!(RU.allow, KK.allow);
+    }
+
+    #[test]
+    fn script_urls_are_recognised_as_the_url_parser_reads_them() {
+        for url in ["javascript:alert(1)", " JavaScript:x", "\u{1}java\tscript:x", "java\nscript:x", "vbscript:x"] {
+            assert!(is_script_url(url), "{url:?}");
+        }
+        for url in ["/embed/video.html", "https://x/javascript:", "data:text/plain,x", "javascript", "./javascript:x"] {
+            assert!(!is_script_url(url), "{url:?}");
+        }
     }
 }
