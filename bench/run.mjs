@@ -232,7 +232,7 @@ async function startServer() {
 // ---------------------------------------------------------------------------
 // 4. One run: fresh context, first visit, accept, returning visit.
 
-const SETTLE_MS = 400; // after the banner shows, so late long tasks and shifts are counted
+const SETTLE_MS = 250; // after the banner shows, so late long tasks and shifts are counted
 
 function pageSpec(c) {
   return c.banner ? { host: c.banner.host ?? null, selector: c.banner.selector } : { host: null, selector: null };
@@ -382,7 +382,9 @@ async function run(browser, server, c, throttle, { screenshot, firstOnly = false
       stage = 'returning visit';
       await page.goto(url, { waitUntil: 'load', timeout });
       await wait(() => window.__gatedRanAt != null);
-      await page.waitForTimeout(c.banner ? 100 * throttle : 0); // a banner that wrongly reappears gets the chance to
+      // Two more frames: a banner that wrongly reappears has been drawn by then (each library
+      // decides before it runs the gated script).
+      await page.evaluate(() => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok))));
       const back = await page.evaluate(readBench);
       out.returning = {
         gated: back.gatedRanAt,
@@ -652,8 +654,10 @@ async function main() {
   try {
     for (const throttle of THROTTLE) {
       samples[throttle] = Object.fromEntries(list.map((c) => [c.id, []]));
-      // One warm-up round (not recorded): the server's and the browser's caches start equal for everyone.
-      for (const c of list) {
+      // One warm-up round (not recorded), before the first setting only: the server, the OS
+      // file cache and the browser process are warm for everyone (each run's HTTP cache is its
+      // own fresh context's anyway).
+      for (const c of throttle === THROTTLE[0] ? list : []) {
         await run(browser, server, c, throttle)
           .then((r) => r.failed && log(`warm-up ${c.id}: ${r.failed}`))
           .catch((e) => log(`warm-up ${c.id}: ${e.message}`));
