@@ -233,6 +233,16 @@ where
                 content_type
             )));
         }
+        // A declared length over the limit is refused before reading: the limit on the
+        // read alone would wait for bytes the client may never send.
+        let declared = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
+            return Err(Error::PayloadTooLarge(BODY_LIMIT));
+        }
         let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 Error::PayloadTooLarge(BODY_LIMIT)
