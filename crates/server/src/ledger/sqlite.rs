@@ -67,12 +67,12 @@ impl SqliteLedger {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| open_err(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let mut conn = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
+        let mut conn = Connection::open(path).map_err(|e| open_err(explain(path, e.to_string())))?;
         // WAL + FULL: a commit returns after the WAL is fsynced, so an acknowledged
         // append survives power loss; readers do not block the writer.
         let mode: String = conn
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-            .map_err(|e| open_err(e.to_string()))?;
+            .map_err(|e| open_err(explain(path, e.to_string())))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(open_err(format!("cannot switch to WAL mode (got {mode})")));
         }
@@ -118,6 +118,18 @@ impl SqliteLedger {
         })
         .await
         .map_err(|e| LedgerError::NotCommitted(format!("reader task failed: {e}")))?
+    }
+}
+
+/// SQLite's "unable to open database file" does not say why; when the file exists but
+/// cannot be opened for writing (read-only file system or mount, permissions), say that.
+fn explain(path: &Path, reason: String) -> String {
+    if !path.exists() {
+        return reason;
+    }
+    match std::fs::OpenOptions::new().read(true).write(true).open(path) {
+        Ok(_) => reason,
+        Err(e) => format!("{reason}: the ledger file is not writable ({e}); the service only starts on a writable ledger"),
     }
 }
 
