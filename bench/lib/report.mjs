@@ -322,9 +322,14 @@ export function writeReport(r, path) {
     );
   }
   L.push('');
+  const shown = new Set();
   for (const id of ids) {
     const s = r.sizes[id];
     if (!s || !s.files.length) continue;
+    // The variants of ours download the same files: list them once.
+    const key = JSON.stringify(s.files.map((f) => [f.url, f.raw]));
+    if (shown.has(key)) continue;
+    shown.add(key);
     L.push(`<details><summary>${names[id]}: per file</summary>\n`);
     L.push('| file | raw | gzip -9 | brotli 11 | as served |');
     L.push('|---|---:|---:|---:|---:|');
