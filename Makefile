@@ -66,6 +66,7 @@ pkg: tool-rust tool-wasm-bindgen tool-node
 	@# The glue's doc comments repeat pkg/index.d.ts: drop them, its line comments and the
 	@# indentation (perl is in every Debian base system). 8.3 kB -> 6.4 kB brotli.
 	perl -0pi -e 's{^[ \t]*/\*\*.*?\*/\n}{}gms; s{^[ \t]*//[^\n]*\n}{}gm; s{^[ \t]+}{}gm; s{\n\n+}{\n}g' pkg/vivus_consent.js
+	node scripts/short-imports.mjs pkg/vivus_consent.js pkg/vivus_consent_bg.wasm
 	node --check pkg/vivus_consent.js
 	@# The policy text is fetched only when the viewer opens, so it ships beside the wasm, not in it.
 	@rm -rf pkg/policy && mkdir -p pkg/policy && cp -r crates/core/policy/v[0-9]* pkg/policy/
@@ -110,8 +111,9 @@ test-package: tool-node tool-apt pkg server-release
 
 # ---- benchmarks and fuzzing ------------------------------------------------
 
-bench: tools pkg
-	cargo bench -p vivus-consent-core
+bench: tools tool-postgres pkg
+	cargo bench -p vivus-consent-core --features sign -- --warm-up-time 1 --measurement-time 3
+	bash bench/service.sh
 	node bench/run.mjs
 
 fuzz:
