@@ -327,7 +327,7 @@ async fn a_flood_from_one_network_is_limited_while_another_is_served() {
     let allowed = 10.0 + 5.0 * elapsed + 1.0;
     assert_eq!(accepted + limited, 200);
     assert!(f64::from(accepted) <= allowed, "{accepted} of the flood accepted in {elapsed:.2} s (at most {allowed:.0})");
-    assert!(limited >= 150, "{limited}");
+    assert!(limited > 0, "the flood was never limited");
     assert_eq!(records(&server).await, u64::from(accepted) + 8);
 }
 
