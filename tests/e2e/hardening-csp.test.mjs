@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import {
-  e2e, UI, TEXT, APPLICANT, consentReady, eventually, fillApplication, tagRuns, watchApplications,
+  e2e, Service, UI, TEXT, APPLICANT, consentReady, eventually, fillApplication, tagRuns, watchApplications,
 } from './support.mjs';
 
 /** The policy docs/security.md recommends, with the demo's own Trusted Types policy (metrika). */
@@ -155,8 +155,25 @@ h.test('the whole journey under the strict policy: banner, settings, policy, gat
   assert.deepEqual(await reports(), [], 'zero reports at the collector');
 });
 
-h.test('the report collector is off unless asked for', async () => {
-  // This file's service has it on; the default is checked on the API's 404 for the path.
+h.test('the report collector takes only report media types, and is off unless asked for', async () => {
   const res = await h.service.fetch('/csp-reports', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
   assert.equal(res.status, 415, 'only report media types are accepted');
+  const batch = await h.service.fetch('/csp-reports', {
+    method: 'POST', headers: { 'content-type': 'application/reports+json' },
+    body: JSON.stringify([{ type: 'csp-violation', body: { effectiveDirective: 'script-src-elem' } }]),
+  });
+  assert.equal(batch.status, 204, 'a Reporting API batch is taken');
+  assert.ok((await reports()).some((r) => r.body?.effectiveDirective === 'script-src-elem'));
+  await clearReports();
+
+  const plain = await Service.launch();
+  try {
+    const off = await plain.fetch('/csp-reports', { method: 'POST', headers: { 'content-type': 'application/csp-report' }, body: '{}' });
+    assert.ok([404, 405].includes(off.status), `no collector by default (${off.status})`);
+    const page = await plain.fetch('/');
+    assert.equal(page.headers.get('content-security-policy'), null, 'no policy by default');
+    assert.match(await page.text(), /nonce="__CSP_NONCE__"/, 'without a nonce policy the placeholder stays (inert)');
+  } finally {
+    await plain.cleanup();
+  }
 });
