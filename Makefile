@@ -61,8 +61,9 @@ node_modules/.installed: package-lock.json
 
 pkg: tool-rust tool-wasm-bindgen tool-node
 	cargo build -p vivus-consent --target $(WASM_TARGET) --profile wasm-release
-	wasm-bindgen --target web --out-dir pkg --out-name vivus_consent $(WASM_OUT)
-	wasm-opt -Oz pkg/vivus_consent_bg.wasm -o pkg/vivus_consent_bg.wasm
+	@# Browsers ignore the producers and target_features sections: 128 B brotli.
+	wasm-bindgen --target web --remove-producers-section --out-dir pkg --out-name vivus_consent $(WASM_OUT)
+	wasm-opt -Oz --strip-target-features pkg/vivus_consent_bg.wasm -o pkg/vivus_consent_bg.wasm
 	@# The glue's doc comments repeat pkg/index.d.ts: drop them, its line comments and the
 	@# indentation (perl is in every Debian base system). 8.3 kB -> 6.4 kB brotli.
 	perl -0pi -e 's{^[ \t]*/\*\*.*?\*/\n}{}gms; s{^[ \t]*//[^\n]*\n}{}gm; s{^[ \t]+}{}gm; s{\n\n+}{\n}g' pkg/vivus_consent.js
