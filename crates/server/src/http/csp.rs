@@ -156,3 +156,76 @@ async fn clear(State(reports): State<Reports>) -> StatusCode {
         .clear();
     StatusCode::NO_CONTENT
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(content_type: &str, body: &'static str) -> Response {
+        let mut response = Response::new(Body::from(body));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(content_type).expect("type"),
+        );
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        response
+    }
+
+    async fn body(response: Response) -> String {
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        String::from_utf8(bytes.to_vec()).expect("utf-8")
+    }
+
+    #[tokio::test]
+    async fn html_gets_one_fresh_nonce_in_header_and_page() {
+        let policy = "script-src 'self' 'nonce-{nonce}'";
+        let html =
+            r#"<script nonce="__CSP_NONCE__">1</script><script nonce="__CSP_NONCE__">2</script>"#;
+        let a = apply(policy, page("text/html; charset=utf-8", html)).await;
+        let header = a.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        assert!(
+            a.headers().get(header::CONTENT_LENGTH).is_none(),
+            "the length changed"
+        );
+        assert_eq!(a.headers()[header::CACHE_CONTROL], "no-store");
+        let nonce = header
+            .strip_prefix("script-src 'self' 'nonce-")
+            .and_then(|s| s.strip_suffix('\''))
+            .expect("nonce");
+        assert_eq!(nonce.len(), 22, "128 bits, base64url");
+        assert_eq!(body(a).await, html.replace(NONCE_PLACEHOLDER, nonce));
+        let b = apply(policy, page("text/html", html)).await;
+        assert_ne!(
+            b.headers()[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .expect("ascii"),
+            header,
+            "a nonce per response"
+        );
+    }
+
+    #[tokio::test]
+    async fn other_types_and_nonce_free_policies_leave_the_body_alone() {
+        let js = "const n = '__CSP_NONCE__';";
+        let r = apply("script-src 'nonce-{nonce}'", page("text/javascript", js)).await;
+        assert!(r.headers().get(header::CONTENT_SECURITY_POLICY).is_none());
+        assert_eq!(body(r).await, js);
+        let r = apply(
+            "script-src 'self'",
+            page("text/html", "<p>__CSP_NONCE__</p>"),
+        )
+        .await;
+        assert_eq!(
+            r.headers()[header::CONTENT_SECURITY_POLICY],
+            "script-src 'self'"
+        );
+        assert_eq!(body(r).await, "<p>__CSP_NONCE__</p>");
+    }
+}
