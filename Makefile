@@ -15,7 +15,7 @@ PG_URL ?= postgres://postgres:postgres@127.0.0.1:5432/vivus_consent_test
 PORT ?= 8080
 
 .PHONY: help tools tool-rust tool-wasm-bindgen tool-apt tool-node tool-postgres \
-        pkg run server-release test-crash test-package test test-native test-wasm-node test-wasm-browser \
+        pkg run server-release test-deps test-crash test-package test test-native test-wasm-node test-wasm-browser \
         test-node test-e2e bench fuzz clean
 
 help:
@@ -79,8 +79,12 @@ run: pkg
 
 # ---- tests -----------------------------------------------------------------
 
-test: tools tool-postgres pkg test-native test-wasm-node test-wasm-browser test-node server-release test-crash test-e2e test-package
+test: tools tool-postgres pkg test-deps test-native test-wasm-node test-wasm-browser test-node server-release test-crash test-e2e test-package
 	@echo "make test: every layer passed"
+
+# Offline dependency policy: nothing server-side in the wasm tree, licences on the allowlist.
+test-deps: tool-rust
+	bash scripts/deps-check.sh
 
 # The server's ledger suite runs against SQLite and, through VIVUS_TEST_POSTGRES_URL, PostgreSQL.
 test-native: tool-postgres
