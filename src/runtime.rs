@@ -222,8 +222,8 @@ impl Runtime {
                 }
             }
             Effect::StoreToken { token, max_age } => {
-                let result = self.store.write(Key::Token, &token, max_age);
-                self.check_stored(result);
+                let stored = self.store.write(Key::Token, &token, max_age).is_ok();
+                self.check_stored(stored);
             }
             Effect::ClearToken => {
                 let _ = self.store.remove(Key::Token);
@@ -238,8 +238,8 @@ impl Runtime {
     /// A recorded token that no place (cookie, localStorage) could store holds for this page
     /// only: say so once per page
     /// (an `error` event, code `storage`, with the i18n'd message; the acceptance dialog shows it).
-    fn check_stored<E>(&self, result: Result<(), E>) {
-        if result.is_err() && !self.storage_failed.replace(true) {
+    fn check_stored(&self, stored: bool) {
+        if !stored && !self.storage_failed.replace(true) {
             self.emit(&Event::Error { code: "storage" });
         }
     }
