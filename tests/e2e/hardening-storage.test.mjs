@@ -70,9 +70,12 @@ for (const [what, mode] of Object.entries(MODES)) {
     const storageErrors = (await errors(page)).filter((e) => e.code === 'storage');
     if (mode.remembered) {
       assert.deepEqual(storageErrors, [], 'no storage notice when one place kept the token');
+      assert.equal(await page.getByText(STORAGE_NOTICE).count(), 0);
     } else {
       assert.equal(storageErrors.length, 1, 'told once');
       assert.match(storageErrors[0].message, STORAGE_NOTICE);
+      // The demo site shows the event's message on the page.
+      await page.getByRole('status').filter({ hasText: STORAGE_NOTICE }).waitFor();
     }
     assert.deepEqual(page.errors.filter((e) => e.startsWith('pageerror')), [], 'no uncaught error');
 
