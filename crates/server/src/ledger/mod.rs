@@ -503,8 +503,36 @@ pub(crate) type Migrations = &'static [(i64, &'static str, &'static str)];
 
 /// SHA-256 of a migration's SQL, stored when it is applied, so an edited migration is
 /// noticed instead of silently diverging from the database.
-pub(crate) fn migration_checksum(sql: &str) -> Vec<u8> {
+fn migration_checksum(sql: &str) -> Vec<u8> {
     Sha256::digest(sql.as_bytes()).to_vec()
+}
+
+/// The migrations the database has not applied yet, each with its checksum, in order. Refuses a
+/// database written by a newer build and one whose applied migration was edited since: both
+/// backends keep the same rules in this one place.
+pub(crate) fn pending_migrations(
+    migrations: Migrations,
+    applied: &std::collections::HashMap<i64, Vec<u8>>,
+) -> Result<Vec<(i64, &'static str, &'static str, Vec<u8>)>> {
+    if let Some(newest) = applied.keys().max().filter(|v| **v > migrations.len() as i64) {
+        return Err(LedgerError::Migrate(format!(
+            "the database has schema version {newest}, newer than this build knows; run a newer vivus-consent-server"
+        )));
+    }
+    let mut pending = Vec::new();
+    for &(version, name, sql) in migrations {
+        let checksum = migration_checksum(sql);
+        match applied.get(&version) {
+            Some(stored) if *stored == checksum => {}
+            Some(_) => {
+                return Err(LedgerError::Migrate(format!(
+                    "migration {version} ({name}) was changed after it was applied; migrations must never be edited, add a new one"
+                )))
+            }
+            None => pending.push((version, name, sql, checksum)),
+        }
+    }
+    Ok(pending)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use sqlx::{Connection, Row};
 use tokio::sync::mpsc;
 
 use super::{
-    hash_array, migration_checksum, plan_batch, submit, Appended, ChainStatus, ChainVerifier, Entry, Ledger,
+    hash_array, pending_migrations, plan_batch, submit, Appended, ChainStatus, ChainVerifier, Entry, Ledger,
     LedgerError, Migrations, Pending, Record, Result, WriterStats, GENESIS_HASH,
 };
 
@@ -107,35 +107,19 @@ async fn migrate(pool: &PgPool) -> Result<()> {
         .into_iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    if let Some(newest) = applied.keys().max().filter(|v| **v > MIGRATIONS.len() as i64) {
-        return Err(LedgerError::Migrate(format!(
-            "the database has schema version {newest}, newer than this build knows; run a newer vivus-consent-server"
-        )));
-    }
-    for (version, name, sql) in MIGRATIONS {
-        let checksum = migration_checksum(sql);
-        match applied.get(version) {
-            Some(stored) if *stored == checksum => {}
-            Some(_) => {
-                return Err(LedgerError::Migrate(format!(
-                    "migration {version} ({name}) was changed after it was applied; migrations must never be edited, add a new one"
-                )))
-            }
-            None => {
-                sqlx::raw_sql(sql)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| LedgerError::Migrate(format!("migration {version} ({name}): {e}")))?;
-                sqlx::query("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)")
-                    .bind(version)
-                    .bind(name)
-                    .bind(checksum)
-                    .bind(super::super::now_ms())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(err)?;
-            }
-        }
+    for (version, name, sql, checksum) in pending_migrations(MIGRATIONS, &applied)? {
+        sqlx::raw_sql(sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| LedgerError::Migrate(format!("migration {version} ({name}): {e}")))?;
+        sqlx::query("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)")
+            .bind(version)
+            .bind(name)
+            .bind(checksum)
+            .bind(super::super::now_ms())
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
     }
     tx.commit().await.map_err(err)
 }

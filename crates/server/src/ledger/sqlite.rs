@@ -11,7 +11,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use tokio::sync::mpsc;
 
 use super::{
-    hash_array, migration_checksum, submit, Appended, ChainStatus, ChainVerifier, Entry, Ledger,
+    hash_array, pending_migrations, submit, Appended, ChainStatus, ChainVerifier, Entry, Ledger,
     LedgerError, Migrations, Pending, Record, Result, WriterStats, GENESIS_HASH,
 };
 
@@ -152,29 +152,13 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(err)?;
         rows.collect::<std::result::Result<_, _>>().map_err(err)?
     };
-    if let Some(newest) = applied.keys().max().filter(|v| **v > MIGRATIONS.len() as i64) {
-        return Err(LedgerError::Migrate(format!(
-            "the database has schema version {newest}, newer than this build knows; run a newer vivus-consent-server"
-        )));
-    }
-    for (version, name, sql) in MIGRATIONS {
-        let checksum = migration_checksum(sql);
-        match applied.get(version) {
-            Some(stored) if *stored == checksum => {}
-            Some(_) => {
-                return Err(LedgerError::Migrate(format!(
-                    "migration {version} ({name}) was changed after it was applied; migrations must never be edited, add a new one"
-                )))
-            }
-            None => {
-                tx.execute_batch(sql).map_err(|e| LedgerError::Migrate(format!("migration {version} ({name}): {e}")))?;
-                tx.execute(
-                    "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![version, name, checksum, super::super::now_ms()],
-                )
-                .map_err(err)?;
-            }
-        }
+    for (version, name, sql, checksum) in pending_migrations(MIGRATIONS, &applied)? {
+        tx.execute_batch(sql).map_err(|e| LedgerError::Migrate(format!("migration {version} ({name}): {e}")))?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?1, ?2, ?3, ?4)",
+            params![version, name, checksum, super::super::now_ms()],
+        )
+        .map_err(err)?;
     }
     tx.commit().map_err(err)
 }
