@@ -498,6 +498,30 @@ pub(crate) fn hash_array(sequence: i64, column: &str, bytes: &[u8]) -> std::resu
         .map_err(|_| (sequence, format!("{column} has {} bytes, expected 32", bytes.len())))
 }
 
+/// The writer's counters, shared by a ledger and its writer; both backends keep the same ones.
+#[derive(Debug, Default)]
+pub(crate) struct WriterCounters {
+    pub(crate) appended: std::sync::atomic::AtomicU64,
+    pub(crate) existing: std::sync::atomic::AtomicU64,
+    pub(crate) batches: std::sync::atomic::AtomicU64,
+    pub(crate) failed: std::sync::atomic::AtomicU64,
+    pub(crate) max_batch: std::sync::atomic::AtomicU64,
+}
+
+impl WriterCounters {
+    /// The counters as they stand now.
+    pub(crate) fn snapshot(&self) -> WriterStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        WriterStats {
+            appended: self.appended.load(Relaxed),
+            existing: self.existing.load(Relaxed),
+            batches: self.batches.load(Relaxed),
+            failed: self.failed.load(Relaxed),
+            max_batch: self.max_batch.load(Relaxed),
+        }
+    }
+}
+
 /// The embedded migrations of one backend: (version, name, SQL).
 pub(crate) type Migrations = &'static [(i64, &'static str, &'static str)];
 

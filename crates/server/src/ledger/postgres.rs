@@ -4,7 +4,7 @@
 //! transaction-level advisory lock taken at the start of every batch.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use super::{
     hash_array, pending_migrations, plan_batch, submit, Appended, ChainStatus, ChainVerifier, Entry, Ledger,
-    LedgerError, Migrations, Pending, Record, Result, WriterStats, GENESIS_HASH,
+    LedgerError, Migrations, Pending, Record, Result, WriterCounters, WriterStats, GENESIS_HASH,
 };
 
 const MIGRATIONS: Migrations = &[(1, "ledger", include_str!("../../migrations/postgres/0001_ledger.sql"))];
@@ -39,17 +39,9 @@ const VERIFY_PAGE: i64 = 2048;
 pub struct PostgresLedger {
     pool: PgPool,
     tx: mpsc::Sender<Pending>,
-    stats: Arc<Stats>,
+    stats: Arc<WriterCounters>,
 }
 
-#[derive(Debug, Default)]
-struct Stats {
-    appended: AtomicU64,
-    existing: AtomicU64,
-    batches: AtomicU64,
-    failed: AtomicU64,
-    max_batch: AtomicU64,
-}
 
 impl PostgresLedger {
     /// Connects, runs the migrations and starts the writer task.
@@ -79,7 +71,7 @@ impl PostgresLedger {
             .await
             .map_err(|e| LedgerError::Open { location, reason: e.to_string() })?;
         migrate(&pool).await?;
-        let stats = Arc::new(Stats::default());
+        let stats = Arc::new(WriterCounters::default());
         let (tx, rx) = mpsc::channel(batch_max.max(1) * 4);
         let writer = Writer { pool: pool.clone(), batch_max: batch_max.max(1), stats: stats.clone() };
         tokio::spawn(writer.run(rx));
@@ -163,7 +155,7 @@ fn corrupt((sequence, reason): (i64, String)) -> LedgerError {
 struct Writer {
     pool: PgPool,
     batch_max: usize,
-    stats: Arc<Stats>,
+    stats: Arc<WriterCounters>,
 }
 
 impl Writer {
@@ -408,12 +400,6 @@ impl Ledger for PostgresLedger {
     }
 
     fn stats(&self) -> WriterStats {
-        WriterStats {
-            appended: self.stats.appended.load(Ordering::Relaxed),
-            existing: self.stats.existing.load(Ordering::Relaxed),
-            batches: self.stats.batches.load(Ordering::Relaxed),
-            failed: self.stats.failed.load(Ordering::Relaxed),
-            max_batch: self.stats.max_batch.load(Ordering::Relaxed),
-        }
+        self.stats.snapshot()
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use super::{
     hash_array, pending_migrations, submit, Appended, ChainStatus, ChainVerifier, Entry, Ledger,
-    LedgerError, Migrations, Pending, Record, Result, WriterStats, GENESIS_HASH,
+    LedgerError, Migrations, Pending, Record, Result, WriterCounters, WriterStats, GENESIS_HASH,
 };
 
 const MIGRATIONS: Migrations = &[(1, "ledger", include_str!("../../migrations/sqlite/0001_ledger.sql"))];
@@ -41,17 +41,9 @@ pub struct SqliteLedger {
     path: PathBuf,
     tx: mpsc::Sender<Pending>,
     readers: Arc<Mutex<Vec<Connection>>>,
-    stats: Arc<Stats>,
+    stats: Arc<WriterCounters>,
 }
 
-#[derive(Debug, Default)]
-struct Stats {
-    appended: AtomicU64,
-    existing: AtomicU64,
-    batches: AtomicU64,
-    failed: AtomicU64,
-    max_batch: AtomicU64,
-}
 
 impl SqliteLedger {
     /// Opens (creating if needed) the ledger file at `path`, creating its directory,
@@ -85,7 +77,7 @@ impl SqliteLedger {
         migrate(&mut conn)?;
         let head = load_head(&conn)?;
         let readers = Arc::new(Mutex::new(Vec::new()));
-        let stats = Arc::new(Stats::default());
+        let stats = Arc::new(WriterCounters::default());
         let (tx, rx) = mpsc::channel(batch_max.max(1) * 4);
         let writer = Writer { conn, head, batch_max: batch_max.max(1), stats: stats.clone() };
         std::thread::Builder::new()
@@ -222,7 +214,7 @@ struct Writer {
     conn: Connection,
     head: (i64, [u8; 32]),
     batch_max: usize,
-    stats: Arc<Stats>,
+    stats: Arc<WriterCounters>,
 }
 
 impl Writer {
@@ -405,12 +397,6 @@ impl Ledger for SqliteLedger {
     }
 
     fn stats(&self) -> WriterStats {
-        WriterStats {
-            appended: self.stats.appended.load(Ordering::Relaxed),
-            existing: self.stats.existing.load(Ordering::Relaxed),
-            batches: self.stats.batches.load(Ordering::Relaxed),
-            failed: self.stats.failed.load(Ordering::Relaxed),
-            max_batch: self.stats.max_batch.load(Ordering::Relaxed),
-        }
+        self.stats.snapshot()
     }
 }
