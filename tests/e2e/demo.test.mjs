@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import {
-  e2e, APPLICANT, TAG_COOKIE, assertNoAxeViolations, fillApplication, tagCookieNames,
+  e2e, APPLICANT, eventually, TAG_COOKIE, assertNoAxeViolations, fillApplication, tagCookieNames,
   tagRuns, watchApplications,
 } from './support.mjs';
 
@@ -240,6 +240,8 @@ h.test('the site may frame its own embed page (the gated video player)', async (
   const page = await openWithoutSdk(t, '/');
   await page.locator('iframe[data-category]').evaluate((f) => { f.src = f.dataset.src; });
   await page.frameLocator('iframe[data-category]').getByRole('button', { name: /Смотреть видео/ }).waitFor();
+  // The button is parsed before the player's script runs and reports the load.
+  await eventually(async () => (await tagRuns(page))['video-embed'] >= 1, { message: 'the embedded player to report its load' });
   assert.equal((await tagRuns(page))['video-embed'], 1);
 });
 
