@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Offline dependency checks (no advisory database can be downloaded here), from the
-# lock file through `cargo tree --offline`; about a second.
+# lock file through `cargo tree --offline` after `cargo fetch`; about a second when the
+# crates are already downloaded.
 #  1. The wasm SDK's tree (wasm32, normal edges) holds none of tokio, sqlx, getrandom,
 #     mio, hyper (docs/architecture.md: the SDK only verifies tokens; no I/O runtime, no RNG).
 #  2. Every dependency of the SDK's and the service's trees has a license the allowlist
@@ -14,6 +15,10 @@ cd "$(dirname "$0")/.."
 # need a note on how modified files are published. Add it with that note if it comes.
 allowed="MIT Apache-2.0 Apache-2.0-WITH-LLVM-exception BSD-2-Clause BSD-3-Clause ISC Zlib Unicode-3.0 Unicode-DFS-2016 CC0-1.0 Unlicense BSL-1.0 0BSD"
 forbidden_in_wasm="tokio sqlx getrandom mio hyper"
+
+# `cargo tree --offline` reads only what is already downloaded; on a fresh machine the
+# server's crates may not be yet (the wasm build fetched only its own), so fetch first.
+cargo fetch --locked --quiet
 
 status=0
 wasm_tree() { cargo tree --offline --locked -p vivus-consent --target wasm32-unknown-unknown -e normal "$@"; }
