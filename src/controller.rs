@@ -122,6 +122,12 @@ pub enum Msg {
     AdoptPending(ConsentRequest),
     /// The consent no longer holds (the token expired or failed verification later).
     Revoke,
+    /// The recorded token `id` reached its expiry while the page stayed open: it no longer
+    /// grants anything. Stale when another consent has been chosen or recorded since.
+    Expire {
+        /// The consent id of the token that expired.
+        id: ConsentId,
+    },
     /// Withdraw optional categories (all of them with `None`). With a recorded token it is
     /// sent as a withdrawal of that consent (`POST <endpoint>/<jti>/withdraw`); the same
     /// decision is also kept as a pending consent request under `fallback_id`, which is what
@@ -161,6 +167,13 @@ pub enum Effect {
         id: ConsentId,
         /// The delay in milliseconds.
         delay_ms: u32,
+    },
+    /// Dispatch [`Msg::Expire`] at `at` (seconds since the epoch), when the token expires.
+    ScheduleExpiry {
+        /// The consent id of the token.
+        id: ConsentId,
+        /// The token's `exp`.
+        at: u64,
     },
     /// Store the token (cookie and localStorage) for `max_age` seconds.
     StoreToken {
@@ -311,6 +324,7 @@ impl Controller {
                             consent_id: id,
                         }));
                     }
+                    fx.extend(self.expiry());
                 }
             }
             Msg::Failed {
@@ -398,6 +412,7 @@ impl Controller {
                     self.banner = false;
                     fx.push(Effect::Render);
                     fx.push(self.change_event(before));
+                    fx.extend(self.expiry());
                 }
             }
             Msg::AdoptPending(request) => {
@@ -420,6 +435,11 @@ impl Controller {
                     self.banner = false;
                     fx.push(Effect::Render);
                     fx.push(self.change_event(before));
+                }
+            }
+            Msg::Expire { id } => {
+                if self.status == Status::Recorded && self.consent_id.as_ref() == Some(&id) {
+                    return self.update(Msg::Revoke);
                 }
             }
             Msg::Revoke => {
@@ -486,6 +506,7 @@ impl Controller {
             self.banner = true;
             fx.push(Effect::Render);
         }
+        fx.extend(self.expiry());
         fx.push(Effect::Emit(Event::Ready {
             categories: self.granted,
         }));
@@ -541,6 +562,15 @@ impl Controller {
         self.expires_at = Some(claims.exp);
         self.token = Some(verified.token);
         self.status = Status::Recorded;
+    }
+
+    /// The timer for the recorded token's expiry: a page left open past it must stop
+    /// treating the token as consent.
+    fn expiry(&self) -> Option<Effect> {
+        match (self.status, &self.consent_id, self.expires_at) {
+            (Status::Recorded, Some(id), Some(at)) => Some(Effect::ScheduleExpiry { id: id.clone(), at }),
+            _ => None,
+        }
     }
 
     fn reset(&mut self) {
@@ -742,9 +772,12 @@ mod tests {
         });
         assert_eq!(
             fx,
-            [Effect::Emit(Event::Ready {
-                categories: marketing()
-            })]
+            [
+                Effect::ScheduleExpiry { id: id(1), at: 1010 },
+                Effect::Emit(Event::Ready {
+                    categories: marketing()
+                })
+            ]
         );
         assert_eq!(c.status(), Status::Recorded);
         assert_eq!(c.token(), Some("token-1"));
@@ -815,6 +848,7 @@ mod tests {
                     token: "token-3".into(),
                     consent_id: id(3)
                 }),
+                Effect::ScheduleExpiry { id: id(3), at: 1100 },
             ]
         );
         assert_eq!(c.status(), Status::Recorded);
@@ -1027,6 +1061,46 @@ mod tests {
         assert!(c
             .update(Msg::Adopt(verified(3, Categories::all(), 15)))
             .is_empty());
+    }
+
+    #[test]
+    fn a_token_that_expires_while_the_page_is_open_stops_granting() {
+        let mut c = controller();
+        c.update(Msg::Start {
+            verified: Some(verified(1, marketing(), 10)),
+            pending: None,
+            show_banner: true,
+        });
+        let fx = c.update(Msg::Expire { id: id(1) });
+        assert!(fx.contains(&Effect::ClearToken));
+        assert!(fx.contains(&Effect::Emit(Event::Change {
+            categories: Categories::new(),
+            changed: vec![Category::Marketing]
+        })));
+        assert_eq!(c.status(), Status::None);
+        assert_eq!(c.token(), None);
+        assert!(c.banner_visible(), "the visitor is asked again");
+    }
+
+    #[test]
+    fn the_expiry_of_a_replaced_token_changes_nothing() {
+        let mut c = controller();
+        c.update(Msg::Start {
+            verified: Some(verified(1, marketing(), 10)),
+            pending: None,
+            show_banner: true,
+        });
+        // Chosen again: the old token's timer is stale, while pending and once recorded.
+        choose(&mut c, 2, Categories::all());
+        assert!(c.update(Msg::Expire { id: id(1) }).is_empty());
+        c.update(Msg::Recorded {
+            id: id(2),
+            verified: verified(2, Categories::all(), 20),
+            now: 30,
+        });
+        assert!(c.update(Msg::Expire { id: id(1) }).is_empty());
+        assert_eq!(c.status(), Status::Recorded);
+        assert_eq!(c.granted(), Categories::all());
     }
 
     #[test]

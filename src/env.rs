@@ -36,6 +36,11 @@ pub fn now_secs() -> u64 {
     (js_sys::Date::now() / 1000.0) as u64
 }
 
+/// Milliseconds since the epoch (the wall clock).
+pub fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
 /// 16 bytes from `crypto.getRandomValues`.
 ///
 /// # Errors

@@ -221,6 +221,24 @@ impl Runtime {
                     });
                 }
             }
+            Effect::ScheduleExpiry { id, at } => {
+                let weak = self.weak();
+                spawn_local(async move {
+                    // setTimeout takes at most 2^31 - 1 ms (about 24.8 days) and fires at
+                    // once beyond that, so a year-long token is waited for in steps.
+                    const MAX_TIMEOUT_MS: u64 = i32::MAX as u64;
+                    loop {
+                        let left_ms = at.saturating_mul(1000).saturating_sub(env::now_ms());
+                        if left_ms == 0 {
+                            break;
+                        }
+                        net::sleep(left_ms.min(MAX_TIMEOUT_MS) as u32).await;
+                    }
+                    if let Some(rt) = weak.upgrade() {
+                        rt.dispatch(Msg::Expire { id });
+                    }
+                });
+            }
             Effect::StoreToken { token, max_age } => {
                 let stored = self.store.write(Key::Token, &token, max_age).is_ok();
                 self.check_stored(stored);

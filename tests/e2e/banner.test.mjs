@@ -176,6 +176,23 @@ for (const [what, change] of Object.entries(STORED)) {
   });
 }
 
+h.test('a token that expires while the page is open stops granting and brings the banner back', async (t) => {
+  const page = await t.open('/');
+  await UI.acceptAll(page).click();
+  const token = await recordedToken(page);
+  const claims = peekClaims(token);
+  const expiresIn = 4;
+  await storeToken(page, signAsService(h.service, { ...claims, exp: now() + expiresIn }), h.service.origin);
+
+  await page.reload();
+  await consentReady(page);
+  assert.equal(await sdkHas(page, 'marketing'), true, 'granted while the token holds');
+  assert.equal(await UI.banner(page).isVisible(), false);
+  await UI.banner(page).waitFor({ timeout: (expiresIn + 5) * 1000 });
+  assert.equal(await sdkHas(page, 'marketing'), false, 'nothing is granted once it expired');
+  assert.equal(await consentCookie(page.context()), null, 'the expired token is removed');
+});
+
 h.test('crawlers get no banner and no tags', async (t) => {
   const page = await t.open('/', {
     userAgent: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
