@@ -12,14 +12,47 @@
 //           data-lang="kk"></script>
 // and/or by a JSON block (attributes win over the block):
 //   <script type="application/json" id="vivus-consent-config">{ ... }</script>
-import load, { init as start, Consent } from './vivus_consent.js';
+//
+// Two stages. The first-paint build (vivus_consent_boot*.js/wasm, about a tenth of the SDK)
+// draws the banner on a first visit; the SDK (vivus_consent*.js/wasm) is requested only after
+// that frame, and takes the banner over in one step when it starts. When there is anything
+// stored (a token to verify, a choice to record) the first stage draws nothing and the SDK
+// loads at once. Both wasm files are found next to this file (`new URL(..., import.meta.url)`,
+// which bundlers follow).
+import loadBoot, { b as paint, c as clicked, u as unpaint } from './vivus_consent_boot.js';
 
-let loading;
+/** The SDK's class, set once the SDK has loaded (a live binding: read it after `init`). */
+export let Consent;
 
-/** Loads and instantiates the wasm once (streaming compile when the server sends application/wasm). */
-function ready() {
-  loading ??= load({ module_or_path: new URL('./vivus_consent_bg.wasm', import.meta.url) });
-  return loading;
+let sdk;
+let first;
+
+/** Loads and instantiates the SDK once (streaming compile when the server sends application/wasm). */
+function loadSdk() {
+  sdk ??= import('./vivus_consent.js').then(async (glue) => {
+    await glue.default({ module_or_path: new URL('./vivus_consent_bg.wasm', import.meta.url) });
+    Consent = glue.Consent;
+    return glue;
+  });
+  return sdk;
+}
+
+/** The first stage: draws the banner if the SDK would, then waits until it is painted. */
+async function firstPaint(config) {
+  let painted = false;
+  try {
+    await loadBoot({ module_or_path: new URL('./vivus_consent_boot_bg.wasm', import.meta.url) });
+    // The banner's shadow root when it drew one; its clicks are noted for the SDK to repeat.
+    const root = paint(config);
+    root?.addEventListener('click', clicked);
+    painted = !!root;
+  } catch (error) {
+    // The SDK alone still works (it draws the banner itself): say why, once, and go on.
+    console.warn('vivus-consent: the first-paint stage did not run', error);
+  }
+  // Only after the frame that shows the banner: the SDK's download and compile then cannot
+  // delay it.
+  if (painted) await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve)));
 }
 
 /**
@@ -28,7 +61,6 @@ function ready() {
  * @returns {Promise<import('./index').Consent>}
  */
 export async function init(config) {
-  await ready();
   // The service that records consent also serves the policy texts it binds consent to
   // (`<service>/v1/policy/<version>/<lang>.md`), so the default follows the endpoint. A path next
   // to this file would break once a bundler moves the module into its assets folder.
@@ -41,10 +73,17 @@ export async function init(config) {
       // An endpoint that is not a URL is reported by init's own validation, naming the member.
     }
   }
-  return start(config);
+  first ??= firstPaint(config);
+  await first;
+  const { init: start } = await loadSdk();
+  try {
+    return await start(config);
+  } catch (error) {
+    // No SDK behind the first stage's banner (an invalid config, say): take it away.
+    unpaint();
+    throw error;
+  }
 }
-
-export { Consent };
 
 const VivusConsent = Object.freeze({ init });
 export default VivusConsent;
