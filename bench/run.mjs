@@ -77,14 +77,16 @@ const PKG = resolve(ROOT, process.env.PKG_DIR ?? 'pkg');
 
 /** Our SDK's module entry in pkg/ and the config the bench page gives it; null when it is not built. */
 function findSdk() {
-  const need = ['vivus-consent.js', 'vivus_consent.js', 'vivus_consent_bg.wasm'];
+  const need = ['vivus-consent.js', 'vivus_consent_boot.js', 'vivus_consent_boot_bg.wasm', 'vivus_consent.js', 'vivus_consent_bg.wasm'];
   if (!need.every((f) => existsSync(join(PKG, f)))) return null;
   return {
     entry: '/pkg/vivus-consent.js',
     // The service's keys inline, so a returning visitor verifies without a request; the
     // endpoint, issuer and cookie are the defaults (the service on the page's origin).
     config: (jwks) => ({ jwks, language: 'ru' }),
-    files: ['/pkg/vivus-consent.js', '/pkg/vivus_consent.js', '/pkg/vivus_consent_bg.wasm'],
+    // What the first paint needs (the preload page hints these): the entry and the first-paint
+    // build. The SDK's glue and wasm follow after the banner's frame.
+    files: ['/pkg/vivus-consent.js', '/pkg/vivus_consent_boot.js', '/pkg/vivus_consent_boot_bg.wasm'],
     bannerSelector: '.banner',
     acceptSelector: '[data-vc="accept"]',
   };

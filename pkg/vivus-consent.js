@@ -13,12 +13,8 @@
 // and/or by a JSON block (attributes win over the block):
 //   <script type="application/json" id="vivus-consent-config">{ ... }</script>
 //
-// Two stages. The first-paint build (vivus_consent_boot*.js/wasm, about a tenth of the SDK)
-// draws the banner on a first visit; the SDK (vivus_consent*.js/wasm) is requested only after
-// that frame, and takes the banner over in one step when it starts. When there is anything
-// stored (a token to verify, a choice to record) the first stage draws nothing and the SDK
-// loads at once. Both wasm files are found next to this file (`new URL(..., import.meta.url)`,
-// which bundlers follow).
+// Two stages: vivus_consent_boot*.js/wasm draws the banner of a first visit, then the SDK
+// (vivus_consent*.js/wasm) loads and takes it over. With consent stored, the SDK loads at once.
 import loadBoot, { b as paint, c as clicked, u as unpaint } from './vivus_consent_boot.js';
 
 /** The SDK's class, set once the SDK has loaded (a live binding: read it after `init`). */
@@ -50,9 +46,14 @@ async function firstPaint(config) {
     // The SDK alone still works (it draws the banner itself): say why, once, and go on.
     console.warn('vivus-consent: the first-paint stage did not run', error);
   }
-  // Only after the frame that shows the banner: the SDK's download and compile then cannot
-  // delay it.
-  if (painted) await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve)));
+  // After the frame that shows the banner, so the SDK's download and compile cannot delay it
+  // (or after 100 ms: a background tab paints no frames).
+  if (painted) {
+    await new Promise((resolve) => {
+      requestAnimationFrame(() => setTimeout(resolve));
+      setTimeout(resolve, 100);
+    });
+  }
 }
 
 /**
