@@ -24,9 +24,9 @@ use crate::dom::{self, boot_host};
 use crate::storage::{BrowserStore, ConsentStore, Key};
 
 /// The config members that decide whether and how the banner shows, with the SDK's
-/// defaults. The SDK validates the whole config (`crate::config`); linking that here would
-/// triple this build, so this reads only these members and gives up on a value of the wrong
-/// type (the SDK's `init` then rejects, naming it, and the entry removes the banner).
+/// defaults. The SDK validates the whole config (`crate::config`); linking that here added
+/// 23 kB (raw) to this build, so this reads only these members and gives up on a value of
+/// the wrong type (the SDK's `init` then rejects, naming it, and the entry removes the banner).
 struct Members {
     ui: UiConfig,
     cookie: CookieConfig,
@@ -85,8 +85,8 @@ fn member(object: &JsValue, key: &str) -> Option<JsValue> {
 /// The state lives in the page (the host's attributes), not in this module: nothing here
 /// outlives the call, so this build needs no closures or thread-locals.
 #[wasm_bindgen(js_name = b)]
-pub fn paint(config: JsValue) -> Option<ShadowRoot> {
-    let config = Members::read(&config)?;
+pub fn paint(config: &JsValue) -> Option<ShadowRoot> {
+    let config = Members::read(config)?;
     if !crate::env::shows_banner(&config.ui) {
         return None;
     }
@@ -103,7 +103,12 @@ pub fn paint(config: JsValue) -> Option<ShadowRoot> {
     }
     let (host, root) = dom::host(&doc, dom::BANNER_CSS)?;
     let lang = crate::env::language(config.language);
-    let banner = dom::banner::draw(&doc, lang, crate::env::global_privacy_control(), config.ui.language_switch);
+    let banner = dom::banner::draw(
+        &doc,
+        lang,
+        crate::env::global_privacy_control(),
+        config.ui.language_switch,
+    );
     let _ = host.set_attribute(boot_host::MARK, "");
     let _ = host.set_attribute("lang", lang.as_str());
     root.append_child(&banner).ok()?;
@@ -129,8 +134,8 @@ const HOST: &str = "vivus-consent[data-vc-boot]";
 /// A click on the banner before the SDK is there: noted for the SDK to repeat, and answered
 /// at once where it can be without the SDK (the language switch, hiding on a choice).
 #[wasm_bindgen(js_name = c)]
-pub fn clicked(event: web_sys::Event) {
-    let _ = answer(&event);
+pub fn clicked(event: &web_sys::Event) {
+    let _ = answer(event);
 }
 
 fn answer(event: &web_sys::Event) -> Option<()> {
@@ -154,7 +159,10 @@ fn answer(event: &web_sys::Event) -> Option<()> {
     }
     clicks.push_str(&hook);
     let _ = host.set_attribute(boot_host::CLICKS, &clicks);
-    if let Some(lang) = Language::ALL.into_iter().find(|&l| dom::language_hook(l) == hook) {
+    if let Some(lang) = Language::ALL
+        .into_iter()
+        .find(|&l| dom::language_hook(l) == hook)
+    {
         // Only a banner with the switch has these buttons.
         let redrawn = dom::banner::draw(&doc, lang, crate::env::global_privacy_control(), true);
         banner.replace_with_with_node_1(&redrawn).ok()?;
@@ -163,7 +171,12 @@ fn answer(event: &web_sys::Event) -> Option<()> {
         let mut selector = String::from("[data-vc=");
         selector.push_str(&hook);
         selector.push(']');
-        let _ = root.query_selector(&selector).ok()??.dyn_into::<HtmlElement>().ok()?.focus();
+        let _ = root
+            .query_selector(&selector)
+            .ok()??
+            .dyn_into::<HtmlElement>()
+            .ok()?
+            .focus();
     } else if hook == "accept" || hook == "reject" {
         let _ = banner.set_attribute("hidden", "");
         dom::unpad_body(&doc, host.get_attribute(boot_host::PADDING));

@@ -66,7 +66,9 @@ pub(crate) fn build(rt: &Runtime, root: &ShadowRoot) -> View {
             listeners.push(super::on_language(rt, &hook(name), lang, name));
         }
     }
-    listeners.push(on_click(rt, &hook("policy"), |rt| super::open(rt, Kind::Policy)));
+    listeners.push(on_click(rt, &hook("policy"), |rt| {
+        super::open(rt, Kind::Policy)
+    }));
     listeners.push(on_click(rt, &hook("accept"), |rt| {
         let _ = rt.choose(Categories::all(), None, Source::Banner);
     }));

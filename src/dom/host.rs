@@ -49,7 +49,11 @@ pub(crate) fn pad_body(doc: &Document, banner: &Element, saved: &mut Option<Stri
         .max(0);
     let style = body.style();
     if saved.is_none() {
-        *saved = Some(style.get_property_value("padding-bottom").unwrap_or_default());
+        *saved = Some(
+            style
+                .get_property_value("padding-bottom")
+                .unwrap_or_default(),
+        );
     }
     let mut value = String::new();
     crate::storage::push_u64(&mut value, height as u64);
@@ -107,7 +111,10 @@ pub(crate) fn take_boot_host(doc: &Document) -> Option<BootLeftover> {
 }
 
 /// The Русский / Қазақша switch's elements: each button with its language and hook.
-pub(crate) fn language_buttons(parent: &Element, current: Language) -> [(Element, Language, &'static str); 2] {
+pub(crate) fn language_buttons(
+    parent: &Element,
+    current: Language,
+) -> [(Element, Language, &'static str); 2] {
     let group = child(parent, "div", "langs");
     attr(&group, "role", "group");
     attr(&group, "aria-label", crate::i18n::banner(current).language);
@@ -115,7 +122,11 @@ pub(crate) fn language_buttons(parent: &Element, current: Language) -> [(Element
         let hook = language_hook(lang);
         let b = button(&group, "", lang.native_name(), hook);
         attr(&b, "lang", lang.as_str());
-        attr(&b, "aria-pressed", if lang == current { "true" } else { "false" });
+        attr(
+            &b,
+            "aria-pressed",
+            if lang == current { "true" } else { "false" },
+        );
         (b, lang, hook)
     })
 }
@@ -127,4 +138,3 @@ pub(crate) fn language_hook(lang: Language) -> &'static str {
         Language::Kk => "lang-kk",
     }
 }
-
