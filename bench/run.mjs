@@ -42,7 +42,7 @@ const RUNS = Number(process.env.RUNS ?? 15);
 const THROTTLE = (process.env.THROTTLE ?? '1,4').split(',').map(Number);
 const WANT = process.env.CONTENDERS?.split(',');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const SERVER_BIN = resolve(ROOT, process.env.SERVER_BIN ?? 'target/release/vivus-consent-server');
+const SERVER_BIN = resolve(ROOT, process.env.SERVER_BIN ?? join(process.env.CARGO_TARGET_DIR ?? 'target', 'release', 'vivus-consent-server'));
 // Exact versions: the comparison is against these releases, not whatever is newest.
 const LIBS = { 'vanilla-cookieconsent': '3.1.0', klaro: '0.7.22' };
 

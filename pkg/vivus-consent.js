@@ -76,12 +76,16 @@ export async function init(config) {
   }
   first ??= firstPaint(config);
   await first;
-  const { init: start } = await loadSdk();
   try {
+    const { init: start } = await loadSdk();
     return await start(config);
   } catch (error) {
-    // No SDK behind the first stage's banner (an invalid config, say): take it away.
-    unpaint();
+    // No SDK behind the first stage's banner (an invalid config, the SDK unreachable): take it away.
+    try {
+      unpaint();
+    } catch {
+      // The first stage did not load either: there is nothing to take away.
+    }
     throw error;
   }
 }
