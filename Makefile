@@ -128,7 +128,7 @@ test-package: tool-node tool-apt pkg server-release
 # ---- benchmarks and fuzzing ------------------------------------------------
 
 bench: tools tool-postgres pkg
-	cargo bench -p vivus-consent-core --features sign -- --warm-up-time 1 --measurement-time 3
+	cargo bench -p vivus-consent-core --features sign --bench verify -- --warm-up-time 1 --measurement-time 3
 	bash bench/service.sh
 	node bench/run.mjs
 
