@@ -244,7 +244,8 @@ function pageSpec(c) {
 function centreOf({ host, selector }) {
   let el = null;
   if (host) {
-    for (const r of window.__bench.roots) if (r.host.matches(host)) el = el ?? r.querySelector(selector);
+    // Only roots still in the page: ours draws its banner in a first-stage host that the SDK replaces.
+    for (const r of window.__bench.roots) if (r.host.isConnected && r.host.matches(host)) el = el ?? r.querySelector(selector);
   } else el = document.querySelector(selector);
   if (!el) return null;
   el.scrollIntoView({ block: 'nearest' });
