@@ -33,8 +33,25 @@ function loadSdk() {
   return sdk;
 }
 
+/**
+ * Whether consent may be stored (the token cookie, or the token or a pending choice in
+ * localStorage). The first stage would then draw nothing, so it is not even loaded: on a
+ * returning visit it would only put two more requests before the SDK's (+44 ms measured).
+ * Only a hint: the first stage and the SDK read and check the storage themselves.
+ */
+function mayBeStored(config) {
+  const name = config?.cookie?.name ?? 'vivus_consent';
+  try {
+    if (document.cookie.split(';').some((c) => c.trim().startsWith(`${name}=`))) return true;
+    return localStorage.getItem('vivus_consent') !== null || localStorage.getItem('vivus_consent_pending') !== null;
+  } catch {
+    return false;
+  }
+}
+
 /** The first stage: draws the banner if the SDK would, then waits until it is painted. */
 async function firstPaint(config) {
+  if (mayBeStored(config)) return;
   let painted = false;
   try {
     await loadBoot({ module_or_path: new URL('./vivus_consent_boot_bg.wasm', import.meta.url) });

@@ -123,7 +123,7 @@ h.test('the language switch and the settings button answer before the SDK is the
   assert.deepEqual(page.errors, []);
 });
 
-h.test('a returning visitor: nothing is drawn, the SDK starts at once and runs each granted tag once', async (t) => {
+h.test('a returning visitor: the first stage is skipped, the SDK starts at once and runs each granted tag once', async (t) => {
   const policy = await (await h.service.fetch('/v1/policy')).json();
   const now = Math.floor(Date.now() / 1000);
   const id = () => Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('base64url');
@@ -142,4 +142,5 @@ h.test('a returning visitor: nothing is drawn, the SDK starts at once and runs e
   const runs = await tagRuns(page);
   assert.deepEqual(INDEX_TAGS.map((n) => runs[n]), INDEX_TAGS.map(() => 1), JSON.stringify(runs));
   assert.ok(requested.includes('/pkg/vivus_consent_bg.wasm'));
+  assert.ok(!requested.includes('/pkg/vivus_consent_boot_bg.wasm'), 'with consent stored the first stage is not even loaded');
 });
