@@ -98,7 +98,7 @@ pub fn paint(config: &JsValue) -> Option<ShadowRoot> {
     }
     let doc = web_sys::window()?.document()?;
     let body = doc.body()?;
-    if doc.query_selector(HOST).ok().flatten().is_some() {
+    if doc.query_selector(boot_host::SELECTOR).ok().flatten().is_some() {
         return None;
     }
     let (host, root) = dom::host(&doc, dom::BANNER_CSS)?;
@@ -127,9 +127,6 @@ pub fn unpaint() {
         dom::take_boot_host(&doc);
     }
 }
-
-/// The first-paint host.
-const HOST: &str = "vivus-consent[data-vc-boot]";
 
 /// A click on the banner before the SDK is there: noted for the SDK to repeat, and answered
 /// at once where it can be without the SDK (the language switch, hiding on a choice).

@@ -72,6 +72,8 @@ pub(crate) fn unpad_body(doc: &Document, saved: Option<String>) {
 pub(crate) mod boot_host {
     /// Marks the first-paint build's host.
     pub(crate) const MARK: &str = "data-vc-boot";
+    /// Finds that host.
+    pub(crate) const SELECTOR: &str = "vivus-consent[data-vc-boot]";
     /// The page's own inline `padding-bottom`, from before the banner padded it.
     pub(crate) const PADDING: &str = "data-vc-pad";
     /// The `data-vc` hooks the visitor clicked, in order, separated by spaces.
@@ -91,10 +93,7 @@ pub(crate) struct BootLeftover {
 /// and says what the visitor did there. The caller renders its own banner in the same task,
 /// so no frame is painted without a banner and nothing moves.
 pub(crate) fn take_boot_host(doc: &Document) -> Option<BootLeftover> {
-    let mut selector = String::from("vivus-consent[");
-    selector.push_str(boot_host::MARK);
-    selector.push(']');
-    let host = doc.query_selector(&selector).ok().flatten()?;
+    let host = doc.query_selector(boot_host::SELECTOR).ok().flatten()?;
     let focus = host
         .shadow_root()
         .and_then(|root| root.active_element())
