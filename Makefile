@@ -10,7 +10,10 @@ export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export CHROMEDRIVER := /usr/bin/chromedriver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 WASM_TARGET := wasm32-unknown-unknown
-WASM_OUT := target/$(WASM_TARGET)/wasm-release/vivus_consent.wasm
+# Both wasm builds (the SDK, the first-paint build) land here; `pkg` runs wasm-bindgen on each
+# right after building it.
+CARGO_TARGET := $(or $(CARGO_TARGET_DIR),target)
+WASM_OUT := $(CARGO_TARGET)/$(WASM_TARGET)/wasm-release/vivus_consent.wasm
 PG_URL ?= postgres://postgres:postgres@127.0.0.1:5432/vivus_consent_test
 PORT ?= 8080
 
@@ -60,15 +63,22 @@ node_modules/.installed: package-lock.json
 # ---- build -----------------------------------------------------------------
 
 pkg: tool-rust tool-wasm-bindgen tool-node
-	cargo build -p vivus-consent --target $(WASM_TARGET) --profile wasm-release
+	@# Two wasm builds of the root crate (see src/lib.rs): the SDK, and the first-paint build
+	@# that draws the banner while the SDK loads (pkg/vivus-consent.js loads both).
+	cargo build -p vivus-consent --lib --target $(WASM_TARGET) --profile wasm-release
 	@# Browsers ignore the producers and target_features sections: 128 B brotli.
 	wasm-bindgen --target web --remove-producers-section --out-dir pkg --out-name vivus_consent $(WASM_OUT)
-	wasm-opt -Oz --strip-target-features pkg/vivus_consent_bg.wasm -o pkg/vivus_consent_bg.wasm
-	@# The glue's doc comments repeat pkg/index.d.ts: drop them, its line comments and the
-	@# indentation (perl is in every Debian base system). 8.3 kB -> 6.4 kB brotli.
-	perl -0pi -e 's{^[ \t]*/\*\*.*?\*/\n}{}gms; s{^[ \t]*//[^\n]*\n}{}gm; s{^[ \t]+}{}gm; s{\n\n+}{\n}g' pkg/vivus_consent.js
-	node scripts/short-imports.mjs pkg/vivus_consent.js pkg/vivus_consent_bg.wasm
-	node --check pkg/vivus_consent.js
+	cargo build -p vivus-consent --lib --target $(WASM_TARGET) --profile wasm-release --no-default-features --features boot
+	wasm-bindgen --target web --remove-producers-section --out-dir pkg --out-name vivus_consent_boot $(WASM_OUT)
+	@# The SDK's type declarations are pkg/index.d.ts; the first stage's exports are private.
+	rm -f pkg/vivus_consent_boot.d.ts pkg/vivus_consent_boot_bg.wasm.d.ts
+	@for out in vivus_consent vivus_consent_boot; do \
+	  set -x; \
+	  wasm-opt -Oz --strip-target-features pkg/$${out}_bg.wasm -o pkg/$${out}_bg.wasm; \
+	  perl -0pi -e 's{^[ \t]*/\*\*.*?\*/\n}{}gms; s{^[ \t]*//[^\n]*\n}{}gm; s{^[ \t]+}{}gm; s{\n\n+}{\n}g' pkg/$$out.js; \
+	  node scripts/short-imports.mjs pkg/$$out.js pkg/$${out}_bg.wasm; \
+	  node --check pkg/$$out.js; \
+	done
 	@# The policy text is fetched only when the viewer opens, so it ships beside the wasm, not in it.
 	@rm -rf pkg/policy && mkdir -p pkg/policy && cp -r crates/core/policy/v[0-9]* pkg/policy/
 	@cp LICENSE-MIT LICENSE-APACHE pkg/
@@ -90,7 +100,8 @@ test-deps: tool-rust
 test-native: tool-postgres
 	VIVUS_TEST_POSTGRES_URL=$(PG_URL) cargo test --workspace --all-features
 	cargo test -p vivus-consent-core --no-default-features
-	cargo test -p vivus-consent --no-default-features --lib
+	cargo test -p vivus-consent --no-default-features --features sdk --lib
+	cargo test -p vivus-consent --no-default-features --features boot --lib
 
 test-wasm-node: tool-rust tool-wasm-bindgen
 	cargo test -p vivus-consent --target $(WASM_TARGET) --test node
@@ -126,4 +137,4 @@ fuzz:
 
 clean:
 	cargo clean
-	rm -rf pkg/vivus_consent* pkg/snippets node_modules
+	rm -rf pkg/vivus_consent.js pkg/vivus_consent_* pkg/vivus_consent.d.ts pkg/snippets node_modules

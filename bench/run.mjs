@@ -42,7 +42,7 @@ const RUNS = Number(process.env.RUNS ?? 15);
 const THROTTLE = (process.env.THROTTLE ?? '1,4').split(',').map(Number);
 const WANT = process.env.CONTENDERS?.split(',');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const SERVER_BIN = resolve(ROOT, process.env.SERVER_BIN ?? 'target/release/vivus-consent-server');
+const SERVER_BIN = resolve(ROOT, process.env.SERVER_BIN ?? join(process.env.CARGO_TARGET_DIR ?? 'target', 'release', 'vivus-consent-server'));
 // Exact versions: the comparison is against these releases, not whatever is newest.
 const LIBS = { 'vanilla-cookieconsent': '3.1.0', klaro: '0.7.22' };
 
@@ -77,14 +77,16 @@ const PKG = resolve(ROOT, process.env.PKG_DIR ?? 'pkg');
 
 /** Our SDK's module entry in pkg/ and the config the bench page gives it; null when it is not built. */
 function findSdk() {
-  const need = ['vivus-consent.js', 'vivus_consent.js', 'vivus_consent_bg.wasm'];
+  const need = ['vivus-consent.js', 'vivus_consent_boot.js', 'vivus_consent_boot_bg.wasm', 'vivus_consent.js', 'vivus_consent_bg.wasm'];
   if (!need.every((f) => existsSync(join(PKG, f)))) return null;
   return {
     entry: '/pkg/vivus-consent.js',
     // The service's keys inline, so a returning visitor verifies without a request; the
     // endpoint, issuer and cookie are the defaults (the service on the page's origin).
     config: (jwks) => ({ jwks, language: 'ru' }),
-    files: ['/pkg/vivus-consent.js', '/pkg/vivus_consent.js', '/pkg/vivus_consent_bg.wasm'],
+    // What the first paint needs (the preload page hints these): the entry and the first-paint
+    // build. The SDK's glue and wasm follow after the banner's frame.
+    files: ['/pkg/vivus-consent.js', '/pkg/vivus_consent_boot.js', '/pkg/vivus_consent_boot_bg.wasm'],
     bannerSelector: '.banner',
     acceptSelector: '[data-vc="accept"]',
   };
@@ -242,7 +244,8 @@ function pageSpec(c) {
 function centreOf({ host, selector }) {
   let el = null;
   if (host) {
-    for (const r of window.__bench.roots) if (r.host.matches(host)) el = el ?? r.querySelector(selector);
+    // Only roots still in the page: ours draws its banner in a first-stage host that the SDK replaces.
+    for (const r of window.__bench.roots) if (r.host.isConnected && r.host.matches(host)) el = el ?? r.querySelector(selector);
   } else el = document.querySelector(selector);
   if (!el) return null;
   el.scrollIntoView({ block: 'nearest' });

@@ -4,12 +4,15 @@
 // appears in both files; `make pkg` runs this after wasm-opt (about 3.9 kB brotli less).
 //
 //   node scripts/short-imports.mjs pkg/vivus_consent.js pkg/vivus_consent_bg.wasm
+//   node scripts/short-imports.mjs pkg/vivus_consent_boot.js pkg/vivus_consent_boot_bg.wasm
 //
 // Fails (and changes nothing) unless every renamed name appears exactly once in the glue.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 
 const [jsPath, wasmPath] = process.argv.slice(2);
-const GLUE_MODULE = './vivus_consent_bg.js';
+// wasm-bindgen names the import module after the glue: `./<out-name>_bg.js`.
+const GLUE_MODULE = `./${basename(jsPath, '.js')}_bg.js`;
 let js = readFileSync(jsPath, 'utf8');
 const wasm = readFileSync(wasmPath);
 

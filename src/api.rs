@@ -15,7 +15,6 @@ use vivus_consent_core::language::Language;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::config::Config;
 use crate::error::{Result, SdkError};
 use crate::runtime::{categories_array, Runtime};
 
@@ -72,36 +71,7 @@ pub fn init(#[wasm_bindgen(unchecked_param_type = "Config")] config: JsValue) ->
     promise
 }
 
-/// Parses the JS config object (through `JSON.stringify`, so errors name the member).
-///
-/// # Errors
-///
-/// [`SdkError::Config`] naming the bad member; functions are refused, since JSON would
-/// silently drop them.
-pub fn config_from_js(value: &JsValue) -> Result<Config> {
-    if value.is_undefined() || value.is_null() {
-        return Config::from_json("{}");
-    }
-    if !value.is_object() || js_sys::Array::is_array(value) {
-        return Err(SdkError::Config(
-            "config: expected an object such as { endpoint: \"/v1/consents\" }".into(),
-        ));
-    }
-    for entry in js_sys::Object::entries(value.unchecked_ref()).iter() {
-        let pair: js_sys::Array = entry.unchecked_into();
-        if pair.get(1).is_function() {
-            let mut text = pair.get(0).as_string().unwrap_or_default();
-            text.push_str(
-                ": functions are not accepted; subscribe with consent.on(event, handler)",
-            );
-            return Err(SdkError::Config(text));
-        }
-    }
-    let json = js_sys::JSON::stringify(value).map_err(|_| {
-        SdkError::Config("config: must be JSON-serialisable (no cycles, no BigInt)".into())
-    })?;
-    Config::from_json(&String::from(json))
-}
+pub use crate::config::from_js as config_from_js;
 
 /// The visitor's consent on this page.
 #[wasm_bindgen]

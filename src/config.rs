@@ -62,7 +62,7 @@ pub struct Config {
     /// listed per service in `categories` are added.
     pub cleanup: crate::cookie_cleanup::CleanupConfig,
     /// Guarded forms (see [`crate::dom::form`]).
-    pub forms: crate::dom::form::FormConfig,
+    pub forms: FormConfig,
 }
 
 impl Default for Config {
@@ -573,6 +573,67 @@ fn expected(path: &str, what: &str, found: &Json) -> SdkError {
         text.push('"');
     }
     SdkError::Config(text)
+}
+
+/// Configuration of guarded forms (the `forms` member of the SDK config; see
+/// `crate::dom::form`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormConfig {
+    /// Find `<form data-vivus-consent="policy">` at start and when added. Default `true`.
+    pub declarative: bool,
+    /// The name of the hidden field that carries the token. Default `"consent_token"`.
+    pub token_field: String,
+}
+
+impl Default for FormConfig {
+    fn default() -> Self {
+        FormConfig { declarative: true, token_field: "consent_token".into() }
+    }
+}
+
+impl FormConfig {
+    /// Checks the token field name is usable.
+    ///
+    /// # Errors
+    /// A message naming the member at fault.
+    pub fn validate(&self) -> Result<(), &'static str> {
+        if self.token_field.trim().is_empty() {
+            return Err("forms.tokenField: must be the name of the hidden field the token goes in, \
+                        e.g. \"consent_token\" (the default)");
+        }
+        Ok(())
+    }
+}
+
+/// Parses the JS config object (through `JSON.stringify`, so errors name the member).
+///
+/// # Errors
+///
+/// [`SdkError::Config`] naming the bad member; functions are refused, since JSON would
+/// silently drop them.
+pub fn from_js(value: &wasm_bindgen::JsValue) -> Result<Config> {
+    if value.is_undefined() || value.is_null() {
+        return Config::from_json("{}");
+    }
+    if !value.is_object() || js_sys::Array::is_array(value) {
+        return Err(SdkError::Config(
+            "config: expected an object such as { endpoint: \"/v1/consents\" }".into(),
+        ));
+    }
+    for entry in js_sys::Object::entries(wasm_bindgen::JsCast::unchecked_ref(value)).iter() {
+        let pair: js_sys::Array = wasm_bindgen::JsCast::unchecked_into(entry);
+        if pair.get(1).is_function() {
+            let mut text = pair.get(0).as_string().unwrap_or_default();
+            text.push_str(
+                ": functions are not accepted; subscribe with consent.on(event, handler)",
+            );
+            return Err(SdkError::Config(text));
+        }
+    }
+    let json = js_sys::JSON::stringify(value).map_err(|_| {
+        SdkError::Config("config: must be JSON-serialisable (no cycles, no BigInt)".into())
+    })?;
+    Config::from_json(&String::from(json))
 }
 
 #[cfg(test)]

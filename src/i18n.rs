@@ -6,9 +6,10 @@
 
 use vivus_consent_core::language::Language;
 
-/// The interface strings of one language.
+/// The banner's strings of one language: all the first-paint build needs, kept apart from
+/// the dialogs' strings so it links without them.
 #[derive(Debug)]
-pub struct Text {
+pub struct Banner {
     /// The banner heading.
     pub banner_title: &'static str,
     /// The banner's short explanation.
@@ -23,6 +24,15 @@ pub struct Text {
     pub policy_link: &'static str,
     /// The accessible name of the language switch.
     pub language: &'static str,
+    /// Shown when the browser sends Global Privacy Control.
+    pub gpc_note: &'static str,
+}
+
+/// The interface strings of one language.
+#[derive(Debug)]
+pub struct Text {
+    /// The banner's strings (also linked alone, by the first-paint build).
+    pub banner: &'static Banner,
     /// The settings dialog heading.
     pub preferences_title: &'static str,
     /// The settings dialog's introduction.
@@ -72,11 +82,9 @@ pub struct Text {
     /// The browser stores nothing (storage blocked, full or disabled): the choice holds
     /// for this page only.
     pub error_storage: &'static str,
-    /// Shown when the browser sends Global Privacy Control.
-    pub gpc_note: &'static str,
 }
 
-static RU: Text = Text {
+static RU_BANNER: Banner = Banner {
     banner_title: "Cookie-файлы и персональные данные",
     banner_body:
         "Необходимые cookie-файлы нужны для работы сайта. С вашего согласия мы также используем \
@@ -87,6 +95,13 @@ static RU: Text = Text {
     settings: "Настроить",
     policy_link: "Политика обработки персональных данных",
     language: "Язык",
+    gpc_note:
+        "Ваш браузер передаёт сигнал Global Privacy Control, поэтому маркетинговые cookie-файлы \
+               выключены, пока вы сами их не включите.",
+};
+
+static RU: Text = Text {
+    banner: &RU_BANNER,
     preferences_title: "Настройки cookie-файлов",
     preferences_intro:
         "Выберите, на что вы даёте согласие. Необходимые cookie-файлы включены всегда: \
@@ -118,12 +133,9 @@ static RU: Text = Text {
     error_invalid: "Сервис согласий вернул неверный ответ. Попробуйте ещё раз позже.",
     error_storage: "Браузер не позволяет запомнить ваш выбор: он действует только на этой странице, \
                     и при следующем посещении мы спросим снова.",
-    gpc_note:
-        "Ваш браузер передаёт сигнал Global Privacy Control, поэтому маркетинговые cookie-файлы \
-               выключены, пока вы сами их не включите.",
 };
 
-static KK: Text = Text {
+static KK_BANNER: Banner = Banner {
     banner_title: "Cookie файлдары және дербес деректер",
     banner_body:
         "Сайттың жұмыс істеуі үшін біз қажетті cookie файлдарын пайдаланамыз. Сіздің келісіміңізбен \
@@ -135,6 +147,13 @@ static KK: Text = Text {
     settings: "Баптау",
     policy_link: "Дербес деректерді өңдеу саясаты",
     language: "Тіл",
+    gpc_note:
+        "Браузеріңіз Global Privacy Control сигналын жібереді, сондықтан маркетингтік cookie \
+               файлдары өзіңіз қоспайынша өшірулі тұрады.",
+};
+
+static KK: Text = Text {
+    banner: &KK_BANNER,
     preferences_title: "Cookie файлдарын баптау",
     preferences_intro:
         "Қандай мақсаттарға келісім беретініңізді таңдаңыз. Қажетті cookie файлдары әрқашан қосулы: \
@@ -167,10 +186,15 @@ static KK: Text = Text {
     error_invalid: "Келісім сервисі қате жауап қайтарды. Кейінірек қайталап көріңіз.",
     error_storage: "Браузер таңдауыңызды есте сақтауға мүмкіндік бермейді: ол тек осы бетте әрекет етеді, \
                     келесі жолы қайта сұраймыз.",
-    gpc_note:
-        "Браузеріңіз Global Privacy Control сигналын жібереді, сондықтан маркетингтік cookie \
-               файлдары өзіңіз қоспайынша өшірулі тұрады.",
 };
+
+/// The banner's strings of `lang`.
+pub fn banner(lang: Language) -> &'static Banner {
+    match lang {
+        Language::Ru => &RU_BANNER,
+        Language::Kk => &KK_BANNER,
+    }
+}
 
 /// The strings of `lang`.
 pub fn text(lang: Language) -> &'static Text {
@@ -223,13 +247,13 @@ mod tests {
 
     fn all_strings(t: &Text) -> [&'static str; 32] {
         [
-            t.banner_title,
-            t.banner_body,
-            t.accept_all,
-            t.reject_all,
-            t.settings,
-            t.policy_link,
-            t.language,
+            t.banner.banner_title,
+            t.banner.banner_body,
+            t.banner.accept_all,
+            t.banner.reject_all,
+            t.banner.settings,
+            t.banner.policy_link,
+            t.banner.language,
             t.preferences_title,
             t.preferences_intro,
             t.always_on,
@@ -254,7 +278,7 @@ mod tests {
             t.error_rejected,
             t.error_invalid,
             t.error_storage,
-            t.gpc_note,
+            t.banner.gpc_note,
         ]
     }
 

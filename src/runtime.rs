@@ -79,13 +79,7 @@ impl Runtime {
         config: Config,
         store: Box<dyn ConsentStore>,
     ) -> Result<Rc<Runtime>> {
-        let hints = env::language_hints();
-        let lang = i18n::choose_language(
-            config.language,
-            hints.query.as_deref(),
-            hints.html.as_deref(),
-            hints.browser.iter().map(String::as_str),
-        );
+        let lang = env::language(config.language);
         let subject = match store
             .read(Key::Subject)
             .ok()
@@ -160,13 +154,22 @@ impl Runtime {
             },
             None => None,
         };
-        let show_banner = runtime.config.ui.auto_show
-            && !(runtime.config.ui.hide_for_bots && env::is_bot(&env::user_agent()));
+        let show_banner = env::shows_banner(&runtime.config.ui);
+        // The first-paint build's banner gives way to the SDK's in this same task (no await
+        // between here and the render), so no frame shows neither and nothing moves.
+        #[cfg(feature = "ui")]
+        let boot = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|doc| crate::dom::take_boot_host(&doc));
         runtime.dispatch(Msg::Start {
             verified,
             pending,
             show_banner,
         });
+        #[cfg(feature = "ui")]
+        if let Some(boot) = boot {
+            crate::dom::resume(&runtime, &boot);
+        }
         Ok(runtime)
     }
 

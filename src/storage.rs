@@ -238,20 +238,13 @@ pub fn cookie_line(cookie: &CookieConfig, value: &str, max_age: u64, secure: boo
 }
 
 /// Appends a number in decimal without the formatting machinery (it costs wasm bytes).
-pub fn push_u64(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+pub fn push_u64(out: &mut String, n: u64) {
+    // Most significant digit first, by recursion (at most 20 deep): no buffer to index, so
+    // no bounds checks and no panic formatting linked into the first-paint build.
+    if n >= 10 {
+        push_u64(out, n / 10);
     }
-    for &d in &digits[i..] {
-        out.push(d as char);
-    }
+    out.push(char::from(b'0' + (n % 10) as u8));
 }
 
 #[cfg(test)]

@@ -78,6 +78,20 @@ export function active() { return document.activeElement; }
 export function local(key) { try { return localStorage.getItem(key); } catch (e) { return null; } }
 export function set_local(key, value) { localStorage.setItem(key, value); }
 export function cookie() { return document.cookie; }
+export function fake_first_stage(clicks, focus) {
+  // What the first-paint build leaves (src/boot.rs): its host with the banner, the body padded,
+  // the page's own padding and the clicks made on its banner noted on the host.
+  document.body.style.paddingBottom = '7px';
+  const host = document.createElement('vivus-consent');
+  host.setAttribute('data-vc-boot', '');
+  host.setAttribute('data-vc-pad', '7px');
+  if (clicks) host.setAttribute('data-vc-clicks', clicks);
+  const root = host.attachShadow({ mode: 'open' });
+  root.innerHTML = '<div class="banner" role="region"><button data-vc="accept">a</button><button data-vc="reject">r</button></div>';
+  document.body.appendChild(host);
+  document.body.style.paddingBottom = '150px';
+  if (focus) root.querySelector('[data-vc=' + focus + ']').focus();
+}
 export function set_cookie(line) { document.cookie = line; }
 export function exercise(consent) {
   const out = {};
@@ -126,6 +140,7 @@ extern "C" {
     fn page_button() -> HtmlElement;
     fn active() -> Option<Element>;
     fn local(key: &str) -> Option<String>;
+    fn fake_first_stage(clicks: &str, focus: &str);
     fn set_local(key: &str, value: &str);
     fn cookie() -> String;
     fn set_cookie(line: &str);
@@ -232,7 +247,7 @@ async fn banner_renders_in_russian_and_switches_to_kazakh() {
         region.get_attribute("aria-labelledby").as_deref(),
         Some("vc-bt")
     );
-    assert_eq!(text("#vc-bt"), i18n::text(Language::Ru).banner_title);
+    assert_eq!(text("#vc-bt"), i18n::banner(Language::Ru).banner_title);
     let buttons = shadow()
         .expect("shadow")
         .query_selector_all(".actions button")
@@ -260,7 +275,7 @@ async fn banner_renders_in_russian_and_switches_to_kazakh() {
     assert!(padding.ends_with("px") && padding != "0px", "{padding}");
 
     click("[data-vc=lang-kk]").await;
-    assert_eq!(text("#vc-bt"), i18n::text(Language::Kk).banner_title);
+    assert_eq!(text("#vc-bt"), i18n::banner(Language::Kk).banner_title);
     assert_eq!(text("[data-vc=accept]"), "Барлығын қабылдау");
     assert_eq!(
         find("[role=region]").get_attribute("lang").as_deref(),
@@ -274,6 +289,45 @@ async fn banner_renders_in_russian_and_switches_to_kazakh() {
             .as_deref(),
         Some("lang-kk")
     );
+    drop(rt);
+}
+
+#[wasm_bindgen_test]
+async fn the_sdk_takes_over_the_first_stage_banner_with_its_focus() {
+    reset_page();
+    fake_first_stage("", "reject");
+    let rt = start(config(r#""language":"ru""#)).await;
+    assert_eq!(hosts(), 1, "the first stage's host is gone, the SDK's is there");
+    assert!(find("[role=region]").is_connected());
+    assert_eq!(
+        inner_active()
+            .and_then(|e| e.get_attribute("data-vc"))
+            .as_deref(),
+        Some("reject"),
+        "focus on the SDK's button with the same hook"
+    );
+    drop(rt);
+    let body = web_sys::window().unwrap().document().unwrap().body().unwrap();
+    assert_eq!(
+        body.style().get_property_value("padding-bottom").unwrap(),
+        "7px",
+        "the page's own padding comes back, not the first stage's"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn clicks_on_the_first_stage_banner_are_repeated_on_the_sdks() {
+    reset_page();
+    fake_first_stage("lang-kk accept", "");
+    let rt = start(config(r#""language":"ru""#)).await;
+    sleep(10).await;
+    assert_eq!(hosts(), 1);
+    assert_eq!(rt.language(), Language::Kk, "the language chosen first");
+    assert_eq!(rt.granted(), Categories::all(), "then accept all");
+    assert_eq!(rt.status(), Status::Pending);
+    assert!(try_find("[role=region]").is_none(), "banner hidden after the choice");
+    let pending = local("vivus_consent_pending").expect("the choice is persisted");
+    assert!(pending.contains(r#""source":"banner""#), "a banner choice: {pending}");
     drop(rt);
 }
 

@@ -42,7 +42,8 @@ export function probe(spec) {
   const find = () => {
     if (spec.host) {
       for (const r of B.roots) {
-        if (r.host.matches(spec.host)) {
+        // A host taken out of the page no longer counts (ours replaces its first-stage host).
+        if (r.host.isConnected && r.host.matches(spec.host)) {
           const el = r.querySelector(spec.selector);
           if (el) return el;
         }

@@ -140,7 +140,8 @@ function oursFindings(r) {
     const parts = s.files.map((f) => `\`${f.url.split('/').pop()}\` ${f.brotli} B`).join(', ');
     out.push(
       `Bytes: ${s.total.brotli} B brotli before the banner (${parts}) against vanilla-cookieconsent's ${ref.total.brotli} B; ` +
-        `the wasm alone is ×${(s.files.find((f) => f.url.endsWith('.wasm'))?.brotli / ref.total.brotli).toFixed(1)} of cookieconsent's whole JS+CSS.`,
+        `the first stage's wasm alone is ×${(s.files.find((f) => f.url.endsWith('.wasm'))?.brotli / ref.total.brotli).toFixed(2)} of cookieconsent's whole JS+CSS. ` +
+        'The SDK (its glue and wasm) is requested after the frame that shows the banner, so it is not in these bytes.',
     );
   }
   for (const t of r.throttle) {
@@ -155,8 +156,8 @@ function oursFindings(r) {
     if (wasm && o.sdkReady && o.docEnd) {
       out.push(
         `Time to banner, ${cpu} (medians): document received ${fmt(m(o.docEnd), 'ms')} ms → entry module requested ${fmt(m(entry?.start), 'ms')} ms → ` +
-          `wasm received ${fmt(m(wasm.end), 'ms')} ms → \`ready\` ${fmt(m(o.sdkReady), 'ms')} ms (compile, instantiate, read and verify stored consent, build the banner: ` +
-          `${fmt(m(o.sdkReady) - m(wasm.end), 'ms')} ms) → visible ${fmt(m(o.bannerVisible), 'ms')} ms.`,
+          `first stage's wasm received ${fmt(m(wasm.end), 'ms')} ms → banner visible ${fmt(m(o.bannerVisible), 'ms')} ms (compile, instantiate, read the storage, draw: ` +
+          `${fmt(m(o.bannerVisible) - m(wasm.end), 'ms')} ms); the SDK, loaded after that frame, takes the banner over and dispatches \`ready\` at ${fmt(m(o.sdkReady), 'ms')} ms.`,
       );
     }
     const one = f['vivus-onetag'];
@@ -205,10 +206,10 @@ function missNotes(r) {
       `Transfer (${s.total.brotli} B vs ${ref.total.brotli} B brotli): the wasm is ${wasm?.brotli} B of it` +
         (code ? `, its code section ${code.brotli} B and data section ${data?.brotli ?? 0} B compressed alone` : '') +
         `. On loopback the extra bytes cost little time; on the 1.6 Mbit/s link Lighthouse uses for mobile they would take about ${Math.round(((s.total.brotli - ref.total.brotli) * 8) / 1.6e6 * 1000)} ms more to download (arithmetic, not measured). ` +
-        'Everything ships in one module that must arrive before the banner. What would close it: split what the first paint needs ' +
-        '(read and verify the stored token, run granted tags, draw the banner) from what only a click needs (settings, policy viewer, ' +
-        'acceptance dialog, form guard, placeholders), the second part loaded on first interaction or idle; measure each dependency with ' +
-        '`twiggy top` (issue 4 lists float formatting from error messages and serde as the usual weight).',
+        'Only the first stage (src/boot.rs: read the storage, draw the banner) arrives before the banner; most of its wasm is what any ' +
+        'Rust + wasm-bindgen module carries (the allocator, panic formatting, wasm-bindgen\'s closure shims from js-sys: about 13 kB raw for an ' +
+        'export that creates one element), then the banner\'s strings and sheet. What would close the rest: a first stage without std\'s ' +
+        'allocator and panic machinery (a no_std build, or a hand-written JS first stage, which would no longer share the SDK\'s drawing code).',
     );
   }
   for (const t of r.throttle) {
@@ -223,25 +224,25 @@ function missNotes(r) {
     if (missed(`banner visible ≤ ½ of vanilla-cookieconsent's (${cpu})`) && wasm && o.sdkReady) {
       out.push(
         `Banner, ${cpu}: of ${fmt(m(o.bannerVisible), 'ms')} ms, ${fmt(m(entry?.start) - m(o.docEnd), 'ms')} ms pass between the document and the entry module's request ` +
-          `(an inline module's imports are found only when it runs, then entry → glue → wasm one after another), the wasm arrives at ${fmt(m(wasm.end), 'ms')} ms, ` +
-          `and compiling, instantiating and starting take ${fmt(m(o.sdkReady) - m(wasm.end), 'ms')} ms more. ` +
+          `(an inline module's imports are found only when it runs, then entry → glue → wasm one after another), the first stage's wasm arrives at ${fmt(m(wasm.end), 'ms')} ms, ` +
+          `and compiling, instantiating and drawing take ${fmt(m(o.bannerVisible) - m(wasm.end), 'ms')} ms more. ` +
           (p?.bannerVisible ? `With preload hints in <head> the banner is visible at ${fmt(m(p.bannerVisible), 'ms')} ms; ` : '') +
-          'a smaller first module shortens both the download and the compile; drawing the banner before the rest of the start-up work (it needs no verification when no token is stored) shortens the last step.',
+          'the chain entry → first stage\'s glue → its wasm is three requests one after another; preload hints (or inlining the glue into the entry) cut it to one round trip.',
       );
     }
     if (missed(`no long task, first visit (${cpu})`) && o.tbt) {
       out.push(
         `Long tasks, ${cpu}: ${fmt(m(o.longTasks), 'n')} (median), the longest ${fmt(m(o.longestTask), 'ms')} ms; of ${fmt(m(o.tbt), 'ms')} ms blocking time, ` +
-          `${fmt(m(o.tbtAfterLib), 'ms')} ms is in tasks that start after the SDK's last file arrived (instantiating and starting the wasm, building the banner; streaming compilation itself runs off the main thread); ` +
+          `${fmt(m(o.tbtAfterLib), 'ms')} ms is in tasks that start after the last file before the banner arrived (instantiating and starting the wasm: with two stages, the SDK's start after the banner is in there too; streaming compilation itself runs off the main thread); ` +
           `the page without a library has ${fmt(m(f.floor?.longTasks), 'n')} long tasks and ${fmt(m(f.floor?.tbt), 'ms')} ms (medians) at this CPU setting. ` +
           'Less code to compile, and yielding between start-up steps (verify, gates, banner), would break them up.',
       );
     }
     if (missed(`returning visitor: gated script ≤ 10 ms after the no-library page (${cpu})`) && o.returningSdkReady) {
       out.push(
-        `Returning visitor, ${cpu}: the gated script waits for \`ready\` (${fmt(m(o.returningSdkReady), 'ms')} ms), i.e. for the whole module to be compiled and started from the HTTP cache, ` +
+        `Returning visitor, ${cpu}: the gated script waits for \`ready\` (${fmt(m(o.returningSdkReady), 'ms')} ms), i.e. for the first stage to find consent stored and then for the whole SDK to be compiled and started from the HTTP cache, ` +
           `while the verification itself takes ${r.verify?.byThrottle?.[`x${t}`] ? `${r.verify.byThrottle[`x${t}`].perVerifyMs.median.toFixed(2)} ms warm, ${r.verify.byThrottle[`x${t}`].coldMs.median.toFixed(1)} ms cold` : 'little'}. ` +
-          'A small returning-visitor path (read, verify, activate gated scripts) that does not wait for the UI code would close most of the gap.',
+          'The first stage verifying the token (WebCrypto Ed25519) and activating granted scripts itself, without waiting for the SDK, would close most of the gap (not built yet).',
       );
     }
   }

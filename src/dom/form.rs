@@ -52,34 +52,7 @@ pub const GUARDED: &str = "data-vivus-guarded";
 const NOTICE: &str = "data-vivus-form-notice";
 const DECLARATIVE: &str = "form[data-vivus-consent=\"policy\"]";
 
-/// Configuration of guarded forms (the `forms` member of the SDK config).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FormConfig {
-    /// Find `<form data-vivus-consent="policy">` at start and when added. Default `true`.
-    pub declarative: bool,
-    /// The name of the hidden field that carries the token. Default `"consent_token"`.
-    pub token_field: String,
-}
-
-impl Default for FormConfig {
-    fn default() -> Self {
-        FormConfig { declarative: true, token_field: "consent_token".into() }
-    }
-}
-
-impl FormConfig {
-    /// Checks the token field name is usable.
-    ///
-    /// # Errors
-    /// A message naming the member at fault.
-    pub fn validate(&self) -> Result<(), &'static str> {
-        if self.token_field.trim().is_empty() {
-            return Err("forms.tokenField: must be the name of the hidden field the token goes in, \
-                        e.g. \"consent_token\" (the default)");
-        }
-        Ok(())
-    }
-}
+pub use crate::config::FormConfig;
 
 /// Why no token came back from [`Backend::request_acceptance`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

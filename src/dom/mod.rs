@@ -6,31 +6,43 @@
 //! remove their elements on drop, so re-rendering is "build the new view, drop the old".
 
 #![cfg_attr(not(feature = "ui"), allow(dead_code))]
+//!
+//! The banner's drawing ([`banner::draw`]) and the host ([`host`]) are shared with the
+//! first-paint build (feature `boot`); everything that needs the runtime is the SDK's.
 
 #[cfg(feature = "ui")]
 pub(crate) mod acceptance;
-#[cfg(feature = "ui")]
+#[cfg(any(feature = "ui", feature = "boot"))]
 pub(crate) mod banner;
+#[cfg(feature = "sdk")]
 pub mod form;
+#[cfg(feature = "sdk")]
 pub mod gate;
+#[cfg(any(feature = "ui", feature = "boot"))]
+mod host;
 #[cfg(feature = "ui")]
 pub(crate) mod modal;
 #[cfg(feature = "ui")]
 pub(crate) mod policy_viewer;
 #[cfg(feature = "ui")]
 pub(crate) mod preferences;
+#[cfg(feature = "sdk")]
 pub(crate) mod trusted_types;
 #[cfg(feature = "ui")]
 mod widget;
+#[cfg(any(feature = "ui", feature = "boot"))]
+pub(crate) use host::*;
 #[cfg(feature = "ui")]
 pub(crate) use widget::*;
 
+#[cfg(feature = "sdk")]
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, EventTarget};
 
+#[cfg(feature = "sdk")]
 use crate::runtime::Runtime;
 
 /// An event listener that removes itself on drop (gloo-events style): no `Closure::forget`.
@@ -105,6 +117,7 @@ pub(crate) fn button(parent: &Element, class: &str, text: &str, hook: &str) -> E
     b
 }
 
+#[cfg(feature = "sdk")]
 /// Runs `action` on click, after the handler returns: the action may re-render and drop the
 /// listener that is running.
 pub(crate) fn on_click(rt: &Runtime, target: &Element, action: impl Fn(&Runtime) + 'static) -> Listener {

@@ -20,7 +20,7 @@ thread_local! {
 
 pub(crate) fn build(rt: &Runtime, root: &ShadowRoot) -> (View, Element, Option<Element>) {
     let t = crate::i18n::text(rt.language());
-    let mut f = frame(rt, root, Kind::Policy, t.policy_link, "vc-vt");
+    let mut f = frame(rt, root, Kind::Policy, t.banner.policy_link, "vc-vt");
     let _ = f.body.class_list().add_1("policy");
     let close = button(&f.footer, "btn", t.close, "done");
     f.listeners

@@ -19,7 +19,7 @@ pub(crate) fn build(rt: &Runtime, root: &ShadowRoot) -> (View, Element, Option<E
     let mut f = frame(rt, root, Kind::Preferences, t.preferences_title, "vc-pt");
     text_child(&f.body, "p", "note", t.preferences_intro);
     if state.gpc() {
-        text_child(&f.body, "p", "note", t.gpc_note);
+        text_child(&f.body, "p", "note", t.banner.gpc_note);
     }
     for category in Category::ALL {
         let name = category.as_str();
@@ -78,10 +78,10 @@ pub(crate) fn build(rt: &Runtime, root: &ShadowRoot) -> (View, Element, Option<E
         }
     }
 
-    let accept = button(&f.footer, "btn", t.accept_all, "accept");
+    let accept = button(&f.footer, "btn", t.banner.accept_all, "accept");
     f.listeners
         .push(on_click(rt, &accept, |rt| save(rt, Categories::all())));
-    let reject = button(&f.footer, "btn", t.reject_all, "reject");
+    let reject = button(&f.footer, "btn", t.banner.reject_all, "reject");
     f.listeners
         .push(on_click(rt, &reject, |rt| save(rt, Categories::new())));
     let save_button = button(&f.footer, "btn", t.save, "save");

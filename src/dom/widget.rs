@@ -6,11 +6,24 @@ use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlElement, ShadowRoot};
 
 use super::{
-    acceptance, attr, banner, button, child, on_click, policy_viewer, preferences, Listener, View,
+    acceptance, banner, host, language_buttons, on_click, pad_body, policy_viewer, preferences,
+    unpad_body, BootLeftover, Listener, View, CSS,
 };
 use crate::runtime::Runtime;
 
-const CSS: &str = include_str!("style.css");
+/// Carries on what the visitor did on the first-paint banner: the same clicks on the SDK's
+/// own buttons (so a choice is recorded as a banner choice, as if the SDK had drawn the
+/// banner), then keyboard focus back on the button that had it.
+pub(crate) fn resume(rt: &Runtime, leftover: &BootLeftover) {
+    if let Some(hook) = &leftover.focus {
+        focus_hook(rt, hook);
+    }
+    for hook in &leftover.clicks {
+        if let Some(button) = find_hook(rt, hook) {
+            button.click();
+        }
+    }
+}
 
 /// Which dialog.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -48,22 +61,7 @@ impl Ui {
     fn new(lang: Language) -> Option<Ui> {
         let doc = web_sys::window()?.document()?;
         let body = doc.body()?;
-        let host: HtmlElement = doc.create_element("vivus-consent").ok()?.dyn_into().ok()?;
-        let root = host
-            .attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))
-            .ok()?;
-        // A constructed sheet is not inline CSS, so it works under `style-src 'self'`; old
-        // browsers without constructable sheets get a <style>.
-        match web_sys::CssStyleSheet::new() {
-            Ok(sheet) if sheet.replace_sync(CSS).is_ok() => {
-                root.set_adopted_style_sheets(&js_sys::Array::of1(&sheet));
-            }
-            _ => {
-                let style = doc.create_element("style").ok()?;
-                style.set_text_content(Some(CSS));
-                root.append_child(&style).ok()?;
-            }
-        }
+        let (host, root) = host(&doc, CSS)?;
         body.append_child(&host).ok()?;
         Some(Ui {
             doc,
@@ -85,34 +83,15 @@ impl Ui {
             .and_then(|e| e.dyn_into().ok())
     }
 
-    /// Keeps the page scrollable above the banner: pad the body by the banner's height.
+    /// Keeps the page scrollable above the banner.
     fn pad(&mut self) {
-        let (Some(banner), Some(body)) = (&self.banner, self.doc.body()) else {
-            return;
-        };
-        let height = banner
-            .el
-            .dyn_ref::<HtmlElement>()
-            .map_or(0, HtmlElement::offset_height)
-            .max(0);
-        let style = body.style();
-        if self.padding.is_none() {
-            self.padding = Some(
-                style
-                    .get_property_value("padding-bottom")
-                    .unwrap_or_default(),
-            );
+        if let Some(banner) = &self.banner {
+            pad_body(&self.doc, &banner.el, &mut self.padding);
         }
-        let mut value = String::new();
-        crate::storage::push_u64(&mut value, height as u64);
-        value.push_str("px");
-        let _ = style.set_property("padding-bottom", &value);
     }
 
     fn unpad(&mut self) {
-        if let (Some(original), Some(body)) = (self.padding.take(), self.doc.body()) {
-            let _ = body.style().set_property("padding-bottom", &original);
-        }
+        unpad_body(&self.doc, self.padding.take());
         self.resize = None;
     }
 }
@@ -133,41 +112,34 @@ pub(crate) fn language_switch(rt: &Runtime, parent: &Element, listeners: &mut Ve
     if !rt.config().ui.language_switch {
         return;
     }
-    let current = rt.language();
-    let group = child(parent, "div", "langs");
-    attr(&group, "role", "group");
-    attr(&group, "aria-label", crate::i18n::text(current).language);
-    for lang in Language::ALL {
-        let hook = match lang {
-            Language::Ru => "lang-ru",
-            Language::Kk => "lang-kk",
-        };
-        let b = button(&group, "", lang.native_name(), hook);
-        attr(&b, "lang", lang.as_str());
-        attr(
-            &b,
-            "aria-pressed",
-            if lang == current { "true" } else { "false" },
-        );
-        listeners.push(on_click(rt, &b, move |rt| {
-            rt.set_language(lang);
-            focus_hook(rt, hook);
-        }));
+    for (b, lang, hook) in language_buttons(parent, rt.language()) {
+        listeners.push(on_language(rt, &b, lang, hook));
     }
+}
+
+/// A language button's click: switch, and keep focus on the (rebuilt) button.
+pub(crate) fn on_language(rt: &Runtime, button: &Element, lang: Language, hook: &'static str) -> Listener {
+    on_click(rt, button, move |rt| {
+        rt.set_language(lang);
+        focus_hook(rt, hook);
+    })
+}
+
+/// The element with `data-vc=hook` in the topmost view.
+fn find_hook(rt: &Runtime, hook: &str) -> Option<HtmlElement> {
+    let ui = rt.ui.borrow();
+    let ui = ui.as_ref()?;
+    let top = ui.modals.last().map(|m| &m.view).or(ui.banner.as_ref())?;
+    let mut selector = String::from("[data-vc=");
+    selector.push_str(hook);
+    selector.push(']');
+    top.el.query_selector(&selector).ok().flatten()?.dyn_into().ok()
 }
 
 /// Focuses the element with `data-vc=hook` in the topmost view.
 pub(crate) fn focus_hook(rt: &Runtime, hook: &str) {
-    let ui = rt.ui.borrow();
-    let Some(ui) = ui.as_ref() else { return };
-    let top = ui.modals.last().map(|m| &m.view).or(ui.banner.as_ref());
-    let mut selector = String::from("[data-vc=");
-    selector.push_str(hook);
-    selector.push(']');
-    if let Some(e) = top.and_then(|v| v.el.query_selector(&selector).ok().flatten()) {
-        if let Ok(e) = e.dyn_into::<HtmlElement>() {
-            let _ = e.focus();
-        }
+    if let Some(e) = find_hook(rt, hook) {
+        let _ = e.focus();
     }
 }
 

@@ -90,6 +90,8 @@ for (const lang of ['ru', 'kk']) {
     const page = await t.open(lang === 'kk' ? '/apply.html?lang=kk' : '/apply.html', { viewport: { width: 640, height: 400 } });
     const banner = UI.banner(page, lang);
     await banner.waitFor();
+    // Once the SDK has taken the first stage's banner over: the loop holds elements across awaits.
+    await consentReady(page);
     const controls = banner.locator('button, a[href]');
     const n = await controls.count();
     assert.ok(n >= 4, `the banner has its buttons and policy link (${n})`);

@@ -44,10 +44,12 @@ async function open(t, { policy = POLICY_WITH_HTML, search = '' } = {}) {
   const ctx = await t.context();
   await ctx.route('**/e2e-fixture/inject.html*', (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: FIXTURE }));
   await ctx.route('**/evil-policy/**', (route) => route.fulfill({ contentType: 'text/markdown; charset=utf-8', body: policy }));
+  // The first stage draws the banner before the SDK (and its placeholders) is there: wait for `ready`.
+  await ctx.addInitScript(() => document.addEventListener('vivus-consent:ready', () => { window.__vcReady = true; }));
   const page = await ctx.newPage();
   await page.goto(`/e2e-fixture/inject.html${search}`);
   await UI.banner(page).waitFor();
-  await page.waitForFunction(() => window.VivusConsent);
+  await page.waitForFunction(() => window.VivusConsent && window.__vcReady);
   return page;
 }
 

@@ -29,7 +29,11 @@ const WEBPACK_VERSION = process.env.WEBPACK_VERSION ?? '5.112.2';
 const TSC = path.join(ROOT, 'node_modules', '.bin', 'tsc');
 /** Exactly what the tarball must hold (package.json `files`, plus what npm always adds). */
 const SHIPPED = ['LICENSE-APACHE', 'LICENSE-MIT', 'README.md', 'consent-mode.js', 'index.d.ts', 'package.json', 'vivus-consent.js',
-  'vivus_consent.js', 'vivus_consent_bg.wasm'];
+  'vivus_consent.js', 'vivus_consent_bg.wasm', 'vivus_consent_boot.js', 'vivus_consent_boot_bg.wasm'];
+/** The two wasm modules (the first-paint stage, the SDK), as a bundler names their assets. */
+const WASM = ['vivus_consent_boot_bg', 'vivus_consent_bg'];
+/** The emitted asset of `name` (one of WASM) among `files`. */
+const assetOf = (files, name) => files.find((f) => f.endsWith('.wasm') && (f.startsWith(`${name}-`) || f.startsWith(`${name}.`)));
 
 const s = { started: Date.now(), dir: null, app: null, tarball: null, pack: null, service: null, browser: null, servers: [] };
 
@@ -269,7 +273,8 @@ async function acceptAndVerify(page) {
 // ---- setup ----------------------------------------------------------------------
 
 before(async () => {
-  const missing = ['vivus-consent.js', 'vivus_consent.js', 'vivus_consent_bg.wasm', 'index.d.ts', 'package.json', 'README.md']
+  const missing = ['vivus-consent.js', 'vivus_consent_boot.js', 'vivus_consent_boot_bg.wasm', 'vivus_consent.js', 'vivus_consent_bg.wasm',
+    'index.d.ts', 'package.json', 'README.md']
     .filter((f) => !fs.existsSync(path.join(PKG, f)));
   if (missing.length) throw new Error(`pkg/ is not built (missing ${missing.join(', ')}): run make pkg first (make test does)`);
 
@@ -310,7 +315,7 @@ after(async () => {
 
 // ---- the tests ------------------------------------------------------------------
 
-test('npm pack ships exactly the entry, the glue, the wasm, the types, consent-mode.js, the policy texts and the README', async (t) => {
+test('npm pack ships exactly the entry, the two glues and wasm modules, the types, consent-mode.js, the policy texts and the README', async (t) => {
   const files = s.pack.files.map((f) => f.path).sort();
   const policies = files.filter((f) => f.startsWith('policy/'));
   assert.deepEqual(files.filter((f) => !f.startsWith('policy/')), [...SHIPPED].sort());
@@ -340,15 +345,18 @@ test('importing the installed package on the server (SSR) neither throws nor tou
   assert.deepEqual(Object.keys(globalThis).sort(), before, 'no global set outside a browser');
 });
 
-test('vite build emits the wasm as an asset; vite preview serves it; accepting records consent and has(marketing) flips', async (t) => {
+test('vite build emits the two wasm modules as assets; vite preview serves them; accepting records consent and has(marketing) flips', async (t) => {
   const built = await sh(process.execPath, [path.join(s.app, 'node_modules', 'vite', 'bin', 'vite.js'), 'build'], { cwd: s.app });
   const assets = fs.readdirSync(path.join(s.app, 'dist', 'assets'));
-  const wasm = assets.filter((f) => f.endsWith('.wasm'));
-  assert.equal(wasm.length, 1, `one wasm asset in dist/assets: ${assets.join(', ')}`);
-  assert.equal(fs.statSync(path.join(s.app, 'dist', 'assets', wasm[0])).size,
-    s.pack.files.find((f) => f.path === 'vivus_consent_bg.wasm').size, "the tarball's wasm is copied as it is");
+  const wasm = WASM.map((name) => assetOf(assets, name));
+  assert.equal(assets.filter((f) => f.endsWith('.wasm')).length, 2, `two wasm assets in dist/assets: ${assets.join(', ')}`);
   const js = assets.filter((f) => f.endsWith('.js')).map((f) => fs.readFileSync(path.join(s.app, 'dist', 'assets', f), 'utf8')).join('\n');
-  assert.ok(js.includes(wasm[0]), 'the bundle refers to the emitted wasm by its hashed name');
+  for (const [i, name] of WASM.entries()) {
+    assert.ok(wasm[i], `${name} emitted: ${assets.join(', ')}`);
+    assert.equal(fs.statSync(path.join(s.app, 'dist', 'assets', wasm[i])).size,
+      s.pack.files.find((f) => f.path === `${name}.wasm`).size, "the tarball's wasm is copied as it is");
+    assert.ok(js.includes(wasm[i]), 'the bundle refers to the emitted wasm by its hashed name');
+  }
   assert.ok(!js.includes('node_modules'), 'the bundle does not point into node_modules');
   t.diagnostic(`vite build: ${assets.map((f) => `${f} ${fs.statSync(path.join(s.app, 'dist', 'assets', f)).size}`).join(', ')}`);
   if (/warn/i.test(built.stdout + built.stderr)) t.diagnostic(`vite build said: ${(built.stdout + built.stderr).trim()}`);
@@ -357,7 +365,7 @@ test('vite build emits the wasm as an asset; vite preview serves it; accepting r
   const page = await openPage(preview.origin + '/');
   await acceptAndVerify(page);
   assert.deepEqual(page.wasm.map(({ url, status, type }) => [new URL(url).pathname, status, type]),
-    [[`/assets/${wasm[0]}`, 200, 'application/wasm']]);
+    wasm.map((f) => [`/assets/${f}`, 200, 'application/wasm']), 'the first stage, then the SDK');
 
   // A returning visitor: no banner, the token verified with the key set fetched through the proxy.
   await page.reload();
@@ -399,9 +407,11 @@ test('vite dev serves the package without plugins (the wasm through new URL(...,
   const dev = await startVite([], port, { VITE_CONSENT_SERVICE: s.service.origin });
   const page = await openPage(dev.origin + '/');
   await acceptAndVerify(page);
-  assert.equal(page.wasm.length, 1, JSON.stringify(page.wasm));
-  assert.equal(page.wasm[0].status, 200);
-  assert.equal(page.wasm[0].type, 'application/wasm', 'the dev server sends application/wasm (streaming compile)');
+  assert.equal(page.wasm.length, 2, JSON.stringify(page.wasm));
+  for (const w of page.wasm) {
+    assert.equal(w.status, 200);
+    assert.equal(w.type, 'application/wasm', 'the dev server sends application/wasm (streaming compile)');
+  }
   assert.deepEqual(page.errors, [], 'no errors on the page');
   await page.context().close();
 });
@@ -413,16 +423,18 @@ test('webpack 5 bundles the package with no loader or plugin (the wasm as an ass
   const built = await sh(process.execPath, ['build-webpack.js'], { cwd: s.app });
   const out = path.join(s.app, 'dist-webpack');
   const wasm = fs.readdirSync(out).filter((f) => f.endsWith('.wasm'));
-  assert.equal(wasm.length, 1, `one wasm asset: ${built.stdout}`);
-  assert.ok(fs.readFileSync(path.join(out, 'main.js'), 'utf8').includes(wasm[0]), 'the bundle refers to the emitted wasm');
+  assert.equal(wasm.length, 2, `two wasm assets: ${built.stdout}`);
+  // The SDK's glue is a dynamic import: its own chunk, beside main.js.
+  const js = fs.readdirSync(out).filter((f) => f.endsWith('.js')).map((f) => fs.readFileSync(path.join(out, f), 'utf8')).join('\n');
+  for (const f of wasm) assert.ok(js.includes(f), `the bundle refers to the emitted ${f}`);
   await fsp.copyFile(path.join(s.app, 'webpack', 'index.html'), path.join(out, 'index.html'));
   await fsp.copyFile(path.join(s.app, 'public', 'consent-mode.js'), path.join(out, 'consent-mode.js'));
   t.diagnostic(`webpack: ${fs.readdirSync(out).map((f) => `${f} ${fs.statSync(path.join(out, f)).size}`).join(', ')}`);
   const preview = await startVite(['preview', '--outDir', 'dist-webpack'], await freePort(), { CONSENT_SERVICE_TARGET: s.service.origin });
   const page = await openPage(preview.origin + '/');
   await acceptAndVerify(page);
-  assert.deepEqual(page.wasm.map(({ url, status, type }) => [new URL(url).pathname, status, type]),
-    [[`/${wasm[0]}`, 200, 'application/wasm']]);
+  assert.deepEqual(page.wasm.map(({ url, status, type }) => [new URL(url).pathname, status, type]).sort(),
+    wasm.map((f) => [`/${f}`, 200, 'application/wasm']).sort());
   assert.deepEqual(page.errors, [], 'no errors on the page');
   await page.context().close();
 });

@@ -1,0 +1,146 @@
+// The two stages (issue 7): the first-paint build draws the banner before the SDK's wasm is
+// even requested, whatever the visitor does on it meanwhile is carried over when the SDK
+// takes over (the choice, the language, keyboard focus), and the hand-over neither flickers
+// nor moves the page. The SDK's files are held back with Playwright routing to open the window
+// in which only the first stage is there.
+
+import assert from 'node:assert/strict';
+import {
+  e2e, UI, TEXT, consentReady, eventually, focused, sdk, signAsService, storeToken, tagRuns,
+} from './support.mjs';
+
+const h = e2e();
+
+const SDK_FILES = /\/pkg\/vivus_consent(_bg\.wasm|\.js)$/;
+const INDEX_TAGS = ['google-analytics', 'yandex-metrika-snippet', 'yandex-metrika', 'google-ads', 'meta-pixel', 'video-embed'];
+
+/**
+ * Opens `path` with the SDK's glue and wasm held back until `release()`; `requested` lists the
+ * SDK files the page asked for, in order. Layout shifts are recorded from the first paint.
+ */
+async function openHeld(t, path, options) {
+  const context = await t.context(options);
+  let release;
+  const gate = new Promise((resolve) => { release = resolve; });
+  const requested = [];
+  await context.route(SDK_FILES, async (route) => {
+    requested.push(new URL(route.request().url()).pathname);
+    await gate;
+    await route.continue();
+  });
+  await context.addInitScript(() => {
+    window.__shifts = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__shifts.push({ at: e.startTime, value: e.value });
+    }).observe({ type: 'layout-shift', buffered: true });
+  });
+  const page = await context.newPage();
+  await page.goto(path);
+  return { page, release, requested };
+}
+
+/** The hosts in the page: `boot` for the first stage's, `sdk` for the SDK's. */
+function hosts(page) {
+  return page.evaluate(() => [...document.querySelectorAll('vivus-consent')]
+    .map((h) => (h.hasAttribute('data-vc-boot') ? 'boot' : 'sdk')));
+}
+
+h.test('the banner is drawn before the SDK is loaded, and a choice made then is recorded once it is', async (t) => {
+  const { page, release, requested } = await openHeld(t, '/');
+  await UI.banner(page).waitFor();
+  assert.deepEqual(await hosts(page), ['boot'], 'the first stage drew the banner');
+  // The SDK is asked for only after the frame that showed the banner.
+  await page.waitForTimeout(300);
+  assert.ok(!requested.includes('/pkg/vivus_consent_bg.wasm'), `the SDK's wasm is not even requested yet: ${requested}`);
+  assert.equal(await page.evaluate(() => document.documentElement.dataset.consent), undefined, 'init has not resolved');
+
+  await UI.acceptAll(page).click();
+  await UI.banner(page).waitFor({ state: 'hidden' });
+  await page.waitForTimeout(200);
+  assert.deepEqual(await tagRuns(page).then((r) => INDEX_TAGS.filter((n) => r[n])), [], 'no tag runs before the SDK records the choice');
+
+  release();
+  await consentReady(page);
+  assert.deepEqual(await hosts(page), ['sdk'], 'the SDK took the banner over');
+  const token = await page.evaluate(() => window.demoConsent.whenRecorded());
+  const verdict = await h.service.verify(token);
+  assert.equal(verdict.valid, true, JSON.stringify(verdict));
+  assert.deepEqual(verdict.claims.cat, ['necessary', 'analytics', 'marketing']);
+  await eventually(async () => {
+    const runs = await tagRuns(page);
+    if (INDEX_TAGS.every((n) => runs[n] === 1)) return true;
+    throw new Error(JSON.stringify(runs));
+  }, { message: 'each gated tag to run once' });
+  assert.equal(await UI.banner(page).isVisible(), false, 'the banner stays hidden');
+  const history = await h.service.history(token);
+  assert.deepEqual(history.records.map((r) => r.source), ['banner'], 'recorded once, as a banner choice');
+  assert.deepEqual(page.errors, []);
+});
+
+h.test('takeover keeps keyboard focus on the same button and moves nothing', async (t) => {
+  const { page, release } = await openHeld(t, '/');
+  await UI.banner(page).waitFor();
+  await UI.rejectAll(page).focus();
+  const before = await page.evaluate(() => ({
+    padding: document.body.style.paddingBottom,
+    box: JSON.stringify(document.querySelector('vivus-consent').shadowRoot.querySelector('.banner').getBoundingClientRect()),
+  }));
+  assert.match(before.padding, /^\d+px$/, 'the body is padded by the banner height');
+  // (The demo page itself shifts once while loading, filling in the calculator.)
+  const releasedAt = await page.evaluate(() => performance.now());
+  release();
+  await consentReady(page);
+  assert.deepEqual(await hosts(page), ['sdk']);
+  const after = await page.evaluate(() => ({
+    padding: document.body.style.paddingBottom,
+    box: JSON.stringify(document.querySelector('vivus-consent').shadowRoot.querySelector('.banner').getBoundingClientRect()),
+  }));
+  assert.deepEqual(after, before, 'same banner box, same body padding');
+  const focus = await focused(page);
+  assert.equal(focus?.text, TEXT.ru.rejectAll, `focus on the SDK's reject button: ${JSON.stringify(focus)}`);
+  assert.equal(await page.evaluate(() => document.activeElement.hasAttribute('data-vc-boot')), false, 'in the SDK\'s host');
+  await page.waitForTimeout(200);
+  const shifts = (await page.evaluate(() => window.__shifts)).filter((s) => s.at >= releasedAt);
+  assert.deepEqual(shifts, [], 'no layout shift from the takeover');
+
+  await page.keyboard.press('Enter');
+  await UI.banner(page).waitFor({ state: 'hidden' });
+  assert.equal(await sdk(page, 'has', 'marketing'), false, 'the focused button works');
+});
+
+h.test('the language switch and the settings button answer before the SDK is there', async (t) => {
+  const { page, release } = await openHeld(t, '/');
+  await UI.banner(page).waitFor();
+  await UI.banner(page).getByRole('button', { name: 'Қазақша' }).click();
+  await UI.banner(page, 'kk').waitFor();
+  await UI.settings(page, 'kk').click();
+
+  release();
+  await consentReady(page);
+  await UI.preferences(page, 'kk').waitFor();
+  assert.equal(await UI.banner(page, 'kk').isVisible(), true, 'the banner follows the language chosen');
+  assert.equal(await sdk(page, 'state').then((s) => s.language), 'kk');
+  assert.deepEqual(page.errors, []);
+});
+
+h.test('a returning visitor: the first stage is skipped, the SDK starts at once and runs each granted tag once', async (t) => {
+  const policy = await (await h.service.fetch('/v1/policy')).json();
+  const now = Math.floor(Date.now() / 1000);
+  const id = () => Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('base64url');
+  const token = signAsService(h.service, {
+    iss: 'vivus-consent', sub: id(), jti: id(), iat: now, exp: now + 86400,
+    pv: policy.version, pd: policy.digest, lang: 'ru', cat: ['necessary', 'analytics', 'marketing'], pa: true,
+  });
+  const page = await t.open('/');
+  await storeToken(page, token, h.service.origin);
+  const requested = [];
+  page.on('request', (r) => requested.push(new URL(r.url()).pathname));
+  await page.reload();
+  await consentReady(page);
+  assert.deepEqual(await hosts(page), [], 'no banner host at all');
+  await page.waitForTimeout(300);
+  const runs = await tagRuns(page);
+  assert.deepEqual(INDEX_TAGS.map((n) => runs[n]), INDEX_TAGS.map(() => 1), JSON.stringify(runs));
+  assert.ok(requested.includes('/pkg/vivus_consent_bg.wasm'));
+  assert.ok(!requested.includes('/pkg/vivus_consent_boot_bg.wasm'), 'with consent stored the first stage is not even loaded');
+});
