@@ -25,11 +25,17 @@ let first;
 
 /** Loads and instantiates the SDK once (streaming compile when the server sends application/wasm). */
 function loadSdk() {
-  sdk ??= import('./vivus_consent.js').then(async (glue) => {
-    await glue.default({ module_or_path: new URL('./vivus_consent_bg.wasm', import.meta.url) });
-    Consent = glue.Consent;
-    return glue;
-  });
+  // The wasm is requested together with its glue, not after the glue has arrived and run:
+  // one round trip fewer before a returning visitor's tags (the glue awaits the response).
+  if (!sdk) {
+    const wasm = fetch(new URL('./vivus_consent_bg.wasm', import.meta.url));
+    wasm.catch(() => {}); // a failed fetch is reported by the glue's await below, not as unhandled
+    sdk = import('./vivus_consent.js').then(async (glue) => {
+      await glue.default({ module_or_path: wasm });
+      Consent = glue.Consent;
+      return glue;
+    });
+  }
   return sdk;
 }
 
