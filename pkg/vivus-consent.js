@@ -15,7 +15,9 @@
 //
 // Two stages: vivus_consent_boot*.js/wasm draws the banner of a first visit, then the SDK
 // (vivus_consent*.js/wasm) loads and takes it over. With consent stored, the SDK loads at once.
-import loadBoot, { b as paint, c as clicked, u as unpaint } from './vivus_consent_boot.js';
+
+/** The first stage's glue once loaded (its exports: `b` paint, `c` clicked, `u` unpaint). */
+let boot;
 
 /** The SDK's class, set once the SDK has loaded (a live binding: read it after `init`). */
 export let Consent;
@@ -61,10 +63,17 @@ async function firstPaint(config) {
   if (mayBeStored(config)) return;
   let painted = false;
   try {
-    await loadBoot({ module_or_path: new URL('./vivus_consent_boot_bg.wasm', import.meta.url) });
+    // Glue and wasm requested together (a static import would put the glue before the
+    // entry's code runs, and the wasm only after it): one round trip fewer before the banner,
+    // and a returning visitor, who skips this stage, downloads neither.
+    const wasm = fetch(new URL('./vivus_consent_boot_bg.wasm', import.meta.url));
+    wasm.catch(() => {}); // reported by the glue's await below, not as unhandled
+    const glue = await import('./vivus_consent_boot.js');
+    await glue.default({ module_or_path: wasm });
+    boot = glue;
     // The banner's shadow root when it drew one; its clicks are noted for the SDK to repeat.
-    const root = paint(config);
-    root?.addEventListener('click', clicked);
+    const root = glue.b(config);
+    root?.addEventListener('click', glue.c);
     painted = !!root;
   } catch (error) {
     // The SDK alone still works (it draws the banner itself): say why, once, and go on.
@@ -106,9 +115,9 @@ export async function init(config) {
   } catch (error) {
     // No SDK behind the first stage's banner (an invalid config, the SDK unreachable): take it away.
     try {
-      unpaint();
+      boot?.u();
     } catch {
-      // The first stage did not load either: there is nothing to take away.
+      // The first stage did not start: there is nothing to take away.
     }
     throw error;
   }
