@@ -165,11 +165,8 @@ fn answer(event: &web_sys::Event) -> Option<()> {
         banner.replace_with_with_node_1(&redrawn).ok()?;
         let _ = host.set_attribute("lang", lang.as_str());
         dom::pad_body(&doc, &redrawn, &mut Some(String::new()));
-        let mut selector = String::from("[data-vc=");
-        selector.push_str(&hook);
-        selector.push(']');
         let _ = root
-            .query_selector(&selector)
+            .query_selector(&dom::hook_selector(&hook))
             .ok()??
             .dyn_into::<HtmlElement>()
             .ok()?

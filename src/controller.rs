@@ -1063,14 +1063,20 @@ mod tests {
             .is_empty());
     }
 
-    #[test]
-    fn a_token_that_expires_while_the_page_is_open_stops_granting() {
+    /// A page started with a valid stored token `jti` granting marketing (exp 1010).
+    fn restored_with_marketing(jti: u8) -> Controller {
         let mut c = controller();
         c.update(Msg::Start {
-            verified: Some(verified(1, marketing(), 10)),
+            verified: Some(verified(jti, marketing(), 10)),
             pending: None,
             show_banner: true,
         });
+        c
+    }
+
+    #[test]
+    fn a_token_that_expires_while_the_page_is_open_stops_granting() {
+        let mut c = restored_with_marketing(1);
         let fx = c.update(Msg::Expire { id: id(1) });
         assert!(fx.contains(&Effect::ClearToken));
         assert!(fx.contains(&Effect::Emit(Event::Change {
@@ -1084,12 +1090,7 @@ mod tests {
 
     #[test]
     fn the_expiry_of_a_replaced_token_changes_nothing() {
-        let mut c = controller();
-        c.update(Msg::Start {
-            verified: Some(verified(1, marketing(), 10)),
-            pending: None,
-            show_banner: true,
-        });
+        let mut c = restored_with_marketing(1);
         // Chosen again: the old token's timer is stale, while pending and once recorded.
         choose(&mut c, 2, Categories::all());
         assert!(c.update(Msg::Expire { id: id(1) }).is_empty());

@@ -55,10 +55,8 @@ pub(crate) fn build(rt: &Runtime, root: &ShadowRoot) -> View {
     let banner = draw(&doc, lang, rt.snapshot().gpc(), switch);
     let mut listeners = Vec::new();
     let hook = |name: &str| {
-        let mut selector = String::from("[data-vc=");
-        selector.push_str(name);
-        selector.push(']');
-        wasm_bindgen::UnwrapThrowExt::unwrap_throw(banner.query_selector(&selector).ok().flatten())
+        let found = banner.query_selector(&super::hook_selector(name)).ok().flatten();
+        wasm_bindgen::UnwrapThrowExt::unwrap_throw(found)
     };
     if switch {
         for lang in Language::ALL {

@@ -109,6 +109,14 @@ pub(crate) fn append_text(parent: &Element, text: &str) {
     let _ = parent.append_with_str_1(text);
 }
 
+/// The selector of the element with `data-vc=hook`.
+pub(crate) fn hook_selector(hook: &str) -> String {
+    let mut selector = String::from("[data-vc=");
+    selector.push_str(hook);
+    selector.push(']');
+    selector
+}
+
 /// A `type=button` button with text and a `data-vc` hook for tests and focus restoration.
 pub(crate) fn button(parent: &Element, class: &str, text: &str, hook: &str) -> Element {
     let b = text_child(parent, "button", class, text);

@@ -130,10 +130,7 @@ fn find_hook(rt: &Runtime, hook: &str) -> Option<HtmlElement> {
     let ui = rt.ui.borrow();
     let ui = ui.as_ref()?;
     let top = ui.modals.last().map(|m| &m.view).or(ui.banner.as_ref())?;
-    let mut selector = String::from("[data-vc=");
-    selector.push_str(hook);
-    selector.push(']');
-    top.el.query_selector(&selector).ok().flatten()?.dyn_into().ok()
+    top.el.query_selector(&super::hook_selector(hook)).ok().flatten()?.dyn_into().ok()
 }
 
 /// Focuses the element with `data-vc=hook` in the topmost view.
