@@ -2,8 +2,8 @@
 """Turn the exported two-column policy into clean Markdown, one file per language.
 
 Provenance: the personal-data processing policy of TOO "MFO Vivus" reached us as
-`shared/policy/source-ru-kk.txt`, an export of a two-column document (Russian left,
-Kazakh right) that mixes Markdown and HTML:
+`source-v1-ru-kk.txt` (a verbatim copy of `shared/policy/source-ru-kk.txt`), an export
+of a two-column document (Russian left, Kazakh right) that mixes Markdown and HTML:
 
 * single-language runs of Markdown lines (`**bold**` headings, `## **7. ...**`,
   `- ` list items, plain paragraphs), Russian run first, then the Kazakh run;
@@ -46,7 +46,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 # shared/ sits beside the repository: /work/shared next to /work/main.
-DEFAULT_SOURCE = HERE.parents[3] / "shared" / "policy" / "source-ru-kk.txt"
+DEFAULT_SOURCE = HERE / "source-v1-ru-kk.txt"
 DEFAULT_OUT = HERE / "v1"
 
 LANGS = ("ru", "kk")
