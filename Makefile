@@ -41,10 +41,11 @@ tool-wasm-bindgen:
 	fi
 
 # Chromium and its driver come from one apt command so their versions match.
+# python3 runs the policy extractor's check (crates/core/tests/policy.rs).
 tool-apt:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v python3 >/dev/null; then \
 	  $(SUDO) apt-get update -qq; \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver python3 >/dev/null; \
 	fi
 
 tool-postgres:
@@ -97,11 +98,13 @@ test-deps: tool-rust
 	bash scripts/deps-check.sh
 
 # The server's ledger suite runs against SQLite and, through VIVUS_TEST_POSTGRES_URL, PostgreSQL.
-test-native: tool-postgres
+test-native: tool-postgres tool-apt
 	VIVUS_TEST_POSTGRES_URL=$(PG_URL) cargo test --workspace --all-features
 	cargo test -p vivus-consent-core --no-default-features
 	cargo test -p vivus-consent --no-default-features --features sdk --lib
 	cargo test -p vivus-consent --no-default-features --features boot --lib
+	@# `make bench` builds the criterion bench; type-check it here so it cannot rot unseen.
+	cargo check -p vivus-consent-core --features sign --benches
 
 test-wasm-node: tool-rust tool-wasm-bindgen
 	cargo test -p vivus-consent --target $(WASM_TARGET) --test node

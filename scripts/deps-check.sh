@@ -3,7 +3,8 @@
 # lock file through `cargo tree --offline` after `cargo fetch`; about a second when the
 # crates are already downloaded.
 #  1. The wasm SDK's tree (wasm32, normal edges) holds none of tokio, sqlx, getrandom,
-#     mio, hyper (docs/architecture.md: the SDK only verifies tokens; no I/O runtime, no RNG).
+#     mio, hyper, sha2 (docs/architecture.md: the SDK only verifies tokens; no I/O runtime,
+#     no RNG, no signing).
 #  2. Every dependency of the SDK's and the service's trees has a license the allowlist
 #     accepts: each AND-term of its SPDX expression needs one allowed alternative.
 #  3. Duplicate crate versions in each tree are listed (a warning, not a failure).
@@ -14,7 +15,8 @@ cd "$(dirname "$0")/.."
 # MPL-2.0 is not on the list: nothing needs it today, and its file-level copyleft would
 # need a note on how modified files are published. Add it with that note if it comes.
 allowed="MIT Apache-2.0 Apache-2.0-WITH-LLVM-exception BSD-2-Clause BSD-3-Clause ISC Zlib Unicode-3.0 Unicode-DFS-2016 CC0-1.0 Unlicense BSL-1.0 0BSD"
-forbidden_in_wasm="tokio sqlx getrandom mio hyper"
+# sha2 comes only with the core's `sign` feature: its presence would mean the SDK links signing.
+forbidden_in_wasm="tokio sqlx getrandom mio hyper sha2"
 
 # `cargo tree --offline` reads only what is already downloaded; on a fresh machine the
 # server's crates may not be yet (the wasm build fetched only its own), so fetch first.
