@@ -8,8 +8,10 @@
 //   make pkg && cargo build --release -p vivus-consent-server
 //   node --test tests/package/
 //
-// Environment: VITE_VERSION, WEBPACK_VERSION (defaults below), KEEP_APP=1 keeps the temp app dir,
-// plus the e2e harness's VIVUS_SERVER_BIN and CHROMIUM.
+// The app's tools (Vite, webpack) are locked in tests/package/app/package-lock.json and
+// installed with `npm ci`; only the tarball is added on top.
+//
+// Environment: KEEP_APP=1 keeps the temp app dir, plus the e2e harness's VIVUS_SERVER_BIN and CHROMIUM.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,8 +26,7 @@ import { ROOT, Service, freePort, launchBrowser, UI, TEXT, eventually, peekClaim
 
 const run = promisify(execFile);
 const PKG = path.join(ROOT, 'pkg');
-const VITE_VERSION = process.env.VITE_VERSION ?? '8.3.8';
-const WEBPACK_VERSION = process.env.WEBPACK_VERSION ?? '5.112.2';
+const APP_LOCKED = path.join(ROOT, 'tests', 'package', 'app');
 const TSC = path.join(ROOT, 'node_modules', '.bin', 'tsc');
 /** Exactly what the tarball must hold (package.json `files`, plus what npm always adds). */
 const SHIPPED = ['LICENSE-APACHE', 'LICENSE-MIT', 'README.md', 'consent-mode.js', 'index.d.ts', 'package.json', 'vivus-consent.js',
@@ -290,12 +291,10 @@ before(async () => {
     await fsp.mkdir(path.dirname(path.join(s.app, file)), { recursive: true });
     await fsp.writeFile(path.join(s.app, file), text);
   }
-  await fsp.writeFile(path.join(s.app, 'package.json'), JSON.stringify({
-    name: 'vivus-consent-package-test-app', private: true, type: 'module',
-    scripts: { dev: 'vite', build: 'vite build', preview: 'vite preview' },
-  }, null, 2));
-  await sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error',
-    s.tarball, `vite@${VITE_VERSION}`, `webpack@${WEBPACK_VERSION}`], { cwd: s.app, timeout: 180_000 });
+  for (const file of ['package.json', 'package-lock.json']) await fsp.copyFile(path.join(APP_LOCKED, file), path.join(s.app, file));
+  const npmQuiet = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
+  await sh('npm', ['ci', ...npmQuiet], { cwd: s.app, timeout: 180_000 });
+  await sh('npm', ['install', '--no-save', ...npmQuiet, s.tarball], { cwd: s.app, timeout: 180_000 });
   // What the README tells integrators to do with the Consent Mode snippet in a Vite app.
   await fsp.mkdir(path.join(s.app, 'public'));
   await fsp.copyFile(path.join(s.app, 'node_modules', '@vivus', 'consent', 'consent-mode.js'), path.join(s.app, 'public', 'consent-mode.js'));
