@@ -783,12 +783,34 @@ async function main() {
     failures,
     notes: { vivus: sdk ? null : 'pkg/ has no built SDK: not measured' },
     verify,
+    native: nativeCore(),
     method: METHOD,
   };
   results.targets = evaluateTargets(results);
   writeFileSync(join(BENCH, 'results.json'), JSON.stringify(results, null, 2) + '\n');
   writeReport(results, join(BENCH, 'RESULTS.md'));
   log(`wrote bench/results.json and bench/RESULTS.md in ${results.durationSeconds} s`);
+}
+
+/**
+ * The core's criterion benchmark (`make bench` runs it first; crates/core/benches/verify.rs)
+ * and the size of the token it verifies: a typical consent token as the service issues it.
+ */
+function nativeCore() {
+  const dir = join(process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target'), 'criterion');
+  const names = ['verify typical token', 'sign typical token', 'peek claims', 'parse JWKS (one key)'];
+  const benches = {};
+  for (const name of names) {
+    const file = join(dir, name, 'new', 'estimates.json');
+    if (!existsSync(file)) continue;
+    const { median } = JSON.parse(readFileSync(file, 'utf8'));
+    benches[name] = {
+      medianUs: +(median.point_estimate / 1000).toFixed(2),
+      ci95Us: [+(median.confidence_interval.lower_bound / 1000).toFixed(2), +(median.confidence_interval.upper_bound / 1000).toFixed(2)],
+    };
+  }
+  const token = readFileSync(join(ROOT, 'crates', 'core', 'benches', 'typical.jws'), 'utf8').trim();
+  return { benches, tokenBytes: Buffer.byteLength(token), note: Object.keys(benches).length ? null : 'no criterion results: run make bench' };
 }
 
 /** `node bench/run.mjs --report`: rewrite RESULTS.md from results.json (e.g. after service.sh). */

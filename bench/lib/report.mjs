@@ -397,6 +397,21 @@ export function writeReport(r, path) {
     L.push('');
   }
 
+  if (r.native) {
+    L.push('## The token natively (criterion)');
+    L.push('');
+    L.push(`A typical consent token (all three categories, policy accepted; \`crates/core/benches/typical.jws\`) is **${r.native.tokenBytes} bytes**, which is also the cookie's value.`);
+    L.push('');
+    if (Object.keys(r.native.benches).length) {
+      L.push('| vivus-consent-core, native (release) | median | 95% interval |');
+      L.push('|---|---:|---:|');
+      for (const [name, b] of Object.entries(r.native.benches)) L.push(`| ${name} | ${b.medianUs} µs | ${b.ci95Us[0]}–${b.ci95Us[1]} µs |`);
+      L.push('');
+      L.push('From `cargo bench -p vivus-consent-core --features sign --bench verify`, run by `make bench` just before this page.');
+    } else L.push(r.native.note);
+    L.push('');
+  }
+
   L.push('## How each figure is taken');
   L.push('');
   L.push(...r.method.map((m) => `- ${m}`));
