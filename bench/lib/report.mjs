@@ -224,10 +224,10 @@ function missNotes(r) {
     if (missed(`banner visible ≤ ½ of vanilla-cookieconsent's (${cpu})`) && wasm && o.sdkReady) {
       out.push(
         `Banner, ${cpu}: of ${fmt(m(o.bannerVisible), 'ms')} ms, ${fmt(m(entry?.start) - m(o.docEnd), 'ms')} ms pass between the document and the entry module's request ` +
-          `(an inline module's imports are found only when it runs, then entry → glue → wasm one after another), the first stage's wasm arrives at ${fmt(m(wasm.end), 'ms')} ms, ` +
+          `(an inline module's imports are found only when it runs; then the entry, then the first stage's glue and wasm together), the first stage's wasm arrives at ${fmt(m(wasm.end), 'ms')} ms, ` +
           `and compiling, instantiating and drawing take ${fmt(m(o.bannerVisible) - m(wasm.end), 'ms')} ms more. ` +
           (p?.bannerVisible ? `With preload hints in <head> the banner is visible at ${fmt(m(p.bannerVisible), 'ms')} ms; ` : '') +
-          'the chain entry → first stage\'s glue → its wasm is three requests one after another; preload hints (or inlining the glue into the entry) cut it to one round trip.',
+          'the entry and then the first stage are two round trips one after another; preload hints cut them to one.',
       );
     }
     if (missed(`no long task, first visit (${cpu})`) && o.tbt) {
