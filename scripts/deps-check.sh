@@ -23,7 +23,8 @@ forbidden_in_wasm="tokio sqlx getrandom mio hyper sha2"
 cargo fetch --locked --quiet
 
 status=0
-wasm_tree() { cargo tree --offline --locked -p vivus-consent --target wasm32-unknown-unknown -e normal "$@"; }
+# Both wasm builds: the SDK (default features) and the first stage (`boot`).
+wasm_tree() { cargo tree --offline --locked -p vivus-consent --features boot --target wasm32-unknown-unknown -e normal "$@"; }
 server_tree() { cargo tree --offline --locked -p vivus-consent-server -e normal "$@"; }
 
 # --- 1. what must stay out of the wasm -----------------------------------------------
