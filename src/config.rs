@@ -505,7 +505,13 @@ fn object<'a>(value: &'a Json, path: &str, known: &[&str]) -> Result<&'a [(Strin
             } else {
                 join(path, "")
             };
-            text.push_str(key);
+            // A name that is not a plain identifier (empty, spaces, ": ") is quoted, so the
+            // message still reads as "<path>: <problem>".
+            if !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                text.push_str(key);
+            } else {
+                crate::json::push_str(&mut text, key);
+            }
             text.push_str(": unknown option; the options here are ");
             for (i, option) in known.iter().enumerate() {
                 if i > 0 {
@@ -724,6 +730,8 @@ mod tests {
             (r#"{"ui":{"autoShow":"yes"}}"#, "ui.autoShow: expected true or false, found a string \"yes\""),
             (r#"{"ui":{"autoshow":true}}"#, "ui.autoshow: unknown option; the options here are autoShow, hideForBots, languageSwitch"),
             (r#"{"endpiont":"/x"}"#, "endpiont: unknown option; the options here are endpoint,"),
+            (r#"{"": 1}"#, r#""": unknown option; the options here are endpoint,"#),
+            (r#"{"a: b":1}"#, r#""a: b": unknown option"#),
             (r#"{"language":"en"}"#, "language: expected \"ru\" or \"kk\" (or null), found a string \"en\""),
             (r#"{"policyVersion":"v9"}"#, "policyVersion: unknown policy version \"v9\""),
             (r#"{"categories":{"marketing":{"services":[{"cookies":[]}]}}}"#, "categories.marketing.services[0].name: missing"),
