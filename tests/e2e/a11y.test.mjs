@@ -5,16 +5,19 @@
 
 import assert from 'node:assert/strict';
 import {
-  e2e, UI, TEXT, assertNoAxeViolations, consentReady, fillApplication, focused, screenshot,
+  e2e, UI, TEXT, SCREENSHOT_TIME, assertNoAxeViolations, consentReady, fillApplication, focused, screenshot,
 } from './support.mjs';
 
 const h = e2e();
+
+// Screenshots are taken at a fixed page time (the landing calculator prints a due date).
+const shot = { fixedTime: SCREENSHOT_TIME };
 
 for (const lang of ['ru', 'kk']) {
   const q = lang === 'kk' ? '?lang=kk' : '';
 
   h.test(`banner (${lang}): no axe violations; screenshot`, async (t) => {
-    const page = await t.open(`/${q}`);
+    const page = await t.open(`/${q}`, shot);
     await UI.banner(page, lang).waitFor();
     await consentReady(page);
     await assertNoAxeViolations(page, `the banner (${lang})`);
@@ -22,7 +25,7 @@ for (const lang of ['ru', 'kk']) {
   });
 
   h.test(`settings dialog (${lang}): no axe violations; screenshot`, async (t) => {
-    const page = await t.open(`/${q}`);
+    const page = await t.open(`/${q}`, shot);
     await UI.settings(page, lang).click();
     await UI.preferences(page, lang).waitFor();
     await assertNoAxeViolations(page, `the settings dialog (${lang})`);
@@ -30,7 +33,7 @@ for (const lang of ['ru', 'kk']) {
   });
 
   h.test(`policy viewer (${lang}): no axe violations; screenshot`, async (t) => {
-    const page = await t.open(`/${q}`);
+    const page = await t.open(`/${q}`, shot);
     await UI.policyLink(page, lang).click();
     const viewer = UI.policy(page);
     await viewer.waitFor();
@@ -40,7 +43,7 @@ for (const lang of ['ru', 'kk']) {
   });
 
   h.test(`form acceptance modal (${lang}): no axe violations; screenshot`, async (t) => {
-    const page = await t.open(`/apply.html${q}`);
+    const page = await t.open(`/apply.html${q}`, shot);
     await consentReady(page);
     await fillApplication(page);
     await page.getByRole('button', { name: lang === 'kk' ? 'Өтінімді жіберу' : 'Отправить заявку' }).click();
@@ -50,7 +53,7 @@ for (const lang of ['ru', 'kk']) {
   });
 
   h.test(`phone, 360×740 (${lang}): banner and settings have no axe violations; screenshot`, async (t) => {
-    const page = await t.open(`/apply.html${q}`, { viewport: 'phone' });
+    const page = await t.open(`/apply.html${q}`, { viewport: 'phone', ...shot });
     await UI.banner(page, lang).waitFor();
     await consentReady(page);
     await assertNoAxeViolations(page, `the banner on a phone (${lang})`);

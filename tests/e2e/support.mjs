@@ -37,6 +37,13 @@ export const OUT = path.join(ROOT, 'tests', 'e2e', 'out');
 export const SDK_FILES = ['vivus-consent.js', 'vivus_consent_boot.js', 'vivus_consent_boot_bg.wasm', 'vivus_consent.js', 'vivus_consent_bg.wasm', 'consent-mode.js'];
 const AXE_SOURCE = path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
 
+/**
+ * The page clock for screenshots (`t.open(path, { fixedTime: SCREENSHOT_TIME })`): the
+ * landing calculator prints a due date, which would otherwise change the PNGs every day.
+ * Only for pages that record no consent: the service signs tokens with the real time.
+ */
+export const SCREENSHOT_TIME = new Date('2026-03-02T10:00:00+05:00');
+
 export const VIEWPORTS = {
   desktop: { viewport: { width: 1280, height: 800 } },
   phone: { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 },
@@ -282,7 +289,7 @@ export function e2e({ sdk = true, ...serviceOptions } = {}) {
   return h;
 }
 
-async function newContext(h, { viewport = 'desktop', locale = 'ru-RU', ...rest } = {}) {
+async function newContext(h, { viewport = 'desktop', locale = 'ru-RU', fixedTime, ...rest } = {}) {
   const ctx = await h.browser.newContext({
     ...(typeof viewport === 'string' ? VIEWPORTS[viewport] : { viewport }),
     baseURL: h.service.origin,
@@ -292,6 +299,8 @@ async function newContext(h, { viewport = 'desktop', locale = 'ru-RU', ...rest }
     ...rest,
   });
   ctx.setDefaultTimeout(10_000);
+  // Date.now() and new Date() return `fixedTime` in every page; timers still run.
+  if (fixedTime !== undefined) await ctx.clock.setFixedTime(fixedTime);
   if (process.env.E2E_TRACE) await ctx.tracing.start({ screenshots: true, snapshots: true });
   ctx.on('page', instrument);
   return ctx;
