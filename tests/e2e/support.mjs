@@ -369,6 +369,24 @@ export async function consentReady(page) {
   assert.equal(state, 'ready', `the consent SDK did not initialise (data-consent=${state}); page errors: ${page.errors?.join(' | ')}`);
 }
 
+/** Lets the page finish its requests and late scripts (tags run after a choice). */
+export async function settle(page) {
+  await page.waitForLoadState('networkidle');
+  await page.waitForTimeout(200);
+}
+
+/**
+ * The token once the SDK has finished recording: the cookie set and mirrored in
+ * localStorage (the service's Set-Cookie can arrive before the SDK's own writes).
+ */
+export async function recordedToken(page) {
+  await page.waitForFunction(() => window.demoConsent);
+  const token = await page.evaluate(() => window.demoConsent.whenRecorded());
+  await eventually(async () => (await consentCookie(page.context())) === token &&
+    (await page.evaluate(() => localStorage.getItem('vivus_consent'))) === token, { message: 'the stored token' });
+  return token;
+}
+
 /** Calls a method of the SDK's consent object in the page. */
 export function sdk(page, method, ...args) {
   return page.evaluate(async ([m, a]) => {
@@ -435,6 +453,56 @@ export const UI = {
     .getByRole('switch', { name: TEXT[lang][category] })
     .or(UI.preferences(page, lang).getByRole('checkbox', { name: TEXT[lang][category] })),
 };
+
+/** The demo site's own text (www/*.html, www/js/i18n.js) that the journeys click or read. */
+export const SITE = {
+  ru: {
+    footerSettings: 'Настройки cookie',
+    submit: 'Отправить заявку',
+    accepted: 'Заявка принята',
+    withdrawMarketing: 'Отозвать согласие на маркетинг',
+    withdrawn: 'Согласие отозвано и записано в журнал.',
+    withdrawal: 'Отзыв',
+  },
+  kk: {
+    footerSettings: 'Cookie баптаулары',
+    submit: 'Өтінімді жіберу',
+    accepted: 'Өтінім қабылданды',
+    withdrawMarketing: 'Маркетингке келісімді қайтарып алу',
+    withdrawn: 'Келісім қайтарып алынды және журналға жазылды.',
+    withdrawal: 'Қайтарып алу',
+  },
+};
+
+/** `path` in the page language `lang` (the demo and the widget read `?lang=`). */
+export function withLang(p, lang) {
+  if (lang === 'ru') return p;
+  const url = new URL(p, 'http://x');
+  url.searchParams.set('lang', lang);
+  return url.pathname + url.search + url.hash;
+}
+
+/**
+ * Asserts that a visitor can reach `locator`: scrolled into view, its centre inside the
+ * viewport, and nothing (the banner, a sticky header) on top of it there. Looks through
+ * open shadow roots, so it works for the widget's own controls too.
+ */
+export async function assertReachable(locator, what = 'the control') {
+  await locator.scrollIntoViewIfNeeded();
+  const hit = await locator.evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    const x = r.left + r.width / 2, y = r.top + r.height / 2;
+    let top = document.elementFromPoint(x, y);
+    while (top?.shadowRoot) {
+      const inner = top.shadowRoot.elementFromPoint(x, y);
+      if (!inner || inner === top) break;
+      top = inner;
+    }
+    const cover = top && !(top === el || el.contains(top)) ? `${top.tagName.toLowerCase()}${top.className ? '.' + String(top.className).split(' ')[0] : ''}` : null;
+    return { inViewport: y >= 0 && y <= innerHeight && x >= 0 && x <= innerWidth, covered: cover };
+  });
+  assert.deepEqual(hit, { inViewport: true, covered: null }, `${what} cannot be reached`);
+}
 
 // ---- accessibility and screenshots --------------------------------------------
 
@@ -654,6 +722,14 @@ export async function fillApplication(page, data = APPLICANT) {
   for (const [field, value] of Object.entries(data)) {
     await page.locator(`#application [name="${field}"]`).fill(value);
   }
+}
+
+/** Ticks the acceptance in the form's modal (in `lang`) and confirms. */
+export async function acceptInModal(page, lang = 'ru') {
+  const modal = UI.acceptance(page, lang);
+  await modal.waitFor();
+  await modal.getByRole('checkbox').check();
+  await modal.getByRole('button', { name: TEXT[lang].acceptanceConfirm }).click();
 }
 
 /** Records the POSTs to /demo/applications the page makes: `{ requests, responses }`. */
