@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import {
-  e2e, UI, TEXT, APPLICANT, consentReady, eventually, fillApplication, focused, tabUntil,
+  e2e, UI, TEXT, APPLICANT, acceptInModal, consentReady, eventually, fillApplication, focused, tabUntil,
   watchApplications,
 } from './support.mjs';
 
@@ -14,14 +14,6 @@ const h = e2e();
 const submit = (page, lang = 'ru') => page.getByRole('button', { name: lang === 'kk' ? 'Өтінімді жіберу' : 'Отправить заявку' });
 const values = (page) => page.evaluate(() => Object.fromEntries(
   [...document.querySelectorAll('#application input:not([type=hidden])')].map((i) => [i.name, i.value])));
-
-/** Ticks the acceptance in the modal and confirms. */
-async function acceptInModal(page, lang = 'ru') {
-  const modal = UI.acceptance(page, lang);
-  await modal.waitFor();
-  await modal.getByRole('checkbox').check();
-  await modal.getByRole('button', { name: TEXT[lang].acceptanceConfirm }).click();
-}
 
 /** Asserts the accepted-application page and the token the form carried. */
 async function assertAccepted(page, posts) {

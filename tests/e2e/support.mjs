@@ -37,6 +37,13 @@ export const OUT = path.join(ROOT, 'tests', 'e2e', 'out');
 export const SDK_FILES = ['vivus-consent.js', 'vivus_consent_boot.js', 'vivus_consent_boot_bg.wasm', 'vivus_consent.js', 'vivus_consent_bg.wasm', 'consent-mode.js'];
 const AXE_SOURCE = path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
 
+/**
+ * The page clock for screenshots (`t.open(path, { fixedTime: SCREENSHOT_TIME })`): the
+ * landing calculator prints a due date, which would otherwise change the PNGs every day.
+ * Only for pages that record no consent: the service signs tokens with the real time.
+ */
+export const SCREENSHOT_TIME = new Date('2026-03-02T10:00:00+05:00');
+
 export const VIEWPORTS = {
   desktop: { viewport: { width: 1280, height: 800 } },
   phone: { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 },
@@ -282,7 +289,7 @@ export function e2e({ sdk = true, ...serviceOptions } = {}) {
   return h;
 }
 
-async function newContext(h, { viewport = 'desktop', locale = 'ru-RU', ...rest } = {}) {
+async function newContext(h, { viewport = 'desktop', locale = 'ru-RU', fixedTime, ...rest } = {}) {
   const ctx = await h.browser.newContext({
     ...(typeof viewport === 'string' ? VIEWPORTS[viewport] : { viewport }),
     baseURL: h.service.origin,
@@ -292,6 +299,8 @@ async function newContext(h, { viewport = 'desktop', locale = 'ru-RU', ...rest }
     ...rest,
   });
   ctx.setDefaultTimeout(10_000);
+  // Date.now() and new Date() return `fixedTime` in every page; timers still run.
+  if (fixedTime !== undefined) await ctx.clock.setFixedTime(fixedTime);
   if (process.env.E2E_TRACE) await ctx.tracing.start({ screenshots: true, snapshots: true });
   ctx.on('page', instrument);
   return ctx;
@@ -358,6 +367,24 @@ export async function consentReady(page) {
   await page.waitForFunction(() => ['ready', 'unavailable', 'error'].includes(document.documentElement.dataset.consent));
   const state = await page.evaluate(() => document.documentElement.dataset.consent);
   assert.equal(state, 'ready', `the consent SDK did not initialise (data-consent=${state}); page errors: ${page.errors?.join(' | ')}`);
+}
+
+/** Lets the page finish its requests and late scripts (tags run after a choice). */
+export async function settle(page) {
+  await page.waitForLoadState('networkidle');
+  await page.waitForTimeout(200);
+}
+
+/**
+ * The token once the SDK has finished recording: the cookie set and mirrored in
+ * localStorage (the service's Set-Cookie can arrive before the SDK's own writes).
+ */
+export async function recordedToken(page) {
+  await page.waitForFunction(() => window.demoConsent);
+  const token = await page.evaluate(() => window.demoConsent.whenRecorded());
+  await eventually(async () => (await consentCookie(page.context())) === token &&
+    (await page.evaluate(() => localStorage.getItem('vivus_consent'))) === token, { message: 'the stored token' });
+  return token;
 }
 
 /** Calls a method of the SDK's consent object in the page. */
@@ -427,28 +454,177 @@ export const UI = {
     .or(UI.preferences(page, lang).getByRole('checkbox', { name: TEXT[lang][category] })),
 };
 
+/** The demo site's own text (www/*.html, www/js/i18n.js) that the journeys click or read. */
+export const SITE = {
+  ru: {
+    footerSettings: 'Настройки cookie',
+    submit: 'Отправить заявку',
+    accepted: 'Заявка принята',
+    withdrawMarketing: 'Отозвать согласие на маркетинг',
+    withdrawn: 'Согласие отозвано и записано в журнал.',
+    withdrawal: 'Отзыв',
+  },
+  kk: {
+    footerSettings: 'Cookie баптаулары',
+    submit: 'Өтінімді жіберу',
+    accepted: 'Өтінім қабылданды',
+    withdrawMarketing: 'Маркетингке келісімді қайтарып алу',
+    withdrawn: 'Келісім қайтарып алынды және журналға жазылды.',
+    withdrawal: 'Қайтарып алу',
+  },
+};
+
+/** `path` in the page language `lang` (the demo and the widget read `?lang=`). */
+export function withLang(p, lang) {
+  if (lang === 'ru') return p;
+  const url = new URL(p, 'http://x');
+  url.searchParams.set('lang', lang);
+  return url.pathname + url.search + url.hash;
+}
+
+/**
+ * Asserts that a visitor can reach `locator`: scrolled into view, its centre inside the
+ * viewport, and nothing (the banner, a sticky header) on top of it there. Looks through
+ * open shadow roots, so it works for the widget's own controls too.
+ */
+export async function assertReachable(locator, what = 'the control') {
+  await locator.scrollIntoViewIfNeeded();
+  const hit = await locator.evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    const x = r.left + r.width / 2, y = r.top + r.height / 2;
+    let top = document.elementFromPoint(x, y);
+    while (top?.shadowRoot) {
+      const inner = top.shadowRoot.elementFromPoint(x, y);
+      if (!inner || inner === top) break;
+      top = inner;
+    }
+    const cover = top && !(top === el || el.contains(top)) ? `${top.tagName.toLowerCase()}${top.className ? '.' + String(top.className).split(' ')[0] : ''}` : null;
+    return { inViewport: y >= 0 && y <= innerHeight && x >= 0 && x <= innerWidth, covered: cover };
+  });
+  assert.deepEqual(hit, { inViewport: true, covered: null }, `${what} cannot be reached`);
+}
+
 // ---- accessibility and screenshots --------------------------------------------
 
 const WCAG_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 
 /**
  * Runs axe-core (WCAG 2.1 A + AA, colour contrast included) on the page, the widget's
- * open shadow root included. Returns the violations. axe is evaluated through the
- * DevTools protocol rather than a <script> tag so that a strict CSP does not stop it.
+ * open shadow root included. Returns `{ violations, incomplete, passes }`, each a list of
+ * rules `{ id, impact, help, nodes: [{ target, summary, widget }] }`. `widget` places a
+ * node of the consent widget (inside a `<vivus-consent>` host, or marked `data-vc`):
+ * 'view' when it is in what the visitor sees on top (the open dialog, else the banner),
+ * 'behind' when the widget's own modal dialog covers it; null for the page's nodes.
+ * axe is evaluated through the DevTools protocol rather than a <script> tag so that a
+ * strict CSP does not stop it.
  */
-export async function axe(page, { include } = {}) {
+export async function axeResults(page, { include } = {}) {
   const loaded = await page.evaluate(() => typeof window.axe === 'object');
   if (!loaded) await page.evaluate(await fsp.readFile(AXE_SOURCE, 'utf8'));
   return page.evaluate(async ([tags, inc]) => {
+    const place = (el) => {
+      let host = null;
+      for (let n = el; n && !host;) {
+        host = n.closest?.('vivus-consent') ?? null;
+        const root = n.getRootNode();
+        n = root instanceof ShadowRoot ? root.host : null;
+      }
+      if (!host) return el.closest?.('[data-vc]') ? 'view' : null;
+      const modals = [...(host.shadowRoot?.querySelectorAll('[aria-modal="true"]') ?? [])].filter((d) => d.checkVisibility());
+      const top = modals.at(-1);
+      return !top || top.contains(el) ? 'view' : 'behind';
+    };
+    // All three result types with every node: a colour-contrast check that ends
+    // "incomplete" (axe could not tell) must not count as passing.
     const results = await window.axe.run(inc ? { include: inc } : document, {
       runOnly: { type: 'tag', values: tags },
-      resultTypes: ['violations'],
+      elementRef: true,
     });
-    return results.violations.map((v) => ({
+    const rules = (list) => list.map((v) => ({
       id: v.id, impact: v.impact, help: v.help,
-      nodes: v.nodes.map((n) => ({ target: n.target, summary: n.failureSummary })),
+      nodes: v.nodes.map((n) => ({
+        target: n.target, summary: n.failureSummary, widget: place(n.element), element: n.element,
+        reason: n.any?.[0]?.data?.messageKey ?? null,
+      })),
     }));
+    const out = { violations: rules(results.violations), incomplete: rules(results.incomplete), passes: rules(results.passes) };
+
+    // axe leaves a text "incomplete" when it is cut by the edge of a scrolling dialog body
+    // (elmPartiallyObscured), or when its lines lie over different things further down
+    // the stack (elmPartiallyObscuring: a two-line button over the page behind the
+    // backdrop). The widget's such nodes are decided again: scrolled into view and
+    // re-run; if axe still cannot tell, the ratio is computed as WCAG defines it against
+    // the nearest opaque widget ancestor that contains the text (so nothing behind it
+    // can show through). Scroll positions are restored afterwards.
+    const contrast = (name) => out[name].find((r) => r.id === 'color-contrast');
+    const undecided = contrast('incomplete')?.nodes.filter((n) => n.widget === 'view' &&
+      /^elmPartially/.test(n.reason ?? '')) ?? [];
+    const rgba = (c) => { const m = c.match(/[\d.]+/g).map(Number); return { r: m[0], g: m[1], b: m[2], a: m[3] ?? 1 }; };
+    const lum = ({ r, g, b }) => [r, g, b].map((v) => { v /= 255; return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+      .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+    const ratioOf = (el) => {
+      const box = el.getBoundingClientRect();
+      for (let a = el; a; a = a.parentElement ?? (a.getRootNode() instanceof ShadowRoot ? a.getRootNode().host : null)) {
+        const st = getComputedStyle(a);
+        if (st.backgroundImage !== 'none' || Number(st.opacity) < 1 || st.filter !== 'none') return null;
+        const bg = rgba(st.backgroundColor);
+        if (bg.a === 0) continue;
+        if (bg.a < 1) return null;
+        const r = a.getBoundingClientRect();
+        if (r.left > box.left || r.top > box.top || r.right < box.right || r.bottom < box.bottom) return null;
+        const fg = rgba(getComputedStyle(el).color);
+        const mix = { r: fg.r * fg.a + bg.r * (1 - fg.a), g: fg.g * fg.a + bg.g * (1 - fg.a), b: fg.b * fg.a + bg.b * (1 - fg.a) };
+        const [l1, l2] = [lum(mix), lum(bg)].sort((x, y) => y - x);
+        return (l1 + 0.05) / (l2 + 0.05);
+      }
+      return null;
+    };
+    if (undecided.length) {
+      const scrolled = [];
+      for (let n = undecided[0].element; n; n = n.parentElement ?? (n.getRootNode() instanceof ShadowRoot ? n.getRootNode().host : null)) {
+        if (n.scrollHeight > n.clientHeight) scrolled.push([n, n.scrollTop]);
+      }
+      const windowY = scrollY;
+      for (const n of undecided) {
+        n.element.scrollIntoView({ block: 'center' });
+        const again = await window.axe.run(n.element, { runOnly: ['color-contrast'] });
+        if (again.passes.length) {
+          n.decided = 'passed once scrolled into view';
+        } else if (!again.violations.length) {
+          const ratio = ratioOf(n.element);
+          const st = getComputedStyle(n.element);
+          const large = parseFloat(st.fontSize) >= 24 || (parseFloat(st.fontSize) >= 18.66 && Number(st.fontWeight) >= 700);
+          if (ratio !== null && ratio >= (large ? 3 : 4.5)) n.decided = `contrast ${ratio.toFixed(2)}:1 against its own opaque background`;
+          else if (ratio !== null) n.failed = `contrast ${ratio.toFixed(2)}:1`;
+        } else {
+          n.failed = again.violations[0].nodes[0]?.failureSummary ?? 'color-contrast violation';
+        }
+      }
+      for (const [n, top] of scrolled) n.scrollTop = top;
+      scrollTo(0, windowY);
+      const inc = contrast('incomplete');
+      for (const n of undecided.filter((x) => x.decided)) {
+        inc.nodes.splice(inc.nodes.indexOf(n), 1);
+        let pass = contrast('passes');
+        if (!pass) { pass = { id: 'color-contrast', impact: null, help: inc.help, nodes: [] }; out.passes.push(pass); }
+        pass.nodes.push(n);
+      }
+      for (const n of undecided.filter((x) => x.failed)) {
+        inc.nodes.splice(inc.nodes.indexOf(n), 1);
+        let bad = contrast('violations');
+        if (!bad) { bad = { id: 'color-contrast', impact: 'serious', help: inc.help, nodes: [] }; out.violations.push(bad); }
+        bad.nodes.push({ ...n, summary: n.failed });
+      }
+      if (!inc.nodes.length) out.incomplete.splice(out.incomplete.indexOf(inc), 1);
+    }
+    for (const list of Object.values(out)) for (const r of list) for (const n of r.nodes) delete n.element;
+    return out;
   }, [WCAG_AA, include ?? null]);
+}
+
+/** The axe violations only (see `axeResults`). */
+export async function axe(page, options) {
+  return (await axeResults(page, options)).violations;
 }
 
 /** A readable list of axe violations for assertion messages. */
@@ -457,9 +633,29 @@ export function formatViolations(violations) {
     `    ${JSON.stringify(n.target)}\n      ${String(n.summary).replace(/\n/g, '\n      ')}`).join('\n')}`).join('\n');
 }
 
-export async function assertNoAxeViolations(page, what, options) {
-  const violations = await axe(page, options);
+/**
+ * Asserts zero axe violations. With `widget: true` it also asserts that colour contrast
+ * was decided for the widget: no `color-contrast` node of the widget's top view (the
+ * open dialog, else the banner) is "incomplete", and the rule passed on at least one of
+ * them. The banner behind an open dialog sits under the dialog's 55 % backdrop, where
+ * axe can only say "overlapped": those nodes may be incomplete for that reason alone
+ * (the banner view itself audits them). Returns a summary for reports:
+ * `{ passed, violations, incomplete: [rule ids], widgetContrast, behind, rechecked }`.
+ */
+export async function assertNoAxeViolations(page, what, { widget = false, ...options } = {}) {
+  const { violations, incomplete, passes } = await axeResults(page, options);
   assert.equal(violations.length, 0, `axe found WCAG 2.1 AA violations in ${what}:\n${formatViolations(violations)}`);
+  const contrast = (list, where) => (list.find((r) => r.id === 'color-contrast')?.nodes ?? []).filter((n) => n.widget === where);
+  const widgetContrast = contrast(passes, 'view').length;
+  const behind = contrast(incomplete, 'behind');
+  if (widget) {
+    const undecided = [...contrast(incomplete, 'view'), ...behind.filter((n) => !/overlapped by another element/.test(n.summary))];
+    assert.equal(undecided.length, 0, `axe could not decide the colour contrast of ${undecided.length} widget ` +
+      `node(s) in ${what}:\n${formatViolations([{ id: 'color-contrast', impact: 'incomplete', help: 'needs review', nodes: undecided }])}`);
+    assert.ok(widgetContrast > 0, `axe checked the colour contrast of no widget node in ${what}`);
+  }
+  const rechecked = contrast(passes, 'view').filter((n) => n.decided).map((n) => `${JSON.stringify(n.target)}: ${n.decided}`);
+  return { passed: passes.length, violations: violations.length, incomplete: incomplete.map((r) => r.id), widgetContrast, behind: behind.length, rechecked };
 }
 
 /**
@@ -526,6 +722,14 @@ export async function fillApplication(page, data = APPLICANT) {
   for (const [field, value] of Object.entries(data)) {
     await page.locator(`#application [name="${field}"]`).fill(value);
   }
+}
+
+/** Ticks the acceptance in the form's modal (in `lang`) and confirms. */
+export async function acceptInModal(page, lang = 'ru') {
+  const modal = UI.acceptance(page, lang);
+  await modal.waitFor();
+  await modal.getByRole('checkbox').check();
+  await modal.getByRole('button', { name: TEXT[lang].acceptanceConfirm }).click();
 }
 
 /** Records the POSTs to /demo/applications the page makes: `{ requests, responses }`. */
