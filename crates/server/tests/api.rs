@@ -235,6 +235,58 @@ async fn withdrawal_records_a_new_consent_with_fewer_categories() {
     assert_eq!(history["records"][1]["withdraws"], id.as_str());
 }
 
+/// A withdrawal starts from the subject's newest record, not from the token presented:
+/// consent A grants marketing, a later consent B refuses it (and the policy); withdrawing
+/// analytics with A's token must not grant marketing or the policy acceptance again.
+#[tokio::test]
+async fn withdrawal_with_an_older_token_never_regrants_what_a_later_consent_refused() {
+    let server = TestServer::start(&[]).await;
+    let subject = new_id();
+    let mut a = consent_body(&new_id(), &subject);
+    a["categories"]["marketing"] = json!(true);
+    let (status, first) = server.post_consent(&a).await;
+    assert_eq!(status, 201, "{first}");
+    let a_token = first["token"].as_str().expect("token").to_owned();
+    let a_id = a["id"].as_str().expect("id").to_owned();
+    let mut b = consent_body(&new_id(), &subject);
+    b["policyAccepted"] = json!(false);
+    let (status, second) = server.post_consent(&b).await;
+    assert_eq!(status, 201, "{second}");
+    assert_eq!(serde_json::to_value(claims_of(second["token"].as_str().expect("token")).cat).expect("cat"), json!(["necessary", "analytics"]));
+
+    let withdraw_id = new_id();
+    let request = json!({"id": withdraw_id, "categories": ["analytics"]});
+    let url = server.url(&format!("/v1/consents/{a_id}/withdraw"));
+    let response = server.client.post(&url).bearer_auth(&a_token).json(&request).send().await.expect("withdraw");
+    assert_eq!(response.status(), 201);
+    let answer: Value = response.json().await.expect("json");
+    let claims = claims_of(answer["token"].as_str().expect("token"));
+    assert_eq!(serde_json::to_value(claims.cat).expect("cat"), json!(["necessary"]), "marketing was refused by the later consent");
+    assert!(!claims.pa, "the later consent refused the policy");
+
+    let history: Value = server
+        .client
+        .get(server.url(&format!("/v1/subjects/{subject}/consents")))
+        .bearer_auth(&a_token)
+        .send()
+        .await
+        .expect("history")
+        .json()
+        .await
+        .expect("json");
+    let last = &history["records"][2];
+    assert_eq!(last["kind"], "withdrawal");
+    assert_eq!(last["withdraws"], a_id.as_str());
+    assert_eq!(last["categories"], json!(["necessary"]));
+    assert_eq!(last["policyAccepted"], false);
+
+    // A retry after yet another record still gets its original answer.
+    server.consent(&subject).await;
+    let again = server.client.post(&url).bearer_auth(&a_token).json(&request).send().await.expect("retry");
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.json::<Value>().await.expect("json"), answer);
+}
+
 #[tokio::test]
 async fn withdrawal_needs_the_token_of_that_consent() {
     let server = TestServer::start(&[]).await;

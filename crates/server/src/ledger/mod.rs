@@ -267,6 +267,9 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     /// A subject's records, oldest first, at most `limit`.
     async fn history(&self, subject_id: &str, limit: u32) -> Result<Vec<Record>>;
 
+    /// A subject's newest record: what the subject's consent stands at now.
+    async fn latest(&self, subject_id: &str) -> Result<Option<Record>>;
+
     /// Walks the whole chain.
     async fn verify(&self) -> Result<ChainStatus>;
 

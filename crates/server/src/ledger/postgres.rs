@@ -363,6 +363,16 @@ impl Ledger for PostgresLedger {
             .collect()
     }
 
+    async fn latest(&self, subject_id: &str) -> Result<Option<Record>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM ledger WHERE subject_id = $1 ORDER BY sequence DESC LIMIT 1"
+        ))
+        .bind(subject_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| row_to_record(&r).map_err(corrupt)).transpose()
+    }
+
     async fn verify(&self) -> Result<ChainStatus> {
         let mut conn = self.pool.acquire().await?;
         // One snapshot for the whole walk while other instances keep appending.

@@ -356,6 +356,20 @@ impl Ledger for SqliteLedger {
         .await
     }
 
+    async fn latest(&self, subject_id: &str) -> Result<Option<Record>> {
+        let subject = subject_id.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM ledger WHERE subject_id = ?1 ORDER BY sequence DESC LIMIT 1"
+            ))?;
+            match stmt.query_row([subject], row_to_record).optional()? {
+                Some(r) => Ok(Some(r.map_err(corrupt)?)),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
     async fn verify(&self) -> Result<ChainStatus> {
         self.read(|conn| {
             let mut verifier = ChainVerifier::new();
