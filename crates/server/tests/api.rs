@@ -316,6 +316,17 @@ async fn withdrawal_needs_the_token_of_that_consent() {
     assert_eq!(necessary.status(), 400);
     assert_eq!(necessary.json::<Value>().await.expect("json")["code"], "withdraw_necessary");
 
+    let empty = server
+        .client
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&json!({"id": new_id(), "categories": []}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(empty.status(), 400);
+    assert_eq!(empty.json::<Value>().await.expect("json")["code"], "nothing_to_withdraw");
+
     let bad_path = server
         .client
         .post(server.url("/v1/consents/not-an-id/withdraw"))
@@ -388,6 +399,20 @@ async fn history_is_readable_only_with_the_subjects_own_valid_token() {
 
     let r = server.client.get(server.url("/v1/subjects/nope/consents")).bearer_auth(&token).send().await.expect("send");
     assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.expect("json")["code"], "invalid_id");
+
+    // A genuine signature on a token for a policy this service never published.
+    let other_policy = server
+        .state
+        .keys
+        .signer()
+        .expect("signing key")
+        .sign(&Claims { pd: "00".repeat(32), ..claims_of(&token) });
+    let r = server.client.get(&url).bearer_auth(&other_policy).send().await.expect("send");
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.json::<Value>().await.expect("json")["code"], "other_policy");
+    let verdict: Value = server.post_json("/v1/verify", &json!({"token": other_policy})).await.json().await.expect("json");
+    assert_eq!((verdict["valid"].clone(), verdict["code"].clone()), (json!(false), json!("other_policy")), "{verdict}");
 }
 
 #[tokio::test]
