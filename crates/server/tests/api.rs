@@ -457,6 +457,13 @@ async fn rotation_publishes_both_keys_and_old_tokens_still_verify() {
     assert_ne!(old_kid, new_kid, "the newest key signs");
     assert_eq!(jwks.keys[0].kid.as_deref(), Some(new_kid.as_str()));
 
+    // A backend with its own JOSE code: the published set lists the old key, and the old
+    // token verifies against that set alone.
+    assert!(jwks.keys.iter().any(|k| k.kid.as_deref() == Some(old_kid.as_str())), "the old kid is published");
+    let expected = token::Expected { issuer: "vivus-consent", policy_digest: policy::CURRENT.digest, now: claims_of(&new_token).iat };
+    let claims = token::verify(&old_token, &jwks, &expected).expect("the old token verifies against the fetched JWKS");
+    assert_eq!(claims.sub.as_str(), subject);
+
     let check: Value = server.post_json("/v1/verify", &json!({"token": old_token})).await.json().await.expect("json");
     assert_eq!(check["valid"], true, "{check}");
     let history = server
