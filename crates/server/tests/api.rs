@@ -549,6 +549,62 @@ async fn cors_and_the_consent_cookie_follow_the_allowlist() {
     assert_eq!(foreign.headers()["cache-control"], "no-store");
 }
 
+/// The consent service on its own host (`consent.vivus.kz`) and the site on a sibling
+/// (`www.vivus.kz`): with `--cookie-domain vivus.kz` the answer sets a `Domain` cookie for
+/// an allowed origin, `Secure` only for https, and none for an origin not on the list.
+#[tokio::test]
+async fn an_allowed_sibling_origin_gets_a_domain_cookie_over_http() {
+    let server = TestServer::start(&[
+        "--cookie-domain",
+        "vivus.kz",
+        "--allowed-origin",
+        "https://www.vivus.kz",
+        "--allowed-origin",
+        "http://www.vivus.kz",
+        "--allowed-origin",
+        "https://partner.example",
+    ])
+    .await;
+    let post = |origin: &'static str| {
+        server
+            .client
+            .post(server.url("/v1/consents"))
+            .header("host", "consent.vivus.kz")
+            .header("origin", origin)
+            .json(&consent_body(&new_id(), &new_id()))
+            .send()
+    };
+    let https = post("https://www.vivus.kz").await.expect("post");
+    assert_eq!(https.status(), 201);
+    assert_eq!(https.headers()["access-control-allow-origin"], "https://www.vivus.kz");
+    let cookies: Vec<String> = https.headers().get_all("set-cookie").iter().map(|v| v.to_str().expect("ascii").to_owned()).collect();
+    let token = https.json::<Value>().await.expect("json")["token"].as_str().expect("token").to_owned();
+    assert_eq!(cookies, [format!("vivus_consent={token}; Path=/; Max-Age=31536000; SameSite=Lax; Domain=vivus.kz; Secure")]);
+
+    let http = post("http://www.vivus.kz").await.expect("post");
+    assert_eq!(http.status(), 201);
+    let cookie = http.headers()["set-cookie"].to_str().expect("ascii").to_owned();
+    let token = http.json::<Value>().await.expect("json")["token"].as_str().expect("token").to_owned();
+    assert_eq!(cookie, format!("vivus_consent={token}; Path=/; Max-Age=31536000; SameSite=Lax; Domain=vivus.kz"), "no Secure over http");
+
+    // On the same site but not allowed, allowed but another site, and no Origin at all: recorded, no cookie.
+    for origin in ["https://evil.vivus.kz", "https://partner.example"] {
+        let r = post(origin).await.expect("post");
+        assert_eq!(r.status(), 201, "{origin}");
+        assert!(!r.headers().contains_key("set-cookie"), "{origin} got a cookie");
+    }
+    let r = server
+        .client
+        .post(server.url("/v1/consents"))
+        .header("host", "consent.vivus.kz")
+        .json(&consent_body(&new_id(), &new_id()))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 201);
+    assert!(!r.headers().contains_key("set-cookie"));
+}
+
 #[tokio::test]
 async fn metrics_count_requests_errors_and_appends() {
     let server = TestServer::start(&[]).await;
