@@ -42,6 +42,7 @@ pub struct SqliteLedger {
     tx: mpsc::Sender<Pending>,
     readers: Arc<Mutex<Vec<Connection>>>,
     stats: Arc<WriterCounters>,
+    durability: Vec<(&'static str, String)>,
 }
 
 
@@ -74,6 +75,16 @@ impl SqliteLedger {
              PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES};"
         ))
         .map_err(|e| open_err(e.to_string()))?;
+        // Read back what the writer's connection runs with: a build of SQLite that
+        // ignored a PRAGMA must not be trusted with acknowledged appends.
+        let synchronous: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).map_err(|e| open_err(e.to_string()))?;
+        let journal: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(|e| open_err(e.to_string()))?;
+        if synchronous != 2 || !journal.eq_ignore_ascii_case("wal") {
+            return Err(LedgerError::NotDurable(format!(
+                "SQLite runs with journal_mode={journal} synchronous={synchronous}, not WAL and FULL (2)"
+            )));
+        }
+        let durability = vec![("journal_mode", journal.to_ascii_lowercase()), ("synchronous", synchronous.to_string())];
         migrate(&mut conn)?;
         let head = load_head(&conn)?;
         let readers = Arc::new(Mutex::new(Vec::new()));
@@ -84,7 +95,7 @@ impl SqliteLedger {
             .name("ledger-sqlite-writer".to_owned())
             .spawn(move || writer.run(rx))
             .map_err(|e| open_err(format!("cannot start the writer thread: {e}")))?;
-        Ok(Self { path: path.to_owned(), tx, readers, stats })
+        Ok(Self { path: path.to_owned(), tx, readers, stats, durability })
     }
 
     /// Runs `f` on a reader connection in the blocking pool.
@@ -123,6 +134,57 @@ fn explain(path: &Path, reason: String) -> String {
         Ok(_) => reason,
         Err(e) => format!("{reason}: the ledger file is not writable ({e}); the service only starts on a writable ledger"),
     }
+}
+
+/// Walks the chain of the file at `path` opened read-only: never created, never
+/// migrated, no writer.
+pub(crate) fn verify_read_only(path: &Path, watch: Option<[u8; 32]>) -> Result<(ChainStatus, Option<i64>)> {
+    let location = path.display().to_string();
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|e| LedgerError::Open { location: location.clone(), reason: e.to_string() })?;
+    conn.execute_batch("PRAGMA query_only=ON; PRAGMA busy_timeout=10000;")?;
+    let has_ledger: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ledger')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_ledger {
+        return Err(LedgerError::NoLedger(location));
+    }
+    walk(&conn, watch)
+}
+
+/// Walks the whole chain in one read transaction, so the walk sees one consistent
+/// snapshot while a writer keeps appending.
+fn walk(conn: &Connection, watch: Option<[u8; 32]>) -> Result<(ChainStatus, Option<i64>)> {
+    let mut verifier = ChainVerifier::watching(watch);
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM ledger WHERE sequence > ?1 ORDER BY sequence LIMIT ?2"))?;
+    let mut after = 0_i64;
+    conn.execute_batch("BEGIN")?;
+    // `Some` is the first broken record; `None` means the walk reached the end.
+    let result = (|| -> Result<Option<ChainStatus>> {
+        loop {
+            let rows = stmt.query_map(params![after, VERIFY_PAGE], row_to_record)?;
+            let mut n = 0;
+            for row in rows {
+                let row = row?;
+                after = match &row {
+                    Ok(r) => r.sequence,
+                    Err((s, _)) => *s,
+                };
+                n += 1;
+                if let Err(broken) = verifier.check(row) {
+                    return Ok(Some(broken));
+                }
+            }
+            if n < VERIFY_PAGE {
+                return Ok(None);
+            }
+        }
+    })();
+    conn.execute_batch("COMMIT")?;
+    let watched = verifier.watched_at();
+    Ok((result?.unwrap_or_else(|| verifier.finish()), watched))
 }
 
 fn open_reader(path: &Path) -> Result<Connection> {
@@ -371,39 +433,11 @@ impl Ledger for SqliteLedger {
     }
 
     async fn verify(&self) -> Result<ChainStatus> {
-        self.read(|conn| {
-            let mut verifier = ChainVerifier::new();
-            let mut stmt = conn.prepare(&format!(
-                "SELECT {COLUMNS} FROM ledger WHERE sequence > ?1 ORDER BY sequence LIMIT ?2"
-            ))?;
-            let mut after = 0_i64;
-            // One read transaction, so the walk sees one consistent snapshot while the
-            // writer keeps appending.
-            conn.execute_batch("BEGIN")?;
-            let result = (|| -> Result<ChainStatus> {
-                loop {
-                    let rows = stmt.query_map(params![after, VERIFY_PAGE], row_to_record)?;
-                    let mut n = 0;
-                    for row in rows {
-                        let row = row?;
-                        after = match &row {
-                            Ok(r) => r.sequence,
-                            Err((s, _)) => *s,
-                        };
-                        n += 1;
-                        if let Err(broken) = verifier.check(row) {
-                            return Ok(broken);
-                        }
-                    }
-                    if n < VERIFY_PAGE {
-                        return Ok(verifier.finish());
-                    }
-                }
-            })();
-            conn.execute_batch("COMMIT")?;
-            result
-        })
-        .await
+        self.read(|conn| walk(conn, None).map(|(status, _)| status)).await
+    }
+
+    async fn durability(&self) -> Result<Vec<(&'static str, String)>> {
+        Ok(self.durability.clone())
     }
 
     fn backend(&self) -> &'static str {
