@@ -262,7 +262,7 @@ mod tests {
     #[test]
     fn ledger_verify_takes_the_database_flag_after_the_subcommand() {
         let cli = Cli::try_parse_from(["x", "ledger", "verify", "--database", "/tmp/l.sqlite3"]).expect("parse");
-        assert!(matches!(cli.command, Some(Command::Ledger(LedgerCommand::Verify))));
+        assert!(matches!(cli.command, Some(Command::Ledger(LedgerCommand::Verify(_)))));
         assert_eq!(cli.database, "/tmp/l.sqlite3");
     }
 
