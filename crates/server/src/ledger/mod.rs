@@ -284,6 +284,12 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     /// `synchronous_commit`.
     async fn durability(&self) -> Result<Vec<(&'static str, String)>>;
 
+    /// Why appends are refused right now (the storage is readable but not writable), or
+    /// `None` when the ledger takes appends. Reads keep working either way.
+    fn unwritable(&self) -> Option<String> {
+        None
+    }
+
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
 
