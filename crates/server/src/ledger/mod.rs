@@ -88,6 +88,9 @@ pub enum LedgerError {
     },
 }
 
+/// Durability settings as the database reports them: (name, value).
+pub type Durability = Vec<(&'static str, String)>;
+
 /// Result of a ledger operation.
 pub type Result<T, E = LedgerError> = std::result::Result<T, E>;
 
@@ -282,7 +285,7 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     /// The durability settings of the connections that commit appends, as the database
     /// reports them: SQLite `journal_mode` and `synchronous`, PostgreSQL
     /// `synchronous_commit`.
-    async fn durability(&self) -> Result<Vec<(&'static str, String)>>;
+    async fn durability(&self) -> Result<Durability>;
 
     /// Why appends are refused right now (the storage is readable but not writable), or
     /// `None` when the ledger takes appends. Reads keep working either way.
@@ -596,6 +599,9 @@ impl WriterCounters {
 /// The embedded migrations of one backend: (version, name, SQL).
 pub(crate) type Migrations = &'static [(i64, &'static str, &'static str)];
 
+/// A migration to apply: (version, name, SQL, checksum).
+pub(crate) type PendingMigration = (i64, &'static str, &'static str, Vec<u8>);
+
 /// SHA-256 of a migration's SQL, stored when it is applied, so an edited migration is
 /// noticed instead of silently diverging from the database.
 fn migration_checksum(sql: &str) -> Vec<u8> {
@@ -608,7 +614,7 @@ fn migration_checksum(sql: &str) -> Vec<u8> {
 pub(crate) fn pending_migrations(
     migrations: Migrations,
     applied: &std::collections::HashMap<i64, Vec<u8>>,
-) -> Result<Vec<(i64, &'static str, &'static str, Vec<u8>)>> {
+) -> Result<Vec<PendingMigration>> {
     if let Some(newest) = applied.keys().max().filter(|v| **v > migrations.len() as i64) {
         return Err(LedgerError::Migrate(format!(
             "the database has schema version {newest}, newer than this build knows; run a newer vivus-consent-server"

@@ -13,7 +13,7 @@ use sqlx::{Connection, Row};
 use tokio::sync::mpsc;
 
 use super::{
-    hash_array, pending_migrations, plan_batch, submit, Appended, ChainStatus, ChainVerifier, Entry, Ledger,
+    hash_array, pending_migrations, plan_batch, submit, Appended, ChainStatus, ChainVerifier, Durability, Entry, Ledger,
     LedgerError, Migrations, Pending, Record, Result, WriterCounters, WriterStats, GENESIS_HASH,
 };
 
@@ -443,7 +443,7 @@ impl Ledger for PostgresLedger {
         Ok(walk(&mut conn, None).await?.0)
     }
 
-    async fn durability(&self) -> Result<Vec<(&'static str, String)>> {
+    async fn durability(&self) -> Result<Durability> {
         let value: String = sqlx::query_scalar("SHOW synchronous_commit").fetch_one(&self.pool).await?;
         Ok(vec![("synchronous_commit", value)])
     }

@@ -11,7 +11,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use tokio::sync::mpsc;
 
 use super::{
-    hash_array, pending_migrations, submit, Appended, ChainStatus, ChainVerifier, Entry, Ledger,
+    hash_array, pending_migrations, submit, Appended, ChainStatus, ChainVerifier, Durability, Entry, Ledger,
     LedgerError, Migrations, Pending, Record, Result, WriterCounters, WriterStats, GENESIS_HASH,
 };
 
@@ -55,7 +55,7 @@ struct Shared {
     /// Why appends are refused now (the file is not writable), or `None`.
     unwritable: Mutex<Option<String>>,
     /// The writer connection's durability settings, once it is open.
-    durability: Mutex<Vec<(&'static str, String)>>,
+    durability: Mutex<Durability>,
     /// A `max_page_count` for the writer to apply before its next batch (0: none).
     page_limit: std::sync::atomic::AtomicU64,
 }
@@ -178,7 +178,7 @@ impl SqliteLedger {
 
 /// Opens the writer's connection: WAL, `synchronous=FULL` (read back), migrations, and
 /// the chain head.
-fn open_writer(path: &Path) -> Result<(Connection, (i64, [u8; 32]), Vec<(&'static str, String)>)> {
+fn open_writer(path: &Path) -> Result<(Connection, (i64, [u8; 32]), Durability)> {
     let open_err = |reason: String| LedgerError::Open { location: path.display().to_string(), reason };
     let mut conn = Connection::open(path).map_err(|e| open_err(explain(path, e.to_string())))?;
     // SQLite silently falls back to read-only when the file cannot be opened for writing.
@@ -670,7 +670,7 @@ impl Ledger for SqliteLedger {
         self.read(|conn| walk(conn, None).map(|(status, _)| status)).await
     }
 
-    async fn durability(&self) -> Result<Vec<(&'static str, String)>> {
+    async fn durability(&self) -> Result<Durability> {
         Ok(self.shared.durability.lock().unwrap_or_else(|p| p.into_inner()).clone())
     }
 
