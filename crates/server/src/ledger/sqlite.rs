@@ -214,6 +214,13 @@ fn open_writer(path: &Path) -> Result<(Connection, (i64, [u8; 32]), Durability)>
     Ok((conn, head, durability))
 }
 
+/// An SQLite URI opening `path` read-only as immutable (`%`, `?` and `#` escaped, as
+/// URI file names require).
+fn immutable_uri(path: &Path) -> String {
+    let name = path.display().to_string().replace('%', "%25").replace('?', "%3f").replace('#', "%23");
+    format!("file:{name}?immutable=1")
+}
+
 /// Why the existing file at `path` cannot be opened for writing, or `None` (it can, or
 /// it does not exist, or it is not a file).
 fn unwritable_cause(path: &Path) -> Option<String> {
@@ -265,7 +272,7 @@ pub(crate) fn verify_read_only(path: &Path, watch: Option<[u8; 32]>) -> Result<(
         // A WAL file on a read-only mount cannot be opened plainly (SQLite cannot create
         // its shared-memory file); nothing can write it there, so read it as immutable.
         Err(e) if unwritable_cause(path).is_some() => {
-            open(format!("file:{}?immutable=1", path.display()), OpenFlags::SQLITE_OPEN_URI)
+            open(immutable_uri(path), OpenFlags::SQLITE_OPEN_URI)
                 .map_err(|_| LedgerError::Open { location: location.clone(), reason: e.to_string() })?
         }
         Err(e) => return Err(LedgerError::Open { location, reason: e.to_string() }),
@@ -328,7 +335,7 @@ fn open_reader(path: &Path, writable: bool) -> Result<Reader> {
     match opened {
         Ok(conn) => Ok(Reader { conn, immutable: false }),
         Err(e) if !writable || unwritable_cause(path).is_some() => {
-            let uri = format!("file:{}?immutable=1", path.display());
+            let uri = immutable_uri(path);
             let conn = Connection::open_with_flags(
                 uri,
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
