@@ -38,7 +38,10 @@ start_server() {
   [ -n "$PORT" ] || { echo "crash-test: no listen address in the log"; cat "$log"; exit 1; }
 }
 
+acks() { if [ -f "$ACKS" ]; then wc -l <"$ACKS"; else echo 0; fi; }
+
 for round in 1 2; do
+  before=$(acks)
   start_server "$round"
   "$LOADGEN" --url "http://127.0.0.1:$PORT" --clients "$CLIENTS" --warmup 0 --duration 5 --acks "$ACKS" --label "crash-$round" >"$WORK/load.$round.txt" &
   LOAD_PID=$!
@@ -47,7 +50,17 @@ for round in 1 2; do
   wait "$SERVER_PID" 2>/dev/null || true
   SERVER_PID=
   wait "$LOAD_PID"
-  echo "crash-test round $round: SIGKILL under load; $(wc -l <"$ACKS") consents acknowledged so far"
+  after=$(acks)
+  # The load generator counts a request that found the service gone (reset, refused) as an error.
+  failed=$(grep -o 'errors [0-9]*' "$WORK/load.$round.txt" | head -1 | cut -d' ' -f2 || true)
+  echo "crash-test round $round: SIGKILL under load; $((after - before)) consents acknowledged this round ($after so far), ${failed:-?} requests failed after the kill"
+  # A round that acknowledged nothing, or where nothing failed, did not test a kill under load.
+  if [ "$after" -le "$before" ]; then
+    echo "crash-test: FAILED: no consent was acknowledged in round $round"; cat "$WORK/load.$round.txt" "$WORK/server.$round.log"; exit 1
+  fi
+  if [ "${failed:-0}" -eq 0 ]; then
+    echo "crash-test: FAILED: no request failed in round $round, so the SIGKILL did not land under load"; cat "$WORK/load.$round.txt"; exit 1
+  fi
 done
 
 # The ledger as the crash left it, before anything reopens it for writing.

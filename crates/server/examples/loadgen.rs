@@ -349,6 +349,11 @@ async fn replay(addr: SocketAddr, path: &PathBuf) -> i32 {
     };
     let lines: Vec<String> = std::io::BufReader::new(file).lines().map_while(Result::ok).collect();
     let host = addr.to_string();
+    if lines.is_empty() {
+        // An empty acknowledgement log would "replay" without checking anything.
+        println!("replay: {} holds no acknowledged consents, so nothing can be checked", path.display());
+        return 1;
+    }
     let chunks: Vec<Vec<String>> = lines.chunks(lines.len().div_ceil(16).max(1)).map(<[String]>::to_vec).collect();
     let mut tasks = Vec::new();
     for chunk in chunks {

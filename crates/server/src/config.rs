@@ -38,7 +38,25 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum LedgerCommand {
     /// Walks the whole hash chain and reports the first broken record (exit status 1).
-    Verify,
+    /// Read-only: it never creates, migrates or writes the database. On success it
+    /// prints the record count and the head hash; keep them elsewhere and pass them back
+    /// to detect deleted newest records, which the chain alone cannot show.
+    Verify(VerifyArgs),
+}
+
+/// `ledger verify` options.
+#[derive(Debug, Clone, Default, Args)]
+pub struct VerifyArgs {
+    /// A head hash printed by an earlier `ledger verify` (or a receipt's `recordHash`):
+    /// it must be the hash of a record in the chain, else the records from it on were
+    /// deleted (exit status 1).
+    #[arg(long, value_parser = parse_hash)]
+    pub expect_head: Option<[u8; 32]>,
+
+    /// The ledger must hold at least this many records (a count noted earlier), else the
+    /// newest records were deleted (exit status 1).
+    #[arg(long)]
+    pub min_records: Option<u64>,
 }
 
 /// `keys …`
@@ -153,6 +171,22 @@ fn parse_origin(s: &str) -> Result<String, String> {
     Ok(s.to_ascii_lowercase())
 }
 
+fn parse_hash(s: &str) -> Result<[u8; 32], String> {
+    let bytes = s.as_bytes();
+    let nibble = |c: u8| (c as char).to_digit(16);
+    if bytes.len() != 64 {
+        return Err(format!("{s:?} is not a record hash; pass the 64 hex digits `ledger verify` printed as head"));
+    }
+    let mut out = [0_u8; 32];
+    for (i, pair) in bytes.chunks(2).enumerate() {
+        match (nibble(pair[0]), nibble(pair[1])) {
+            (Some(h), Some(l)) => out[i] = (h * 16 + l) as u8,
+            _ => return Err(format!("{s:?} is not a record hash; pass the 64 hex digits `ledger verify` printed as head")),
+        }
+    }
+    Ok(out)
+}
+
 fn parse_batch_max(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(n) if (1..=65_536).contains(&n) => Ok(n),
@@ -228,7 +262,7 @@ mod tests {
     #[test]
     fn ledger_verify_takes_the_database_flag_after_the_subcommand() {
         let cli = Cli::try_parse_from(["x", "ledger", "verify", "--database", "/tmp/l.sqlite3"]).expect("parse");
-        assert!(matches!(cli.command, Some(Command::Ledger(LedgerCommand::Verify))));
+        assert!(matches!(cli.command, Some(Command::Ledger(LedgerCommand::Verify(_)))));
         assert_eq!(cli.database, "/tmp/l.sqlite3");
     }
 

@@ -62,6 +62,9 @@ pub async fn start(config: &ServeConfig, database: &str) -> Result<AppState, Sta
         .await
         .map_err(|e| StartError::Serve(std::io::Error::other(e)))??;
     let ledger = ledger::open(database, config.ledger_batch_max).await?;
+    if let Some(cause) = ledger.unwritable() {
+        tracing::warn!(%cause, "serving degraded: reads, keys and verification work, appends answer 503 until the ledger is writable");
+    }
     tracing::info!(
         backend = ledger.backend(),
         keys = keys.len(),

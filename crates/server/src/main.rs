@@ -5,8 +5,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
-use vivus_consent_server::config::{Cli, Command, KeysCommand, LedgerCommand};
-use vivus_consent_server::ledger::{self, ChainStatus};
+use vivus_consent_server::config::{Cli, Command, KeysCommand, LedgerCommand, VerifyArgs};
+use vivus_consent_server::http::consent::hex;
+use vivus_consent_server::ledger::{self, ChainStatus, Verified};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -33,7 +34,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         None => serve(cli).await,
-        Some(Command::Ledger(LedgerCommand::Verify)) => verify(&cli.database).await,
+        Some(Command::Ledger(LedgerCommand::Verify(args))) => verify(&cli.database, &args).await,
         Some(Command::Keys(KeysCommand::Rotate)) => rotate(&cli.serve.key_dir),
     }
 }
@@ -84,34 +85,53 @@ async fn shutdown_signal() {
 }
 
 #[allow(clippy::print_stdout)] // the command's report is its output
-async fn verify(database: &str) -> ExitCode {
+async fn verify(database: &str, args: &VerifyArgs) -> ExitCode {
     let path = database.strip_prefix("sqlite://").unwrap_or(database);
     if !ledger::is_postgres_url(database) && !std::path::Path::new(path).is_file() {
-        // Opening would create an empty ledger, which would then "verify".
         eprintln!("error: there is no ledger file at {path}; pass the service's --database");
         return ExitCode::FAILURE;
     }
-    let ledger = match ledger::open(database, 1).await {
-        Ok(l) => l,
+    // Read-only: opening through `ledger::open` would migrate, and on the wrong database
+    // create an empty ledger that then "verifies".
+    let Verified { status, expected_head_at } = match ledger::verify_read_only(database, args.expect_head).await {
+        Ok(v) => v,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
-    match ledger.verify().await {
-        Ok(ChainStatus::Intact { records, head }) => {
-            let head = head.map(|h| vivus_consent_server::http::consent::hex(&h)).unwrap_or_else(|| "-".to_owned());
+    let records = match status {
+        ChainStatus::Intact { records, head } => {
+            let head = head.map(|h| hex(&h)).unwrap_or_else(|| "-".to_owned());
             println!("ledger intact: {records} records, head {head}");
-            ExitCode::SUCCESS
+            records
         }
-        Ok(ChainStatus::Broken { sequence, reason, checked }) => {
+        ChainStatus::Broken { sequence, reason, checked } => {
             println!("ledger BROKEN at record {sequence}: {reason} ({checked} records before it check out)");
-            ExitCode::FAILURE
+            return ExitCode::FAILURE;
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
+    };
+    let mut ok = true;
+    if let Some(expected) = args.expect_head {
+        match expected_head_at {
+            Some(sequence) => println!("expected head {} is record {sequence}", hex(&expected)),
+            None => {
+                println!(
+                    "ledger TRUNCATED: the expected head {} is not in the ledger (the records from it on were deleted, or it is another ledger's hash)",
+                    hex(&expected)
+                );
+                ok = false;
+            }
         }
+    }
+    if let Some(min) = args.min_records.filter(|min| records < *min) {
+        println!("ledger TRUNCATED: {records} records, fewer than --min-records {min} (the newest records were deleted)");
+        ok = false;
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

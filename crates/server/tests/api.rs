@@ -235,6 +235,58 @@ async fn withdrawal_records_a_new_consent_with_fewer_categories() {
     assert_eq!(history["records"][1]["withdraws"], id.as_str());
 }
 
+/// A withdrawal starts from the subject's newest record, not from the token presented:
+/// consent A grants marketing, a later consent B refuses it (and the policy); withdrawing
+/// analytics with A's token must not grant marketing or the policy acceptance again.
+#[tokio::test]
+async fn withdrawal_with_an_older_token_never_regrants_what_a_later_consent_refused() {
+    let server = TestServer::start(&[]).await;
+    let subject = new_id();
+    let mut a = consent_body(&new_id(), &subject);
+    a["categories"]["marketing"] = json!(true);
+    let (status, first) = server.post_consent(&a).await;
+    assert_eq!(status, 201, "{first}");
+    let a_token = first["token"].as_str().expect("token").to_owned();
+    let a_id = a["id"].as_str().expect("id").to_owned();
+    let mut b = consent_body(&new_id(), &subject);
+    b["policyAccepted"] = json!(false);
+    let (status, second) = server.post_consent(&b).await;
+    assert_eq!(status, 201, "{second}");
+    assert_eq!(serde_json::to_value(claims_of(second["token"].as_str().expect("token")).cat).expect("cat"), json!(["necessary", "analytics"]));
+
+    let withdraw_id = new_id();
+    let request = json!({"id": withdraw_id, "categories": ["analytics"]});
+    let url = server.url(&format!("/v1/consents/{a_id}/withdraw"));
+    let response = server.client.post(&url).bearer_auth(&a_token).json(&request).send().await.expect("withdraw");
+    assert_eq!(response.status(), 201);
+    let answer: Value = response.json().await.expect("json");
+    let claims = claims_of(answer["token"].as_str().expect("token"));
+    assert_eq!(serde_json::to_value(claims.cat).expect("cat"), json!(["necessary"]), "marketing was refused by the later consent");
+    assert!(!claims.pa, "the later consent refused the policy");
+
+    let history: Value = server
+        .client
+        .get(server.url(&format!("/v1/subjects/{subject}/consents")))
+        .bearer_auth(&a_token)
+        .send()
+        .await
+        .expect("history")
+        .json()
+        .await
+        .expect("json");
+    let last = &history["records"][2];
+    assert_eq!(last["kind"], "withdrawal");
+    assert_eq!(last["withdraws"], a_id.as_str());
+    assert_eq!(last["categories"], json!(["necessary"]));
+    assert_eq!(last["policyAccepted"], false);
+
+    // A retry after yet another record still gets its original answer.
+    server.consent(&subject).await;
+    let again = server.client.post(&url).bearer_auth(&a_token).json(&request).send().await.expect("retry");
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.json::<Value>().await.expect("json"), answer);
+}
+
 #[tokio::test]
 async fn withdrawal_needs_the_token_of_that_consent() {
     let server = TestServer::start(&[]).await;
@@ -263,6 +315,17 @@ async fn withdrawal_needs_the_token_of_that_consent() {
         .expect("send");
     assert_eq!(necessary.status(), 400);
     assert_eq!(necessary.json::<Value>().await.expect("json")["code"], "withdraw_necessary");
+
+    let empty = server
+        .client
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&json!({"id": new_id(), "categories": []}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(empty.status(), 400);
+    assert_eq!(empty.json::<Value>().await.expect("json")["code"], "nothing_to_withdraw");
 
     let bad_path = server
         .client
@@ -336,6 +399,20 @@ async fn history_is_readable_only_with_the_subjects_own_valid_token() {
 
     let r = server.client.get(server.url("/v1/subjects/nope/consents")).bearer_auth(&token).send().await.expect("send");
     assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.expect("json")["code"], "invalid_id");
+
+    // A genuine signature on a token for a policy this service never published.
+    let other_policy = server
+        .state
+        .keys
+        .signer()
+        .expect("signing key")
+        .sign(&Claims { pd: "00".repeat(32), ..claims_of(&token) });
+    let r = server.client.get(&url).bearer_auth(&other_policy).send().await.expect("send");
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.json::<Value>().await.expect("json")["code"], "other_policy");
+    let verdict: Value = server.post_json("/v1/verify", &json!({"token": other_policy})).await.json().await.expect("json");
+    assert_eq!((verdict["valid"].clone(), verdict["code"].clone()), (json!(false), json!("other_policy")), "{verdict}");
 }
 
 #[tokio::test]
@@ -379,6 +456,13 @@ async fn rotation_publishes_both_keys_and_old_tokens_still_verify() {
     let new_kid = token_kid(&new_token);
     assert_ne!(old_kid, new_kid, "the newest key signs");
     assert_eq!(jwks.keys[0].kid.as_deref(), Some(new_kid.as_str()));
+
+    // A backend with its own JOSE code: the published set lists the old key, and the old
+    // token verifies against that set alone.
+    assert!(jwks.keys.iter().any(|k| k.kid.as_deref() == Some(old_kid.as_str())), "the old kid is published");
+    let expected = token::Expected { issuer: "vivus-consent", policy_digest: policy::CURRENT.digest, now: claims_of(&new_token).iat };
+    let claims = token::verify(&old_token, &jwks, &expected).expect("the old token verifies against the fetched JWKS");
+    assert_eq!(claims.sub.as_str(), subject);
 
     let check: Value = server.post_json("/v1/verify", &json!({"token": old_token})).await.json().await.expect("json");
     assert_eq!(check["valid"], true, "{check}");
@@ -463,6 +547,62 @@ async fn cors_and_the_consent_cookie_follow_the_allowlist() {
     assert!(!foreign.headers().contains_key("set-cookie"));
     assert!(!foreign.headers().contains_key("access-control-allow-origin"));
     assert_eq!(foreign.headers()["cache-control"], "no-store");
+}
+
+/// The consent service on its own host (`consent.vivus.kz`) and the site on a sibling
+/// (`www.vivus.kz`): with `--cookie-domain vivus.kz` the answer sets a `Domain` cookie for
+/// an allowed origin, `Secure` only for https, and none for an origin not on the list.
+#[tokio::test]
+async fn an_allowed_sibling_origin_gets_a_domain_cookie_over_http() {
+    let server = TestServer::start(&[
+        "--cookie-domain",
+        "vivus.kz",
+        "--allowed-origin",
+        "https://www.vivus.kz",
+        "--allowed-origin",
+        "http://www.vivus.kz",
+        "--allowed-origin",
+        "https://partner.example",
+    ])
+    .await;
+    let post = |origin: &'static str| {
+        server
+            .client
+            .post(server.url("/v1/consents"))
+            .header("host", "consent.vivus.kz")
+            .header("origin", origin)
+            .json(&consent_body(&new_id(), &new_id()))
+            .send()
+    };
+    let https = post("https://www.vivus.kz").await.expect("post");
+    assert_eq!(https.status(), 201);
+    assert_eq!(https.headers()["access-control-allow-origin"], "https://www.vivus.kz");
+    let cookies: Vec<String> = https.headers().get_all("set-cookie").iter().map(|v| v.to_str().expect("ascii").to_owned()).collect();
+    let token = https.json::<Value>().await.expect("json")["token"].as_str().expect("token").to_owned();
+    assert_eq!(cookies, [format!("vivus_consent={token}; Path=/; Max-Age=31536000; SameSite=Lax; Domain=vivus.kz; Secure")]);
+
+    let http = post("http://www.vivus.kz").await.expect("post");
+    assert_eq!(http.status(), 201);
+    let cookie = http.headers()["set-cookie"].to_str().expect("ascii").to_owned();
+    let token = http.json::<Value>().await.expect("json")["token"].as_str().expect("token").to_owned();
+    assert_eq!(cookie, format!("vivus_consent={token}; Path=/; Max-Age=31536000; SameSite=Lax; Domain=vivus.kz"), "no Secure over http");
+
+    // On the same site but not allowed, allowed but another site, and no Origin at all: recorded, no cookie.
+    for origin in ["https://evil.vivus.kz", "https://partner.example"] {
+        let r = post(origin).await.expect("post");
+        assert_eq!(r.status(), 201, "{origin}");
+        assert!(!r.headers().contains_key("set-cookie"), "{origin} got a cookie");
+    }
+    let r = server
+        .client
+        .post(server.url("/v1/consents"))
+        .header("host", "consent.vivus.kz")
+        .json(&consent_body(&new_id(), &new_id()))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 201);
+    assert!(!r.headers().contains_key("set-cookie"));
 }
 
 #[tokio::test]

@@ -82,3 +82,107 @@ fn bad_flags_unreadable_keys_and_unopenable_databases_stop_the_start() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("cannot open the ledger database") && !out.contains("secret"), "{out}");
 }
+
+fn head_of(out: &str) -> String {
+    out.split("head ").nth(1).and_then(|h| h.split_whitespace().next()).expect("a head hash in the output").to_owned()
+}
+
+/// Deleting the newest records leaves an intact chain; `--expect-head` with a head noted
+/// earlier and `--min-records` with a count noted earlier catch it.
+#[tokio::test]
+async fn ledger_verify_detects_a_cut_off_tail_against_a_noted_head() {
+    let server = common::TestServer::start(&[]).await;
+    let mut receipts = Vec::new();
+    for _ in 0..4 {
+        let body = common::consent_body(&common::new_id(), &common::new_id());
+        let (status, answer) = server.post_consent(&body).await;
+        assert_eq!(status, 201);
+        receipts.push(answer["receipt"]["recordHash"].as_str().expect("hash").to_owned());
+    }
+    let (_dir, database) = server.stop().await;
+    let (code, out) = run(&["ledger", "verify", "--database", &database]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ledger intact: 4 records"), "{out}");
+    let head = head_of(&out);
+    assert_eq!(head, receipts[3], "the printed head is the newest record's hash");
+    let (code, out) = run(&["ledger", "verify", "--database", &database, "--expect-head", &head, "--min-records", "4"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("is record 4"), "{out}");
+
+    let conn = rusqlite::Connection::open(&database).expect("open");
+    conn.execute_batch("DROP TRIGGER ledger_no_delete; DELETE FROM ledger WHERE sequence > 2").expect("cut the tail");
+    drop(conn);
+    let (code, out) = run(&["ledger", "verify", "--database", &database]);
+    assert_eq!(code, 0, "without a noted head the chain alone looks whole: {out}");
+    assert!(out.contains("ledger intact: 2 records"), "{out}");
+    let (code, out) = run(&["ledger", "verify", "--database", &database, "--expect-head", &head]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("TRUNCATED") && out.contains(&head), "{out}");
+    let (code, out) = run(&["ledger", "verify", "--database", &database, "--min-records", "4"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("TRUNCATED") && out.contains("fewer than --min-records 4"), "{out}");
+    // An older noted head (a receipt of record 2) is still in the chain.
+    let (code, out) = run(&["ledger", "verify", "--database", &database, "--expect-head", &receipts[1]]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("is record 2"), "{out}");
+    let (code, out) = run(&["ledger", "verify", "--database", &database, "--expect-head", "abc"]);
+    assert_ne!(code, 0);
+    assert!(out.contains("64 hex digits"), "{out}");
+}
+
+/// `ledger verify` on a database that holds no ledger says so and creates nothing.
+#[test]
+fn ledger_verify_on_a_file_without_a_ledger_creates_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let other = dir.path().join("other.sqlite3");
+    rusqlite::Connection::open(&other).expect("create").execute_batch("CREATE TABLE t (x)").expect("table");
+    let other_arg = other.display().to_string();
+    let (code, out) = run(&["ledger", "verify", "--database", &other_arg]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("no ledger table"), "{out}");
+    let conn = rusqlite::Connection::open(&other).expect("open");
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("names");
+    assert_eq!(tables, ["t"], "nothing was migrated into it");
+}
+
+/// The same on PostgreSQL: a database (here a schema) without the ledger is reported,
+/// not migrated into an empty ledger that "verifies"; a real one verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ledger_verify_on_postgres_without_a_ledger_creates_nothing() {
+    let Some(url) = common::postgres_url("ledger_verify_on_postgres_without_a_ledger_creates_nothing") else { return };
+    let (empty_url, empty_schema) = common::postgres_schema(&url).await;
+    let (code, out) = run(&["ledger", "verify", "--database", &empty_url]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("no ledger table") && !out.contains("intact"), "{out}");
+    let mut conn = {
+        use sqlx::Connection;
+        sqlx::PgConnection::connect(&url).await.expect("connect")
+    };
+    let tables: i64 = sqlx::query_scalar("SELECT count(*) FROM information_schema.tables WHERE table_schema = $1")
+        .bind(&empty_schema)
+        .fetch_one(&mut conn)
+        .await
+        .expect("count");
+    assert_eq!(tables, 0, "nothing was created in {empty_schema}");
+
+    let (full_url, full_schema) = common::postgres_schema(&url).await;
+    let server = common::TestServer::start_in(tempfile::tempdir().expect("tempdir"), full_url.clone(), &[]).await;
+    for _ in 0..3 {
+        server.consent(&common::new_id()).await;
+    }
+    drop(server.stop().await);
+    let (code, out) = run(&["ledger", "verify", "--database", &full_url]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ledger intact: 3 records"), "{out}");
+    let head = head_of(&out);
+    let (code, out) = run(&["ledger", "verify", "--database", &full_url, "--expect-head", &head, "--min-records", "3"]);
+    assert_eq!(code, 0, "{out}");
+    common::drop_postgres_schema(&url, &empty_schema).await;
+    common::drop_postgres_schema(&url, &full_schema).await;
+}

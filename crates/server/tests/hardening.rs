@@ -431,3 +431,14 @@ async fn history_never_shows_another_subjects_records() {
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["consentId"], alice_body["id"]);
 }
+
+/// A body that cannot be read as HTTP (a chunk size that is not hex) is `400
+/// unreadable_body`, not a 5xx, and records nothing.
+#[tokio::test]
+async fn a_body_that_cannot_be_read_is_unreadable_body() {
+    let server = TestServer::start(&[]).await;
+    let answer = raw(&server, &post_head("/v1/consents", Some("application/json"), None), b"zz\r\n{}\r\n0\r\n\r\n").await;
+    assert_eq!(answer.status, Some(400), "{}", answer.text);
+    assert_eq!(answer.code().as_deref(), Some("unreadable_body"), "{}", answer.text);
+    assert_eq!(records(&server).await, 0);
+}

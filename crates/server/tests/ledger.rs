@@ -322,3 +322,39 @@ async fn postgres_serves_the_api() {
     drop(server.stop().await);
     common::drop_postgres_schema(&schema_url, &schema).await;
 }
+
+/// SQLite commits with the WAL fsynced: the writer's connection reports WAL and FULL (2).
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode_with_full_sync() {
+    let backend = Backend::sqlite();
+    let ledger = backend.open().await;
+    let durability = ledger.durability().await.expect("durability");
+    assert_eq!(durability, [("journal_mode", "wal".to_owned()), ("synchronous", "2".to_owned())]);
+    let conn = rusqlite::Connection::open(backend.database()).expect("open file");
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).expect("journal_mode");
+    assert_eq!(mode, "wal", "WAL mode is a property of the file");
+}
+
+/// The ledger's connections commit with `synchronous_commit=on` even when the
+/// connection's own default says `off` (here through the URL's startup options, which
+/// is what a database or role default amounts to for a session).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_commits_synchronously_whatever_the_default() {
+    use sqlx::Connection;
+    let Some(url) = common::postgres_url("postgres_commits_synchronously_whatever_the_default") else { return };
+    let (schema_url, schema) = common::postgres_schema(&url).await;
+    let lax_url = format!("{schema_url}%20-c%20synchronous_commit%3Doff");
+    let mut plain = sqlx::PgConnection::connect(&lax_url).await.expect("connect");
+    let default: String = sqlx::query_scalar("SHOW synchronous_commit").fetch_one(&mut plain).await.expect("show");
+    assert_eq!(default, "off", "the test's own connection has the lax default");
+    drop(plain);
+
+    let ledger = ledger::open(&lax_url, 16).await.expect("ledger opens");
+    for _ in 0..3 {
+        // Several pool connections: every one of them is forced.
+        assert_eq!(ledger.durability().await.expect("durability"), [("synchronous_commit", "on".to_owned())]);
+    }
+    assert!(matches!(ledger.append(entry("sync-1", "s")).await.expect("append"), Appended::New(_)));
+    drop(ledger);
+    common::drop_postgres_schema(&schema_url, &schema).await;
+}

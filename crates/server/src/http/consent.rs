@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use vivus_consent_core::category::{Categories, Category};
 use vivus_consent_core::consent::{ConsentId, ConsentRequest, SubjectId, WithdrawRequest};
 use vivus_consent_core::policy;
-use vivus_consent_core::token::Claims;
+use vivus_consent_core::token::{self, Claims};
 
 use super::client::Peer;
 use super::jwks::bearer_claims;
@@ -115,7 +115,18 @@ pub async fn withdraw(
     hasher.update(request.canonical_bytes());
     let request_hash: [u8; 32] = hasher.finalize().into();
 
-    let mut granted = previous.cat;
+    // The withdrawal starts from what the subject's consent stands at now (the newest
+    // record), not from the presented token: an older token may still grant a category
+    // that a later decision refused, and a withdrawal must never grant it again. Its
+    // policy, language and acceptance come from the same record for the same reason.
+    let current = match state.ledger.latest(previous.sub.as_str()).await? {
+        Some(record) => token::peek_claims(&record.entry.token).map_err(|e| {
+            Error::Internal(format!("the token stored in ledger record {} does not decode: {e}", record.sequence))
+        })?,
+        // Nothing recorded for this subject (a ledger started afresh): the token is all there is.
+        None => previous.clone(),
+    };
+    let mut granted = current.cat;
     for category in request.withdrawn() {
         granted.remove(category);
     }
@@ -127,24 +138,25 @@ pub async fn withdraw(
     let iat = u64::try_from(recorded_at / 1000).unwrap_or(0);
     let claims = Claims {
         iss: state.settings.issuer.clone(),
+        sub: previous.sub.clone(),
         jti: request.id.clone(),
         iat,
         exp: iat + state.settings.token_ttl_secs,
         cat: granted,
-        ..previous.clone()
+        ..current
     };
     let token = sign(&state, &claims)?;
     let entry = Entry {
         consent_id: request.id.as_str().to_owned(),
-        subject_id: previous.sub.as_str().to_owned(),
+        subject_id: claims.sub.as_str().to_owned(),
         kind,
         withdraws: Some(id.as_str().to_owned()),
         recorded_at,
-        policy_version: previous.pv.clone(),
-        policy_digest: previous.pd.clone(),
-        language: previous.lang.as_str().to_owned(),
+        policy_version: claims.pv.clone(),
+        policy_digest: claims.pd.clone(),
+        language: claims.lang.as_str().to_owned(),
         categories: category_list(granted),
-        policy_accepted: previous.pa,
+        policy_accepted: claims.pa,
         source: "api".to_owned(),
         gpc: headers.get("sec-gpc").is_some_and(|v| v.as_bytes() == b"1"),
         user_agent: user_agent(&headers),

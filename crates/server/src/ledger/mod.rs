@@ -60,6 +60,12 @@ pub enum LedgerError {
     /// A migration failed or the schema is not one this build knows.
     #[error("cannot migrate the ledger database: {0}")]
     Migrate(String),
+    /// The database opens but holds no ledger (a read-only open found no `ledger` table).
+    #[error("there is no ledger table in {0}; pass the --database the service writes to (nothing was created)")]
+    NoLedger(String),
+    /// The database does not run with the durability the service needs.
+    #[error("the ledger database is not durable enough: {0}")]
+    NotDurable(String),
     /// SQLite reported an error.
     #[error("sqlite ledger error: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -81,6 +87,9 @@ pub enum LedgerError {
         reason: String,
     },
 }
+
+/// Durability settings as the database reports them: (name, value).
+pub type Durability = Vec<(&'static str, String)>;
 
 /// Result of a ledger operation.
 pub type Result<T, E = LedgerError> = std::result::Result<T, E>;
@@ -267,8 +276,22 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     /// A subject's records, oldest first, at most `limit`.
     async fn history(&self, subject_id: &str, limit: u32) -> Result<Vec<Record>>;
 
+    /// A subject's newest record: what the subject's consent stands at now.
+    async fn latest(&self, subject_id: &str) -> Result<Option<Record>>;
+
     /// Walks the whole chain.
     async fn verify(&self) -> Result<ChainStatus>;
+
+    /// The durability settings of the connections that commit appends, as the database
+    /// reports them: SQLite `journal_mode` and `synchronous`, PostgreSQL
+    /// `synchronous_commit`.
+    async fn durability(&self) -> Result<Durability>;
+
+    /// Why appends are refused right now (the storage is readable but not writable), or
+    /// `None` when the ledger takes appends. Reads keep working either way.
+    fn unwritable(&self) -> Option<String> {
+        None
+    }
 
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
@@ -315,6 +338,41 @@ pub async fn open(database: &str, batch_max: usize) -> Result<std::sync::Arc<dyn
             .map_err(|e| LedgerError::Open { location: database.to_owned(), reason: e.to_string() })??;
         Ok(std::sync::Arc::new(ledger))
     }
+}
+
+/// What [`verify_read_only`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The state of the chain.
+    pub status: ChainStatus,
+    /// The sequence of the record whose hash is the expected head, if it was asked for
+    /// and is in the chain (up to the first broken record).
+    pub expected_head_at: Option<i64>,
+}
+
+/// Walks the chain of the ledger named by `database` without changing anything: the
+/// SQLite file is opened read-only (never created), the PostgreSQL session is read-only
+/// and nothing is migrated and no writer is started. `expect_head`, if given, is looked
+/// for among the record hashes.
+///
+/// # Errors
+///
+/// [`LedgerError::Open`] when the database cannot be opened, [`LedgerError::NoLedger`]
+/// when it has no ledger table, or a read error.
+pub async fn verify_read_only(database: &str, expect_head: Option<[u8; 32]>) -> Result<Verified> {
+    let (status, expected_head_at) = if is_postgres_url(database) {
+        let options = database.parse().map_err(|e: sqlx::Error| LedgerError::Open {
+            location: redact_url(database),
+            reason: e.to_string(),
+        })?;
+        postgres::verify_read_only(options, expect_head).await?
+    } else {
+        let path = std::path::PathBuf::from(database.strip_prefix("sqlite://").unwrap_or(database));
+        tokio::task::spawn_blocking(move || sqlite::verify_read_only(&path, expect_head))
+            .await
+            .map_err(|e| LedgerError::Open { location: database.to_owned(), reason: e.to_string() })??
+    };
+    Ok(Verified { status, expected_head_at })
 }
 
 /// Whether `database` names a PostgreSQL server.
@@ -403,11 +461,24 @@ pub(crate) struct ChainVerifier {
     expected_sequence: i64,
     prev_hash: [u8; 32],
     checked: u64,
+    watch: Option<[u8; 32]>,
+    watched_at: Option<i64>,
 }
 
 impl ChainVerifier {
+    #[cfg(test)]
     pub(crate) fn new() -> Self {
-        Self { expected_sequence: 1, prev_hash: GENESIS_HASH, checked: 0 }
+        Self::watching(None)
+    }
+
+    /// A verifier that also notes where the record hashed `watch` is.
+    pub(crate) fn watching(watch: Option<[u8; 32]>) -> Self {
+        Self { expected_sequence: 1, prev_hash: GENESIS_HASH, checked: 0, watch, watched_at: None }
+    }
+
+    /// The sequence of the watched hash, if a checked record had it.
+    pub(crate) fn watched_at(&self) -> Option<i64> {
+        self.watched_at
     }
 
     /// Checks the next row; `Err` is the broken status to report.
@@ -429,6 +500,9 @@ impl ChainVerifier {
         }
         if record_hash(&record.prev_hash, record.sequence, &record.entry) != record.hash {
             return Err(self.broken(record.sequence, BreakReason::HashMismatch));
+        }
+        if self.watch == Some(record.hash) {
+            self.watched_at = Some(record.sequence);
         }
         self.prev_hash = record.hash;
         self.expected_sequence += 1;
@@ -525,6 +599,9 @@ impl WriterCounters {
 /// The embedded migrations of one backend: (version, name, SQL).
 pub(crate) type Migrations = &'static [(i64, &'static str, &'static str)];
 
+/// A migration to apply: (version, name, SQL, checksum).
+pub(crate) type PendingMigration = (i64, &'static str, &'static str, Vec<u8>);
+
 /// SHA-256 of a migration's SQL, stored when it is applied, so an edited migration is
 /// noticed instead of silently diverging from the database.
 fn migration_checksum(sql: &str) -> Vec<u8> {
@@ -537,7 +614,7 @@ fn migration_checksum(sql: &str) -> Vec<u8> {
 pub(crate) fn pending_migrations(
     migrations: Migrations,
     applied: &std::collections::HashMap<i64, Vec<u8>>,
-) -> Result<Vec<(i64, &'static str, &'static str, Vec<u8>)>> {
+) -> Result<Vec<PendingMigration>> {
     if let Some(newest) = applied.keys().max().filter(|v| **v > migrations.len() as i64) {
         return Err(LedgerError::Migrate(format!(
             "the database has schema version {newest}, newer than this build knows; run a newer vivus-consent-server"

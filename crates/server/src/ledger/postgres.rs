@@ -13,7 +13,7 @@ use sqlx::{Connection, Row};
 use tokio::sync::mpsc;
 
 use super::{
-    hash_array, pending_migrations, plan_batch, submit, Appended, ChainStatus, ChainVerifier, Entry, Ledger,
+    hash_array, pending_migrations, plan_batch, submit, Appended, ChainStatus, ChainVerifier, Durability, Entry, Ledger,
     LedgerError, Migrations, Pending, Record, Result, WriterCounters, WriterStats, GENESIS_HASH,
 };
 
@@ -51,6 +51,11 @@ impl PostgresLedger {
     /// [`LedgerError::Open`] when the server cannot be reached or refuses the login,
     /// [`LedgerError::Migrate`] when the schema cannot be brought up to date.
     pub async fn open(options: PgConnectOptions, batch_max: usize) -> Result<Self> {
+        // Every connection commits synchronously (the WAL flushed before COMMIT returns),
+        // whatever the server, database or role default is: a 2xx is only sent after the
+        // commit, so it must mean the record is on disk. Appended last, it overrides an
+        // `options=-c synchronous_commit=…` in the URL.
+        let options = options.options([("synchronous_commit", "on")]);
         let location = format!(
             "postgres://{}@{}:{}/{}",
             options.get_username(),
@@ -70,12 +75,72 @@ impl PostgresLedger {
             .connect_with(options)
             .await
             .map_err(|e| LedgerError::Open { location, reason: e.to_string() })?;
+        let synchronous_commit: String =
+            sqlx::query_scalar("SHOW synchronous_commit").fetch_one(&pool).await?;
+        if synchronous_commit != "on" {
+            return Err(LedgerError::NotDurable(format!("synchronous_commit is {synchronous_commit}, not on")));
+        }
         migrate(&pool).await?;
         let stats = Arc::new(WriterCounters::default());
         let (tx, rx) = mpsc::channel(batch_max.max(1) * 4);
         let writer = Writer { pool: pool.clone(), batch_max: batch_max.max(1), stats: stats.clone() };
         tokio::spawn(writer.run(rx));
         Ok(Self { pool, tx, stats })
+    }
+}
+
+/// Walks the chain over one read-only session: no pool, no migration, no writer.
+pub(crate) async fn verify_read_only(
+    options: PgConnectOptions,
+    watch: Option<[u8; 32]>,
+) -> Result<(ChainStatus, Option<i64>)> {
+    let location = format!(
+        "postgres://{}@{}:{}/{}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("")
+    );
+    let options = options.options([("default_transaction_read_only", "on")]);
+    let mut conn = sqlx::PgConnection::connect_with(&options)
+        .await
+        .map_err(|e| LedgerError::Open { location: location.clone(), reason: e.to_string() })?;
+    let has_ledger: bool = sqlx::query_scalar("SELECT to_regclass('ledger') IS NOT NULL").fetch_one(&mut conn).await?;
+    let result = if has_ledger { walk(&mut conn, watch).await } else { Err(LedgerError::NoLedger(location)) };
+    let _ = conn.close().await;
+    result
+}
+
+/// Walks the whole chain in one REPEATABLE READ snapshot, while other instances keep
+/// appending.
+async fn walk(conn: &mut sqlx::PgConnection, watch: Option<[u8; 32]>) -> Result<(ChainStatus, Option<i64>)> {
+    let mut tx = conn.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+    let mut verifier = ChainVerifier::watching(watch);
+    let mut after = 0_i64;
+    loop {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM ledger WHERE sequence > $1 ORDER BY sequence LIMIT $2"))
+            .bind(after)
+            .bind(VERIFY_PAGE)
+            .fetch_all(&mut *tx)
+            .await?;
+        let n = rows.len() as i64;
+        for row in &rows {
+            let record = row_to_record(row);
+            after = match &record {
+                Ok(r) => r.sequence,
+                Err((s, _)) => *s,
+            };
+            if let Err(broken) = verifier.check(record) {
+                tx.commit().await?;
+                return Ok((broken, verifier.watched_at()));
+            }
+        }
+        if n < VERIFY_PAGE {
+            tx.commit().await?;
+            let watched = verifier.watched_at();
+            return Ok((verifier.finish(), watched));
+        }
     }
 }
 
@@ -363,36 +428,24 @@ impl Ledger for PostgresLedger {
             .collect()
     }
 
+    async fn latest(&self, subject_id: &str) -> Result<Option<Record>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM ledger WHERE subject_id = $1 ORDER BY sequence DESC LIMIT 1"
+        ))
+        .bind(subject_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| row_to_record(&r).map_err(corrupt)).transpose()
+    }
+
     async fn verify(&self) -> Result<ChainStatus> {
         let mut conn = self.pool.acquire().await?;
-        // One snapshot for the whole walk while other instances keep appending.
-        let mut tx = conn.begin().await?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
-        let mut verifier = ChainVerifier::new();
-        let mut after = 0_i64;
-        loop {
-            let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM ledger WHERE sequence > $1 ORDER BY sequence LIMIT $2"))
-                .bind(after)
-                .bind(VERIFY_PAGE)
-                .fetch_all(&mut *tx)
-                .await?;
-            let n = rows.len() as i64;
-            for row in &rows {
-                let record = row_to_record(row);
-                after = match &record {
-                    Ok(r) => r.sequence,
-                    Err((s, _)) => *s,
-                };
-                if let Err(broken) = verifier.check(record) {
-                    tx.commit().await?;
-                    return Ok(broken);
-                }
-            }
-            if n < VERIFY_PAGE {
-                tx.commit().await?;
-                return Ok(verifier.finish());
-            }
-        }
+        Ok(walk(&mut conn, None).await?.0)
+    }
+
+    async fn durability(&self) -> Result<Durability> {
+        let value: String = sqlx::query_scalar("SHOW synchronous_commit").fetch_one(&self.pool).await?;
+        Ok(vec![("synchronous_commit", value)])
     }
 
     fn backend(&self) -> &'static str {

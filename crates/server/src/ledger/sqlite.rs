@@ -11,7 +11,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use tokio::sync::mpsc;
 
 use super::{
-    hash_array, pending_migrations, submit, Appended, ChainStatus, ChainVerifier, Entry, Ledger,
+    hash_array, pending_migrations, submit, Appended, ChainStatus, ChainVerifier, Durability, Entry, Ledger,
     LedgerError, Migrations, Pending, Record, Result, WriterCounters, WriterStats, GENESIS_HASH,
 };
 
@@ -35,56 +35,117 @@ const WAL_AUTOCHECKPOINT_PAGES: u32 = 16_000;
 /// Rows fetched per page when walking the chain.
 const VERIFY_PAGE: i64 = 2048;
 
+/// How often a ledger that is not writable is probed again while no append waits (an
+/// append also probes before it is refused).
+const PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The SQLite ledger.
 #[derive(Debug)]
 pub struct SqliteLedger {
     path: PathBuf,
     tx: mpsc::Sender<Pending>,
-    readers: Arc<Mutex<Vec<Connection>>>,
+    readers: Arc<Mutex<Vec<Reader>>>,
     stats: Arc<WriterCounters>,
+    shared: Arc<Shared>,
 }
 
+/// What the writer thread and the handlers share.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Why appends are refused now (the file is not writable), or `None`.
+    unwritable: Mutex<Option<String>>,
+    /// The writer connection's durability settings, once it is open.
+    durability: Mutex<Durability>,
+    /// A `max_page_count` for the writer to apply before its next batch (0: none).
+    page_limit: std::sync::atomic::AtomicU64,
+}
+
+impl Shared {
+    fn unwritable(&self) -> Option<String> {
+        self.unwritable.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set_unwritable(&self, cause: Option<String>) {
+        *self.unwritable.lock().unwrap_or_else(|p| p.into_inner()) = cause;
+    }
+}
+
+/// A pooled reader. `immutable` readers are opened only while the file is not writable
+/// (SQLite cannot open a WAL file on a read-only mount otherwise) and are dropped once
+/// it is writable again, since they would not see new appends.
+#[derive(Debug)]
+struct Reader {
+    conn: Connection,
+    immutable: bool,
+}
 
 impl SqliteLedger {
     /// Opens (creating if needed) the ledger file at `path`, creating its directory,
     /// runs the migrations and starts the writer thread. Blocking: call it from
     /// `spawn_blocking` or before the runtime is busy.
     ///
+    /// A ledger file that exists, is up to date and readable but cannot be opened for
+    /// writing (a read-only file system or mount, permissions) opens **degraded**: reads
+    /// work, every append is refused with [`LedgerError::NotCommitted`] naming the
+    /// cause, and the writer probes the file again every few seconds and before each
+    /// batch, and takes appends again once it is writable, without a restart.
+    ///
     /// # Errors
     ///
     /// [`LedgerError::Open`] when the file or its directory cannot be created or opened,
-    /// [`LedgerError::Migrate`] when the schema cannot be brought up to date.
+    /// [`LedgerError::Migrate`] when the schema cannot be brought up to date (also when
+    /// it is not writable and not up to date), [`LedgerError::NotDurable`] when SQLite
+    /// does not take WAL mode and `synchronous=FULL`.
     pub fn open(path: &Path, batch_max: usize) -> Result<Self> {
         let open_err = |reason: String| LedgerError::Open { location: path.display().to_string(), reason };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| open_err(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let mut conn = Connection::open(path).map_err(|e| open_err(explain(path, e.to_string())))?;
-        // WAL + FULL: a commit returns after the WAL is fsynced, so an acknowledged
-        // append survives power loss; readers do not block the writer.
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-            .map_err(|e| open_err(explain(path, e.to_string())))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(open_err(format!("cannot switch to WAL mode (got {mode})")));
-        }
-        // A 64 MiB page cache keeps the indexes' inner pages and recent leaves in memory.
-        conn.execute_batch(&format!(
-            "PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA cache_size=-65536; \
-             PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES};"
-        ))
-        .map_err(|e| open_err(e.to_string()))?;
-        migrate(&mut conn)?;
-        let head = load_head(&conn)?;
+        let shared = Arc::new(Shared::default());
+        let (conn, head) = match open_writer(path) {
+            Ok((conn, head, durability)) => {
+                *shared.durability.lock().unwrap_or_else(|p| p.into_inner()) = durability;
+                (Some(conn), head)
+            }
+            Err(e) => match unwritable_cause(path) {
+                // Readable and up to date, only not writable: serve reads, refuse appends.
+                Some(cause) if readable_ledger(path).is_ok() => {
+                    tracing::error!(
+                        path = %path.display(), %cause,
+                        "the sqlite ledger is not writable: starting degraded, appends answer 503 until it is (probed every {} s)",
+                        PROBE_EVERY.as_secs()
+                    );
+                    shared.set_unwritable(Some(cause));
+                    (None, (0, GENESIS_HASH))
+                }
+                _ => return Err(e),
+            },
+        };
         let readers = Arc::new(Mutex::new(Vec::new()));
         let stats = Arc::new(WriterCounters::default());
         let (tx, rx) = mpsc::channel(batch_max.max(1) * 4);
-        let writer = Writer { conn, head, batch_max: batch_max.max(1), stats: stats.clone() };
+        let writer = Writer {
+            path: path.to_owned(),
+            conn,
+            head,
+            batch_max: batch_max.max(1),
+            stats: stats.clone(),
+            shared: shared.clone(),
+            readers: readers.clone(),
+        };
         std::thread::Builder::new()
             .name("ledger-sqlite-writer".to_owned())
             .spawn(move || writer.run(rx))
             .map_err(|e| open_err(format!("cannot start the writer thread: {e}")))?;
-        Ok(Self { path: path.to_owned(), tx, readers, stats })
+        Ok(Self { path: path.to_owned(), tx, readers, stats, shared })
+    }
+
+    /// Caps the database at `pages` pages (SQLite's `max_page_count`, raised to the
+    /// current size if lower) from the writer's next batch on, so tests can make the
+    /// ledger full without filling a disk.
+    #[doc(hidden)]
+    pub fn set_max_page_count(&self, pages: u64) {
+        self.shared.page_limit.store(pages.max(1), Ordering::Relaxed);
     }
 
     /// Runs `f` on a reader connection in the blocking pool.
@@ -95,16 +156,18 @@ impl SqliteLedger {
     {
         let readers = self.readers.clone();
         let path = self.path.clone();
+        let shared = self.shared.clone();
         tokio::task::spawn_blocking(move || {
-            let conn = readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
-            let conn = match conn {
-                Some(c) => c,
-                None => open_reader(&path)?,
+            let writable = shared.unwritable().is_none();
+            let pooled = readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let reader = match pooled {
+                Some(r) if !(r.immutable && writable) => r,
+                _ => open_reader(&path, writable)?,
             };
-            let out = f(&conn);
+            let out = f(&reader.conn);
             let mut pool = readers.lock().unwrap_or_else(|p| p.into_inner());
-            if pool.len() < IDLE_READERS {
-                pool.push(conn);
+            if pool.len() < IDLE_READERS && !(reader.immutable && shared.unwritable().is_none()) {
+                pool.push(reader);
             }
             out
         })
@@ -113,22 +176,176 @@ impl SqliteLedger {
     }
 }
 
-/// SQLite's "unable to open database file" does not say why; when the file exists but
-/// cannot be opened for writing (read-only file system or mount, permissions), say that.
-fn explain(path: &Path, reason: String) -> String {
-    if !path.exists() {
-        return reason;
+/// Opens the writer's connection: WAL, `synchronous=FULL` (read back), migrations, and
+/// the chain head.
+fn open_writer(path: &Path) -> Result<(Connection, (i64, [u8; 32]), Durability)> {
+    let open_err = |reason: String| LedgerError::Open { location: path.display().to_string(), reason };
+    let mut conn = Connection::open(path).map_err(|e| open_err(explain(path, e.to_string())))?;
+    // SQLite silently falls back to read-only when the file cannot be opened for writing.
+    if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+        return Err(open_err(explain(path, "opened read-only".to_owned())));
+    }
+    // WAL + FULL: a commit returns after the WAL is fsynced, so an acknowledged
+    // append survives power loss; readers do not block the writer.
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+        .map_err(|e| open_err(explain(path, e.to_string())))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(open_err(format!("cannot switch to WAL mode (got {mode})")));
+    }
+    // A 64 MiB page cache keeps the indexes' inner pages and recent leaves in memory.
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA cache_size=-65536; \
+         PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES};"
+    ))
+    .map_err(|e| open_err(e.to_string()))?;
+    // Read back what the writer's connection runs with: a build of SQLite that
+    // ignored a PRAGMA must not be trusted with acknowledged appends.
+    let synchronous: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).map_err(|e| open_err(e.to_string()))?;
+    let journal: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(|e| open_err(e.to_string()))?;
+    if synchronous != 2 || !journal.eq_ignore_ascii_case("wal") {
+        return Err(LedgerError::NotDurable(format!(
+            "SQLite runs with journal_mode={journal} synchronous={synchronous}, not WAL and FULL (2)"
+        )));
+    }
+    let durability = vec![("journal_mode", journal.to_ascii_lowercase()), ("synchronous", synchronous.to_string())];
+    migrate(&mut conn)?;
+    let head = load_head(&conn)?;
+    Ok((conn, head, durability))
+}
+
+/// An SQLite URI opening `path` read-only as immutable (`%`, `?` and `#` escaped, as
+/// URI file names require).
+fn immutable_uri(path: &Path) -> String {
+    let name = path.display().to_string().replace('%', "%25").replace('?', "%3f").replace('#', "%23");
+    format!("file:{name}?immutable=1")
+}
+
+/// Why the existing file at `path` cannot be opened for writing, or `None` (it can, or
+/// it does not exist, or it is not a file).
+fn unwritable_cause(path: &Path) -> Option<String> {
+    if !path.is_file() {
+        return None;
     }
     match std::fs::OpenOptions::new().read(true).write(true).open(path) {
-        Ok(_) => reason,
-        Err(e) => format!("{reason}: the ledger file is not writable ({e}); the service only starts on a writable ledger"),
+        Ok(_) => None,
+        Err(e) => Some(format!("the ledger file {} is not writable ({e})", path.display())),
     }
 }
 
-fn open_reader(path: &Path) -> Result<Connection> {
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-    conn.execute_batch("PRAGMA query_only=ON; PRAGMA busy_timeout=10000;")?;
-    Ok(conn)
+/// Checks that a file that is not writable holds a ledger this build can serve as it
+/// is: the ledger table, every migration applied and unchanged, a readable head.
+fn readable_ledger(path: &Path) -> Result<()> {
+    let reader = open_reader(path, false)?;
+    let applied: HashMap<i64, Vec<u8>> = {
+        let mut stmt = reader.conn.prepare("SELECT version, checksum FROM schema_migrations")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<std::result::Result<_, _>>()?
+    };
+    if !pending_migrations(MIGRATIONS, &applied)?.is_empty() {
+        return Err(LedgerError::Migrate("the read-only ledger needs a migration".to_owned()));
+    }
+    load_head(&reader.conn).map(|_| ())
+}
+
+/// SQLite's "unable to open database file" does not say why; when the file exists but
+/// cannot be opened for writing (read-only file system or mount, permissions), say that.
+fn explain(path: &Path, reason: String) -> String {
+    match unwritable_cause(path) {
+        Some(cause) => format!("{reason}: {cause}"),
+        None => reason,
+    }
+}
+
+/// Walks the chain of the file at `path` opened read-only: never created, never
+/// migrated, no writer.
+pub(crate) fn verify_read_only(path: &Path, watch: Option<[u8; 32]>) -> Result<(ChainStatus, Option<i64>)> {
+    let location = path.display().to_string();
+    let open = |uri: String, flags: OpenFlags| -> rusqlite::Result<Connection> {
+        let conn = Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        conn.execute_batch("PRAGMA query_only=ON; PRAGMA busy_timeout=10000;")?;
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))?;
+        Ok(conn)
+    };
+    let conn = match open(path.display().to_string(), OpenFlags::empty()) {
+        Ok(conn) => conn,
+        // A WAL file on a read-only mount cannot be opened plainly (SQLite cannot create
+        // its shared-memory file); nothing can write it there, so read it as immutable.
+        Err(e) if unwritable_cause(path).is_some() => {
+            open(immutable_uri(path), OpenFlags::SQLITE_OPEN_URI)
+                .map_err(|_| LedgerError::Open { location: location.clone(), reason: e.to_string() })?
+        }
+        Err(e) => return Err(LedgerError::Open { location, reason: e.to_string() }),
+    };
+    let has_ledger: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ledger')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_ledger {
+        return Err(LedgerError::NoLedger(location));
+    }
+    walk(&conn, watch)
+}
+
+/// Walks the whole chain in one read transaction, so the walk sees one consistent
+/// snapshot while a writer keeps appending.
+fn walk(conn: &Connection, watch: Option<[u8; 32]>) -> Result<(ChainStatus, Option<i64>)> {
+    let mut verifier = ChainVerifier::watching(watch);
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM ledger WHERE sequence > ?1 ORDER BY sequence LIMIT ?2"))?;
+    let mut after = 0_i64;
+    conn.execute_batch("BEGIN")?;
+    // `Some` is the first broken record; `None` means the walk reached the end.
+    let result = (|| -> Result<Option<ChainStatus>> {
+        loop {
+            let rows = stmt.query_map(params![after, VERIFY_PAGE], row_to_record)?;
+            let mut n = 0;
+            for row in rows {
+                let row = row?;
+                after = match &row {
+                    Ok(r) => r.sequence,
+                    Err((s, _)) => *s,
+                };
+                n += 1;
+                if let Err(broken) = verifier.check(row) {
+                    return Ok(Some(broken));
+                }
+            }
+            if n < VERIFY_PAGE {
+                return Ok(None);
+            }
+        }
+    })();
+    conn.execute_batch("COMMIT")?;
+    let watched = verifier.watched_at();
+    Ok((result?.unwrap_or_else(|| verifier.finish()), watched))
+}
+
+/// A reader connection. When the file is not writable and SQLite cannot open it for
+/// reading as it is (a WAL file on a read-only mount: the shared-memory file cannot be
+/// created), it is opened `immutable`, which is sound while nothing can write it.
+fn open_reader(path: &Path, writable: bool) -> Result<Reader> {
+    let opened = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .and_then(|conn| {
+            conn.execute_batch("PRAGMA query_only=ON; PRAGMA busy_timeout=10000;")?;
+            // Opening is lazy: touch the schema so a file that cannot be read fails here.
+            conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))?;
+            Ok(conn)
+        });
+    match opened {
+        Ok(conn) => Ok(Reader { conn, immutable: false }),
+        Err(e) if !writable || unwritable_cause(path).is_some() => {
+            let uri = immutable_uri(path);
+            let conn = Connection::open_with_flags(
+                uri,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(|_| LedgerError::Sqlite(e))?;
+            conn.execute_batch("PRAGMA query_only=ON;")?;
+            Ok(Reader { conn, immutable: true })
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
@@ -211,19 +428,48 @@ fn corrupt((sequence, reason): (i64, String)) -> LedgerError {
 }
 
 struct Writer {
-    conn: Connection,
+    path: PathBuf,
+    /// `None` while the file is not writable.
+    conn: Option<Connection>,
     head: (i64, [u8; 32]),
     batch_max: usize,
     stats: Arc<WriterCounters>,
+    shared: Arc<Shared>,
+    readers: Arc<Mutex<Vec<Reader>>>,
 }
 
 impl Writer {
     fn run(mut self, mut rx: mpsc::Receiver<Pending>) {
         let mut entries: Vec<Entry> = Vec::with_capacity(self.batch_max);
         let mut replies = Vec::with_capacity(self.batch_max);
-        // Block for the first append, then take whatever else is already waiting: the
-        // batch grows with the load and one fsync covers all of it.
-        while let Some(first) = rx.blocking_recv() {
+        let mut last_probe = std::time::Instant::now();
+        loop {
+            // Block for the first append, then take whatever else is already waiting: the
+            // batch grows with the load and one fsync covers all of it. While the file is
+            // not writable, poll instead, so it is probed again even when nothing arrives.
+            let first = if self.conn.is_some() {
+                match rx.blocking_recv() {
+                    Some(p) => p,
+                    None => return,
+                }
+            } else {
+                match rx.try_recv() {
+                    Ok(p) => {
+                        self.reopen();
+                        last_probe = std::time::Instant::now();
+                        p
+                    }
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        if last_probe.elapsed() >= PROBE_EVERY {
+                            self.reopen();
+                            last_probe = std::time::Instant::now();
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        continue;
+                    }
+                    Err(mpsc::error::TryRecvError::Disconnected) => return,
+                }
+            };
             entries.push(first.entry);
             replies.push(first.reply);
             while entries.len() < self.batch_max {
@@ -236,6 +482,15 @@ impl Writer {
                 }
             }
             let n = entries.len() as u64;
+            if self.conn.is_none() {
+                let cause = self.shared.unwritable().unwrap_or_default();
+                self.stats.failed.fetch_add(n, Ordering::Relaxed);
+                entries.clear();
+                for reply in replies.drain(..) {
+                    let _ = reply.send(Err(LedgerError::NotCommitted(cause.clone())));
+                }
+                continue;
+            }
             match self.commit(entries.drain(..)) {
                 Ok(outcomes) => {
                     self.stats.batches.fetch_add(1, Ordering::Relaxed);
@@ -253,16 +508,57 @@ impl Writer {
                     tracing::error!(error = %e, batch = n, "sqlite ledger batch not committed");
                     self.stats.failed.fetch_add(n, Ordering::Relaxed);
                     for reply in replies.drain(..) {
-                        let _ = reply.send(Err(LedgerError::NotCommitted("storage error".to_owned())));
+                        let _ = reply.send(Err(LedgerError::NotCommitted(format!("storage error: {e}"))));
+                    }
+                    // The file turned read-only under us: drop the connection and probe
+                    // until it is writable again.
+                    let read_only = matches!(
+                        &e,
+                        LedgerError::Sqlite(rusqlite::Error::SqliteFailure(f, _))
+                            if matches!(f.code, rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen)
+                    );
+                    if read_only {
+                        self.degrade(format!("the ledger file {} is not writable ({e})", self.path.display()));
+                        continue;
                     }
                     // The transaction rolled back; the head in memory may be ahead of the file.
-                    match load_head(&self.conn) {
-                        Ok(head) => self.head = head,
-                        Err(e) => {
-                            tracing::error!(error = %e, "cannot reload the ledger head; the writer stops");
-                            return;
-                        }
+                    match self.conn.as_ref().map(load_head) {
+                        Some(Ok(head)) => self.head = head,
+                        Some(Err(e)) => self.degrade(format!("cannot reload the ledger head ({e})")),
+                        None => {}
                     }
+                }
+            }
+        }
+    }
+
+    /// Stops taking appends until [`Writer::reopen`] succeeds.
+    fn degrade(&mut self, cause: String) {
+        tracing::error!(%cause, "the sqlite ledger is not writable: appends answer 503 until it is (probed every {} s)", PROBE_EVERY.as_secs());
+        self.conn = None;
+        self.shared.set_unwritable(Some(cause));
+    }
+
+    /// Tries to open the writer's connection again; on success appends are taken again.
+    fn reopen(&mut self) {
+        match open_writer(&self.path) {
+            Ok((conn, head, durability)) => {
+                self.conn = Some(conn);
+                self.head = head;
+                *self.shared.durability.lock().unwrap_or_else(|p| p.into_inner()) = durability;
+                self.shared.set_unwritable(None);
+                // Readers opened while it was read-only would not see new appends.
+                self.readers.lock().unwrap_or_else(|p| p.into_inner()).retain(|r| !r.immutable);
+                tracing::info!(path = %self.path.display(), "the sqlite ledger is writable again; appends are taken");
+            }
+            Err(e) => {
+                let cause = match unwritable_cause(&self.path) {
+                    Some(cause) => cause,
+                    None => e.to_string(),
+                };
+                if self.shared.unwritable().as_deref() != Some(cause.as_str()) {
+                    tracing::error!(%cause, "the sqlite ledger is still not writable");
+                    self.shared.set_unwritable(Some(cause));
                 }
             }
         }
@@ -272,7 +568,14 @@ impl Writer {
     /// NOTHING` on its consent id, and only an entry that inserted nothing is looked up:
     /// one index probe per append instead of a lookup and then an insert.
     fn commit(&mut self, entries: impl Iterator<Item = Entry>) -> Result<Vec<Appended>> {
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(LedgerError::NotCommitted("the ledger is not writable".to_owned()));
+        };
+        let limit = self.shared.page_limit.swap(0, Ordering::Relaxed);
+        if limit > 0 {
+            conn.query_row(&format!("PRAGMA max_page_count = {limit}"), [], |r| r.get::<_, i64>(0))?;
+        }
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let (mut sequence, mut prev) = self.head;
         let mut outcomes = Vec::with_capacity(entries.size_hint().0);
         {
@@ -356,40 +659,30 @@ impl Ledger for SqliteLedger {
         .await
     }
 
-    async fn verify(&self) -> Result<ChainStatus> {
-        self.read(|conn| {
-            let mut verifier = ChainVerifier::new();
-            let mut stmt = conn.prepare(&format!(
-                "SELECT {COLUMNS} FROM ledger WHERE sequence > ?1 ORDER BY sequence LIMIT ?2"
+    async fn latest(&self, subject_id: &str) -> Result<Option<Record>> {
+        let subject = subject_id.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM ledger WHERE subject_id = ?1 ORDER BY sequence DESC LIMIT 1"
             ))?;
-            let mut after = 0_i64;
-            // One read transaction, so the walk sees one consistent snapshot while the
-            // writer keeps appending.
-            conn.execute_batch("BEGIN")?;
-            let result = (|| -> Result<ChainStatus> {
-                loop {
-                    let rows = stmt.query_map(params![after, VERIFY_PAGE], row_to_record)?;
-                    let mut n = 0;
-                    for row in rows {
-                        let row = row?;
-                        after = match &row {
-                            Ok(r) => r.sequence,
-                            Err((s, _)) => *s,
-                        };
-                        n += 1;
-                        if let Err(broken) = verifier.check(row) {
-                            return Ok(broken);
-                        }
-                    }
-                    if n < VERIFY_PAGE {
-                        return Ok(verifier.finish());
-                    }
-                }
-            })();
-            conn.execute_batch("COMMIT")?;
-            result
+            match stmt.query_row([subject], row_to_record).optional()? {
+                Some(r) => Ok(Some(r.map_err(corrupt)?)),
+                None => Ok(None),
+            }
         })
         .await
+    }
+
+    async fn verify(&self) -> Result<ChainStatus> {
+        self.read(|conn| walk(conn, None).map(|(status, _)| status)).await
+    }
+
+    async fn durability(&self) -> Result<Durability> {
+        Ok(self.shared.durability.lock().unwrap_or_else(|p| p.into_inner()).clone())
+    }
+
+    fn unwritable(&self) -> Option<String> {
+        self.shared.unwritable()
     }
 
     fn backend(&self) -> &'static str {

@@ -33,15 +33,33 @@ impl TestServer {
 
     /// A server on `database` (an SQLite path or a Postgres URL) with keys in `dir`.
     pub async fn start_in(dir: tempfile::TempDir, database: String, extra: &[&str]) -> Self {
-        let key_dir = dir.path().join("keys");
-        let mut args = vec!["vivus-consent-server".to_owned(), "--key-dir".to_owned(), key_dir.display().to_string()];
-        if !extra.contains(&"--rate-limit-per-second") {
-            // Every test talks from 127.0.0.1; only the rate-limit test wants a limit.
-            args.extend(["--rate-limit-per-second".to_owned(), "0".to_owned()]);
-        }
-        args.extend(extra.iter().map(|s| (*s).to_owned()));
-        let cli = Cli::try_parse_from(&args).expect("test flags parse");
+        let (cli, key_dir) = cli(&dir, extra);
         let state = vivus_consent_server::start(&cli.serve, &database).await.expect("server starts");
+        Self::serve(dir, database, key_dir, state).await
+    }
+
+    /// A server around a ledger the test opened itself (to reach its test hooks), with
+    /// keys in `dir`.
+    pub async fn start_with_ledger(
+        dir: tempfile::TempDir,
+        database: String,
+        ledger: std::sync::Arc<dyn vivus_consent_server::ledger::Ledger>,
+        extra: &[&str],
+    ) -> Self {
+        let (cli, key_dir) = cli(&dir, extra);
+        let now = u64::try_from(vivus_consent_server::now_ms() / 1000).expect("time");
+        let keys = vivus_consent_server::keys::KeyRing::load_or_generate(&key_dir, now).expect("keys");
+        let state = AppState {
+            ledger,
+            keys: std::sync::Arc::new(keys),
+            settings: std::sync::Arc::new(vivus_consent_server::http::Settings::from_config(&cli.serve)),
+            metrics: std::sync::Arc::default(),
+            limiter: None,
+        };
+        Self::serve(dir, database, key_dir, state).await
+    }
+
+    async fn serve(dir: tempfile::TempDir, database: String, key_dir: PathBuf, state: AppState) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -108,6 +126,18 @@ impl Drop for TestServer {
             let _ = stop.send(());
         }
     }
+}
+
+/// The test's flags parsed as the binary would, and the key directory in `dir`.
+fn cli(dir: &tempfile::TempDir, extra: &[&str]) -> (Cli, PathBuf) {
+    let key_dir = dir.path().join("keys");
+    let mut args = vec!["vivus-consent-server".to_owned(), "--key-dir".to_owned(), key_dir.display().to_string()];
+    if !extra.contains(&"--rate-limit-per-second") {
+        // Every test talks from 127.0.0.1; only the rate-limit test wants a limit.
+        args.extend(["--rate-limit-per-second".to_owned(), "0".to_owned()]);
+    }
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    (Cli::try_parse_from(&args).expect("test flags parse"), key_dir)
 }
 
 /// A random 16-byte id in the 22-character base64url form.
