@@ -68,7 +68,8 @@ export interface Jwks {
 /** The consent cookie (which holds the signed token; the SDK reads it, so it is not HttpOnly). */
 export interface CookieConfig {
   /**
-   * The cookie name: letters, digits and ``!#$%&'*+-.^_`|~``.
+   * The cookie name: letters, digits and ``!#$%&'*+-.^_`|~``. Also the `localStorage` key of
+   * the token's copy (and `<name>_pending` of a choice not yet recorded).
    * @default "vivus_consent"
    */
   name?: string;

@@ -616,6 +616,29 @@ async fn cookies_that_do_not_stick_fall_back_to_the_local_storage_mirror() {
 }
 
 #[wasm_bindgen_test]
+async fn the_local_storage_mirror_is_named_after_the_cookie() {
+    reset_page();
+    let token = key().sign(&claims(set(&[Category::Analytics])));
+    // Another config's mirror on this origin is not this config's consent.
+    set_local("vivus_consent", &token);
+    let shop = || config(r#""cookie":{"name":"shop_consent"}"#);
+    let rt = start(shop()).await;
+    assert_eq!(rt.status(), Status::None, "the default mirror is not read");
+    rt.choose(Categories::all(), None, vivus_consent_core::consent::Source::Api)
+        .expect("choose");
+    assert!(local("shop_consent_pending").is_some(), "its choice is kept under its own name");
+    assert!(local("vivus_consent_pending").is_none());
+    drop(rt);
+
+    reset_page();
+    set_local("shop_consent", &token);
+    let rt = start(shop()).await;
+    assert_eq!(rt.status(), Status::Recorded, "its own mirror is read");
+    assert_eq!(rt.granted(), set(&[Category::Analytics]));
+    drop(rt);
+}
+
+#[wasm_bindgen_test]
 async fn an_unreachable_service_leaves_the_choice_pending_and_emits_error() {
     reset_page();
     let errors = record("error");
