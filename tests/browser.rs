@@ -747,15 +747,28 @@ fn invalid_config_is_rejected_with_a_type_error_naming_the_member() {
         let message = String::from(err.message());
         assert!(message.contains(member), "{message}");
     }
-    let with_function = js_sys::Object::new();
-    js_sys::Reflect::set(
-        &with_function,
-        &"onChange".into(),
-        &js_sys::Function::new_no_args(""),
-    )
-    .unwrap();
-    let err = vivus_consent::api::config_from_js(&with_function.into()).expect_err("refused");
-    assert!(err.to_string().contains("onChange"));
+    // What JSON.stringify would drop (or make null) without a word, at any depth.
+    for (source, message) in [
+        ("({ onChange() {} })", "onChange: functions are not accepted"),
+        ("({ ui: { onShow() {} } })", "ui.onShow: functions are not accepted"),
+        (
+            "({ categories: { analytics: { services: [], onGrant() {} } } })",
+            "categories.analytics.onGrant: functions are not accepted",
+        ),
+        ("({ language: undefined })", "language: undefined is not accepted"),
+        ("({ cookie: { path: undefined } })", "cookie.path: undefined is not accepted"),
+        (
+            "({ cleanup: { analytics: ['_ga', undefined] } })",
+            "cleanup.analytics[1]: undefined is not accepted",
+        ),
+        ("({ ui: { autoShow: Symbol('x') } })", "ui.autoShow: symbols are not accepted"),
+    ] {
+        let value = js_sys::eval(source).unwrap();
+        let err = vivus_consent::api::config_from_js(&value).expect_err(source);
+        let err: js_sys::Error = JsValue::from(err).dyn_into().expect("an Error");
+        let text = String::from(err.message());
+        assert!(text.contains(message), "{source}: {text}");
+    }
 }
 
 #[wasm_bindgen_test]
