@@ -1,5 +1,5 @@
 //! The SDK in headless Chromium: the banner in both languages, each button, the settings
-//! and policy dialogs (focus trap, Escape, focus restore), stored tokens valid and not,
+//! and policy dialogs (each: focus trap, Escape, focus restore), stored tokens valid and not,
 //! storage that throws, cookies that do not stick, invalid config, an unreachable service.
 //!
 //! `CHROMEDRIVER=/usr/bin/chromedriver cargo test -p vivus-consent --target wasm32-unknown-unknown --test browser`
@@ -423,18 +423,16 @@ async fn settings_toggle_categories_and_save_exactly_those() {
     assert_eq!(rt.granted(), Categories::new());
 }
 
-#[wasm_bindgen_test]
-async fn focus_is_trapped_escape_closes_and_focus_returns() {
-    reset_page();
-    let rt = start(config(r#""ui":{"autoShow":false}"#)).await;
-    let opener = page_button();
-    rt.show_preferences();
+/// The open dialog traps Tab and Shift+Tab at its ends, Escape closes it, and focus goes
+/// back to `opener`.
+async fn assert_trapped_then_closed_by_escape(opener: &HtmlElement) {
     let dialog = find("[role=dialog]");
     let focusable = dialog
         .query_selector_all(
             "button:not([disabled]):not([hidden]),input:not([disabled]),a[href],summary",
         )
         .unwrap();
+    assert!(focusable.length() > 1, "the dialog has controls");
     let first: HtmlElement = focusable.item(0).unwrap().dyn_into().unwrap();
     let last: HtmlElement = focusable
         .item(focusable.length() - 1)
@@ -468,6 +466,36 @@ async fn focus_is_trapped_escape_closes_and_focus_returns() {
         Some(opener.as_ref()),
         "focus is back on the opener"
     );
+}
+
+#[wasm_bindgen_test]
+async fn focus_is_trapped_escape_closes_and_focus_returns() {
+    reset_page();
+    let rt = start(config(r#""ui":{"autoShow":false}"#)).await;
+    let opener = page_button();
+    rt.show_preferences();
+    assert_trapped_then_closed_by_escape(&opener).await;
+}
+
+#[wasm_bindgen_test]
+async fn the_policy_viewer_traps_focus_closes_on_escape_and_restores_focus() {
+    reset_page();
+    let markdown = policy::text(policy::CURRENT.id, Language::Ru).expect("policy text");
+    let mut extra = String::from(r#""ui":{"autoShow":false},"policyUrl":""#);
+    extra.push_str(&data_url(markdown));
+    extra.push('"');
+    let rt = start(config(&extra)).await;
+    let opener = page_button();
+    rt.show_policy();
+    // Trap the loaded text's controls, not the loading state's.
+    for _ in 0..50 {
+        if try_find(".policy h3").is_some() {
+            break;
+        }
+        sleep(20).await;
+    }
+    assert!(try_find(".policy h3").is_some(), "the policy loaded");
+    assert_trapped_then_closed_by_escape(&opener).await;
 }
 
 #[wasm_bindgen_test]
