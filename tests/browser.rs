@@ -1,5 +1,6 @@
 //! The SDK in headless Chromium: the banner in both languages, each button, the settings
-//! and policy dialogs (each: focus trap, Escape, focus restore), stored tokens valid and not,
+//! and policy dialogs (each: focus trap, Escape, focus restore; focus kept from the page
+//! behind), stored tokens valid and not,
 //! storage that throws, cookies that do not stick, invalid config, an unreachable service.
 //!
 //! `CHROMEDRIVER=/usr/bin/chromedriver cargo test -p vivus-consent --target wasm32-unknown-unknown --test browser`
@@ -496,6 +497,27 @@ async fn the_policy_viewer_traps_focus_closes_on_escape_and_restores_focus() {
     }
     assert!(try_find(".policy h3").is_some(), "the policy loaded");
     assert_trapped_then_closed_by_escape(&opener).await;
+}
+
+#[wasm_bindgen_test]
+async fn focus_that_lands_outside_an_open_dialog_goes_back_to_it() {
+    reset_page();
+    let rt = start(config(r#""ui":{"autoShow":false}"#)).await;
+    let opener = page_button();
+    rt.show_preferences();
+    let dialog = find("[role=dialog]");
+    // A page script (or Tab from the body) focuses something behind the backdrop.
+    opener.focus().unwrap();
+    assert_ne!(active().as_ref(), Some(opener.as_ref()), "focus did not stay behind");
+    assert_eq!(inner_active().as_ref(), Some(&dialog), "focus is back in the dialog");
+    press(&dialog, "Escape", false);
+    sleep(10).await;
+    assert!(try_find("[role=dialog]").is_none());
+    // With no dialog open the page has its focus to itself again.
+    let other = page_button();
+    opener.focus().unwrap();
+    assert_eq!(active().as_ref(), Some(opener.as_ref()));
+    other.remove();
 }
 
 #[wasm_bindgen_test]

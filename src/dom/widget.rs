@@ -55,6 +55,8 @@ pub(crate) struct Ui {
     /// The page's own inline `padding-bottom`, restored when the banner goes.
     padding: Option<String>,
     resize: Option<Listener>,
+    /// While a dialog is open: focus that lands outside the widget goes back to it.
+    focus_guard: Option<Listener>,
 }
 
 impl Ui {
@@ -72,6 +74,7 @@ impl Ui {
             lang,
             padding: None,
             resize: None,
+            focus_guard: None,
         })
     }
 
@@ -185,13 +188,9 @@ pub(crate) fn render(rt: &Runtime) {
             old.body = body;
             old.status = status;
         }
-        if let Some(top) = ui.modals.last() {
-            if let Some(d) = top.view.el.query_selector("[role=dialog]").ok().flatten() {
-                // Keep focus inside the dialog that was rebuilt.
-                if let Ok(d) = d.dyn_into::<HtmlElement>() {
-                    let _ = d.focus();
-                }
-            }
+        // Keep focus inside the dialog that was rebuilt.
+        if let Some(dialog) = ui.modals.last().and_then(|top| dialog_of(&top.view)) {
+            let _ = dialog.focus();
         }
     }
     drop(slot);
@@ -221,10 +220,8 @@ pub(crate) fn open(rt: &Runtime, kind: Kind) {
     }
     let restore = ui.active();
     let (view, body, status) = build_modal(rt, kind, &ui.root);
-    if let Some(dialog) = view.el.query_selector("[role=dialog]").ok().flatten() {
-        if let Ok(dialog) = dialog.dyn_into::<HtmlElement>() {
-            let _ = dialog.focus();
-        }
+    if let Some(dialog) = dialog_of(&view) {
+        let _ = dialog.focus();
     }
     ui.modals.push(Modal {
         kind,
@@ -233,6 +230,9 @@ pub(crate) fn open(rt: &Runtime, kind: Kind) {
         status,
         restore,
     });
+    if ui.focus_guard.is_none() {
+        ui.focus_guard = Some(focus_guard(rt, &ui.doc, &ui.host));
+    }
     drop(slot);
     if kind == Kind::Policy {
         policy_viewer::refresh(rt);
@@ -249,6 +249,9 @@ pub(crate) fn close(rt: &Runtime, kind: Kind) {
             return;
         };
         closed.extend(ui.modals.drain(at..).rev());
+        if ui.modals.is_empty() {
+            ui.focus_guard = None;
+        }
     }
     for modal in closed {
         let restore = modal.restore.clone();
@@ -261,6 +264,32 @@ pub(crate) fn close(rt: &Runtime, kind: Kind) {
             acceptance::closed(rt);
         }
     }
+}
+
+/// The dialog element of a dialog's view.
+fn dialog_of(view: &View) -> Option<HtmlElement> {
+    view.el.query_selector("[role=dialog]").ok().flatten()?.dyn_into().ok()
+}
+
+/// Sends focus that lands outside the widget back to the top dialog. The dialog's Tab trap
+/// alone lets it leave: a page script can focus its own elements, and Tab from the body
+/// (after a click that focused nothing) reaches the page behind the backdrop.
+fn focus_guard(rt: &Runtime, doc: &Document, host: &HtmlElement) -> Listener {
+    let weak = rt.weak();
+    let host: web_sys::EventTarget = host.clone().into();
+    Listener::new(doc, "focusin", move |event| {
+        // Focus inside the shadow root reaches the document retargeted to the host.
+        if event.target().as_ref() == Some(&host) {
+            return;
+        }
+        let Some(rt) = weak.upgrade() else { return };
+        // Busy: the widget itself is moving focus while it renders.
+        let Ok(ui) = rt.ui.try_borrow() else { return };
+        let top = ui.as_ref().and_then(|ui| ui.modals.last());
+        if let Some(dialog) = top.and_then(|m| dialog_of(&m.view)) {
+            let _ = dialog.focus();
+        }
+    })
 }
 
 /// Closes every dialog.

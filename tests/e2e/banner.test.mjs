@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import {
-  e2e, UI, TEXT, TAG_COOKIES, consentCookie, consentReady, eventually, peekClaims,
+  e2e, UI, TEXT, TAG_COOKIES, consentCookie, consentReady, eventually, focused, peekClaims,
   signAsService, storeToken, tagCookieNames, tagRuns,
 } from './support.mjs';
 
@@ -277,3 +277,25 @@ for (const lang of ['ru', 'kk']) {
     assert.ok(await UI.banner(page, lang).isVisible(), 'closing the policy leaves the banner');
   });
 }
+
+h.test('a click on the backdrop keeps focus in the dialog, and Tab never reaches the page behind', async (t) => {
+  const page = await t.open('/');
+  await UI.settings(page).focus();
+  await UI.settings(page).press('Enter');
+  const dialog = UI.preferences(page);
+  await dialog.waitFor();
+  // The top left corner is the backdrop (the dialog is centred, at most 640 px wide).
+  await page.mouse.click(3, 3);
+  const inWidget = async () => (await focused(page))?.inShadow === true;
+  assert.ok(await inWidget(), `focus stays in the dialog after the click (on ${JSON.stringify(await focused(page))})`);
+  for (let i = 0; i < 12; i++) {
+    await page.keyboard.press(i % 3 ? 'Tab' : 'Shift+Tab');
+    assert.ok(await inWidget(), `Tab ${i + 1} stays in the dialog (on ${JSON.stringify(await focused(page))})`);
+  }
+  // A page script focusing its own element while the dialog is open: focus comes back.
+  await page.evaluate(() => document.querySelector('a[href], button, input')?.focus());
+  assert.ok(await inWidget(), 'focus went back into the dialog');
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'hidden' });
+  assert.equal((await focused(page))?.text, TEXT.ru.settings, 'focus is back on the opener');
+});
