@@ -1,6 +1,6 @@
 //! The SDK in headless Chromium: the banner in both languages, each button, the settings
 //! and policy dialogs (each: focus trap, Escape, focus restore; focus kept from the page
-//! behind), stored tokens valid and not,
+//! behind; restore after a language switch), stored tokens valid and not,
 //! storage that throws, cookies that do not stick, invalid config, an unreachable service.
 //!
 //! `CHROMEDRIVER=/usr/bin/chromedriver cargo test -p vivus-consent --target wasm32-unknown-unknown --test browser`
@@ -518,6 +518,24 @@ async fn focus_that_lands_outside_an_open_dialog_goes_back_to_it() {
     opener.focus().unwrap();
     assert_eq!(active().as_ref(), Some(opener.as_ref()));
     other.remove();
+}
+
+#[wasm_bindgen_test]
+async fn focus_returns_to_the_banner_button_after_a_language_switch_in_the_dialog() {
+    reset_page();
+    let _rt = start(config(r#""language":"ru""#)).await;
+    let settings: HtmlElement = find("[data-vc=settings]").dyn_into().unwrap();
+    settings.focus().unwrap();
+    click("[data-vc=settings]").await;
+    // The switch re-renders the banner behind the dialog: the opener saved is gone.
+    click("[role=dialog] [data-vc=lang-kk]").await;
+    assert!(!settings.is_connected(), "the banner was rebuilt");
+    press(&find("[role=dialog]"), "Escape", false);
+    sleep(10).await;
+    assert!(try_find("[role=dialog]").is_none());
+    let focused = inner_active().expect("focus is in the widget");
+    assert_eq!(focused.get_attribute("data-vc").as_deref(), Some("settings"));
+    assert_eq!(text("[data-vc=settings]"), focused.text_content().unwrap());
 }
 
 #[wasm_bindgen_test]

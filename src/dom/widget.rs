@@ -42,6 +42,9 @@ pub(crate) struct Modal {
     pub(crate) status: Option<Element>,
     /// What had focus before the dialog opened, focused again when it closes.
     restore: Option<HtmlElement>,
+    /// Its `data-vc` hook when it is one of ours: a language switch rebuilds the banner, and
+    /// the hook finds the new button where the saved one is gone.
+    restore_hook: Option<String>,
 }
 
 /// The widget's elements.
@@ -219,6 +222,10 @@ pub(crate) fn open(rt: &Runtime, kind: Kind) {
         return;
     }
     let restore = ui.active();
+    let restore_hook = restore
+        .as_ref()
+        .filter(|e| ui.root.contains(Some(e)))
+        .and_then(|e| e.get_attribute("data-vc"));
     let (view, body, status) = build_modal(rt, kind, &ui.root);
     if let Some(dialog) = dialog_of(&view) {
         let _ = dialog.focus();
@@ -229,6 +236,7 @@ pub(crate) fn open(rt: &Runtime, kind: Kind) {
         body,
         status,
         restore,
+        restore_hook,
     });
     if ui.focus_guard.is_none() {
         ui.focus_guard = Some(focus_guard(rt, &ui.doc, &ui.host));
@@ -255,9 +263,13 @@ pub(crate) fn close(rt: &Runtime, kind: Kind) {
     }
     for modal in closed {
         let restore = modal.restore.clone();
+        let hook = modal.restore_hook.clone();
         let was = modal.kind;
         drop(modal);
-        if let Some(target) = restore.filter(|e| e.is_connected()) {
+        let target = restore
+            .filter(|e| e.is_connected())
+            .or_else(|| find_hook(rt, hook.as_deref()?));
+        if let Some(target) = target {
             let _ = target.focus();
         }
         if was == Kind::Acceptance {
