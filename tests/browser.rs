@@ -1069,3 +1069,37 @@ async fn a_token_whose_key_cannot_be_fetched_grants_nothing_but_is_kept() {
     assert_eq!(rt.status(), Status::Recorded);
     assert_eq!(rt.granted(), Categories::all());
 }
+
+#[wasm_bindgen_test]
+async fn a_fetched_key_set_is_kept_for_the_next_page_and_storage_that_throws_does_not_stop_it() {
+    let jwk = serde_json::to_string(&key().public_jwk()).expect("jwk");
+    let mut key_set = String::from(r#"{"keys":["#);
+    key_set.push_str(&jwk);
+    key_set.push_str("]}");
+    let url = data_url(&key_set);
+    let fetching = || {
+        let mut config = config("");
+        config.jwks = None;
+        config.jwks_url = Some(url.clone());
+        config
+    };
+    let mut cache_key = String::from("vivus_consent_jwks:");
+    cache_key.push_str(&url);
+    let token = key().sign(&claims(set(&[Category::Marketing])));
+
+    reset_page();
+    store_token(&token);
+    block_local_storage();
+    let rt = start(fetching()).await;
+    restore_local_storage();
+    assert_eq!(rt.status(), Status::Recorded, "verified with the fetched set");
+    assert_eq!(local(&cache_key), None, "nothing could be kept");
+    drop(rt);
+
+    reset_page();
+    store_token(&token);
+    let rt = start(fetching()).await;
+    assert_eq!(rt.status(), Status::Recorded);
+    assert_eq!(local(&cache_key).as_deref(), Some(key_set.as_str()), "the set as fetched is kept");
+    drop(rt);
+}

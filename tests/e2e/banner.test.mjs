@@ -3,6 +3,7 @@
 // the policy viewer, and a tampered token. Needs the SDK built into pkg/.
 
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import {
   e2e, UI, TEXT, TAG_COOKIES, consentCookie, consentReady, eventually, focused, peekClaims,
   signAsService, storeToken, tagCookieNames, tagRuns,
@@ -298,4 +299,53 @@ h.test('a click on the backdrop keeps focus in the dialog, and Tab never reaches
   await page.keyboard.press('Escape');
   await dialog.waitFor({ state: 'hidden' });
   assert.equal((await focused(page))?.text, TEXT.ru.settings, 'focus is back on the opener');
+});
+
+// A returning visitor's token is verified against the key set an earlier page fetched and
+// kept, so the reload needs no request (the route makes the key set unreachable; Playwright
+// routes also bypass the HTTP cache, so nothing else could answer).
+async function blockKeySet(page) {
+  const tried = [];
+  await page.route('**/.well-known/jwks.json', (route) => {
+    tried.push(route.request().url());
+    return route.abort();
+  });
+  return tried;
+}
+
+h.test('a returning visitor is verified with the key set unreachable (kept from the first visit)', async (t) => {
+  const page = await t.open('/');
+  await UI.acceptAll(page).click();
+  await recordedToken(page);
+  assert.ok(await page.evaluate(() => localStorage.getItem('vivus_consent_jwks:/.well-known/jwks.json')),
+    'the fetched key set is kept');
+
+  await blockKeySet(page);
+  await page.reload();
+  await consentReady(page);
+  await settle(page);
+  assert.equal(await UI.banner(page).isVisible(), false, 'no banner: the stored consent verified');
+  assert.equal(await sdkHas(page, 'marketing'), true);
+  assert.equal(await page.evaluate(() => window.demoConsent.state().status), 'recorded');
+});
+
+h.test('a token whose key is not in the kept set grants nothing while the key set is unreachable', async (t) => {
+  const page = await t.open('/');
+  await UI.acceptAll(page).click();
+  const token = await recordedToken(page);
+
+  // The same claims, signed by a key the service never published.
+  const { privateKey } = crypto.generateKeyPairSync('ed25519');
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const input = `${b64({ alg: 'EdDSA', kid: 'not-in-the-kept-set', typ: 'JWT' })}.${b64(peekClaims(token))}`;
+  const foreign = `${input}.${crypto.sign(null, Buffer.from(input), privateKey).toString('base64url')}`;
+  await storeToken(page, foreign, h.service.origin);
+
+  const tried = await blockKeySet(page);
+  await page.reload();
+  await consentReady(page);
+  await settle(page);
+  assert.ok(tried.length > 0, 'the unknown kid made the SDK try to fetch the key set');
+  assert.equal(await UI.banner(page).isVisible(), true, 'the banner asks again');
+  assert.equal(await sdkHas(page, 'marketing'), false);
 });
