@@ -539,6 +539,20 @@ async fn focus_returns_to_the_banner_button_after_a_language_switch_in_the_dialo
 }
 
 #[wasm_bindgen_test]
+async fn the_page_themes_the_widget_with_vivus_custom_properties() {
+    reset_page();
+    let root: HtmlElement = web_sys::window().unwrap().document().unwrap().document_element().unwrap().dyn_into().unwrap();
+    root.style().set_property("--vivus-accent", "rgb(1, 2, 3)").unwrap();
+    let _rt = start(config("")).await;
+    let accept = find("[data-vc=accept]");
+    let style = web_sys::window().unwrap().get_computed_style(&accept).unwrap().unwrap();
+    // The computed style is live: read it before the page takes its property back.
+    let background = style.get_property_value("background-color").unwrap();
+    root.style().remove_property("--vivus-accent").unwrap();
+    assert_eq!(background, "rgb(1, 2, 3)", "the page's --vivus-accent reaches the shadow root");
+}
+
+#[wasm_bindgen_test]
 async fn policy_viewer_loads_the_policy_when_opened_and_renders_its_sections() {
     reset_page();
     let markdown = policy::text(policy::CURRENT.id, Language::Ru).expect("policy text");
