@@ -1,6 +1,7 @@
 // The banner journeys (issue 4, with the tag gating of issue 5): first visit in both
 // languages, accept all, reject all (with cookie clean-up), settings from the footer,
-// the policy viewer, and a tampered token. Needs the SDK built into pkg/.
+// the policy viewer, a tampered token, focus kept in a dialog, and a returning visitor
+// verified with the key set unreachable. Needs the SDK built into pkg/.
 
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
