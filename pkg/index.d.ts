@@ -68,7 +68,8 @@ export interface Jwks {
 /** The consent cookie (which holds the signed token; the SDK reads it, so it is not HttpOnly). */
 export interface CookieConfig {
   /**
-   * The cookie name: letters, digits and ``!#$%&'*+-.^_`|~``.
+   * The cookie name: letters, digits and ``!#$%&'*+-.^_`|~``. Also the `localStorage` key of
+   * the token's copy (and `<name>_pending` of a choice not yet recorded).
    * @default "vivus_consent"
    */
   name?: string;
@@ -198,14 +199,15 @@ export interface Config {
    */
   endpoint?: string;
   /**
-   * The service's public keys, inline. Recommended in production: a returning visitor's
-   * token is then verified with no request at all.
+   * The service's public keys, inline. Recommended in production: every token, a visitor's
+   * first included, is then verified with no request at all.
    * @default null
    */
   jwks?: Jwks | null;
   /**
-   * Where the key set is fetched when a token's `kid` is not in `jwks` (at most once per
-   * page); `null` disables fetching.
+   * Where the key set is fetched when a token's `kid` is not in `jwks` nor in the set kept
+   * from an earlier fetch (at most once per page); `null` disables fetching. The set fetched
+   * is kept in `localStorage`, so a returning visitor is verified with no request.
    * @default "/.well-known/jwks.json"
    */
   jwksUrl?: string | null;

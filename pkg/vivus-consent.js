@@ -58,7 +58,8 @@ function mayBeStored(config) {
   const name = config?.cookie?.name ?? 'vivus_consent';
   try {
     if (document.cookie.split(';').some((c) => c.trim().startsWith(`${name}=`))) return true;
-    return localStorage.getItem('vivus_consent') !== null || localStorage.getItem('vivus_consent_pending') !== null;
+    // The same keys as the SDK's (storage::local_key): named after the cookie.
+    return localStorage.getItem(name) !== null || localStorage.getItem(`${name}_pending`) !== null;
   } catch {
     return false;
   }

@@ -615,8 +615,8 @@ impl FormConfig {
 ///
 /// # Errors
 ///
-/// [`SdkError::Config`] naming the bad member; functions are refused, since JSON would
-/// silently drop them.
+/// [`SdkError::Config`] naming the bad member; functions, `undefined` and symbols are
+/// refused at any depth, since JSON would silently drop them.
 pub fn from_js(value: &wasm_bindgen::JsValue) -> Result<Config> {
     if value.is_undefined() || value.is_null() {
         return Config::from_json("{}");
@@ -626,20 +626,52 @@ pub fn from_js(value: &wasm_bindgen::JsValue) -> Result<Config> {
             "config: expected an object such as { endpoint: \"/v1/consents\" }".into(),
         ));
     }
-    for entry in js_sys::Object::entries(wasm_bindgen::JsCast::unchecked_ref(value)).iter() {
-        let pair: js_sys::Array = wasm_bindgen::JsCast::unchecked_into(entry);
-        if pair.get(1).is_function() {
-            let mut text = pair.get(0).as_string().unwrap_or_default();
-            text.push_str(
-                ": functions are not accepted; subscribe with consent.on(event, handler)",
-            );
-            return Err(SdkError::Config(text));
-        }
-    }
+    refuse_non_json(value, &mut String::new(), 0)?;
     let json = js_sys::JSON::stringify(value).map_err(|_| {
         SdkError::Config("config: must be JSON-serialisable (no cycles, no BigInt)".into())
     })?;
     Config::from_json(&String::from(json))
+}
+
+/// Refuses the first value under `value` that `JSON.stringify` would drop (a function,
+/// `undefined` or a symbol as a member) or turn into `null` (in an array) without a word,
+/// naming its path: `{ ui: { onShow() {} } }` must not pass as `{ ui: {} }`.
+fn refuse_non_json(value: &wasm_bindgen::JsValue, path: &mut String, depth: u8) -> Result<()> {
+    use wasm_bindgen::JsCast;
+    let what = if value.is_function() {
+        ": functions are not accepted; subscribe with consent.on(event, handler)"
+    } else if value.is_undefined() {
+        ": undefined is not accepted; expected a value, or leave the member out for its default"
+    } else if value.is_symbol() {
+        ": symbols are not accepted; expected a string, number, boolean, null, array or object"
+    } else {
+        // Deeper than the JSON reader allows (or a cycle) is refused after stringifying.
+        if depth < 64 && value.is_object() {
+            let at = path.len();
+            if js_sys::Array::is_array(value) {
+                for (i, item) in value.unchecked_ref::<js_sys::Array>().iter().enumerate() {
+                    path.push('[');
+                    crate::storage::push_u64(path, i as u64);
+                    path.push(']');
+                    refuse_non_json(&item, path, depth + 1)?;
+                    path.truncate(at);
+                }
+            } else {
+                for entry in js_sys::Object::entries(value.unchecked_ref()).iter() {
+                    let entry: js_sys::Array = entry.unchecked_into();
+                    if at > 0 {
+                        path.push('.');
+                    }
+                    path.push_str(&entry.get(0).as_string().unwrap_or_default());
+                    refuse_non_json(&entry.get(1), path, depth + 1)?;
+                    path.truncate(at);
+                }
+            }
+        }
+        return Ok(());
+    };
+    path.push_str(what);
+    Err(SdkError::Config(core::mem::take(path)))
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ use crate::cookie_cleanup::{self, CleanupConfig};
 use crate::dom::form::{FormOptions, Forms, RuntimeBackend};
 use crate::dom::gate::Gates;
 use crate::runtime::Runtime;
-use crate::storage::{BrowserStore, ConsentStore, Key};
+use crate::storage::{local_key, BrowserStore, ConsentStore, Key};
 use crate::tabs::{Stored, TabSync};
 
 /// The page's gates, alive as long as the runtime (held by the API's consent object).
@@ -109,7 +109,8 @@ pub fn connect(rt: &Rc<Runtime>) -> Option<Rc<Connection>> {
     });
 
     let weak = Rc::downgrade(&connection);
-    let keys = vec![crate::storage::TOKEN_KEY.to_owned(), crate::storage::PENDING_KEY.to_owned()];
+    let name = &config.cookie.name;
+    let keys = vec![local_key(name, Key::Token), local_key(name, Key::Pending)];
     let sync = TabSync::start(
         &window,
         keys,

@@ -42,6 +42,11 @@ pub fn jwks(value: &Json) -> Option<Jwks> {
     Some(Jwks { keys })
 }
 
+/// A JWK set from its JSON text (as fetched, or as cached by `crate::storage::cache_jwks`).
+pub fn jwks_text(text: &str) -> Option<Jwks> {
+    jwks(&parse(text).ok()?)
+}
+
 /// Reads a stored consent request; `None` unless it is exactly what [`consent_request`]
 /// writes (ids well-formed, every member present).
 pub fn read_consent_request(text: &str) -> Option<ConsentRequest> {

@@ -60,17 +60,15 @@ pub async fn withdraw(
     crate::json::string_member(&text, "token").ok_or(NetError::BadResponse)
 }
 
-/// Fetches the service's JWK set.
+/// Fetches the service's JWK set: its keys, and its text as fetched (to cache).
 ///
 /// # Errors
 ///
 /// As [`record`].
-pub async fn jwks(url: &str, timeout_ms: u32) -> Result<Jwks, NetError> {
+pub async fn jwks(url: &str, timeout_ms: u32) -> Result<(Jwks, String), NetError> {
     let text = send("GET", url, None, None, timeout_ms).await?;
-    crate::json::parse(&text)
-        .ok()
-        .and_then(|v| crate::json::jwks(&v))
-        .ok_or(NetError::BadResponse)
+    let jwks = crate::json::jwks_text(&text).ok_or(NetError::BadResponse)?;
+    Ok((jwks, text))
 }
 
 /// Fetches a text document (the policy markdown).

@@ -22,7 +22,7 @@ use crate::env;
 use crate::error::{NetError, Result, SdkError};
 use crate::i18n;
 use crate::net;
-use crate::storage::{BrowserStore, ConsentStore, Key};
+use crate::storage::{self, BrowserStore, ConsentStore, Key};
 
 /// A Rust-side listener of consent events (the gates, Consent Mode).
 pub type Hook = Rc<dyn Fn(&Runtime, &Event)>;
@@ -104,7 +104,18 @@ impl Runtime {
             backoff,
             env::global_privacy_control(),
         );
-        let jwks = config.jwks.clone().unwrap_or(Jwks { keys: Vec::new() });
+        let mut jwks = config.jwks.clone().unwrap_or(Jwks { keys: Vec::new() });
+        // The keys an earlier page fetched from jwksUrl: a returning visitor's token is
+        // verified without waiting for a request.
+        let cached = config
+            .jwks_url
+            .as_deref()
+            .and_then(storage::cached_jwks)
+            .and_then(|text| crate::json::jwks_text(&text));
+        let refresh = cached.is_some();
+        if let Some(cached) = cached {
+            jwks.keys.extend(cached.keys);
+        }
         let runtime = Rc::new_cyclic(|this| Runtime {
             config,
             store,
@@ -144,6 +155,16 @@ impl Runtime {
             },
             None => None,
         };
+        // Then the set is fetched anyway, off the way of this page, so the next one verifies
+        // against what the service publishes now (a key it retired is gone from the cache).
+        if refresh && !runtime.jwks_fetched.get() {
+            let weak = runtime.weak();
+            spawn_local(async move {
+                if let Some(rt) = weak.upgrade() {
+                    rt.fetch_jwks().await;
+                }
+            });
+        }
         let pending = match runtime.store.read(Key::Pending).ok().flatten() {
             Some(json) => match crate::json::read_consent_request(&json) {
                 Some(request) => Some(request),
@@ -341,19 +362,28 @@ impl Runtime {
             token::verify(token, jwks, &expected)
         };
         let mut result = check(&self.jwks.borrow());
-        if result == Err(TokenError::UnknownKey) && !self.jwks_fetched.get() {
-            if let Some(url) = &self.config.jwks_url {
-                if let Ok(fetched) = net::jwks(url, self.config.net.timeout_ms).await {
-                    self.jwks_fetched.set(true);
-                    self.jwks.borrow_mut().keys.extend(fetched.keys);
-                    result = check(&self.jwks.borrow());
-                }
-            }
+        if result == Err(TokenError::UnknownKey) && self.fetch_jwks().await {
+            result = check(&self.jwks.borrow());
         }
         result.map(|claims| Verified {
             token: token.into(),
             claims,
         })
+    }
+
+    /// Fetches `jwksUrl` (once per page), adds its keys and keeps the set for the next
+    /// pages; `true` when this call fetched it.
+    async fn fetch_jwks(&self) -> bool {
+        let Some(url) = self.config.jwks_url.as_deref().filter(|_| !self.jwks_fetched.get()) else {
+            return false;
+        };
+        let Ok((fetched, text)) = net::jwks(url, self.config.net.timeout_ms).await else {
+            return false;
+        };
+        self.jwks_fetched.set(true);
+        storage::cache_jwks(url, &text);
+        self.jwks.borrow_mut().keys.extend(fetched.keys);
+        true
     }
 
     fn emit(&self, event: &Event) {

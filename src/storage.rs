@@ -1,5 +1,6 @@
 //! Where consent lives in the browser: the token cookie, mirrored in localStorage, and the
-//! pending choice and subject id in localStorage.
+//! pending choice and subject id in localStorage; beside them, the service's key set as
+//! last fetched.
 //!
 //! Every access is fallible and none panics: a browser with cookies blocked, localStorage
 //! disabled, or a page that redefines `localStorage` to throw still gets a working widget,
@@ -12,12 +13,14 @@ use wasm_bindgen::JsCast;
 use crate::config::CookieConfig;
 use crate::error::StorageError;
 
-/// localStorage key of the token mirror.
-pub const TOKEN_KEY: &str = "vivus_consent";
-/// localStorage key of the choice not yet recorded (the JSON `ConsentRequest`).
-pub const PENDING_KEY: &str = "vivus_consent_pending";
-/// localStorage key of the subject id.
+/// localStorage key of the subject id (one per browser, whatever the cookie's name).
 pub const SUBJECT_KEY: &str = "vivus_consent_subject";
+/// What [`local_key`] appends to the cookie's name for the choice not yet recorded.
+const PENDING_SUFFIX: &str = "_pending";
+/// localStorage key of the key set fetched from a `jwksUrl`, before the URL (a `:` is in no
+/// cookie name, so no [`local_key`] can collide with it).
+#[cfg(feature = "sdk")]
+const JWKS_PREFIX: &str = "vivus_consent_jwks:";
 
 /// What is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -105,20 +108,7 @@ impl BrowserStore {
     }
 
     fn local(&self) -> Result<web_sys::Storage, StorageError> {
-        let window = web_sys::window().ok_or(StorageError::Unavailable)?;
-        window
-            .local_storage()
-            .ok()
-            .flatten()
-            .ok_or(StorageError::Unavailable)
-    }
-
-    fn local_key(key: Key) -> &'static str {
-        match key {
-            Key::Token => TOKEN_KEY,
-            Key::Pending => PENDING_KEY,
-            Key::Subject => SUBJECT_KEY,
-        }
+        local_storage().ok_or(StorageError::Unavailable)
     }
 
     fn html_document() -> Result<web_sys::HtmlDocument, StorageError> {
@@ -144,19 +134,19 @@ impl BrowserStore {
 
     fn read_local(&self, key: Key) -> Result<Option<String>, StorageError> {
         self.local()?
-            .get_item(Self::local_key(key))
+            .get_item(&local_key(&self.cookie.name, key))
             .map_err(|_| StorageError::Access)
     }
 
     fn write_local(&self, key: Key, value: &str) -> Result<(), StorageError> {
         self.local()?
-            .set_item(Self::local_key(key), value)
+            .set_item(&local_key(&self.cookie.name, key), value)
             .map_err(|_| StorageError::Access)
     }
 
     fn remove_local(&self, key: Key) -> Result<(), StorageError> {
         self.local()?
-            .remove_item(Self::local_key(key))
+            .remove_item(&local_key(&self.cookie.name, key))
             .map_err(|_| StorageError::Access)
     }
 }
@@ -205,6 +195,53 @@ impl ConsentStore for BrowserStore {
             return cookie.and(local.or(Ok(())));
         }
         local
+    }
+}
+
+/// The page's localStorage, `None` when there is none or its getter throws.
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// The key set a page fetched from `jwks_url` (its JSON text), when one kept it: a
+/// returning visitor's token is then verified with no request. It is only ever what that
+/// URL served: public keys that a token's signature is checked against, as if just
+/// fetched; a token whose key is not in it still makes the runtime fetch the set again.
+#[cfg(feature = "sdk")]
+pub fn cached_jwks(jwks_url: &str) -> Option<String> {
+    local_storage()?.get_item(&jwks_key(jwks_url)).ok().flatten()
+}
+
+/// Keeps the key set just fetched from `jwks_url` for the next pages, replacing the one
+/// kept before (a key the service dropped goes with it). A cache: a failure is ignored.
+#[cfg(feature = "sdk")]
+pub fn cache_jwks(jwks_url: &str, text: &str) {
+    if let Some(storage) = local_storage() {
+        let _ = storage.set_item(&jwks_key(jwks_url), text);
+    }
+}
+
+#[cfg(feature = "sdk")]
+fn jwks_key(jwks_url: &str) -> String {
+    let mut key = String::from(JWKS_PREFIX);
+    key.push_str(jwks_url);
+    key
+}
+
+/// The localStorage key of `key` for the token cookie `cookie_name`. The token's mirror and
+/// the pending choice are named after the cookie, so two configs with their own cookie on
+/// one origin do not read each other's consent when their cookie is absent; the default
+/// name gives the keys used before (`vivus_consent`, `vivus_consent_pending`), so stored
+/// consent is still found. `pkg/vivus-consent.js` (`mayBeStored`) derives the same names.
+pub fn local_key(cookie_name: &str, key: Key) -> String {
+    match key {
+        Key::Token => String::from(cookie_name),
+        Key::Pending => {
+            let mut name = String::from(cookie_name);
+            name.push_str(PENDING_SUFFIX);
+            name
+        }
+        Key::Subject => String::from(SUBJECT_KEY),
     }
 }
 
@@ -273,6 +310,16 @@ mod tests {
             cookie_line(&cookie, "", 0, true),
             "vivus_consent=; Path=/kz; Max-Age=0; Domain=.vivus.kz; SameSite=Lax; Secure"
         );
+    }
+
+    #[test]
+    fn local_keys_follow_the_cookie_name_and_keep_the_default_names() {
+        let default = CookieConfig::default().name;
+        assert_eq!(local_key(&default, Key::Token), "vivus_consent");
+        assert_eq!(local_key(&default, Key::Pending), "vivus_consent_pending");
+        assert_eq!(local_key("shop_consent", Key::Token), "shop_consent");
+        assert_eq!(local_key("shop_consent", Key::Pending), "shop_consent_pending");
+        assert_eq!(local_key("shop_consent", Key::Subject), "vivus_consent_subject");
     }
 
     #[test]

@@ -20,9 +20,6 @@ use wasm_bindgen::{JsCast, JsValue};
 /// The `BroadcastChannel` name.
 pub const CHANNEL: &str = "vivus_consent";
 
-/// The localStorage keys whose change means "consent changed" to the fallback.
-pub const STORAGE_KEYS: [&str; 2] = ["vivus_consent", "vivus_consent_pending"];
-
 /// The `kind` of the object a tab posts on the channel.
 const MESSAGE: &str = "vivus-consent:changed";
 
@@ -31,7 +28,7 @@ const MESSAGE: &str = "vivus-consent:changed";
 pub struct Stored {
     /// The signed token (`null` when cleared).
     pub token: Option<String>,
-    /// The pending choice, as the JSON stored under `vivus_consent_pending` (`null` when none).
+    /// The pending choice, as the JSON stored in localStorage (`null` when none).
     pub pending: Option<String>,
 }
 
@@ -68,8 +65,8 @@ impl core::fmt::Debug for TabSync {
 impl TabSync {
     /// Starts listening; `on_change` runs once per change made in another tab.
     ///
-    /// `keys` are the localStorage keys the fallback watches (the configured names of
-    /// [`STORAGE_KEYS`]).
+    /// `keys` are the localStorage keys the fallback watches (the token's mirror and the
+    /// pending choice: `crate::storage::local_key`).
     pub fn start(window: &web_sys::Window, keys: Vec<String>, on_change: OnChange) -> TabSync {
         let Ok(channel) = web_sys::BroadcastChannel::new(CHANNEL) else {
             return TabSync::start_storage_fallback(window, keys, on_change);

@@ -1,5 +1,6 @@
 //! The SDK in headless Chromium: the banner in both languages, each button, the settings
-//! and policy dialogs (focus trap, Escape, focus restore), stored tokens valid and not,
+//! and policy dialogs (each: focus trap, Escape, focus restore; focus kept from the page
+//! behind; restore after a language switch), stored tokens valid and not,
 //! storage that throws, cookies that do not stick, invalid config, an unreachable service.
 //!
 //! `CHROMEDRIVER=/usr/bin/chromedriver cargo test -p vivus-consent --target wasm32-unknown-unknown --test browser`
@@ -423,18 +424,16 @@ async fn settings_toggle_categories_and_save_exactly_those() {
     assert_eq!(rt.granted(), Categories::new());
 }
 
-#[wasm_bindgen_test]
-async fn focus_is_trapped_escape_closes_and_focus_returns() {
-    reset_page();
-    let rt = start(config(r#""ui":{"autoShow":false}"#)).await;
-    let opener = page_button();
-    rt.show_preferences();
+/// The open dialog traps Tab and Shift+Tab at its ends, Escape closes it, and focus goes
+/// back to `opener`.
+async fn assert_trapped_then_closed_by_escape(opener: &HtmlElement) {
     let dialog = find("[role=dialog]");
     let focusable = dialog
         .query_selector_all(
             "button:not([disabled]):not([hidden]),input:not([disabled]),a[href],summary",
         )
         .unwrap();
+    assert!(focusable.length() > 1, "the dialog has controls");
     let first: HtmlElement = focusable.item(0).unwrap().dyn_into().unwrap();
     let last: HtmlElement = focusable
         .item(focusable.length() - 1)
@@ -468,6 +467,89 @@ async fn focus_is_trapped_escape_closes_and_focus_returns() {
         Some(opener.as_ref()),
         "focus is back on the opener"
     );
+}
+
+#[wasm_bindgen_test]
+async fn focus_is_trapped_escape_closes_and_focus_returns() {
+    reset_page();
+    let rt = start(config(r#""ui":{"autoShow":false}"#)).await;
+    let opener = page_button();
+    rt.show_preferences();
+    assert_trapped_then_closed_by_escape(&opener).await;
+}
+
+#[wasm_bindgen_test]
+async fn the_policy_viewer_traps_focus_closes_on_escape_and_restores_focus() {
+    reset_page();
+    let markdown = policy::text(policy::CURRENT.id, Language::Ru).expect("policy text");
+    let mut extra = String::from(r#""ui":{"autoShow":false},"policyUrl":""#);
+    extra.push_str(&data_url(markdown));
+    extra.push('"');
+    let rt = start(config(&extra)).await;
+    let opener = page_button();
+    rt.show_policy();
+    // Trap the loaded text's controls, not the loading state's.
+    for _ in 0..50 {
+        if try_find(".policy h3").is_some() {
+            break;
+        }
+        sleep(20).await;
+    }
+    assert!(try_find(".policy h3").is_some(), "the policy loaded");
+    assert_trapped_then_closed_by_escape(&opener).await;
+}
+
+#[wasm_bindgen_test]
+async fn focus_that_lands_outside_an_open_dialog_goes_back_to_it() {
+    reset_page();
+    let rt = start(config(r#""ui":{"autoShow":false}"#)).await;
+    let opener = page_button();
+    rt.show_preferences();
+    let dialog = find("[role=dialog]");
+    // A page script (or Tab from the body) focuses something behind the backdrop.
+    opener.focus().unwrap();
+    assert_ne!(active().as_ref(), Some(opener.as_ref()), "focus did not stay behind");
+    assert_eq!(inner_active().as_ref(), Some(&dialog), "focus is back in the dialog");
+    press(&dialog, "Escape", false);
+    sleep(10).await;
+    assert!(try_find("[role=dialog]").is_none());
+    // With no dialog open the page has its focus to itself again.
+    let other = page_button();
+    opener.focus().unwrap();
+    assert_eq!(active().as_ref(), Some(opener.as_ref()));
+    other.remove();
+}
+
+#[wasm_bindgen_test]
+async fn focus_returns_to_the_banner_button_after_a_language_switch_in_the_dialog() {
+    reset_page();
+    let _rt = start(config(r#""language":"ru""#)).await;
+    let settings: HtmlElement = find("[data-vc=settings]").dyn_into().unwrap();
+    settings.focus().unwrap();
+    click("[data-vc=settings]").await;
+    // The switch re-renders the banner behind the dialog: the opener saved is gone.
+    click("[role=dialog] [data-vc=lang-kk]").await;
+    assert!(!settings.is_connected(), "the banner was rebuilt");
+    press(&find("[role=dialog]"), "Escape", false);
+    sleep(10).await;
+    assert!(try_find("[role=dialog]").is_none());
+    let focused = inner_active().expect("focus is in the widget");
+    assert_eq!(focused.get_attribute("data-vc").as_deref(), Some("settings"));
+    assert_eq!(text("[data-vc=settings]"), focused.text_content().unwrap());
+}
+
+#[wasm_bindgen_test]
+async fn the_page_themes_the_widget_with_vivus_custom_properties() {
+    reset_page();
+    let root: HtmlElement = web_sys::window().unwrap().document().unwrap().document_element().unwrap().dyn_into().unwrap();
+    root.style().set_property("--vivus-accent", "rgb(1, 2, 3)").unwrap();
+    let _rt = start(config("")).await;
+    let accept = find("[data-vc=accept]");
+    let style = web_sys::window().unwrap().get_computed_style(&accept).unwrap().unwrap();
+    // The computed style is live: read it before the page takes its property back.
+    let background = style.get_property_value("background-color").unwrap();
+    root.style().remove_property("--vivus-accent").unwrap();
+    assert_eq!(background, "rgb(1, 2, 3)", "the page's --vivus-accent reaches the shadow root");
 }
 
 #[wasm_bindgen_test]
@@ -616,6 +698,29 @@ async fn cookies_that_do_not_stick_fall_back_to_the_local_storage_mirror() {
 }
 
 #[wasm_bindgen_test]
+async fn the_local_storage_mirror_is_named_after_the_cookie() {
+    reset_page();
+    let token = key().sign(&claims(set(&[Category::Analytics])));
+    // Another config's mirror on this origin is not this config's consent.
+    set_local("vivus_consent", &token);
+    let shop = || config(r#""cookie":{"name":"shop_consent"}"#);
+    let rt = start(shop()).await;
+    assert_eq!(rt.status(), Status::None, "the default mirror is not read");
+    rt.choose(Categories::all(), None, vivus_consent_core::consent::Source::Api)
+        .expect("choose");
+    assert!(local("shop_consent_pending").is_some(), "its choice is kept under its own name");
+    assert!(local("vivus_consent_pending").is_none());
+    drop(rt);
+
+    reset_page();
+    set_local("shop_consent", &token);
+    let rt = start(shop()).await;
+    assert_eq!(rt.status(), Status::Recorded, "its own mirror is read");
+    assert_eq!(rt.granted(), set(&[Category::Analytics]));
+    drop(rt);
+}
+
+#[wasm_bindgen_test]
 async fn an_unreachable_service_leaves_the_choice_pending_and_emits_error() {
     reset_page();
     let errors = record("error");
@@ -724,15 +829,28 @@ fn invalid_config_is_rejected_with_a_type_error_naming_the_member() {
         let message = String::from(err.message());
         assert!(message.contains(member), "{message}");
     }
-    let with_function = js_sys::Object::new();
-    js_sys::Reflect::set(
-        &with_function,
-        &"onChange".into(),
-        &js_sys::Function::new_no_args(""),
-    )
-    .unwrap();
-    let err = vivus_consent::api::config_from_js(&with_function.into()).expect_err("refused");
-    assert!(err.to_string().contains("onChange"));
+    // What JSON.stringify would drop (or make null) without a word, at any depth.
+    for (source, message) in [
+        ("({ onChange() {} })", "onChange: functions are not accepted"),
+        ("({ ui: { onShow() {} } })", "ui.onShow: functions are not accepted"),
+        (
+            "({ categories: { analytics: { services: [], onGrant() {} } } })",
+            "categories.analytics.onGrant: functions are not accepted",
+        ),
+        ("({ language: undefined })", "language: undefined is not accepted"),
+        ("({ cookie: { path: undefined } })", "cookie.path: undefined is not accepted"),
+        (
+            "({ cleanup: { analytics: ['_ga', undefined] } })",
+            "cleanup.analytics[1]: undefined is not accepted",
+        ),
+        ("({ ui: { autoShow: Symbol('x') } })", "ui.autoShow: symbols are not accepted"),
+    ] {
+        let value = js_sys::eval(source).unwrap();
+        let err = vivus_consent::api::config_from_js(&value).expect_err(source);
+        let err: js_sys::Error = JsValue::from(err).dyn_into().expect("an Error");
+        let text = String::from(err.message());
+        assert!(text.contains(message), "{source}: {text}");
+    }
 }
 
 #[wasm_bindgen_test]
@@ -964,4 +1082,38 @@ async fn a_token_whose_key_cannot_be_fetched_grants_nothing_but_is_kept() {
     let rt = start(self::config("")).await;
     assert_eq!(rt.status(), Status::Recorded);
     assert_eq!(rt.granted(), Categories::all());
+}
+
+#[wasm_bindgen_test]
+async fn a_fetched_key_set_is_kept_for_the_next_page_and_storage_that_throws_does_not_stop_it() {
+    let jwk = serde_json::to_string(&key().public_jwk()).expect("jwk");
+    let mut key_set = String::from(r#"{"keys":["#);
+    key_set.push_str(&jwk);
+    key_set.push_str("]}");
+    let url = data_url(&key_set);
+    let fetching = || {
+        let mut config = config("");
+        config.jwks = None;
+        config.jwks_url = Some(url.clone());
+        config
+    };
+    let mut cache_key = String::from("vivus_consent_jwks:");
+    cache_key.push_str(&url);
+    let token = key().sign(&claims(set(&[Category::Marketing])));
+
+    reset_page();
+    store_token(&token);
+    block_local_storage();
+    let rt = start(fetching()).await;
+    restore_local_storage();
+    assert_eq!(rt.status(), Status::Recorded, "verified with the fetched set");
+    assert_eq!(local(&cache_key), None, "nothing could be kept");
+    drop(rt);
+
+    reset_page();
+    store_token(&token);
+    let rt = start(fetching()).await;
+    assert_eq!(rt.status(), Status::Recorded);
+    assert_eq!(local(&cache_key).as_deref(), Some(key_set.as_str()), "the set as fetched is kept");
+    drop(rt);
 }

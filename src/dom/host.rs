@@ -11,7 +11,10 @@ use web_sys::{Document, Element, HtmlElement, ShadowRoot};
 
 use super::{attr, button, child};
 
-/// The banner's rules: all the first-paint build adopts.
+/// The banner's rules: all the first-paint build adopts. Its `:host` rule is the theme: each
+/// internal `--vc-*` colour is the page's `--vivus-*` property when set (inherited through the
+/// host, as the embed placeholders read them), else the light or dark default (pkg/README.md,
+/// "Theming"). Said here rather than in the sheet, whose text ships in the wasm.
 pub(crate) const BANNER_CSS: &str = include_str!("banner.css");
 /// The SDK's sheet: the banner's rules, then the dialogs'.
 #[cfg(feature = "ui")]

@@ -1,6 +1,7 @@
 //! The frame every dialog shares: a backdrop, a `role="dialog"` `aria-modal="true"`
 //! element labelled by its heading, a language switch and a close button; focus is
-//! trapped inside, Escape closes, and focus goes back where it was on close.
+//! trapped inside (Tab here, focus landing elsewhere in `widget::focus_guard`), Escape
+//! closes, and focus goes back where it was on close.
 
 use wasm_bindgen::{JsCast, UnwrapThrowExt};
 use web_sys::{Element, HtmlElement, KeyboardEvent, ShadowRoot};
@@ -59,6 +60,13 @@ pub(crate) fn frame(rt: &Runtime, root: &ShadowRoot, kind: Kind, title: &str, id
             }
             "Tab" if trap(&trap_dialog, &trap_root, key.shift_key()) => event.prevent_default(),
             _ => {}
+        }
+    }));
+    // A press on the backdrop would move focus to the body, out of the dialog.
+    let backdrop_target: web_sys::EventTarget = backdrop.clone().into();
+    listeners.push(Listener::new(&backdrop, "mousedown", move |event| {
+        if event.target().as_ref() == Some(&backdrop_target) {
+            event.prevent_default();
         }
     }));
     root.append_child(&backdrop).ok();

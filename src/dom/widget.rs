@@ -42,6 +42,9 @@ pub(crate) struct Modal {
     pub(crate) status: Option<Element>,
     /// What had focus before the dialog opened, focused again when it closes.
     restore: Option<HtmlElement>,
+    /// Its `data-vc` hook when it is one of ours: a language switch rebuilds the banner, and
+    /// the hook finds the new button where the saved one is gone.
+    restore_hook: Option<String>,
 }
 
 /// The widget's elements.
@@ -55,6 +58,8 @@ pub(crate) struct Ui {
     /// The page's own inline `padding-bottom`, restored when the banner goes.
     padding: Option<String>,
     resize: Option<Listener>,
+    /// While a dialog is open: focus that lands outside the widget goes back to it.
+    focus_guard: Option<Listener>,
 }
 
 impl Ui {
@@ -72,6 +77,7 @@ impl Ui {
             lang,
             padding: None,
             resize: None,
+            focus_guard: None,
         })
     }
 
@@ -185,13 +191,9 @@ pub(crate) fn render(rt: &Runtime) {
             old.body = body;
             old.status = status;
         }
-        if let Some(top) = ui.modals.last() {
-            if let Some(d) = top.view.el.query_selector("[role=dialog]").ok().flatten() {
-                // Keep focus inside the dialog that was rebuilt.
-                if let Ok(d) = d.dyn_into::<HtmlElement>() {
-                    let _ = d.focus();
-                }
-            }
+        // Keep focus inside the dialog that was rebuilt.
+        if let Some(dialog) = ui.modals.last().and_then(|top| dialog_of(&top.view)) {
+            let _ = dialog.focus();
         }
     }
     drop(slot);
@@ -220,11 +222,13 @@ pub(crate) fn open(rt: &Runtime, kind: Kind) {
         return;
     }
     let restore = ui.active();
+    let restore_hook = restore
+        .as_ref()
+        .filter(|e| ui.root.contains(Some(e)))
+        .and_then(|e| e.get_attribute("data-vc"));
     let (view, body, status) = build_modal(rt, kind, &ui.root);
-    if let Some(dialog) = view.el.query_selector("[role=dialog]").ok().flatten() {
-        if let Ok(dialog) = dialog.dyn_into::<HtmlElement>() {
-            let _ = dialog.focus();
-        }
+    if let Some(dialog) = dialog_of(&view) {
+        let _ = dialog.focus();
     }
     ui.modals.push(Modal {
         kind,
@@ -232,7 +236,11 @@ pub(crate) fn open(rt: &Runtime, kind: Kind) {
         body,
         status,
         restore,
+        restore_hook,
     });
+    if ui.focus_guard.is_none() {
+        ui.focus_guard = Some(focus_guard(rt, &ui.doc, &ui.host));
+    }
     drop(slot);
     if kind == Kind::Policy {
         policy_viewer::refresh(rt);
@@ -249,18 +257,51 @@ pub(crate) fn close(rt: &Runtime, kind: Kind) {
             return;
         };
         closed.extend(ui.modals.drain(at..).rev());
+        if ui.modals.is_empty() {
+            ui.focus_guard = None;
+        }
     }
     for modal in closed {
         let restore = modal.restore.clone();
+        let hook = modal.restore_hook.clone();
         let was = modal.kind;
         drop(modal);
-        if let Some(target) = restore.filter(|e| e.is_connected()) {
+        let target = restore
+            .filter(|e| e.is_connected())
+            .or_else(|| find_hook(rt, hook.as_deref()?));
+        if let Some(target) = target {
             let _ = target.focus();
         }
         if was == Kind::Acceptance {
             acceptance::closed(rt);
         }
     }
+}
+
+/// The dialog element of a dialog's view.
+fn dialog_of(view: &View) -> Option<HtmlElement> {
+    view.el.query_selector("[role=dialog]").ok().flatten()?.dyn_into().ok()
+}
+
+/// Sends focus that lands outside the widget back to the top dialog. The dialog's Tab trap
+/// alone lets it leave: a page script can focus its own elements, and Tab from the body
+/// (after a click that focused nothing) reaches the page behind the backdrop.
+fn focus_guard(rt: &Runtime, doc: &Document, host: &HtmlElement) -> Listener {
+    let weak = rt.weak();
+    let host: web_sys::EventTarget = host.clone().into();
+    Listener::new(doc, "focusin", move |event| {
+        // Focus inside the shadow root reaches the document retargeted to the host.
+        if event.target().as_ref() == Some(&host) {
+            return;
+        }
+        let Some(rt) = weak.upgrade() else { return };
+        // Busy: the widget itself is moving focus while it renders.
+        let Ok(ui) = rt.ui.try_borrow() else { return };
+        let top = ui.as_ref().and_then(|ui| ui.modals.last());
+        if let Some(dialog) = top.and_then(|m| dialog_of(&m.view)) {
+            let _ = dialog.focus();
+        }
+    })
 }
 
 /// Closes every dialog.

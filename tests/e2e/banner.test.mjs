@@ -1,10 +1,12 @@
 // The banner journeys (issue 4, with the tag gating of issue 5): first visit in both
 // languages, accept all, reject all (with cookie clean-up), settings from the footer,
-// the policy viewer, and a tampered token. Needs the SDK built into pkg/.
+// the policy viewer, a tampered token, focus kept in a dialog, and a returning visitor
+// verified with the key set unreachable. Needs the SDK built into pkg/.
 
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import {
-  e2e, UI, TEXT, TAG_COOKIES, consentCookie, consentReady, eventually, peekClaims,
+  e2e, UI, TEXT, TAG_COOKIES, consentCookie, consentReady, eventually, focused, peekClaims,
   signAsService, storeToken, tagCookieNames, tagRuns,
 } from './support.mjs';
 
@@ -277,3 +279,74 @@ for (const lang of ['ru', 'kk']) {
     assert.ok(await UI.banner(page, lang).isVisible(), 'closing the policy leaves the banner');
   });
 }
+
+h.test('a click on the backdrop keeps focus in the dialog, and Tab never reaches the page behind', async (t) => {
+  const page = await t.open('/');
+  await UI.settings(page).focus();
+  await UI.settings(page).press('Enter');
+  const dialog = UI.preferences(page);
+  await dialog.waitFor();
+  // The top left corner is the backdrop (the dialog is centred, at most 640 px wide).
+  await page.mouse.click(3, 3);
+  const inWidget = async () => (await focused(page))?.inShadow === true;
+  assert.ok(await inWidget(), `focus stays in the dialog after the click (on ${JSON.stringify(await focused(page))})`);
+  for (let i = 0; i < 12; i++) {
+    await page.keyboard.press(i % 3 ? 'Tab' : 'Shift+Tab');
+    assert.ok(await inWidget(), `Tab ${i + 1} stays in the dialog (on ${JSON.stringify(await focused(page))})`);
+  }
+  // A page script focusing its own element while the dialog is open: focus comes back.
+  await page.evaluate(() => document.querySelector('a[href], button, input')?.focus());
+  assert.ok(await inWidget(), 'focus went back into the dialog');
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'hidden' });
+  assert.equal((await focused(page))?.text, TEXT.ru.settings, 'focus is back on the opener');
+});
+
+// A returning visitor's token is verified against the key set an earlier page fetched and
+// kept, so the reload needs no request (the route makes the key set unreachable; Playwright
+// routes also bypass the HTTP cache, so nothing else could answer).
+async function blockKeySet(page) {
+  const tried = [];
+  await page.route('**/.well-known/jwks.json', (route) => {
+    tried.push(route.request().url());
+    return route.abort();
+  });
+  return tried;
+}
+
+h.test('a returning visitor is verified with the key set unreachable (kept from the first visit)', async (t) => {
+  const page = await t.open('/');
+  await UI.acceptAll(page).click();
+  await recordedToken(page);
+  assert.ok(await page.evaluate(() => localStorage.getItem('vivus_consent_jwks:/.well-known/jwks.json')),
+    'the fetched key set is kept');
+
+  await blockKeySet(page);
+  await page.reload();
+  await consentReady(page);
+  await settle(page);
+  assert.equal(await UI.banner(page).isVisible(), false, 'no banner: the stored consent verified');
+  assert.equal(await sdkHas(page, 'marketing'), true);
+  assert.equal(await page.evaluate(() => window.demoConsent.state().status), 'recorded');
+});
+
+h.test('a token whose key is not in the kept set grants nothing while the key set is unreachable', async (t) => {
+  const page = await t.open('/');
+  await UI.acceptAll(page).click();
+  const token = await recordedToken(page);
+
+  // The same claims, signed by a key the service never published.
+  const { privateKey } = crypto.generateKeyPairSync('ed25519');
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const input = `${b64({ alg: 'EdDSA', kid: 'not-in-the-kept-set', typ: 'JWT' })}.${b64(peekClaims(token))}`;
+  const foreign = `${input}.${crypto.sign(null, Buffer.from(input), privateKey).toString('base64url')}`;
+  await storeToken(page, foreign, h.service.origin);
+
+  const tried = await blockKeySet(page);
+  await page.reload();
+  await consentReady(page);
+  await settle(page);
+  assert.ok(tried.length > 0, 'the unknown kid made the SDK try to fetch the key set');
+  assert.equal(await UI.banner(page).isVisible(), true, 'the banner asks again');
+  assert.equal(await sdkHas(page, 'marketing'), false);
+});
