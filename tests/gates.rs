@@ -824,6 +824,58 @@ mod wired {
         clear_storage();
     }
 
+    /// The data layer's entries, as `gtag` pushed them: `["consent", "update"]`,
+    /// `["config", "G-…"]`, or the SDK's event (no command).
+    fn data_layer_commands() -> Vec<String> {
+        js_sys::Array::from(&global("dataLayer"))
+            .iter()
+            .map(|entry| {
+                let parts = js_sys::Array::from(&entry);
+                let word = |i| parts.get(i).as_string().unwrap_or_default();
+                let mut command = word(0);
+                command.push(' ');
+                command.push_str(&word(1));
+                command
+            })
+            .collect()
+    }
+
+    #[wasm_bindgen_test]
+    async fn consent_mode_is_updated_before_an_inline_gated_gtag_config_runs() {
+        clear_storage();
+        let _ = js_sys::Reflect::delete_property(&window(), &"gtag".into());
+        let _ = js_sys::Reflect::delete_property(&window(), &"dataLayer".into());
+        let snippet = document().create_element("script").unwrap();
+        snippet.set_text_content(Some(include_str!("../pkg/consent-mode.js")));
+        document().body().unwrap().append_child(&snippet).unwrap();
+        let analytics: Categories = [Category::Analytics].into_iter().collect();
+        let mut line = String::from("vivus_consent=");
+        line.push_str(&token(analytics, false));
+        line.push_str("; Path=/");
+        set_cookie(&line);
+        // The markup docs/gates.md shows: inline tags that call gtag as they run.
+        let root = fixture("");
+        gated_script(&root, &[("data-category", "analytics")], "gtag('config', 'G-LOAD');");
+        gated_script(&root, &[("data-category", "marketing")], "gtag('config', 'AW-CHANGE');");
+
+        let rt = Runtime::start(config()).await.unwrap();
+        let _connection = vivus_consent::gates::connect(&rt).unwrap();
+        let at = |commands: &[String], wanted: &str| commands.iter().position(|c| c == wanted);
+        let commands = data_layer_commands();
+        let config = at(&commands, "config G-LOAD").expect("the analytics tag ran at load");
+        assert!(at(&commands, "consent update").is_some_and(|update| update < config), "at load: {commands:?}");
+
+        // A change: the marketing tag runs after the update that grants it.
+        rt.choose(Categories::all(), None, vivus_consent_core::consent::Source::Api).unwrap();
+        let commands = data_layer_commands();
+        let config = at(&commands, "config AW-CHANGE").expect("the marketing tag ran on the change");
+        let update = commands.iter().rposition(|c| c == "consent update").unwrap();
+        assert!(update < config && update > at(&commands, "config G-LOAD").unwrap(), "on a change: {commands:?}");
+        snippet.remove();
+        root.remove();
+        clear_storage();
+    }
+
     #[wasm_bindgen_test]
     async fn a_pending_choice_posted_by_another_tab_applies_here() {
         clear_storage();
