@@ -315,6 +315,11 @@ export type ErrorCode =
   | 'storage'
   /** The visitor closed the policy-acceptance dialog without accepting. */
   | 'declined'
+  /**
+   * The visitor accepted the policy and closed the dialog before the service recorded it (it
+   * was failing): the choice is kept and retried with the same consent id; call again to wait.
+   */
+  | 'acceptance_pending'
   /** The service answered with a token that does not verify here (check `issuer`, `jwks`, `jwksUrl`). Not retried. */
   | 'invalid_token'
   | NetErrorCode
@@ -389,7 +394,8 @@ export declare class Consent {
   /**
    * Asks the visitor to accept the personal data policy (the acceptance dialog, unless a
    * recorded token already says so) and resolves with the recorded token. Rejects with a
-   * `ConsentError` `declined` if the dialog is closed without accepting.
+   * `ConsentError` `declined` if the dialog is closed without accepting, `acceptance_pending`
+   * if it is closed after accepting but before the service recorded it (ask again later).
    */
   requestPolicyAcceptance(): Promise<string>;
   /**

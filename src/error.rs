@@ -30,6 +30,9 @@ pub enum SdkError {
     Token(TokenError),
     /// The visitor closed the policy-acceptance dialog without accepting.
     Declined,
+    /// The visitor accepted the policy and closed the dialog before the service recorded it
+    /// (it was failing): the choice is kept and retried with the same consent id.
+    AcceptancePending,
 }
 
 impl SdkError {
@@ -44,6 +47,7 @@ impl SdkError {
             SdkError::Net(err) => err.code(),
             SdkError::Token(err) => err.code(),
             SdkError::Declined => "declined",
+            SdkError::AcceptancePending => "acceptance_pending",
         }
     }
 
@@ -76,6 +80,10 @@ impl fmt::Display for SdkError {
             SdkError::Token(err) => fmt::Display::fmt(err, f),
             SdkError::Declined => f.write_str(
                 "the visitor did not accept the personal data policy; ask again when they submit",
+            ),
+            SdkError::AcceptancePending => f.write_str(
+                "the visitor accepted the policy but the consent service has not recorded it yet; \
+                 the choice is kept and retried: call again to wait for it",
             ),
         }
     }
@@ -232,6 +240,7 @@ mod tests {
             ),
             (SdkError::Token(TokenError::Expired), "expired"),
             (SdkError::Declined, "declined"),
+            (SdkError::AcceptancePending, "acceptance_pending"),
         ];
         for (err, code) in cases {
             assert_eq!(err.code(), code);

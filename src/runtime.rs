@@ -560,7 +560,8 @@ impl Runtime {
     /// # Errors
     ///
     /// [`SdkError::Declined`] if the visitor closes the dialog without accepting;
-    /// [`SdkError::Unsupported`] in a build without the `ui` feature.
+    /// [`SdkError::AcceptancePending`] if they accepted and closed it before the service
+    /// recorded it; [`SdkError::Unsupported`] in a build without the `ui` feature.
     pub async fn request_policy_acceptance(&self) -> Result<String> {
         {
             let state = self.controller.borrow();
@@ -575,7 +576,15 @@ impl Runtime {
             let promise = crate::dom::acceptance::open(self);
             match JsFuture::from(promise).await {
                 Ok(token) => Ok(token.as_string().unwrap_or_default()),
-                Err(_) => Err(SdkError::Declined),
+                // The dialog rejects with one of these two (see `acceptance::closed`).
+                Err(err) => {
+                    let code = js_sys::Reflect::get(&err, &"code".into()).ok().and_then(|c| c.as_string());
+                    Err(if code.as_deref() == Some(SdkError::AcceptancePending.code()) {
+                        SdkError::AcceptancePending
+                    } else {
+                        SdkError::Declined
+                    })
+                }
             }
         }
         #[cfg(not(feature = "ui"))]

@@ -499,13 +499,12 @@ fn the_storage_event_stands_in_for_broadcast_channel() {
 struct FakeBackend {
     token: RefCell<Option<String>>,
     answers: RefCell<Vec<Result<String, Refusal>>>,
-    pending: Cell<bool>,
     asked: Cell<u32>,
 }
 
 impl FakeBackend {
     fn new() -> Rc<FakeBackend> {
-        Rc::new(FakeBackend { token: RefCell::new(None), answers: RefCell::new(Vec::new()), pending: Cell::new(false), asked: Cell::new(0) })
+        Rc::new(FakeBackend { token: RefCell::new(None), answers: RefCell::new(Vec::new()), asked: Cell::new(0) })
     }
 }
 
@@ -515,9 +514,6 @@ impl Backend for FakeBackend {
     }
     fn policy_token(&self) -> Option<String> {
         self.token.borrow().clone()
-    }
-    fn acceptance_pending(&self) -> bool {
-        self.pending.get()
     }
     fn request_acceptance(&self) -> LocalFuture<Result<String, Refusal>> {
         self.asked.set(self.asked.get() + 1);
@@ -680,15 +676,22 @@ async fn declining_keeps_the_visitor_on_the_form_with_the_reason() {
 async fn closing_the_dialog_while_the_service_fails_says_the_choice_is_kept() {
     let root = fixture(FORM);
     let backend = FakeBackend::new();
-    backend.pending.set(true);
-    backend.answers.borrow_mut().push(Err(Refusal::Declined));
+    backend.answers.borrow_mut().push(Err(Refusal::AcceptancePending));
     let _forms = Forms::install(&document(), backend.clone(), FormConfig::default());
+    let seen = watch_submits("consent_token");
     let (_, apply, _) = form_parts(&root);
     apply.click();
     let notice = || root.query_selector("[data-vivus-form-notice]").unwrap();
     assert!(until(|| notice().is_some()).await);
     let text = notice().unwrap().text_content().unwrap();
     assert!(text.contains("сервис согласий недоступен"), "{text}");
+
+    // The next submit asks again (the runtime reopens the dialog ticked and resends).
+    backend.answers.borrow_mut().push(Ok("kept.then.recorded".into()));
+    apply.click();
+    assert!(until(|| !seen.submits.borrow().is_empty()).await);
+    assert_eq!(backend.asked.get(), 2);
+    assert_eq!(seen.submits.borrow()[0].1.as_deref(), Some("kept.then.recorded"));
     root.remove();
 }
 

@@ -116,6 +116,36 @@ h.test('service down: 3 attempts with growing gaps, then it stops; the form stay
   });
 });
 
+h.test('accepted while the service is down, then Escape: the choice is kept and said so; the next submit asks again and, once the service is back, sends one application', async (t) => {
+  const { ctx, faulty } = await faultyContext(t, (route) => route.abort('connectionrefused'));
+  const page = await ctx.newPage();
+  await page.goto('/e2e-fixture/form.html');
+  const early = watchApplications(page);
+  await submitAndAccept(page);
+  await expectBlocked(page);
+  await page.keyboard.press('Escape');
+  await UI.acceptance(page).waitFor({ state: 'hidden' });
+  // Not a dead end: the form tells the visitor the choice and the data are kept.
+  const notice = page.locator('#application').getByRole('alert');
+  await notice.waitFor();
+  assert.match(await notice.textContent(), /сервис согласий недоступен.*Ваше согласие и введённые данные сохранены/s);
+  assert.equal(await status(page), 'pending');
+
+  // The next submit, still down: the dialog comes back already ticked and sends the same id.
+  const before = faulty.attempts.length;
+  await page.getByRole('button', { name: 'Отправить заявку' }).click();
+  const modal = UI.acceptance(page);
+  await modal.waitFor();
+  assert.equal(await modal.getByRole('checkbox').isChecked(), true, 'the acceptance is remembered');
+  await eventually(() => faulty.attempts.length > before, { message: 'the second submit sends again' });
+  assert.equal(early.requests.length, 0, 'no application while the consent is not recorded');
+
+  // Back: recorded once (one ledger record, one consent id), one application.
+  faulty.on = false;
+  await expectRecordedOnce(page, faulty);
+  assert.equal(early.requests.length, 1);
+});
+
 h.test('500 twice, then the real answer: recorded once with the same id', async (t) => {
   const { ctx, faulty } = await faultyContext(t, (route, n) => (n <= 2
     ? route.fulfill({ status: 500, contentType: 'application/json', body: '{"code":"internal","message":"boom"}' })
