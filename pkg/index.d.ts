@@ -281,9 +281,9 @@ export interface ConsentState {
 export type NetErrorCode =
   /** The service could not be reached (offline, DNS, refused, CORS). Retried. */
   | 'network'
-  /** No answer within `net.timeoutMs`. Retried. */
+  /** No answer within `net.timeoutMs`, or a 408. Retried. */
   | 'timeout'
-  /** The service answered 5xx. Retried. */
+  /** The service answered 5xx, or 429 (busy). Retried. */
   | 'server_error'
   /** The service refused the request (4xx other than 408/429). Not retried. */
   | 'rejected'

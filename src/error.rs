@@ -163,7 +163,10 @@ impl NetError {
         match self {
             NetError::Network => "network",
             NetError::Timeout => "timeout",
-            NetError::Status { status, .. } if *status >= 500 => "server_error",
+            // 408 and 429 are retried like their 5xx and timeout cousins, so they share their
+            // codes and messages ("we will retry"), not the refusal's "reload and choose again".
+            NetError::Status { status: 408, .. } => "timeout",
+            NetError::Status { status, .. } if *status >= 500 || *status == 429 => "server_error",
             NetError::Status { .. } => "rejected",
             NetError::BadResponse => "bad_response",
         }
@@ -264,6 +267,10 @@ mod tests {
             code: String::new()
         }
         .is_retryable());
+        let busy = NetError::Status { status: 429, code: "rate_limited".into() };
+        assert_eq!(busy.code(), "server_error", "told as retried, not as refused");
+        let slow = NetError::Status { status: 408, code: "request_timeout".into() };
+        assert_eq!(slow.code(), "timeout");
         assert!(!NetError::Status {
             status: 409,
             code: String::new()

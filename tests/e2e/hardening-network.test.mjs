@@ -153,7 +153,9 @@ h.test('500 twice, then the real answer: recorded once with the same id', async 
   const page = await ctx.newPage();
   await page.goto('/e2e-fixture/form.html');
   await submitAndAccept(page);
-  await expectRecordedOnce(page, faulty);
+  // What the visitor reads meanwhile, in their language, in the dialog over the form.
+  await expectBlocked(page, TEXT.ru.serverError);
+  await expectRecordedOnce(page, faulty, { pressRetry: false });
   assert.equal(faulty.attempts.length, 3);
 });
 
@@ -165,6 +167,8 @@ h.test('429 with Retry-After: the next attempt waits at least that long', async 
   const page = await ctx.newPage();
   await page.goto('/e2e-fixture/form.html');
   await submitAndAccept(page);
+  // Busy is not a refusal: the visitor is told it is retried, not to reload and choose again.
+  await expectBlocked(page, TEXT.ru.serverError);
   await expectRecordedOnce(page, faulty, { pressRetry: false }); // the SDK's own retry
   assert.equal(faulty.attempts.length, 2);
   const gap = faulty.attempts[1].at - faulty.attempts[0].at;
@@ -209,7 +213,10 @@ h.test('a slow service (10 s): the form waits with progress, does not post early
   await page.goto('/e2e-fixture/form.html');
   const posts = watchApplications(page);
   await submitAndAccept(page);
+  const progress = UI.acceptance(page).getByRole('status').getByText(TEXT.ru.saving);
+  await progress.waitFor();
   await page.waitForTimeout(2000);
+  assert.ok(await progress.isVisible(), 'the visitor still sees the progress message');
   assert.equal(posts.requests.length, 0, 'nothing posted while the service is silent');
   assert.equal(await page.getByLabel('Имя').inputValue(), 'Айгерим <script>');
   await expectRecordedOnce(page, faulty);
