@@ -345,8 +345,12 @@ export interface VivusConsentEventMap {
   change: { categories: Category[]; changed: Category[] };
   /** The service recorded the choice in effect: its signed token and consent id. */
   recorded: { token: string; consentId: string };
-  /** Sending a choice failed (it is retried when the code says so); `message` is in the interface language. */
-  error: { code: NetErrorCode | 'invalid_token'; message: string };
+  /**
+   * Sending a choice failed (it is retried when the code says so), or (`storage`) no place in
+   * the browser could keep the recorded choice, which then holds for this page only (the widget
+   * also tells the visitor). `message` is in the interface language.
+   */
+  error: { code: NetErrorCode | 'invalid_token' | 'storage'; message: string };
 }
 
 /** An event name for `on`/`off`. */

@@ -257,12 +257,19 @@ impl Runtime {
     }
 
     /// A recorded token that no place (cookie, localStorage) could store holds for this page
-    /// only: say so once per page
-    /// (an `error` event, code `storage`, with the i18n'd message; the acceptance dialog shows it).
+    /// only: say so once per page, to the site (an `error` event, code `storage`, with the
+    /// i18n'd message) and to the visitor (the widget's notice, see `dom::render`), so no site
+    /// needs code of its own for it.
     fn check_stored(&self, stored: bool) {
         if !stored && !self.storage_failed.replace(true) {
             self.emit(&Event::Error { code: "storage" });
+            self.render();
         }
+    }
+
+    /// Whether no place in the browser could keep the recorded choice (told once, above).
+    pub fn storage_failed(&self) -> bool {
+        self.storage_failed.get()
     }
 
     async fn send_withdrawal(&self, withdrawal: crate::controller::Withdrawal) {

@@ -175,7 +175,8 @@ pub(crate) fn on_event(rt: &Runtime, event: &Event) {
             }
             super::close(rt, Kind::Acceptance);
         }
-        Event::Error { code } => {
+        // The storage note is the widget's own (`dom::render`), and "retry" cannot help it.
+        Event::Error { code } if *code != "storage" => {
             show_status(rt, crate::i18n::error_message(code, rt.language()), true);
         }
         _ => {}
