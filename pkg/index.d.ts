@@ -283,9 +283,9 @@ export interface ConsentState {
 export type NetErrorCode =
   /** The service could not be reached (offline, DNS, refused, CORS). Retried. */
   | 'network'
-  /** No answer within `net.timeoutMs`. Retried. */
+  /** No answer within `net.timeoutMs`, or a 408. Retried. */
   | 'timeout'
-  /** The service answered 5xx. Retried. */
+  /** The service answered 5xx, or 429 (busy). Retried. */
   | 'server_error'
   /** The service refused the request (4xx other than 408/429). Not retried. */
   | 'rejected'
@@ -317,6 +317,11 @@ export type ErrorCode =
   | 'storage'
   /** The visitor closed the policy-acceptance dialog without accepting. */
   | 'declined'
+  /**
+   * The visitor accepted the policy and closed the dialog before the service recorded it (it
+   * was failing): the choice is kept and retried with the same consent id; call again to wait.
+   */
+  | 'acceptance_pending'
   /** The service answered with a token that does not verify here (check `issuer`, `jwks`, `jwksUrl`). Not retried. */
   | 'invalid_token'
   | NetErrorCode
@@ -342,8 +347,12 @@ export interface VivusConsentEventMap {
   change: { categories: Category[]; changed: Category[] };
   /** The service recorded the choice in effect: its signed token and consent id. */
   recorded: { token: string; consentId: string };
-  /** Sending a choice failed (it is retried when the code says so); `message` is in the interface language. */
-  error: { code: NetErrorCode | 'invalid_token'; message: string };
+  /**
+   * Sending a choice failed (it is retried when the code says so), or (`storage`) no place in
+   * the browser could keep the recorded choice, which then holds for this page only (the widget
+   * also tells the visitor). `message` is in the interface language.
+   */
+  error: { code: NetErrorCode | 'invalid_token' | 'storage'; message: string };
 }
 
 /** An event name for `on`/`off`. */
@@ -391,7 +400,8 @@ export declare class Consent {
   /**
    * Asks the visitor to accept the personal data policy (the acceptance dialog, unless a
    * recorded token already says so) and resolves with the recorded token. Rejects with a
-   * `ConsentError` `declined` if the dialog is closed without accepting.
+   * `ConsentError` `declined` if the dialog is closed without accepting, `acceptance_pending`
+   * if it is closed after accepting but before the service recorded it (ask again later).
    */
   requestPolicyAcceptance(): Promise<string>;
   /**

@@ -90,12 +90,33 @@ async function firstPaint(config) {
   }
 }
 
+// A guarded form submitted while the SDK loads would go without a token: hold it, and submit
+// it again (its button, if still there) once the SDK guards forms or failed to start.
+function holdSubmits() {
+  let held;
+  const hold = (event) => {
+    if (!event.target.matches('form[data-vivus-consent="policy"]')) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    held ??= event;
+  };
+  document.addEventListener('submit', hold, true);
+  return () => {
+    document.removeEventListener('submit', hold, true);
+    const form = held?.target;
+    if (form?.isConnected) form.requestSubmit(held.submitter?.form === form ? held.submitter : null);
+    held = null;
+  };
+}
+let release;
+
 /**
  * Starts the SDK and resolves with the page's consent object (the same one on every call).
  * @param {import('./index').Config} [config]
  * @returns {Promise<import('./index').Consent>}
  */
 export async function init(config) {
+  release ??= holdSubmits();
   // The service that records consent also serves the policy texts it binds consent to
   // (`<service>/v1/policy/<version>/<lang>.md`), so the default follows the endpoint. A path next
   // to this file would break once a bundler moves the module into its assets folder.
@@ -121,6 +142,8 @@ export async function init(config) {
       // The first stage did not start: there is nothing to take away.
     }
     throw error;
+  } finally {
+    release();
   }
 }
 

@@ -184,7 +184,8 @@ impl Consent {
     }
 
     /// Asks the visitor to accept the personal data policy and resolves with the recorded
-    /// token; rejects with `code: 'declined'` if the dialog is closed without accepting.
+    /// token; rejects with `code: 'declined'` if the dialog is closed without accepting, and
+    /// `'acceptance_pending'` if it is closed after accepting, before the service recorded it.
     #[wasm_bindgen(js_name = requestPolicyAcceptance, unchecked_return_type = "Promise<string>")]
     pub fn request_policy_acceptance(&self) -> js_sys::Promise {
         let rt = self.rt.clone();

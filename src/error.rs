@@ -30,6 +30,9 @@ pub enum SdkError {
     Token(TokenError),
     /// The visitor closed the policy-acceptance dialog without accepting.
     Declined,
+    /// The visitor accepted the policy and closed the dialog before the service recorded it
+    /// (it was failing): the choice is kept and retried with the same consent id.
+    AcceptancePending,
 }
 
 impl SdkError {
@@ -44,6 +47,7 @@ impl SdkError {
             SdkError::Net(err) => err.code(),
             SdkError::Token(err) => err.code(),
             SdkError::Declined => "declined",
+            SdkError::AcceptancePending => "acceptance_pending",
         }
     }
 
@@ -76,6 +80,10 @@ impl fmt::Display for SdkError {
             SdkError::Token(err) => fmt::Display::fmt(err, f),
             SdkError::Declined => f.write_str(
                 "the visitor did not accept the personal data policy; ask again when they submit",
+            ),
+            SdkError::AcceptancePending => f.write_str(
+                "the visitor accepted the policy but the consent service has not recorded it yet; \
+                 the choice is kept and retried: call again to wait for it",
             ),
         }
     }
@@ -155,7 +163,10 @@ impl NetError {
         match self {
             NetError::Network => "network",
             NetError::Timeout => "timeout",
-            NetError::Status { status, .. } if *status >= 500 => "server_error",
+            // 408 and 429 are retried like their 5xx and timeout cousins, so they share their
+            // codes and messages ("we will retry"), not the refusal's "reload and choose again".
+            NetError::Status { status: 408, .. } => "timeout",
+            NetError::Status { status, .. } if *status >= 500 || *status == 429 => "server_error",
             NetError::Status { .. } => "rejected",
             NetError::BadResponse => "bad_response",
         }
@@ -232,6 +243,7 @@ mod tests {
             ),
             (SdkError::Token(TokenError::Expired), "expired"),
             (SdkError::Declined, "declined"),
+            (SdkError::AcceptancePending, "acceptance_pending"),
         ];
         for (err, code) in cases {
             assert_eq!(err.code(), code);
@@ -255,6 +267,10 @@ mod tests {
             code: String::new()
         }
         .is_retryable());
+        let busy = NetError::Status { status: 429, code: "rate_limited".into() };
+        assert_eq!(busy.code(), "server_error", "told as retried, not as refused");
+        let slow = NetError::Status { status: 408, code: "request_timeout".into() };
+        assert_eq!(slow.code(), "timeout");
         assert!(!NetError::Status {
             status: 409,
             code: String::new()

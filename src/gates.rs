@@ -2,14 +2,15 @@
 //!
 //! From then on, every consent change (a choice on this page, a revocation, a choice adopted
 //! from another tab):
+//! - sends `gtag('consent','update', …)` and the `dataLayer` event ([`crate::consent_mode`]),
+//!   first, so the Google tags the next step runs see it;
 //! - applies the granted set to the page's gated scripts, iframes and images and runs the
 //!   `onGranted` callbacks ([`crate::dom::gate`]);
-//! - sends `gtag('consent','update', …)` and the `dataLayer` event ([`crate::consent_mode`]);
 //! - deletes the cookies of refused categories, reloading if so configured and a category
 //!   granted on this page was revoked ([`crate::cookie_cleanup`]);
 //! - tells the site's other tabs what it stored ([`crate::tabs`]); they verify and apply it.
 //!
-//! The same apply and Consent Mode update also run once at connect, from the state the
+//! The same Consent Mode update and apply also run once at connect, from the state the
 //! runtime built at start: the *verified* stored token, or the still-pending choice the
 //! runtime is retrying (see the pending-grants rule in [`crate::dom::gate`]).
 //!
@@ -129,8 +130,10 @@ pub fn connect(rt: &Rc<Runtime>) -> Option<Rc<Connection>> {
         }
     }));
 
-    connection.gates.apply(rt.granted());
+    // Consent Mode first: an inline gated `gtag('config', …)` the apply runs must find the
+    // update already in the data layer, or Google tags start under the defaults.
     connection.update_consent_mode(rt);
+    connection.gates.apply(rt.granted());
     Some(connection)
 }
 
@@ -158,8 +161,9 @@ impl Connection {
         match event {
             Event::Change { categories, .. } => {
                 let before = self.applied.replace(*categories);
-                self.gates.apply(*categories);
+                // Consent Mode before the tags, as at connect.
                 self.update_consent_mode(rt);
+                self.gates.apply(*categories);
                 if let Some(window) = web_sys::window() {
                     cookie_cleanup::after_decision(&window, &self.cleanup, before, *categories, &rt.config().cookie.name);
                 }

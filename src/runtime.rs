@@ -278,12 +278,19 @@ impl Runtime {
     }
 
     /// A recorded token that no place (cookie, localStorage) could store holds for this page
-    /// only: say so once per page
-    /// (an `error` event, code `storage`, with the i18n'd message; the acceptance dialog shows it).
+    /// only: say so once per page, to the site (an `error` event, code `storage`, with the
+    /// i18n'd message) and to the visitor (the widget's notice, see `dom::render`), so no site
+    /// needs code of its own for it.
     fn check_stored(&self, stored: bool) {
         if !stored && !self.storage_failed.replace(true) {
             self.emit(&Event::Error { code: "storage" });
+            self.render();
         }
+    }
+
+    /// Whether no place in the browser could keep the recorded choice (told once, above).
+    pub fn storage_failed(&self) -> bool {
+        self.storage_failed.get()
     }
 
     async fn send_withdrawal(&self, withdrawal: crate::controller::Withdrawal) {
@@ -590,7 +597,8 @@ impl Runtime {
     /// # Errors
     ///
     /// [`SdkError::Declined`] if the visitor closes the dialog without accepting;
-    /// [`SdkError::Unsupported`] in a build without the `ui` feature.
+    /// [`SdkError::AcceptancePending`] if they accepted and closed it before the service
+    /// recorded it; [`SdkError::Unsupported`] in a build without the `ui` feature.
     pub async fn request_policy_acceptance(&self) -> Result<String> {
         {
             let state = self.controller.borrow();
@@ -605,7 +613,15 @@ impl Runtime {
             let promise = crate::dom::acceptance::open(self);
             match JsFuture::from(promise).await {
                 Ok(token) => Ok(token.as_string().unwrap_or_default()),
-                Err(_) => Err(SdkError::Declined),
+                // The dialog rejects with one of these two (see `acceptance::closed`).
+                Err(err) => {
+                    let code = js_sys::Reflect::get(&err, &"code".into()).ok().and_then(|c| c.as_string());
+                    Err(if code.as_deref() == Some(SdkError::AcceptancePending.code()) {
+                        SdkError::AcceptancePending
+                    } else {
+                        SdkError::Declined
+                    })
+                }
             }
         }
         #[cfg(not(feature = "ui"))]

@@ -963,7 +963,7 @@ async fn accepted_policy_with_the_service_down_shows_the_error_and_a_retry_and_s
     // After a reload the acceptance is still pending: the dialog opens ticked and resends.
     reset_page_ui_only();
     let again = start(config(r#""language":"kk","ui":{"autoShow":false}"#)).await;
-    let _waiting = {
+    let waiting = {
         let rt = again.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             rt.request_policy_acceptance()
@@ -977,7 +977,26 @@ async fn accepted_policy_with_the_service_down_shows_the_error_and_a_retry_and_s
         .unchecked_into::<HtmlInputElement>()
         .checked());
     assert_eq!(again.status(), Status::Pending);
+
+    // Closed while the acceptance is still being recorded: the caller is told so (not
+    // "declined", and not left waiting forever), and the choice stays pending.
     again.hide();
+    let give_up = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = web_sys::window()
+            .expect("window")
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 1000);
+    });
+    let err = JsFuture::from(js_sys::Promise::race(&js_sys::Array::of2(&waiting, &give_up)))
+        .await
+        .expect_err("the caller is settled when the dialog closes");
+    assert_eq!(
+        js_sys::Reflect::get(&err, &"code".into())
+            .unwrap()
+            .as_string()
+            .as_deref(),
+        Some("acceptance_pending")
+    );
+    assert_eq!(again.status(), Status::Pending);
 }
 
 #[wasm_bindgen_test]

@@ -499,13 +499,12 @@ fn the_storage_event_stands_in_for_broadcast_channel() {
 struct FakeBackend {
     token: RefCell<Option<String>>,
     answers: RefCell<Vec<Result<String, Refusal>>>,
-    pending: Cell<bool>,
     asked: Cell<u32>,
 }
 
 impl FakeBackend {
     fn new() -> Rc<FakeBackend> {
-        Rc::new(FakeBackend { token: RefCell::new(None), answers: RefCell::new(Vec::new()), pending: Cell::new(false), asked: Cell::new(0) })
+        Rc::new(FakeBackend { token: RefCell::new(None), answers: RefCell::new(Vec::new()), asked: Cell::new(0) })
     }
 }
 
@@ -515,9 +514,6 @@ impl Backend for FakeBackend {
     }
     fn policy_token(&self) -> Option<String> {
         self.token.borrow().clone()
-    }
-    fn acceptance_pending(&self) -> bool {
-        self.pending.get()
     }
     fn request_acceptance(&self) -> LocalFuture<Result<String, Refusal>> {
         self.asked.set(self.asked.get() + 1);
@@ -680,15 +676,22 @@ async fn declining_keeps_the_visitor_on_the_form_with_the_reason() {
 async fn closing_the_dialog_while_the_service_fails_says_the_choice_is_kept() {
     let root = fixture(FORM);
     let backend = FakeBackend::new();
-    backend.pending.set(true);
-    backend.answers.borrow_mut().push(Err(Refusal::Declined));
+    backend.answers.borrow_mut().push(Err(Refusal::AcceptancePending));
     let _forms = Forms::install(&document(), backend.clone(), FormConfig::default());
+    let seen = watch_submits("consent_token");
     let (_, apply, _) = form_parts(&root);
     apply.click();
     let notice = || root.query_selector("[data-vivus-form-notice]").unwrap();
     assert!(until(|| notice().is_some()).await);
     let text = notice().unwrap().text_content().unwrap();
     assert!(text.contains("сервис согласий недоступен"), "{text}");
+
+    // The next submit asks again (the runtime reopens the dialog ticked and resends).
+    backend.answers.borrow_mut().push(Ok("kept.then.recorded".into()));
+    apply.click();
+    assert!(until(|| !seen.submits.borrow().is_empty()).await);
+    assert_eq!(backend.asked.get(), 2);
+    assert_eq!(seen.submits.borrow()[0].1.as_deref(), Some("kept.then.recorded"));
     root.remove();
 }
 
@@ -820,6 +823,58 @@ mod wired {
 
         drop(connection);
         drop(seen);
+        root.remove();
+        clear_storage();
+    }
+
+    /// The data layer's entries, as `gtag` pushed them: `["consent", "update"]`,
+    /// `["config", "G-…"]`, or the SDK's event (no command).
+    fn data_layer_commands() -> Vec<String> {
+        js_sys::Array::from(&global("dataLayer"))
+            .iter()
+            .map(|entry| {
+                let parts = js_sys::Array::from(&entry);
+                let word = |i| parts.get(i).as_string().unwrap_or_default();
+                let mut command = word(0);
+                command.push(' ');
+                command.push_str(&word(1));
+                command
+            })
+            .collect()
+    }
+
+    #[wasm_bindgen_test]
+    async fn consent_mode_is_updated_before_an_inline_gated_gtag_config_runs() {
+        clear_storage();
+        let _ = js_sys::Reflect::delete_property(&window(), &"gtag".into());
+        let _ = js_sys::Reflect::delete_property(&window(), &"dataLayer".into());
+        let snippet = document().create_element("script").unwrap();
+        snippet.set_text_content(Some(include_str!("../pkg/consent-mode.js")));
+        document().body().unwrap().append_child(&snippet).unwrap();
+        let analytics: Categories = [Category::Analytics].into_iter().collect();
+        let mut line = String::from("vivus_consent=");
+        line.push_str(&token(analytics, false));
+        line.push_str("; Path=/");
+        set_cookie(&line);
+        // The markup docs/gates.md shows: inline tags that call gtag as they run.
+        let root = fixture("");
+        gated_script(&root, &[("data-category", "analytics")], "gtag('config', 'G-LOAD');");
+        gated_script(&root, &[("data-category", "marketing")], "gtag('config', 'AW-CHANGE');");
+
+        let rt = Runtime::start(config()).await.unwrap();
+        let _connection = vivus_consent::gates::connect(&rt).unwrap();
+        let at = |commands: &[String], wanted: &str| commands.iter().position(|c| c == wanted);
+        let commands = data_layer_commands();
+        let config = at(&commands, "config G-LOAD").expect("the analytics tag ran at load");
+        assert!(at(&commands, "consent update").is_some_and(|update| update < config), "at load: {commands:?}");
+
+        // A change: the marketing tag runs after the update that grants it.
+        rt.choose(Categories::all(), None, vivus_consent_core::consent::Source::Api).unwrap();
+        let commands = data_layer_commands();
+        let config = at(&commands, "config AW-CHANGE").expect("the marketing tag ran on the change");
+        let update = commands.iter().rposition(|c| c == "consent update").unwrap();
+        assert!(update < config && update > at(&commands, "config G-LOAD").unwrap(), "on a change: {commands:?}");
+        snippet.remove();
         root.remove();
         clear_storage();
     }

@@ -21,7 +21,8 @@ pub(crate) struct Pending {
     confirmed: bool,
 }
 
-/// Opens the dialog; the promise resolves with the token or rejects with `declined`.
+/// Opens the dialog; the promise resolves with the token, or rejects with `declined` or,
+/// when the dialog is closed while the acceptance is being recorded, `acceptance_pending`.
 ///
 /// When the visitor already accepted and only the recording is outstanding (a reload while
 /// the service was down), the dialog opens ticked, says it is saving, and sends again.
@@ -174,24 +175,24 @@ pub(crate) fn on_event(rt: &Runtime, event: &Event) {
             }
             super::close(rt, Kind::Acceptance);
         }
-        Event::Error { code } => {
+        // The storage note is the widget's own (`dom::render`), and "retry" cannot help it.
+        Event::Error { code } if *code != "storage" => {
             show_status(rt, crate::i18n::error_message(code, rt.language()), true);
         }
         _ => {}
     }
 }
 
-/// The dialog was closed (cancel, Escape, the close button): unless the acceptance is
-/// already being recorded, the visitor declined.
+/// The dialog was closed (cancel, Escape, the close button): the visitor declined, or, if
+/// they had confirmed, the acceptance is still being recorded. Either way the callers stop
+/// waiting, so the form can tell the visitor and its next submit can ask again (the choice
+/// itself stays pending and keeps its consent id).
 pub(crate) fn closed(rt: &Runtime) {
-    let declined = rt
-        .acceptance
-        .borrow()
-        .as_ref()
-        .is_some_and(|p| !p.confirmed);
-    if declined {
-        reject_all(rt, SdkError::Declined);
-    }
+    let confirmed = match rt.acceptance.borrow().as_ref() {
+        Some(pending) => pending.confirmed,
+        None => return,
+    };
+    reject_all(rt, if confirmed { SdkError::AcceptancePending } else { SdkError::Declined });
 }
 
 fn reject_all(rt: &Runtime, err: SdkError) {

@@ -59,6 +59,10 @@ pub use crate::config::FormConfig;
 pub enum Refusal {
     /// The visitor closed the dialog without accepting the policy.
     Declined,
+    /// The visitor accepted and closed the dialog before the service recorded it (it was
+    /// failing): the choice is kept, and the next submit opens the dialog ticked and sends it
+    /// again with the same consent id.
+    AcceptancePending,
     /// The acceptance dialog cannot be shown (a build without the `ui` feature).
     Unsupported,
 }
@@ -73,9 +77,6 @@ pub trait Backend {
     fn language(&self) -> Language;
     /// The recorded token, if it verified and its claims say the policy was accepted.
     fn policy_token(&self) -> Option<String>;
-    /// Whether the visitor accepted the policy and that choice still waits to be recorded
-    /// (the service was failing).
-    fn acceptance_pending(&self) -> bool;
     /// Asks for acceptance in the SDK's dialog and records it; resolves with the signed token
     /// once the service returned it and it verified.
     fn request_acceptance(&self) -> LocalFuture<Result<String, Refusal>>;
@@ -101,13 +102,6 @@ impl Backend for RuntimeBackend {
         }
     }
 
-    fn acceptance_pending(&self) -> bool {
-        self.0.upgrade().is_some_and(|rt| {
-            let state = rt.snapshot();
-            state.status() == crate::controller::Status::Pending && state.policy_accepted()
-        })
-    }
-
     fn request_acceptance(&self) -> LocalFuture<Result<String, Refusal>> {
         let rt = self.0.upgrade();
         Box::pin(async move {
@@ -115,6 +109,7 @@ impl Backend for RuntimeBackend {
             match rt.request_policy_acceptance().await {
                 Ok(token) => Ok(token),
                 Err(crate::error::SdkError::Unsupported(_)) => Err(Refusal::Unsupported),
+                Err(crate::error::SdkError::AcceptancePending) => Err(Refusal::AcceptancePending),
                 Err(_) => Err(Refusal::Declined),
             }
         })
@@ -358,10 +353,9 @@ impl Shared {
                 self.submit(submitter.as_ref());
             }
             Err(refusal) => {
-                let text = if refusal == Refusal::Declined && self.backend.acceptance_pending() {
-                    kept(lang)
-                } else {
-                    i18n::text(lang).acceptance_required
+                let text = match refusal {
+                    Refusal::AcceptancePending => kept(lang),
+                    Refusal::Declined | Refusal::Unsupported => i18n::text(lang).acceptance_required,
                 };
                 self.show_notice(text);
                 if let Some(button) = submitter.filter(|b| b.is_connected()) {

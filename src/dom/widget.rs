@@ -54,6 +54,9 @@ pub(crate) struct Ui {
     pub(crate) root: ShadowRoot,
     banner: Option<View>,
     pub(crate) modals: Vec<Modal>,
+    /// The note that the choice cannot be remembered, until the visitor closes it.
+    notice: Option<View>,
+    notice_closed: bool,
     lang: Language,
     /// The page's own inline `padding-bottom`, restored when the banner goes.
     padding: Option<String>,
@@ -74,6 +77,8 @@ impl Ui {
             root,
             banner: None,
             modals: Vec::new(),
+            notice: None,
+            notice_closed: false,
             lang,
             padding: None,
             resize: None,
@@ -152,7 +157,7 @@ pub(crate) fn render(rt: &Runtime) {
     let lang = state.language();
     let mut slot = rt.ui.borrow_mut();
     if slot.is_none() {
-        if !state.banner_visible() {
+        if !state.banner_visible() && !rt.storage_failed() {
             return;
         }
         *slot = Ui::new(lang);
@@ -182,6 +187,10 @@ pub(crate) fn render(rt: &Runtime) {
     } else {
         ui.unpad();
     }
+    // Built once (a live region re-inserted would be announced again), rebuilt in a new language.
+    if rt.storage_failed() && !ui.notice_closed && (ui.notice.is_none() || relabel) {
+        ui.notice = Some(storage_notice(rt, ui));
+    }
     if relabel {
         for i in 0..ui.modals.len() {
             let kind = ui.modals[i].kind;
@@ -200,6 +209,25 @@ pub(crate) fn render(rt: &Runtime) {
     if relabel {
         policy_viewer::refresh(rt);
     }
+}
+
+/// Tells the visitor, after the choice, that the browser keeps nothing: the choice holds on
+/// this page only and they will be asked again next time. Above the page, not modal.
+fn storage_notice(rt: &Runtime, ui: &Ui) -> View {
+    let t = crate::i18n::text(ui.lang);
+    let notice = super::el(&ui.doc, "div", "notice");
+    super::attr(&notice, "role", "status");
+    super::text_child(&notice, "p", "", t.error_storage);
+    let close = super::button(&notice, "close", "×", "notice-close");
+    super::attr(&close, "aria-label", t.close);
+    let closing = on_click(rt, &close, |rt| {
+        if let Some(ui) = rt.ui.borrow_mut().as_mut() {
+            ui.notice = None;
+            ui.notice_closed = true;
+        }
+    });
+    let _ = ui.root.append_child(&notice);
+    View { el: notice, listeners: vec![closing] }
 }
 
 fn build_modal(rt: &Runtime, kind: Kind, root: &ShadowRoot) -> (View, Element, Option<Element>) {

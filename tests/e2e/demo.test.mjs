@@ -164,6 +164,9 @@ h.test('the demo endpoint refuses an application without a valid consent token',
   assert.equal(forged.status, 403);
 });
 
+// The SDK unreachable (the entry module included): nothing holds the submit, the service refuses
+// it. A submit made while a reachable SDK is still loading is held and goes through the gate:
+// form.test.mjs "a submit made while the SDK is still loading…".
 h.test('without the SDK the form posts without a token and the service refuses it', async (t) => {
   const page = await openWithoutSdk(t, '/apply.html');
   const posts = watchApplications(page);

@@ -63,6 +63,32 @@ h.test('the form cannot be submitted before acceptance; after it, it goes throug
   assert.equal(await UI.acceptance(page).count(), 0, 'no modal the second time');
 });
 
+h.test('a submit made while the SDK is still loading is held, then goes through the gate once, nothing typed lost', async (t) => {
+  const ctx = await t.context();
+  let letSdkIn;
+  const sdkHeld = new Promise((resolve) => { letSdkIn = resolve; });
+  await ctx.route('**/pkg/vivus_consent_bg.wasm', async (route) => { await sdkHeld; return route.fallback(); });
+  const page = await ctx.newPage();
+  const posts = watchApplications(page);
+  await page.goto('/apply.html');
+  await UI.banner(page).waitFor(); // the first stage's banner: the SDK is not there yet
+  await fillApplication(page);
+  const before = await values(page);
+  await submit(page).click();
+  await page.waitForTimeout(500);
+  assert.equal(posts.requests.length, 0, 'held: not sent without a token');
+  assert.equal(await UI.acceptance(page).count(), 0);
+
+  letSdkIn();
+  await consentReady(page);
+  // The held submit was replayed through the SDK's gate: the acceptance dialog asks.
+  await UI.acceptance(page).waitFor();
+  assert.deepEqual(await values(page), before, 'nothing typed is lost');
+  assert.equal(posts.requests.length, 0);
+  await acceptInModal(page);
+  await assertAccepted(page, posts);
+});
+
 h.test('Enter in a field goes through the same gate', async (t) => {
   const page = await t.open('/apply.html?lang=kk');
   await consentReady(page);

@@ -141,3 +141,45 @@ h.test('withdrawing marketing on "My consents" deletes marketing cookies, keeps 
   assert.equal(runs['meta-pixel'], undefined);
   assert.equal(runs['no-marketing-fallback'], 1);
 });
+
+// cleanup.reload: a page whose running tags must stop when their category is revoked.
+const RELOAD_FIXTURE = `<!doctype html><html lang="ru"><head><meta charset="utf-8"><title>Перезагрузка</title>
+<script type="text/plain" data-category="marketing" data-src="/tags/pixel.js"></script>
+<script type="application/json" id="vivus-consent-config">${JSON.stringify({ cleanup: { reload: true } })}</script>
+<script type="module" src="/pkg/vivus-consent.js"></script>
+</head><body><main><h1>Перезагрузка</h1></main></body></html>`;
+
+h.test('cleanup.reload: withdrawing a category granted on this page reloads it once; granting or refusing what never ran does not', async (t) => {
+  const ctx = await t.context();
+  let loads = 0;
+  await ctx.route('**/e2e-fixture/reload.html', (route) => {
+    loads += 1;
+    return route.fulfill({ contentType: 'text/html; charset=utf-8', body: RELOAD_FIXTURE });
+  });
+  const page = await ctx.newPage();
+  await page.goto('/e2e-fixture/reload.html');
+  const consent = () => page.evaluate(async () => { await window.VivusConsent.init(); });
+  await page.waitForFunction(() => window.VivusConsent);
+  await consent();
+  // Refusing on a fresh page revokes nothing that ran: no reload.
+  await page.evaluate(async () => (await window.VivusConsent.init()).rejectAll());
+  await page.evaluate(async () => (await window.VivusConsent.init()).acceptAll());
+  await eventually(async () => (await tagRuns(page))['meta-pixel'] === 1, { message: 'the pixel ran after the grant' });
+  await eventually(async () => (await page.evaluate(async () => (await window.VivusConsent.init()).state().status)) === 'recorded',
+    { message: 'the grant recorded' });
+  await page.waitForTimeout(300);
+  assert.equal(loads, 1, 'neither the refusal of nothing running nor the grant reloads');
+
+  // The withdrawal revokes marketing, whose pixel is running: the page reloads.
+  const reloaded = page.waitForEvent('load');
+  await page.evaluate(async () => (await window.VivusConsent.init()).withdraw(['marketing']));
+  await reloaded;
+  await page.waitForFunction(() => window.VivusConsent);
+  await consent();
+  await settle(page);
+  assert.equal(loads, 2, 'reloaded exactly once');
+  assert.equal((await tagRuns(page))['meta-pixel'], undefined, 'after the reload the pixel does not run');
+  assert.ok(!(await tagCookieNames(ctx)).includes('_fbp'), 'its cookie is gone');
+  const state = await page.evaluate(async () => (await window.VivusConsent.init()).state());
+  assert.ok(!state.categories.includes('marketing'), JSON.stringify(state));
+});

@@ -116,6 +116,36 @@ h.test('service down: 3 attempts with growing gaps, then it stops; the form stay
   });
 });
 
+h.test('accepted while the service is down, then Escape: the choice is kept and said so; the next submit asks again and, once the service is back, sends one application', async (t) => {
+  const { ctx, faulty } = await faultyContext(t, (route) => route.abort('connectionrefused'));
+  const page = await ctx.newPage();
+  await page.goto('/e2e-fixture/form.html');
+  const early = watchApplications(page);
+  await submitAndAccept(page);
+  await expectBlocked(page);
+  await page.keyboard.press('Escape');
+  await UI.acceptance(page).waitFor({ state: 'hidden' });
+  // Not a dead end: the form tells the visitor the choice and the data are kept.
+  const notice = page.locator('#application').getByRole('alert');
+  await notice.waitFor();
+  assert.match(await notice.textContent(), /сервис согласий недоступен.*Ваше согласие и введённые данные сохранены/s);
+  assert.equal(await status(page), 'pending');
+
+  // The next submit, still down: the dialog comes back already ticked and sends the same id.
+  const before = faulty.attempts.length;
+  await page.getByRole('button', { name: 'Отправить заявку' }).click();
+  const modal = UI.acceptance(page);
+  await modal.waitFor();
+  assert.equal(await modal.getByRole('checkbox').isChecked(), true, 'the acceptance is remembered');
+  await eventually(() => faulty.attempts.length > before, { message: 'the second submit sends again' });
+  assert.equal(early.requests.length, 0, 'no application while the consent is not recorded');
+
+  // Back: recorded once (one ledger record, one consent id), one application.
+  faulty.on = false;
+  await expectRecordedOnce(page, faulty);
+  assert.equal(early.requests.length, 1);
+});
+
 h.test('500 twice, then the real answer: recorded once with the same id', async (t) => {
   const { ctx, faulty } = await faultyContext(t, (route, n) => (n <= 2
     ? route.fulfill({ status: 500, contentType: 'application/json', body: '{"code":"internal","message":"boom"}' })
@@ -123,7 +153,9 @@ h.test('500 twice, then the real answer: recorded once with the same id', async 
   const page = await ctx.newPage();
   await page.goto('/e2e-fixture/form.html');
   await submitAndAccept(page);
-  await expectRecordedOnce(page, faulty);
+  // What the visitor reads meanwhile, in their language, in the dialog over the form.
+  await expectBlocked(page, TEXT.ru.serverError);
+  await expectRecordedOnce(page, faulty, { pressRetry: false });
   assert.equal(faulty.attempts.length, 3);
 });
 
@@ -135,6 +167,8 @@ h.test('429 with Retry-After: the next attempt waits at least that long', async 
   const page = await ctx.newPage();
   await page.goto('/e2e-fixture/form.html');
   await submitAndAccept(page);
+  // Busy is not a refusal: the visitor is told it is retried, not to reload and choose again.
+  await expectBlocked(page, TEXT.ru.serverError);
   await expectRecordedOnce(page, faulty, { pressRetry: false }); // the SDK's own retry
   assert.equal(faulty.attempts.length, 2);
   const gap = faulty.attempts[1].at - faulty.attempts[0].at;
@@ -179,7 +213,10 @@ h.test('a slow service (10 s): the form waits with progress, does not post early
   await page.goto('/e2e-fixture/form.html');
   const posts = watchApplications(page);
   await submitAndAccept(page);
+  const progress = UI.acceptance(page).getByRole('status').getByText(TEXT.ru.saving);
+  await progress.waitFor();
   await page.waitForTimeout(2000);
+  assert.ok(await progress.isVisible(), 'the visitor still sees the progress message');
   assert.equal(posts.requests.length, 0, 'nothing posted while the service is silent');
   assert.equal(await page.getByLabel('Имя').inputValue(), 'Айгерим <script>');
   await expectRecordedOnce(page, faulty);

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import {
-  e2e, UI, consentReady, eventually, fillApplication, peekClaims, signAsService, tagRuns,
+  e2e, UI, consentCookie, consentReady, eventually, fillApplication, peekClaims, signAsService, tagRuns,
   watchApplications,
 } from './support.mjs';
 
@@ -124,6 +124,72 @@ h.test('a page script cannot make consent recorded: forged events, storage write
   await page.waitForTimeout(300);
   assert.equal(posts.requests.length, 0, 'no application left with a forged token');
   assert.deepEqual(await tagRuns(page).then((r) => ALL_INDEX.filter((n) => r[n])), []);
+});
+
+h.test('a page script calling the JS API cannot mark consent recorded while the service does not answer', async (t) => {
+  const ctx = await t.context();
+  const attempts = [];
+  await ctx.route('**/v1/consents**', (route) => {
+    if (route.request().method() !== 'POST') return route.fallback();
+    attempts.push(route.request().url());
+    return route.abort('connectionrefused');
+  });
+  const page = await ctx.newPage();
+  await page.goto('/');
+  await consentReady(page);
+  const posts = watchApplications(page);
+  const MARKETING = ['google-ads', 'meta-pixel', 'video-embed'];
+
+  // accept(): only what it names is applied (pending), the rest stays closed.
+  const first = await page.evaluate(async () => {
+    const c = window.demoConsent;
+    c.accept(['analytics']);
+    await new Promise((r) => setTimeout(r, 300));
+    return { status: c.state().status, token: c.token(), marketing: c.has('marketing') };
+  });
+  assert.deepEqual(first, { status: 'pending', token: null, marketing: false });
+  await page.waitForTimeout(500);
+  assert.deepEqual(await tagRuns(page).then((r) => MARKETING.filter((n) => r[n])), [], 'no tag of the ungranted category ran');
+
+  // acceptAll(), then every way the API hands out a token, the script even ticking the box
+  // and confirming in the (open) shadow root: nothing resolves with a token.
+  const seen = await page.evaluate(async () => {
+    const c = window.demoConsent;
+    const settle = (p) => Promise.race([
+      p.then((v) => ({ resolved: typeof v === 'string' ? v : String(v) }), (e) => ({ rejected: e.code })),
+      new Promise((r) => setTimeout(() => r('waiting'), 1500)),
+    ]);
+    c.acceptAll();
+    const asked = c.requestPolicyAcceptance();
+    const attached = c.attachToken(new FormData());
+    await new Promise((r) => setTimeout(r, 100)); // the dialog opens from a promise job
+    const shadow = document.querySelector('vivus-consent').shadowRoot;
+    shadow.querySelector('#vc-accept').click();
+    shadow.querySelector('[data-vc=confirm]').click();
+    const whileOpen = await Promise.all([settle(asked), settle(attached)]);
+    // A guarded form submitted from code is held, not sent.
+    const form = document.createElement('form');
+    form.method = 'post';
+    form.action = '/demo/applications';
+    form.innerHTML = '<input name="name" value="x"><button type="submit">go</button>';
+    document.body.append(form);
+    const guarded = c.guardForm(form);
+    form.requestSubmit();
+    await new Promise((r) => setTimeout(r, 500));
+    c.hide();
+    const afterClose = await Promise.all([settle(asked), settle(attached)]);
+    return { whileOpen, afterClose, guarded, status: c.state().status, token: c.token(), hasToken: !!form.elements.consent_token };
+  });
+  assert.deepEqual(seen.whileOpen, ['waiting', 'waiting'], 'no token while the service is silent');
+  assert.deepEqual(seen.afterClose, [{ rejected: 'acceptance_pending' }, { rejected: 'acceptance_pending' }], 'attachToken and requestPolicyAcceptance reject');
+  assert.equal(seen.guarded, true);
+  assert.equal(seen.status, 'pending');
+  assert.equal(seen.token, null);
+  assert.equal(seen.hasToken, false, 'no token was put in the form');
+  await page.waitForTimeout(300);
+  assert.equal(posts.requests.length, 0, 'the guarded form did not go out');
+  assert.ok(attempts.length >= 1, 'the choices were sent to the (unreachable) service');
+  assert.equal(await consentCookie(ctx), null);
 });
 
 h.test('a second copy of the SDK (other URLs) does not run any tag twice', async (t) => {

@@ -63,18 +63,6 @@ async function start() {
   return consent;
 }
 
-// When the browser keeps nothing (private mode, storage blocked), the SDK says so with an
-// `error` event (code "storage", message in the visitor's language); the site shows it once.
-document.addEventListener('vivus-consent:error', (event) => {
-  if (event.detail?.code !== 'storage' || document.getElementById('consent-storage-notice')) return;
-  const notice = document.createElement('p');
-  notice.id = 'consent-storage-notice';
-  notice.className = 'notice';
-  notice.setAttribute('role', 'status');
-  notice.textContent = event.detail.message;
-  (document.querySelector('main') ?? document.body).prepend(notice);
-});
-
 /** Resolves to the SDK's consent object, or null when the SDK is unavailable. */
 export const consentReady = start().catch((error) => {
   document.documentElement.dataset.consent = 'error';
