@@ -34,8 +34,12 @@ pub(crate) fn frame(rt: &Runtime, root: &ShadowRoot, kind: Kind, title: &str, id
     attr(&text_child(&header, "h2", "", title), "id", id);
     let mut listeners = Vec::new();
     language_switch(rt, &header, &mut listeners);
-    let close = button(&header, "close", "×", "close");
-    attr(&close, "aria-label", t.close);
+    // The name ("Закрыть") is the button's own text, hidden from sight, and the "×" is
+    // hidden from assistive tech: an aria-label over a visible "×" fails WCAG 2.5.3
+    // (label in name) for speech users, who say what they see.
+    let close = button(&header, "close", "", "close");
+    attr(&text_child(&close, "span", "", "×"), "aria-hidden", "true");
+    text_child(&close, "span", "vh", t.close);
     listeners.push(on_click(rt, &close, move |rt| super::close(rt, kind)));
     let body = child(&dialog, "div", "body");
     let footer = child(&dialog, "footer", "");
