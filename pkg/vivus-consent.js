@@ -74,7 +74,13 @@ async function firstPaint(config) {
     boot = glue;
     // The banner's shadow root when it drew one; its clicks are noted for the SDK to repeat.
     const root = glue.b(config);
-    root?.addEventListener('click', glue.c);
+    if (root) {
+      root.addEventListener('click', glue.c);
+      // A press still held when the SDK takes over is finished there (dom::resume).
+      root.addEventListener('pointerdown', (e) => root.host.setAttribute('data-vc-pressed', e.target.closest('[data-vc]')?.dataset.vc ?? ''));
+      addEventListener('pointerup', () => root.host.removeAttribute('data-vc-pressed'), true);
+      addEventListener('pointercancel', () => root.host.removeAttribute('data-vc-pressed'), true);
+    }
     painted = !!root;
   } catch (error) {
     // The SDK alone still works (it draws the banner itself): say why, once, and go on.

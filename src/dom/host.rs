@@ -81,6 +81,9 @@ pub(crate) mod boot_host {
     pub(crate) const PADDING: &str = "data-vc-pad";
     /// The `data-vc` hooks the visitor clicked, in order, separated by spaces.
     pub(crate) const CLICKS: &str = "data-vc-clicks";
+    /// The hook a pointer is pressed on (set by the entry on `pointerdown`, removed on
+    /// `pointerup`): a press the SDK's takeover splits in two.
+    pub(crate) const PRESSED: &str = "data-vc-pressed";
 }
 
 /// The visitor's doings on the first-paint banner, for the SDK to carry on.
@@ -90,6 +93,8 @@ pub(crate) struct BootLeftover {
     pub(crate) clicks: Vec<String>,
     /// The hook that had keyboard focus.
     pub(crate) focus: Option<String>,
+    /// The hook a pointer was still pressed on.
+    pub(crate) pressed: Option<String>,
 }
 
 /// Removes the first-paint build's host, if there is one, gives the body its padding back
@@ -107,9 +112,10 @@ pub(crate) fn take_boot_host(doc: &Document) -> Option<BootLeftover> {
         .split_ascii_whitespace()
         .map(str::to_owned)
         .collect();
+    let pressed = host.get_attribute(boot_host::PRESSED).filter(|h| !h.is_empty());
     unpad_body(doc, host.get_attribute(boot_host::PADDING));
     host.remove();
-    Some(BootLeftover { clicks, focus })
+    Some(BootLeftover { clicks, focus, pressed })
 }
 
 /// The Русский / Қазақша switch's elements: each button with its language and hook.

@@ -1,6 +1,9 @@
 //! The host element, its shadow root and what is shown in it: the banner and a stack of
 //! dialogs, re-rendered from the state.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use vivus_consent_core::language::Language;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlElement, ShadowRoot};
@@ -22,6 +25,39 @@ pub(crate) fn resume(rt: &Runtime, leftover: &BootLeftover) {
         if let Some(button) = find_hook(rt, hook) {
             button.click();
         }
+    }
+    if let Some(hook) = &leftover.pressed {
+        finish_press(rt, hook);
+    }
+}
+
+/// A press that began on the first-stage banner and ends on the SDK's: the browser fires no
+/// click (its `pointerdown` target is gone), so the release over the same button clicks it.
+/// A new press anywhere first means the visitor moved on.
+fn finish_press(rt: &Runtime, hook: &str) {
+    let Some(doc) = rt.ui.borrow().as_ref().map(|ui| ui.doc.clone()) else {
+        return;
+    };
+    let listeners: Rc<RefCell<Vec<Listener>>> = Rc::default();
+    for kind in ["pointerdown", "pointerup"] {
+        let (weak, hook, held) = (rt.weak(), hook.to_owned(), listeners.clone());
+        let listener = Listener::new(&doc, kind, move |event| {
+            let held = held.clone();
+            if held.borrow().is_empty() {
+                return; // already decided
+            }
+            // Dropped after this handler returns: a closure must not drop itself while it runs.
+            wasm_bindgen_futures::spawn_local(async move { held.borrow_mut().clear() });
+            let Some(rt) = weak.upgrade() else { return };
+            if event.type_() == "pointerup" {
+                if let Some(button) = find_hook(&rt, &hook) {
+                    if event.composed_path().includes(&button, 0) {
+                        button.click();
+                    }
+                }
+            }
+        });
+        listeners.borrow_mut().push(listener);
     }
 }
 

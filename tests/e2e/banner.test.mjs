@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import {
   e2e, UI, TEXT, TAG_COOKIES, consentCookie, consentReady, eventually, focused, peekClaims,
-  signAsService, storeToken, tagCookieNames, tagRuns,
+  recordedToken, settle, signAsService, storeToken, tagCookieNames, tagRuns,
 } from './support.mjs';
 
 const h = e2e();
@@ -20,21 +20,6 @@ const FALLBACK = 'no-marketing-fallback'; // data-category="!marketing"
 
 const only = (runs, names) => Object.fromEntries(names.filter((n) => runs[n]).map((n) => [n, runs[n]]));
 const ones = (names) => Object.fromEntries(names.map((n) => [n, 1]));
-
-async function settle(page) {
-  await page.waitForLoadState('networkidle');
-  await page.waitForTimeout(200);
-}
-
-// The token once the SDK has finished recording: the cookie set and mirrored in
-// localStorage (the service's Set-Cookie can arrive before the SDK's own writes).
-async function recordedToken(page) {
-  await page.waitForFunction(() => window.demoConsent);
-  const token = await page.evaluate(() => window.demoConsent.whenRecorded());
-  await eventually(async () => (await consentCookie(page.context())) === token &&
-    (await page.evaluate(() => localStorage.getItem('vivus_consent'))) === token, { message: 'the stored token' });
-  return token;
-}
 
 for (const lang of ['ru', 'kk']) {
   h.test(`a first visit shows the banner in ${lang} and runs no optional tag`, async (t) => {

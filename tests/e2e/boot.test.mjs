@@ -93,6 +93,42 @@ h.test('the banner is drawn before the SDK is loaded, and a choice made then is 
   assert.deepEqual(page.errors, []);
 });
 
+h.test('a press begun on the first stage\'s button and released on the SDK\'s still clicks it', async (t) => {
+  const { page, release } = await openHeld(t, '/');
+  await UI.banner(page).waitFor();
+  const box = await UI.acceptAll(page).boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  release();
+  await consentReady(page);
+  assert.deepEqual(await hosts(page), ['sdk'], 'the SDK took the banner over while the button was held');
+  await page.mouse.up();
+  await eventually(async () => (await page.evaluate(() => window.demoConsent.state().status)) === 'recorded',
+    { message: 'the held press to count as a click and be recorded' });
+  const token = await page.evaluate(() => window.demoConsent.token());
+  assert.deepEqual((await h.service.verify(token)).claims.cat, ['necessary', 'analytics', 'marketing']);
+  await eventually(async () => (await tagRuns(page))['meta-pixel'] === 1, { message: 'the marketing tag' });
+  assert.equal(await UI.banner(page).isVisible(), false);
+  const history = await h.service.history(token);
+  assert.equal(history.records.length, 1, 'recorded once');
+  assert.deepEqual(page.errors, []);
+});
+
+h.test('a press begun on the first stage and released away from the button clicks nothing', async (t) => {
+  const { page, release } = await openHeld(t, '/');
+  await UI.banner(page).waitFor();
+  const box = await UI.acceptAll(page).boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  release();
+  await consentReady(page);
+  await page.mouse.move(5, 5);
+  await page.mouse.up();
+  await page.waitForTimeout(300);
+  assert.equal(await UI.banner(page).isVisible(), true, 'the banner is still there');
+  assert.equal(await page.evaluate(() => window.demoConsent.state().status), 'none');
+});
+
 h.test('takeover keeps keyboard focus on the same button and moves nothing', async (t) => {
   const { page, release } = await openHeld(t, '/');
   await UI.banner(page).waitFor();

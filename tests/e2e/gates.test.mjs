@@ -4,15 +4,11 @@
 
 import assert from 'node:assert/strict';
 import {
-  e2e, UI, consentCookie, consentReady, eventually, tagCookieNames, tagRuns,
+  e2e, UI, consentCookie, consentReady, eventually, settle, tagCookieNames, tagRuns,
 } from './support.mjs';
 
 const h = e2e();
 
-async function settle(page) {
-  await page.waitForLoadState('networkidle');
-  await page.waitForTimeout(200);
-}
 
 // dataLayer entries as plain data: gtag() pushes `arguments` objects, which
 // serialise as {"0": "consent", "1": "default", "2": {...}}.

@@ -371,7 +371,9 @@ export async function consentReady(page) {
 
 /** Lets the page finish its requests and late scripts (tags run after a choice). */
 export async function settle(page) {
-  await page.waitForLoadState('networkidle');
+  // Playwright's networkidle waits for every frame; an iframe added late (a gated embed)
+  // sometimes never reports it, so this is a bounded wait, not an assertion.
+  await page.waitForLoadState('networkidle', { timeout: 5_000 }).catch(() => {});
   await page.waitForTimeout(200);
 }
 
