@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after } from 'node:test';
 import {
-  e2e, UI, TEXT, ROOT, SCREENSHOT_TIME, assertNoAxeViolations, consentReady, fillApplication, focused, screenshot,
+  e2e, UI, TEXT, ROOT, SCREENSHOT_TIME, assertNoAxeViolations, assertReachable, consentReady, fillApplication, focused, screenshot,
 } from './support.mjs';
 
 const h = e2e();
@@ -163,19 +163,7 @@ for (const lang of ['ru', 'kk']) {
     assert.ok(n >= 4, `the banner has its buttons and policy link (${n})`);
     for (let i = 0; i < n; i++) {
       const control = controls.nth(i);
-      await control.scrollIntoViewIfNeeded();
-      const hit = await control.evaluate((el) => {
-        const r = el.getBoundingClientRect();
-        const x = r.left + r.width / 2, y = r.top + r.height / 2;
-        let top = document.elementFromPoint(x, y);
-        while (top?.shadowRoot) {
-          const inner = top.shadowRoot.elementFromPoint(x, y);
-          if (!inner || inner === top) break;
-          top = inner;
-        }
-        return { visible: y >= 0 && y <= innerHeight && x >= 0 && x <= innerWidth, topmost: top === el || el.contains(top) };
-      });
-      assert.deepEqual(hit, { visible: true, topmost: true }, `banner control ${i} (${await control.textContent()}) cannot be reached`);
+      await assertReachable(control, `banner control ${i} (${await control.textContent()})`);
     }
   });
 }

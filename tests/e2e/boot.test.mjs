@@ -93,7 +93,8 @@ h.test('the banner is drawn before the SDK is loaded, and a choice made then is 
   assert.deepEqual(page.errors, []);
 });
 
-h.test('a press begun on the first stage\'s button and released on the SDK\'s still clicks it', async (t) => {
+/** Presses "accept all" on the first stage's banner and holds it while the SDK takes over. */
+async function pressAcceptAcrossTakeover(t) {
   const { page, release } = await openHeld(t, '/');
   await UI.banner(page).waitFor();
   const box = await UI.acceptAll(page).boundingBox();
@@ -101,6 +102,11 @@ h.test('a press begun on the first stage\'s button and released on the SDK\'s st
   await page.mouse.down();
   release();
   await consentReady(page);
+  return page;
+}
+
+h.test('a press begun on the first stage\'s button and released on the SDK\'s still clicks it', async (t) => {
+  const page = await pressAcceptAcrossTakeover(t);
   assert.deepEqual(await hosts(page), ['sdk'], 'the SDK took the banner over while the button was held');
   await page.mouse.up();
   await eventually(async () => (await page.evaluate(() => window.demoConsent.state().status)) === 'recorded',
@@ -115,13 +121,7 @@ h.test('a press begun on the first stage\'s button and released on the SDK\'s st
 });
 
 h.test('a press begun on the first stage and released away from the button clicks nothing', async (t) => {
-  const { page, release } = await openHeld(t, '/');
-  await UI.banner(page).waitFor();
-  const box = await UI.acceptAll(page).boundingBox();
-  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-  await page.mouse.down();
-  release();
-  await consentReady(page);
+  const page = await pressAcceptAcrossTakeover(t);
   await page.mouse.move(5, 5);
   await page.mouse.up();
   await page.waitForTimeout(300);

@@ -220,16 +220,7 @@ async fn withdrawal_records_a_new_consent_with_fewer_categories() {
     assert_eq!(serde_json::to_value(last.cat).expect("cat"), json!(["necessary"]));
     assert!(last.pa, "the policy withdrawal is a request; the acceptance stands until the operator acts");
 
-    let history: Value = server
-        .client
-        .get(server.url(&format!("/v1/subjects/{subject}/consents")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("history")
-        .json()
-        .await
-        .expect("json");
+    let history = server.history(&subject, &token).await;
     let kinds: Vec<&str> = history["records"].as_array().expect("records").iter().map(|r| r["kind"].as_str().expect("kind")).collect();
     assert_eq!(kinds, ["consent", "withdrawal", "policy_withdrawal_request"]);
     assert_eq!(history["records"][1]["withdraws"], id.as_str());
@@ -264,16 +255,7 @@ async fn withdrawal_with_an_older_token_never_regrants_what_a_later_consent_refu
     assert_eq!(serde_json::to_value(claims.cat).expect("cat"), json!(["necessary"]), "marketing was refused by the later consent");
     assert!(!claims.pa, "the later consent refused the policy");
 
-    let history: Value = server
-        .client
-        .get(server.url(&format!("/v1/subjects/{subject}/consents")))
-        .bearer_auth(&a_token)
-        .send()
-        .await
-        .expect("history")
-        .json()
-        .await
-        .expect("json");
+    let history = server.history(&subject, &a_token).await;
     let last = &history["records"][2];
     assert_eq!(last["kind"], "withdrawal");
     assert_eq!(last["withdraws"], a_id.as_str());
@@ -466,15 +448,7 @@ async fn rotation_publishes_both_keys_and_old_tokens_still_verify() {
 
     let check: Value = server.post_json("/v1/verify", &json!({"token": old_token})).await.json().await.expect("json");
     assert_eq!(check["valid"], true, "{check}");
-    let history = server
-        .client
-        .get(server.url(&format!("/v1/subjects/{subject}/consents")))
-        .bearer_auth(&old_token)
-        .send()
-        .await
-        .expect("history");
-    assert_eq!(history.status(), 200);
-    let history: Value = history.json().await.expect("json");
+    let history = server.history(&subject, &old_token).await;
     assert_eq!(history["records"].as_array().expect("records").len(), 2);
 }
 

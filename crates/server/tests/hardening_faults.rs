@@ -142,25 +142,8 @@ async fn a_full_disk_gives_503_and_recovers_when_space_returns() {
     let filler = disk.path.join("filler");
     fill(&filler);
     // The WAL's last page may still hold a frame or two; post until the disk refuses.
-    let mut acknowledged = 3;
-    let mut refused = None;
-    for _ in 0..20 {
-        let body = consent_body(&new_id(), &subject);
-        let response = server.post_json("/v1/consents", &body).await;
-        match response.status().as_u16() {
-            201 => acknowledged += 1,
-            503 => {
-                assert_eq!(response.headers()["retry-after"], "5");
-                let answer: Value = response.json().await.expect("json");
-                assert_eq!(answer["code"], "unavailable", "{answer}");
-                assert!(answer["message"].as_str().is_some_and(|m| !m.contains("sqlite")), "no storage detail leaks: {answer}");
-                refused = Some(body);
-                break;
-            }
-            other => panic!("a full disk answered {other}"),
-        }
-    }
-    let refused = refused.expect("the full disk refused an append within 20 tries");
+    let (appended, refused) = post_until_refused(&server, &subject, 20, "sqlite").await;
+    let mut acknowledged = 3 + appended;
     let log = logs();
     assert!(
         log.contains("sqlite ledger batch not committed") && log.contains("database or disk is full"),
@@ -201,25 +184,8 @@ async fn a_full_ledger_gives_503_and_recovers_without_root() {
         server.consent(&subject).await;
     }
     ledger.set_max_page_count(1); // raised to the current size: the next new page is refused
-    let mut acknowledged = 3;
-    let mut refused = None;
-    for _ in 0..500 {
-        let body = consent_body(&new_id(), &subject);
-        let response = server.post_json("/v1/consents", &body).await;
-        match response.status().as_u16() {
-            201 => acknowledged += 1,
-            503 => {
-                assert_eq!(response.headers()["retry-after"], "5");
-                let answer: Value = response.json().await.expect("json");
-                assert_eq!(answer["code"], "unavailable", "{answer}");
-                assert!(answer["message"].as_str().is_some_and(|m| !m.contains("full")), "no storage detail leaks: {answer}");
-                refused = Some(body);
-                break;
-            }
-            other => panic!("a full ledger answered {other}"),
-        }
-    }
-    let refused = refused.expect("the full ledger refused an append within 500 tries");
+    let (appended, refused) = post_until_refused(&server, &subject, 500, "full").await;
+    let mut acknowledged = 3 + appended;
     assert!(logs().contains("database or disk is full"), "the log names the cause");
     let health: Value = server.client.get(server.url("/healthz")).send().await.expect("healthz").json().await.expect("json");
     assert_eq!(health["status"], "ok", "a full ledger is a failed batch, not a read-only one: {health}");
@@ -301,4 +267,27 @@ async fn a_read_only_database_serves_reads_refuses_appends_and_recovers_without_
     assert!(out.contains("ledger intact: 3 records"), "{out}");
     drop(ro);
     drop(disk);
+}
+
+/// Posts fresh consents until one is refused with 503 (at most `tries`): the refusal must carry
+/// `Retry-After` and `unavailable`, and its message no storage detail (`detail`). Returns how
+/// many were acknowledged first, and the refused body.
+async fn post_until_refused(server: &TestServer, subject: &str, tries: u32, detail: &str) -> (u64, Value) {
+    let mut acknowledged = 0;
+    for _ in 0..tries {
+        let body = consent_body(&new_id(), subject);
+        let response = server.post_json("/v1/consents", &body).await;
+        match response.status().as_u16() {
+            201 => acknowledged += 1,
+            503 => {
+                assert_eq!(response.headers()["retry-after"], "5");
+                let answer: Value = response.json().await.expect("json");
+                assert_eq!(answer["code"], "unavailable", "{answer}");
+                assert!(answer["message"].as_str().is_some_and(|m| !m.contains(detail)), "no storage detail leaks: {answer}");
+                return (acknowledged, body);
+            }
+            other => panic!("a full ledger answered {other}"),
+        }
+    }
+    panic!("the full ledger refused no append within {tries} tries");
 }

@@ -56,13 +56,7 @@ impl PostgresLedger {
         // commit, so it must mean the record is on disk. Appended last, it overrides an
         // `options=-c synchronous_commit=…` in the URL.
         let options = options.options([("synchronous_commit", "on")]);
-        let location = format!(
-            "postgres://{}@{}:{}/{}",
-            options.get_username(),
-            options.get_host(),
-            options.get_port(),
-            options.get_database().unwrap_or("")
-        );
+        let location = location(&options);
         // One direct connection first: the pool retries until its timeout, but a wrong
         // host, password or database should fail at once with the driver's reason.
         let probe = sqlx::PgConnection::connect_with(&options)
@@ -89,18 +83,23 @@ impl PostgresLedger {
     }
 }
 
-/// Walks the chain over one read-only session: no pool, no migration, no writer.
-pub(crate) async fn verify_read_only(
-    options: PgConnectOptions,
-    watch: Option<[u8; 32]>,
-) -> Result<(ChainStatus, Option<i64>)> {
-    let location = format!(
+/// Where the ledger is, for messages: the URL without the password.
+fn location(options: &PgConnectOptions) -> String {
+    format!(
         "postgres://{}@{}:{}/{}",
         options.get_username(),
         options.get_host(),
         options.get_port(),
         options.get_database().unwrap_or("")
-    );
+    )
+}
+
+/// Walks the chain over one read-only session: no pool, no migration, no writer.
+pub(crate) async fn verify_read_only(
+    options: PgConnectOptions,
+    watch: Option<[u8; 32]>,
+) -> Result<(ChainStatus, Option<i64>)> {
+    let location = location(&options);
     let options = options.options([("default_transaction_read_only", "on")]);
     let mut conn = sqlx::PgConnection::connect_with(&options)
         .await

@@ -111,6 +111,19 @@ impl TestServer {
         (status, response.json().await.expect("json body"))
     }
 
+    /// `GET /v1/subjects/{subject}/consents` with `token`, expecting 200; the JSON body.
+    pub async fn history(&self, subject: &str, token: &str) -> Value {
+        let response = self
+            .client
+            .get(self.url(&format!("/v1/subjects/{subject}/consents")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("history");
+        assert_eq!(response.status(), 200, "history of {subject}");
+        response.json().await.expect("json")
+    }
+
     /// Records a fresh consent and returns (body, token).
     pub async fn consent(&self, subject: &str) -> (Value, String) {
         let body = consent_body(&new_id(), subject);
