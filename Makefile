@@ -44,14 +44,14 @@ tool-wasm-bindgen:
 # python3 runs the policy extractor's check (crates/core/tests/policy.rs).
 tool-apt:
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v python3 >/dev/null; then \
-	  $(SUDO) apt-get update -qq; \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver python3 >/dev/null; \
+	  $(SUDO) apt-get -o DPkg::Lock::Timeout=900 update -qq; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=900 install -y -qq chromium chromium-driver python3 >/dev/null; \
 	fi
 
 tool-postgres:
 	@if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then \
-	  $(SUDO) apt-get update -qq; \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; \
+	  $(SUDO) apt-get -o DPkg::Lock::Timeout=900 update -qq; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=900 install -y -qq postgresql >/dev/null; \
 	fi
 	@bash scripts/postgres-up.sh
 
