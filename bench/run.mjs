@@ -271,8 +271,8 @@ async function startServer() {
 //   explore      first visit, then everything a visitor can open (settings, policy viewer):
 //                every byte the consent UI can make the page load
 
-const SETTLE_MS = 250; // after the banner shows, so late long tasks and shifts are counted
-const QUIET_MS = 300; // no request in flight for this long: the page has loaded what it will
+const SETTLE_MS = 250; // at least this long after the banner shows, so late long tasks and shifts are counted
+const QUIET_MS = 150; // no request in flight for this long (and then an idle main thread): the page has loaded what it will
 
 function pageSpec(c, firstFrameClick = false) {
   const banner = c.banner ? { host: c.banner.host ?? null, selector: c.banner.selector } : { host: null, selector: null };
@@ -408,12 +408,19 @@ async function openPage(browser, c, throttle, { firstFrameClick = false } = {}) 
 }
 
 /**
- * Waits until the network is quiet, then until the main thread is idle (what arrived last,
- * e.g. a module loaded after the banner, has started), then two more frames.
+ * Waits until the network is quiet and then the main thread idle (what arrived last, e.g. a
+ * module loaded after the banner, has run), again if that run sent new requests; then two
+ * more frames.
  */
 async function settle(p) {
-  await p.net.quiet(QUIET_MS, p.quick);
-  await p.evaluate((ms) => new Promise((ok) => requestIdleCallback(() => requestAnimationFrame(() => requestAnimationFrame(() => ok(true))), { timeout: ms })), p.quick);
+  const until = Date.now() + p.quick;
+  for (;;) {
+    await p.net.quiet(QUIET_MS, Math.max(0, until - Date.now()));
+    const sent = p.net.entries.length;
+    await p.evaluate((ms) => new Promise((ok) => requestIdleCallback(() => ok(true), { timeout: ms })), p.quick);
+    if (p.net.entries.length === sent || Date.now() > until) break;
+  }
+  await p.evaluate(() => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(() => ok(true)))));
 }
 
 /** Runs a scenario in its own context; a failure says at which stage, with the page's errors. */
@@ -445,9 +452,9 @@ async function visitRun(browser, server, c, throttle, { screenshot, firstOnly = 
     await page.goto(url, { waitUntil: 'load', timeout });
     stage.name = 'banner visible';
     if (c.banner) await wait(() => window.__bench.bannerAt !== null, null, timeout);
-    await wait((ms) => performance.now() - (window.__bench.bannerAt ?? 0) >= ms, SETTLE_MS, timeout, 50);
     // Long tasks and shifts up to here: the banner, and whatever the library loads after it.
     await settle(p);
+    await wait((ms) => performance.now() - (window.__bench.bannerAt ?? 0) >= ms, SETTLE_MS, timeout, 50);
     const first = await evaluate(readBench);
     stage.name = 'heap, first visit';
     const firstHeap = await heapAfterGc(cdp);
@@ -754,7 +761,7 @@ const METHOD = [
   'Ours, as pkg/README shows it: "vivus-consent (this repo)" is the `<script type="module">` quick start (an inline module imports `/pkg/vivus-consent.js` and calls `init({jwks, language: \'ru\'})` with the running service\'s key set inline); "one tag" is `<script type="module" src="/pkg/vivus-consent.js">` with the same config in a `<script type="application/json" id="vivus-consent-config">` block; "+ preload hints" is the quick start with `<link rel="modulepreload">` / `<link rel="preload" as="fetch" crossorigin>` in `<head>` for every script and wasm file the quick start page requested from `/pkg/` before its banner showed (learnt from one load of that page at the start of the run, so the hints follow the SDK\'s files). The issue\'s table shows the quick start. `consent-mode.js` is on no page (none has Google tags; each library would need the same defaults snippet).',
   'Clock: the page\'s `performance.now()`, 0 = navigation start. A script injected before any page script (`addInitScript`) watches for the banner element (vanilla-cookieconsent `#cc-main .cm`, Osano `.cc-window`, Klaro `.klaro .cookie-notice`, ours the banner inside the `<vivus-consent>` shadow root, captured by wrapping `attachShadow`). "In the DOM": the first MutationObserver callback (childList) in which the element exists. "Visible": the first requestAnimationFrame callback in which it has a box inside the viewport and `checkVisibility({opacityProperty, visibilityProperty})` is true (not display:none, visibility:hidden or opacity:0, itself or an ancestor), i.e. the first frame that paints it; checking only there forces no extra style or layout work inside the libraries\' own tasks. vanilla-cookieconsent builds its banner hidden and starts the fade-in 100 ms later (`setTimeout(..., 100)` adding `cc--anim`), Osano 20 ms later (removing `cc-invisible`), so their two figures differ by about that.',
   'Bytes per visitor path, from the network: every request the page made is recorded from the browser\'s network events (playwright, i.e. CDP Network) with its response body, whether it came over the wire or from the HTTP cache; each response gets the moment it arrived on the page\'s clock from its Resource Timing entry (the network\'s own timing where the page has none). A path\'s bytes are the sum, over the responses it received, of each body compressed with brotli 11 (gzip -9 beside it), plus the library\'s inline config (how much larger the page\'s HTML is, brotli 11, than the no-library page\'s). Not counted: the HTML document itself, and the consent service\'s API answers (`/v1/…`, `/.well-known/…`: the recorded choice, the key set, the policy text), which are data, listed apart. Paths: (a) first visit, the responses that arrived before the frame that showed the banner; (b) returning visitor (consent stored, same context), the responses that arrived before the gated script ran, from the cache or not; (c) everything: a fresh first visit, then every part of the consent UI opened one after the other by trusted clicks, each waited for until shown and the network quiet: ours the settings dialog, then the policy viewer until its text is rendered; vanilla-cookieconsent its preferences dialog; Klaro its settings modal; Osano has no preferences UI, so its path is the first visit. A URL fetched twice counts twice. (a) and (b) are taken in every run and shown as the median; (c) once per contender.',
-  `First visit: \`page.goto(url, {waitUntil: 'load'})\`, wait for the banner, then ${SETTLE_MS} ms, then until no request has been in flight for ${QUIET_MS} ms (so whatever the library loads after its banner is in), then an idle callback (\`requestIdleCallback\`: what arrived last has run) and two frames. Long tasks: \`PerformanceObserver({type: 'longtask', buffered: true})\`; total blocking time = Σ max(0, duration − 50 ms) over all long tasks from navigation start to that point (not Lighthouse's FCP→TTI window). Layout shift: Σ of \`layout-shift\` entries without recent input over the same window.`,
+  `First visit: \`page.goto(url, {waitUntil: 'load'})\`, wait for the banner, then until no request has been in flight for ${QUIET_MS} ms and the main thread is idle (\`requestIdleCallback\`), again if what ran sent new requests (so whatever the library loads and starts after its banner is in), then two frames, and at least ${SETTLE_MS} ms after the banner. Long tasks: \`PerformanceObserver({type: 'longtask', buffered: true})\`; total blocking time = Σ max(0, duration − 50 ms) over all long tasks from navigation start to that point (not Lighthouse's FCP→TTI window). Layout shift: Σ of \`layout-shift\` entries without recent input over the same window.`,
   'Whose long task: the Long Tasks API names no script for work in the page\'s own frame, so each long task is matched with the scripts of the long animation frames (`PerformanceObserver({type: \'long-animation-frame\', buffered: true})`, each script entry of 5 ms or more with its `sourceURL`) that overlap it in time. A long task is the library\'s when one of those scripts comes from the library\'s files (ours: anything served from `/pkg/`; the peers: their `/lib/<name>/` folder) or from the page itself (its inline scripts are the library\'s integration: the config and start call, Osano\'s gating code; on the no-library page only the one-line gated script). Tasks with no script entry at all (compiling, style and layout, garbage collection) are counted apart as unattributed; the no-library page\'s count of those is the floor.',
   'Accept after the page settled: a trusted mouse click (CDP input) on the accept-all button at its centre; the time is the page clock difference between the click event\'s `timeStamp` (a capture listener on `window`) and `__gatedRanAt`. Ours includes what its accept does before the gated script runs (the consent service round trip, if it waits for it).',
   'Click in the banner\'s first frame: a fresh first visit in which the probe, in the requestAnimationFrame callback that first finds the banner visible, queues a task (`setTimeout(…, 0)`, so it runs right after that frame is painted) that clicks the accept button: pointerdown, mousedown, pointerup, mouseup and click dispatched on it at its centre. The figure is the moment of that click → `__gatedRanAt`; "click lag" is how long after the frame\'s start the click came. Whatever the library still has to load or start at that moment is in the figure (the responses that arrived in between are listed in results.json as `loadedAfterClick`). The events are dispatched by the page, not by CDP input: a trusted click through the harness arrives a round trip later (6–40 ms on this shared machine when tried), and by then ours may already have loaded the SDK, so the figure would measure the harness. They are untrusted (`isTrusted` false); none of the four libraries looks at it.',
