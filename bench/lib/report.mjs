@@ -103,7 +103,7 @@ export function issueTable(r) {
         const s = paths[OURS]?.[key];
         need(s, 'ours: no run got this far');
         const v = s.median;
-        return verdict(v <= limit, `${v} B brotli (median of ${s.n} runs), target ${limit} B${v > limit ? `: over by ${v - limit} B` : ''}`);
+        return verdict(v <= limit, `${v} B brotli (median over ${s.n} runs), target ${limit} B${v > limit ? `: over by ${v - limit} B` : ''}`);
       },
     );
   bytesRow('bytes a returning visitor loads before granted tags run', 'beforeGatedBrotli', 20000, '0');
@@ -281,7 +281,7 @@ function missFacts(r, rows) {
       for (const run of runs) for (const task of run.tasks ?? []) for (const s of task.lib ? task.scripts : []) scripts.set(s, (scripts.get(s) ?? 0) + 1);
       const o = r.figures[`x${t}`]?.[OURS];
       out.push(
-        `${f}: ${fmt(o?.longTasks?.median, 'n')} long tasks (median), ${fmt(o?.libLongTasks?.median, 'n')} of them ours, ${fmt(o?.unattributedLongTasks?.median, 'n')} with no script; ` +
+        `${f}: long tasks per run (medians): ${fmt(o?.longTasks?.median, 'n')} in all, ${fmt(o?.libLongTasks?.median, 'n')} ours, ${fmt(o?.unattributedLongTasks?.median, 'n')} with no script; ` +
           `scripts in ours: ${[...scripts].map(([s, n]) => `\`${s}\` (${n}×)`).join(', ') || 'none'}.`,
       );
     } else if (f.startsWith('banner visible')) {
@@ -366,7 +366,8 @@ export function writeReport(r, path) {
   L.push('');
   L.push(
     `Headless Chromium ${r.versions.chromium}, ${r.runs} runs per contender and CPU setting. Times: median (p25–p75). Bytes: brotli 11, kB of 1,000 bytes, counted from what the browser received on each visitor path (the peers' and ours' inline config included; the HTML document and the consent service's API answers not). ` +
-      '"vivus-consent" is the `<script type="module">` quick start; the one-tag and preload-hint pages are in the tables below. The heap is measured unthrottled when CPU ×1 is in the run.',
+      '"vivus-consent" is the `<script type="module">` quick start; the one-tag and preload-hint pages are in the tables below. ' +
+      `The heap is taken at the run's first CPU setting (×${r.throttle[0]}); it does not depend on it.`,
   );
   L.push('');
   L.push('How each figure was judged:');
