@@ -13,16 +13,23 @@
 // and/or by a JSON block (attributes win over the block):
 //   <script type="application/json" id="vivus-consent-config">{ ... }</script>
 //
-// Two stages: vivus_consent_boot*.js/wasm draws the banner of a first visit, then the SDK
-// (vivus_consent*.js/wasm) loads and takes it over. With consent stored, the SDK loads at once.
+// Three stages, each loaded only when the page view needs it:
+//   vivus_consent_boot*.js/wasm  the banner of a first visit, before anything else;
+//   vivus_consent*.js/wasm       the runtime: every page view (the stored token checked, granted
+//                                tags run, the JS API, events);
+//   vivus_consent_ui*.js/wasm    the widget and the recorder: on a first visit after the
+//                                banner's frame, else when the visitor opens settings or the
+//                                policy, submits the loan form without a recorded acceptance,
+//                                or makes a choice to record.
 
 /** The first stage's glue once loaded (its exports: `b` paint, `c` clicked, `u` unpaint). */
 let boot;
 
-/** The SDK's class, set once the SDK has loaded (a live binding: read it after `init`). */
+/** The SDK's class, set once the runtime has loaded (a live binding: read it after `init`). */
 export let Consent;
 
-let sdk;
+let runtime;
+let ui;
 let first;
 
 /**
@@ -38,14 +45,24 @@ async function loadStage(importGlue, wasmUrl) {
   return glue;
 }
 
-/** Loads the SDK once. */
-function loadSdk() {
-  sdk ??= loadStage(() => import('./vivus_consent.js'), new URL('./vivus_consent_bg.wasm', import.meta.url))
+/** Loads the runtime once. */
+function loadRuntime() {
+  runtime ??= loadStage(() => import('./vivus_consent.js'), new URL('./vivus_consent_bg.wasm', import.meta.url))
     .then((glue) => {
       Consent = glue.Consent;
       return glue;
     });
-  return sdk;
+  return runtime;
+}
+
+/** Loads the interactive stage once (the runtime calls it when it first needs the stage). */
+function loadUi() {
+  if (!ui) {
+    ui = loadStage(() => import('./vivus_consent_ui.js'), new URL('./vivus_consent_ui_bg.wasm', import.meta.url));
+    // A failed load is tried again by the next need (the runtime asks again).
+    ui.catch(() => { ui = undefined; });
+  }
+  return ui;
 }
 
 /**
@@ -65,9 +82,12 @@ function mayBeStored(config) {
   }
 }
 
-/** The first stage: draws the banner if the SDK would, then waits until it is painted. */
+/**
+ * The first stage: draws the banner if the SDK would, then waits until it is painted.
+ * Resolves with whether it drew one (the interactive stage will then be needed at once).
+ */
 async function firstPaint(config) {
-  if (mayBeStored(config)) return;
+  if (mayBeStored(config)) return false;
   let painted = false;
   try {
     const glue = await loadStage(() => import('./vivus_consent_boot.js'), new URL('./vivus_consent_boot_bg.wasm', import.meta.url));
@@ -94,10 +114,11 @@ async function firstPaint(config) {
       setTimeout(resolve, 100);
     });
   }
+  return painted;
 }
 
-// A guarded form submitted while the SDK loads would go without a token: hold it, and submit
-// it again (its button, if still there) once the SDK guards forms or failed to start.
+// A guarded form submitted while the runtime loads would go without a token: hold it, and
+// submit it again (its button, if still there) once the runtime guards forms or failed to start.
 function holdSubmits() {
   let held;
   const hold = (event) => {
@@ -136,10 +157,14 @@ export async function init(config) {
     }
   }
   first ??= firstPaint(config);
-  await first;
+  const painted = await first;
+  const loading = loadRuntime();
+  // The banner is up: the widget that takes it over is needed as soon as the runtime is, so
+  // both load side by side (the runtime asked first: it decides what the page may run).
+  if (painted) loadUi().catch(() => {});
   try {
-    const { init: start } = await loadSdk();
-    return await start(config);
+    const { start } = await loading;
+    return await start(config, loadUi);
   } catch (error) {
     // No SDK behind the first stage's banner (an invalid config, the SDK unreachable): take it away.
     try {

@@ -139,7 +139,8 @@ impl fmt::Display for StorageError {
 impl std::error::Error for StorageError {}
 
 /// Talking to the consent service failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
 pub enum NetError {
     /// The request could not be sent or got no answer (offline, DNS, refused, CORS).
     Network,
@@ -173,7 +174,6 @@ impl NetError {
     }
 
     /// What the failure means for the choice: retried, kept, or dropped as refused.
-    #[cfg(feature = "sdk")]
     pub fn failure(&self) -> crate::controller::Failure {
         use crate::controller::Failure;
         match self {

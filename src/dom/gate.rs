@@ -52,8 +52,9 @@
 //! [`Gates::apply`]; the controller decides which set that is by these rules.
 
 use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
+use gloo_events::{EventListener, EventListenerOptions};
 use js_sys::Reflect;
 use vivus_consent_core::category::{Categories, Category};
 use vivus_consent_core::language::Language;
@@ -220,7 +221,6 @@ button:focus-visible{outline:3px solid var(--vivus-focus,#1a73e8);outline-offset
 /// [`Gates::apply`] with the new set.
 pub type AllowHook = Box<dyn Fn(Category)>;
 
-type EventClosure = Closure<dyn FnMut(web_sys::Event)>;
 
 struct State {
     granted: Categories,
@@ -243,15 +243,14 @@ struct Inner {
     waiting: Cell<bool>,
     /// The queue is being worked through (an inline script may re-enter the gates).
     pumping: Cell<bool>,
-    /// Called on load or error of the script waited for; one closure for all of them.
-    script_done: RefCell<Option<EventClosure>>,
-    /// The script waited for, so its handlers can be removed.
-    waited: RefCell<Option<Element>>,
+    /// The load and error listeners of the script waited for; dropping them unhooks it.
+    waited: RefCell<Option<[EventListener; 2]>>,
     /// The Trusted Types policy for activated scripts, made on first use (`Some(None)`: none).
     trusted: RefCell<Option<Option<ScriptPolicy>>>,
     /// The shadow roots of the placeholders this page's gates drew: only a click inside one
     /// of them loads or allows anything, never one on markup the page made look alike.
     ours: js_sys::WeakSet,
+    this: Weak<Inner>,
 }
 
 /// The gates of one page: build with [`Gates::install`], feed with [`Gates::apply`].
@@ -260,7 +259,7 @@ pub struct Gates {
     inner: Rc<Inner>,
     observer: Option<web_sys::MutationObserver>,
     _observed: Closure<dyn FnMut(js_sys::Array)>,
-    click: Closure<dyn FnMut(web_sys::Event)>,
+    _click: EventListener,
 }
 
 impl core::fmt::Debug for Gates {
@@ -278,7 +277,7 @@ impl Gates {
     /// Starts watching `document` for gated elements added later and for placeholder clicks.
     /// Nothing runs until the first [`Gates::apply`].
     pub fn install(document: &Document, lang: Language, on_allow: AllowHook) -> Gates {
-        let inner = Rc::new(Inner {
+        let inner = Rc::new_cyclic(|this| Inner {
             document: document.clone(),
             sheet: RefCell::new(None),
             state: RefCell::new(State {
@@ -291,21 +290,11 @@ impl Gates {
             on_allow,
             waiting: Cell::new(false),
             pumping: Cell::new(false),
-            script_done: RefCell::new(None),
             waited: RefCell::new(None),
             trusted: RefCell::new(None),
             ours: js_sys::WeakSet::new(),
+            this: this.clone(),
         });
-
-        let weak = Rc::downgrade(&inner);
-        let done = Closure::new(move |_event: web_sys::Event| {
-            if let Some(inner) = weak.upgrade() {
-                inner.unhook_waited();
-                inner.waiting.set(false);
-                inner.pump();
-            }
-        });
-        *inner.script_done.borrow_mut() = Some(done);
 
         let weak = Rc::downgrade(&inner);
         // Any batch of added nodes triggers a re-scan: two selector queries cost less than
@@ -324,14 +313,15 @@ impl Gates {
         }
 
         let weak = Rc::downgrade(&inner);
-        let click = Closure::new(move |event: web_sys::Event| {
+        // Not passive: a click the gates handle is marked (preventDefault) so a second copy
+        // of the SDK on the page leaves it alone.
+        let click = EventListener::new_with_options(document, "click", EventListenerOptions::enable_prevent_default(), move |event| {
             if let Some(inner) = weak.upgrade() {
-                inner.placeholder_click(&event);
+                inner.placeholder_click(event);
             }
         });
-        let _ = document.add_event_listener_with_callback("click", click.as_ref().unchecked_ref());
 
-        Gates { inner, observer, _observed: observed, click }
+        Gates { inner, observer, _observed: observed, _click: click }
     }
 
     /// Applies the granted set: activates every gated element whose requirement now holds,
@@ -395,22 +385,15 @@ impl Drop for Gates {
         if let Some(observer) = &self.observer {
             observer.disconnect();
         }
-        let _ = self
-            .inner
-            .document
-            .remove_event_listener_with_callback("click", self.click.as_ref().unchecked_ref());
     }
 }
 
 impl Inner {
     /// Removes the load/error listeners of the script waited for, if any.
     fn unhook_waited(&self) {
-        let Some(script) = self.waited.borrow_mut().take() else { return };
-        if let Some(done) = self.script_done.borrow().as_ref() {
-            for kind in ["load", "error"] {
-                let _ = script.remove_event_listener_with_callback(kind, done.as_ref().unchecked_ref());
-            }
-        }
+        // Dropped after the borrow ends: a listener may be the one running.
+        let waited = self.waited.borrow_mut().take();
+        drop(waited);
     }
 
     /// Walks the page's gated elements. `previous` is the set granted before this change, if
@@ -550,17 +533,24 @@ impl Inner {
         }
         drop(trusted);
         let wait = external && !is_async;
-        if wait {
-            // Listen before insertion: a cached script may load very fast.
-            if let Some(done) = self.script_done.borrow().as_ref() {
-                for kind in ["load", "error"] {
-                    let _ = copy.add_event_listener_with_callback(kind, done.as_ref().unchecked_ref());
-                }
-            }
-        }
+        // Listen before insertion: a cached script may load very fast.
+        let listeners = wait.then(|| {
+            ["load", "error"].map(|kind| {
+                let weak = self.this.clone();
+                EventListener::once(&copy, kind, move |_| {
+                    if let Some(inner) = weak.upgrade() {
+                        crate::task::spawn(async move {
+                            inner.unhook_waited();
+                            inner.waiting.set(false);
+                            inner.pump();
+                        });
+                    }
+                })
+            })
+        });
         if script.replace_with_with_node_1(&copy).is_ok() && wait {
             self.waiting.set(true);
-            *self.waited.borrow_mut() = Some(copy);
+            *self.waited.borrow_mut() = listeners;
         }
     }
 

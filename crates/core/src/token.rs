@@ -297,6 +297,87 @@ fn parse_claims(encoded: &str) -> Result<Claims, TokenError> {
 }
 
 
+/// A token taken apart and its header checked, its signature not yet verified: what a
+/// verifier with its own Ed25519 primitive (the browser's WebCrypto) needs, in the order
+/// [`verify`] checks it. The rules stay here: [`decode`], the key's eligibility
+/// ([`crate::jwk::Jwk::verification_key`]), [`Unverified::signature`], and
+/// [`Unverified::claims`], which only a verified signature may reach.
+#[derive(Debug, Clone)]
+pub struct Unverified<'a> {
+    kid: Option<String>,
+    signing_input: &'a str,
+    signature: Vec<u8>,
+    payload: Vec<u8>,
+}
+
+/// Splits a compact JWS and checks its header (steps 1 and 2 of [`verify`]).
+///
+/// # Errors
+///
+/// [`TokenError::Malformed`] or [`TokenError::UnsupportedAlgorithm`], as [`verify`] says.
+pub fn decode(token: &str) -> Result<Unverified<'_>, TokenError> {
+    let segments = split(token)?;
+    let payload = base64url::decode(segments.payload)
+        .map_err(|_| TokenError::Malformed("payload is not base64url"))?;
+    let signature = base64url::decode(segments.signature)
+        .map_err(|_| TokenError::Malformed("signature is not base64url"))?;
+    let header = parse_header(segments.header)?;
+    Ok(Unverified {
+        kid: header.kid,
+        signing_input: segments.signing_input,
+        signature,
+        payload,
+    })
+}
+
+impl<'a> Unverified<'a> {
+    /// The `kid` header, naming the key that must verify the signature.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// The bytes the signature covers (`header.payload`, still encoded).
+    pub fn signing_input(&self) -> &'a str {
+        self.signing_input
+    }
+
+    /// The 64-byte Ed25519 signature (step 4 of [`verify`]).
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Malformed`] when it is not 64 bytes. Checked only once a key was found,
+    /// so that `alg: none` and HMAC tokens are reported as the wrong algorithm.
+    pub fn signature(&self) -> Result<[u8; SIGNATURE_LEN], TokenError> {
+        <[u8; SIGNATURE_LEN]>::try_from(self.signature.as_slice())
+            .map_err(|_| TokenError::Malformed("signature is not 64 bytes"))
+    }
+
+    /// The claims, checked against `expected` (steps 5 and 6 of [`verify`]). Call it only
+    /// once the signature verified: before that anyone could have written them.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Malformed`], then [`TokenError::WrongIssuer`], [`TokenError::Expired`],
+    /// [`TokenError::NotYetValid`], [`TokenError::OtherPolicy`].
+    pub fn claims(self, expected: &Expected<'_>) -> Result<Claims, TokenError> {
+        let claims = Claims::from_json(&self.payload)
+            .ok_or(TokenError::Malformed("payload is not consent token claims"))?;
+        if claims.iss != expected.issuer {
+            return Err(TokenError::WrongIssuer);
+        }
+        if claims.exp <= expected.now {
+            return Err(TokenError::Expired);
+        }
+        if claims.iat > expected.now.saturating_add(IAT_LEEWAY_SECONDS) {
+            return Err(TokenError::NotYetValid);
+        }
+        if claims.pd != expected.policy_digest {
+            return Err(TokenError::OtherPolicy);
+        }
+        Ok(claims)
+    }
+}
+
 /// Verifies a consent token and returns its claims.
 ///
 /// The key is the entry of `jwks` whose `kid` equals the token's `kid` header; it must be an
@@ -322,54 +403,17 @@ fn parse_claims(encoded: &str) -> Result<Claims, TokenError> {
 /// 6. [`TokenError::WrongIssuer`], [`TokenError::Expired`], [`TokenError::NotYetValid`],
 ///    [`TokenError::OtherPolicy`].
 pub fn verify(token: &str, jwks: &Jwks, expected: &Expected<'_>) -> Result<Claims, TokenError> {
-    let segments = split(token)?;
-    let payload = base64url::decode(segments.payload)
-        .map_err(|_| TokenError::Malformed("payload is not base64url"))?;
-    let signature = base64url::decode(segments.signature)
-        .map_err(|_| TokenError::Malformed("signature is not base64url"))?;
-    let header = parse_header(segments.header)?;
-
-    let jwk = header
-        .kid
-        .as_deref()
-        .and_then(|kid| jwks.find(kid))
-        .ok_or(TokenError::UnknownKey)?;
-    if !jwk.is_eddsa() {
-        return Err(TokenError::UnsupportedAlgorithm);
-    }
-    if !jwk.is_for_signatures() {
-        return Err(TokenError::UnknownKey);
-    }
-    // A key whose `x` is not 32 canonical bytes cannot verify anything: treat it as absent.
-    let public_key = jwk.public_key_bytes().ok_or(TokenError::UnknownKey)?;
-
-    // The length is checked only now so that `alg: none` and HMAC tokens, whose signatures
-    // are empty or shorter, are reported as the wrong algorithm rather than as malformed.
-    let signature = <[u8; SIGNATURE_LEN]>::try_from(signature.as_slice())
-        .map_err(|_| TokenError::Malformed("signature is not 64 bytes"))?;
+    let unverified = decode(token)?;
+    let public_key = jwks.verification_key(unverified.kid())?;
+    let signature = unverified.signature()?;
     ed25519_compact::PublicKey::new(public_key)
         .verify(
-            segments.signing_input.as_bytes(),
+            unverified.signing_input().as_bytes(),
             &ed25519_compact::Signature::new(signature),
         )
         .map_err(|_| TokenError::BadSignature)?;
-
     // Claims are only parsed once the signature proves the service wrote them.
-    let claims = Claims::from_json(&payload)
-        .ok_or(TokenError::Malformed("payload is not consent token claims"))?;
-    if claims.iss != expected.issuer {
-        return Err(TokenError::WrongIssuer);
-    }
-    if claims.exp <= expected.now {
-        return Err(TokenError::Expired);
-    }
-    if claims.iat > expected.now.saturating_add(IAT_LEEWAY_SECONDS) {
-        return Err(TokenError::NotYetValid);
-    }
-    if claims.pd != expected.policy_digest {
-        return Err(TokenError::OtherPolicy);
-    }
-    Ok(claims)
+    unverified.claims(expected)
 }
 
 /// Decodes a token's claims WITHOUT verifying anything but its shape.
