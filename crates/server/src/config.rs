@@ -32,6 +32,26 @@ pub enum Command {
     /// Signing key maintenance.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Operator accounts (the console at /operator/ and the API under /v1/operator/).
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+}
+
+/// `operator …`
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Creates an operator and prints its API token, once: only its hash is kept.
+    Add {
+        /// The operator's name (letters, digits, '.', '_', '-', '@'); it names them in the log.
+        name: String,
+    },
+    /// Lists the operators, active and revoked.
+    List,
+    /// Revokes an operator: their token stops working at once. The name is never reused.
+    Revoke {
+        /// The operator's name.
+        name: String,
+    },
 }
 
 /// `ledger …`
@@ -42,6 +62,25 @@ pub enum LedgerCommand {
     /// prints the record count and the head hash; keep them elsewhere and pass them back
     /// to detect deleted newest records, which the chain alone cannot show.
     Verify(VerifyArgs),
+    /// Prints the proof that a consent is in the ledger: the record, every later record up
+    /// to the head (their canonical bytes) and the head; `ledger check-proof` checks it.
+    Prove(ProveArgs),
+    /// Checks a proof file offline, with nothing but the file (exit status 1 if it does
+    /// not check out).
+    CheckProof {
+        /// The proof file (`-` reads standard input).
+        file: PathBuf,
+    },
+}
+
+/// `ledger prove` options.
+#[derive(Debug, Clone, Args)]
+pub struct ProveArgs {
+    /// The consent id (the `jti` of its token, e.g. the one a loan application carries).
+    pub consent_id: String,
+    /// Write the proof to this file instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// `ledger verify` options.
@@ -151,6 +190,17 @@ pub struct ServeConfig {
     /// until one closes. Keep it below the process's open-file limit (`ulimit -n`).
     #[arg(long, env = "VIVUS_MAX_CONNECTIONS", default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
+
+    /// Failed operator sign-ins a client network may make per minute (and at once);
+    /// then it is refused with 429 until the minute refills, whatever token it sends.
+    /// 0 turns the limit off.
+    #[arg(long, env = "VIVUS_OPERATOR_FAILED_AUTH_PER_MINUTE", default_value_t = 10)]
+    pub operator_failed_auth_per_minute: u32,
+
+    /// Most later records a proof served by the operator API may carry (about 1 KB each);
+    /// a record further behind the head is proven with `ledger prove`.
+    #[arg(long, env = "VIVUS_OPERATOR_PROOF_MAX_RECORDS", default_value_t = crate::http::operator::DEFAULT_PROOF_MAX_RECORDS)]
+    pub operator_proof_max_records: u64,
 
     /// Worker threads of the async runtime (default: one per core).
     #[arg(long, env = "VIVUS_WORKER_THREADS")]
@@ -264,6 +314,18 @@ mod tests {
         let cli = Cli::try_parse_from(["x", "ledger", "verify", "--database", "/tmp/l.sqlite3"]).expect("parse");
         assert!(matches!(cli.command, Some(Command::Ledger(LedgerCommand::Verify(_)))));
         assert_eq!(cli.database, "/tmp/l.sqlite3");
+    }
+
+    #[test]
+    fn operator_and_proof_commands_parse() {
+        let cli = Cli::try_parse_from(["x", "operator", "add", "alice", "--database", "/tmp/l.sqlite3"]).expect("parse");
+        assert!(matches!(cli.command, Some(Command::Operator(OperatorCommand::Add { ref name })) if name == "alice"));
+        assert_eq!(cli.database, "/tmp/l.sqlite3");
+        let cli = Cli::try_parse_from(["x", "ledger", "check-proof", "p.json"]).expect("parse");
+        assert!(matches!(cli.command, Some(Command::Ledger(LedgerCommand::CheckProof { .. }))));
+        let cli = Cli::try_parse_from(["x", "ledger", "prove", "AAECAwQFBgcICQoLDA0ODw", "--out", "p.json"]).expect("parse");
+        assert!(matches!(cli.command, Some(Command::Ledger(LedgerCommand::Prove(ref a))) if a.out.is_some()));
+        assert_eq!(cli.serve.operator_failed_auth_per_minute, 10);
     }
 
     #[test]

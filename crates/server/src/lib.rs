@@ -19,6 +19,8 @@ pub mod config;
 pub mod http;
 pub mod keys;
 pub mod ledger;
+pub mod operator;
+pub mod period;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -37,6 +39,9 @@ pub enum StartError {
     /// The ledger cannot be opened or migrated.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    /// The operator accounts cannot be opened.
+    #[error(transparent)]
+    Accounts(#[from] operator::AccountError),
     /// The static directory is missing.
     #[error("the static directory {0} does not exist; pass --static-dir with the folder that holds www/ and pkg/")]
     StaticDir(std::path::PathBuf),
@@ -62,6 +67,8 @@ pub async fn start(config: &ServeConfig, database: &str) -> Result<AppState, Sta
         .await
         .map_err(|e| StartError::Serve(std::io::Error::other(e)))??;
     let ledger = ledger::open(database, config.ledger_batch_max).await?;
+    // After the ledger: its migrations create the accounts table.
+    let accounts = operator::open(database).await?;
     if let Some(cause) = ledger.unwritable() {
         tracing::warn!(%cause, "serving degraded: reads, keys and verification work, appends answer 503 until the ledger is writable");
     }
@@ -77,6 +84,11 @@ pub async fn start(config: &ServeConfig, database: &str) -> Result<AppState, Sta
         settings: Arc::new(Settings::from_config(config)),
         metrics: Arc::default(),
         limiter: http::ratelimit::RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst).map(Arc::new),
+        operator: Arc::new(http::operator::OperatorAccess {
+            accounts,
+            failures: http::ratelimit::RateLimiter::per_minute(config.operator_failed_auth_per_minute),
+            proof_max_records: config.operator_proof_max_records,
+        }),
     })
 }
 

@@ -1,13 +1,16 @@
 //! `vivus-consent-server`: runs the consent service, or a maintenance command
-//! (`ledger verify`, `keys rotate`).
+//! (`ledger verify|prove|check-proof`, `keys rotate`, `operator add|list|revoke`).
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
-use vivus_consent_server::config::{Cli, Command, KeysCommand, LedgerCommand, VerifyArgs};
+use vivus_consent_server::config::{Cli, Command, KeysCommand, LedgerCommand, OperatorCommand, ProveArgs, VerifyArgs};
 use vivus_consent_server::http::consent::hex;
+use vivus_consent_server::ledger::proof::{self, ProofHead};
 use vivus_consent_server::ledger::{self, ChainStatus, Verified};
+use vivus_consent_server::operator::{self as accounts, OperatorName};
+use vivus_consent_server::period::{format_time, UtcOffset};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -35,7 +38,10 @@ async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         None => serve(cli).await,
         Some(Command::Ledger(LedgerCommand::Verify(args))) => verify(&cli.database, &args).await,
+        Some(Command::Ledger(LedgerCommand::Prove(args))) => prove(&cli.database, &cli.serve.key_dir, &args).await,
+        Some(Command::Ledger(LedgerCommand::CheckProof { file })) => check_proof(&file),
         Some(Command::Keys(KeysCommand::Rotate)) => rotate(&cli.serve.key_dir),
+        Some(Command::Operator(command)) => operator(&cli.database, command).await,
     }
 }
 
@@ -84,12 +90,21 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-#[allow(clippy::print_stdout)] // the command's report is its output
-async fn verify(database: &str, args: &VerifyArgs) -> ExitCode {
+/// `Err` (with the message printed) when `database` is an SQLite path with no file: a
+/// command on the wrong path must not create an empty ledger.
+fn ledger_exists(database: &str) -> Result<(), ExitCode> {
     let path = database.strip_prefix("sqlite://").unwrap_or(database);
     if !ledger::is_postgres_url(database) && !std::path::Path::new(path).is_file() {
-        eprintln!("error: there is no ledger file at {path}; pass the service's --database");
-        return ExitCode::FAILURE;
+        eprintln!("error: there is no ledger file at {path}; pass the service's --database (the service creates the ledger on its first start)");
+        return Err(ExitCode::FAILURE);
+    }
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)] // the command's report is its output
+async fn verify(database: &str, args: &VerifyArgs) -> ExitCode {
+    if let Err(code) = ledger_exists(database) {
+        return code;
     }
     // Read-only: opening through `ledger::open` would migrate, and on the wrong database
     // create an empty ledger that then "verifies".
@@ -146,6 +161,191 @@ fn rotate(dir: &std::path::Path) -> ExitCode {
             println!("new signing key {}; restart the service to sign with it", path.display());
             ExitCode::SUCCESS
         }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `ledger prove ID`: the proof file, on standard output or `--out`, read page by page.
+async fn prove(database: &str, key_dir: &std::path::Path, args: &ProveArgs) -> ExitCode {
+    if let Err(code) = ledger_exists(database) {
+        return code;
+    }
+    let keys = match vivus_consent_server::keys::KeyRing::load(key_dir) {
+        Ok(keys) => keys.jwks().clone(),
+        Err(e) => {
+            eprintln!("warning: the proof carries no key, so the token's signature cannot be checked with it: {e}");
+            vivus_consent_core::jwk::Jwks::default()
+        }
+    };
+    let ledger = match ledger::open(database, 1).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let record = match ledger.find(&args.consent_id).await {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            eprintln!(
+                "error: no record with consent id {:?} is in the ledger at {}",
+                args.consent_id,
+                ledger::redact_url(database)
+            );
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let head = match ProofHead::current(ledger.as_ref()).await {
+        Ok(Some(head)) => head,
+        Ok(None) => {
+            eprintln!("error: the ledger is empty");
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let out: Box<dyn std::io::Write + Send> = match &args.out {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(file) => Box::new(file),
+            Err(e) => {
+                eprintln!("error: cannot create {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+        },
+        None => Box::new(std::io::stdout()),
+    };
+    let mut out = std::io::BufWriter::new(out);
+    let written = proof::write_proof(ledger.as_ref(), &record, &head, &keys, None, &mut out)
+        .await
+        .and_then(|()| std::io::Write::flush(&mut out).map_err(Into::into));
+    match written {
+        Ok(()) => {
+            eprintln!(
+                "proof of consent {} (record {}) to head {} {}: {} later records",
+                record.entry.consent_id,
+                record.sequence,
+                head.sequence,
+                head.hash,
+                head.sequence - record.sequence
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `ledger check-proof FILE`: checks a proof with nothing but the file.
+#[allow(clippy::print_stdout)]
+fn check_proof(file: &std::path::Path) -> ExitCode {
+    let bytes = if file.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map(|_| buf)
+    } else {
+        std::fs::read(file)
+    };
+    let bytes = match bytes {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    match proof::check(&bytes) {
+        Ok(checked) => {
+            let r = &checked.record;
+            println!(
+                "proof intact: consent {} ({} of subject {}, record {}, recorded {}) links to head {} {} through {} later records",
+                r.consent_id,
+                r.kind,
+                r.subject_id,
+                r.sequence,
+                format_time(r.recorded_at, UtcOffset::UTC),
+                checked.head.sequence,
+                checked.head.hash,
+                checked.links
+            );
+            match (&checked.signed_by, &checked.token_kid) {
+                (Some(kid), _) => println!(
+                    "its consent token is signed by key {kid}, and its claims match the record (compare the kid with the service's /.well-known/jwks.json)"
+                ),
+                (None, kid) => println!(
+                    "its consent token's signature was NOT checked: the proof carries no key (the token names key {})",
+                    kid.as_deref().unwrap_or("-")
+                ),
+            }
+            println!("the head is only as good as where you got it: compare it with a receipt or a head kept outside the database");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("proof BROKEN: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `operator add|list|revoke`.
+#[allow(clippy::print_stdout)]
+async fn operator(database: &str, command: OperatorCommand) -> ExitCode {
+    if let Err(code) = ledger_exists(database) {
+        return code;
+    }
+    // Opening the ledger runs its migrations, which create the accounts table.
+    let result = async {
+        drop(ledger::open(database, 1).await?);
+        let accounts = accounts::open(database).await?;
+        let now = vivus_consent_server::now_ms();
+        match command {
+            OperatorCommand::Add { name } => {
+                let name = OperatorName::parse(&name)?;
+                let (token, hash) = accounts::new_token()?;
+                accounts.add(&name, hash, now).await?;
+                eprintln!("operator {name} added; their token follows, shown this once (only its hash is kept):");
+                println!("{token}");
+                eprintln!("sign in with it at <service>/operator/, or send it as Authorization: Bearer <token> to /v1/operator/...");
+            }
+            OperatorCommand::List => {
+                let list = accounts.list().await?;
+                if list.is_empty() {
+                    eprintln!(
+                        "no operators yet; add one with `vivus-consent-server operator add NAME`"
+                    );
+                }
+                for account in list {
+                    let status = match account.revoked_at {
+                        Some(at) => format!("revoked {}", format_time(at, UtcOffset::UTC)),
+                        None => "active".to_owned(),
+                    };
+                    println!(
+                        "{}\tcreated {}\t{status}",
+                        account.name,
+                        format_time(account.created_at, UtcOffset::UTC)
+                    );
+                }
+            }
+            OperatorCommand::Revoke { name } => {
+                if accounts.revoke(&name, now).await? {
+                    println!("operator {name} revoked: their token no longer works");
+                } else {
+                    println!("operator {name} was already revoked");
+                }
+            }
+        }
+        Ok::<(), Box<dyn std::error::Error>>(())
+    };
+    match result.await {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

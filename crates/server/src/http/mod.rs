@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod consent;
+pub mod console;
 pub mod csp;
 pub mod deadline;
 pub mod demo;
@@ -10,6 +11,7 @@ pub mod error;
 pub mod health;
 pub mod jwks;
 pub mod metrics;
+pub mod operator;
 pub mod policy;
 pub mod ratelimit;
 
@@ -104,6 +106,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The per-client rate limiter; `None` when off.
     pub limiter: Option<Arc<RateLimiter>>,
+    /// Operator accounts and the operator API's limits.
+    pub operator: Arc<operator::OperatorAccess>,
 }
 
 /// The whole service as a router. Serve it with `into_make_service_with_connect_info`
@@ -117,6 +121,7 @@ pub fn app(state: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), rate_limit));
     let api = Router::new()
         .merge(limited)
+        .merge(operator::routes(state.clone()))
         .route("/v1/policy", get(policy::current))
         .route("/v1/policy/{version}/{file}", get(policy::text))
         .route("/.well-known/jwks.json", get(jwks::jwks))
@@ -130,7 +135,8 @@ pub fn app(state: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
 
-    let mut router = Router::new().merge(api).merge(demo);
+    let console = console::routes(state.settings.content_security_policy.clone());
+    let mut router = Router::new().merge(api).merge(demo).merge(console);
     if state.settings.csp_report_collector {
         router = router.merge(csp::collector());
     }

@@ -20,6 +20,7 @@
 //! which is why every receipt carries the record hash.
 
 mod postgres;
+pub mod proof;
 mod sqlite;
 
 use std::fmt;
@@ -298,6 +299,114 @@ pub trait Ledger: Send + Sync + fmt::Debug {
 
     /// Counters of the writer, for `/metrics`.
     fn stats(&self) -> WriterStats;
+
+    /// The newest record's sequence and hash, or `None` for an empty ledger.
+    async fn head(&self) -> Result<Option<(i64, [u8; 32])>>;
+
+    /// The records with a sequence in `(after, through]`, oldest first, at most `limit`;
+    /// with `period`, only those recorded in it. Walks the sequence (the primary key),
+    /// so a caller pages through any range in constant memory.
+    async fn range(&self, after: i64, through: i64, period: Option<Period>, limit: u32) -> Result<Vec<Record>>;
+
+    /// The lowest and highest sequence recorded in `period`, or `None` when it has no
+    /// record. `recorded_at` only roughly follows the sequence (concurrent requests), so
+    /// this is what an export in chain order walks.
+    async fn period_bounds(&self, period: Period) -> Result<Option<(i64, i64)>>;
+
+    /// The operator's figures for `period`, computed by the database: counts per bucket
+    /// (`bucket_ms` wide, shifted by `offset_ms` so buckets start at local midnight or on
+    /// the local hour), language and source, and the distinct visitors.
+    async fn figures(&self, period: Period, bucket_ms: i64, offset_ms: i64) -> Result<Figures>;
+}
+
+/// A span of time, by `recorded_at`: from `from_ms` (inclusive) to `to_ms` (exclusive),
+/// milliseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    /// The first millisecond in the period.
+    pub from_ms: i64,
+    /// The first millisecond after the period.
+    pub to_ms: i64,
+}
+
+/// What the records of one group (bucket, language, source) add up to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Every record.
+    pub records: u64,
+    /// Records of kind `consent`.
+    pub consents: u64,
+    /// Records of kind `withdrawal`.
+    pub withdrawals: u64,
+    /// Records of kind `policy_withdrawal_request`.
+    pub policy_withdrawal_requests: u64,
+    /// Consents that accept the policy.
+    pub policy_acceptances: u64,
+    /// Consents granting each optional category, in the order of
+    /// [`Category::OPTIONAL`](vivus_consent_core::category::Category::OPTIONAL).
+    pub granted: [u64; OPTIONAL_CATEGORIES],
+}
+
+impl Counts {
+    /// Adds another group's counts.
+    pub fn add(&mut self, other: &Counts) {
+        self.records += other.records;
+        self.consents += other.consents;
+        self.withdrawals += other.withdrawals;
+        self.policy_withdrawal_requests += other.policy_withdrawal_requests;
+        self.policy_acceptances += other.policy_acceptances;
+        for (sum, n) in self.granted.iter_mut().zip(other.granted) {
+            *sum += n;
+        }
+    }
+}
+
+/// How many optional categories the figures count.
+pub const OPTIONAL_CATEGORIES: usize = vivus_consent_core::category::Category::OPTIONAL.len();
+
+/// One group of the figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FigureRow {
+    /// `(recorded_at + offset_ms) / bucket_ms`: the bucket starts at `bucket * bucket_ms - offset_ms`.
+    pub bucket: i64,
+    /// The language code.
+    pub language: String,
+    /// The source (banner, preferences, form, api).
+    pub source: String,
+    /// What its records add up to.
+    pub counts: Counts,
+}
+
+/// The operator's figures for a period, as the database aggregated them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Figures {
+    /// Per bucket, language and source, in bucket order.
+    pub rows: Vec<FigureRow>,
+    /// Distinct subjects with a record in the period.
+    pub visitors: u64,
+    /// Of those, the subjects with a record that carried Global Privacy Control.
+    pub visitors_with_gpc: u64,
+}
+
+/// The SQL aggregates of [`Counts`], in the order the backends read them: the same text
+/// for SQLite and PostgreSQL (`CASE` and `LIKE` mean the same in both).
+pub(crate) fn counts_sql() -> String {
+    let mut sql = String::from(
+        "count(*), \
+         sum(CASE WHEN kind = 'consent' THEN 1 ELSE 0 END), \
+         sum(CASE WHEN kind = 'withdrawal' THEN 1 ELSE 0 END), \
+         sum(CASE WHEN kind = 'policy_withdrawal_request' THEN 1 ELSE 0 END), \
+         sum(CASE WHEN kind = 'consent' AND policy_accepted THEN 1 ELSE 0 END)",
+    );
+    for category in vivus_consent_core::category::Category::OPTIONAL {
+        // Category names are fixed identifiers of the core crate, never input, and none
+        // is a substring of another, so a substring test on the stored list is exact.
+        sql.push_str(&format!(
+            ", sum(CASE WHEN kind = 'consent' AND categories LIKE '%{}%' THEN 1 ELSE 0 END)",
+            category.as_str()
+        ));
+    }
+    sql
 }
 
 /// Counters kept by a ledger writer.
@@ -437,10 +546,32 @@ pub fn canonical_bytes(sequence: i64, entry: &Entry) -> Vec<u8> {
 
 /// `SHA-256(prev_hash || canonical bytes)`.
 pub fn record_hash(prev_hash: &[u8; 32], sequence: i64, entry: &Entry) -> [u8; 32] {
+    chain_hash(prev_hash, &canonical_bytes(sequence, entry))
+}
+
+/// The chain step: `SHA-256(prev_hash || canonical)`, for canonical bytes already encoded
+/// (a proof carries the records after the proven one as their canonical bytes).
+pub fn chain_hash(prev_hash: &[u8; 32], canonical: &[u8]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(prev_hash);
-    h.update(canonical_bytes(sequence, entry));
+    h.update(canonical);
     h.finalize().into()
+}
+
+/// The sequence number written in canonical bytes, or `None` when they do not start with
+/// [`CANONICAL_PREFIX`] and a sequence.
+pub fn canonical_sequence(canonical: &[u8]) -> Option<i64> {
+    let rest = canonical.strip_prefix(CANONICAL_PREFIX)?;
+    Some(i64::from_be_bytes(rest.get(..8)?.try_into().ok()?))
+}
+
+/// Lowercase hex, the form hashes take in receipts, proofs and exports.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 /// Cuts a user agent to [`USER_AGENT_MAX`] bytes at a character boundary.
@@ -615,7 +746,10 @@ pub(crate) fn pending_migrations(
     migrations: Migrations,
     applied: &std::collections::HashMap<i64, Vec<u8>>,
 ) -> Result<Vec<PendingMigration>> {
-    if let Some(newest) = applied.keys().max().filter(|v| **v > migrations.len() as i64) {
+    // The highest version this build has, not the count: migrations numbered on separate
+    // branches may leave a gap until the branches meet.
+    let known = migrations.iter().map(|m| m.0).max().unwrap_or(0);
+    if let Some(newest) = applied.keys().max().filter(|v| **v > known) {
         return Err(LedgerError::Migrate(format!(
             "the database has schema version {newest}, newer than this build knows; run a newer vivus-consent-server"
         )));

@@ -13,11 +13,15 @@ use sqlx::{Connection, Row};
 use tokio::sync::mpsc;
 
 use super::{
-    hash_array, pending_migrations, plan_batch, submit, Appended, ChainStatus, ChainVerifier, Durability, Entry, Ledger,
-    LedgerError, Migrations, Pending, Record, Result, WriterCounters, WriterStats, GENESIS_HASH,
+    counts_sql, hash_array, pending_migrations, plan_batch, submit, Appended, ChainStatus, ChainVerifier, Counts,
+    Durability, Entry, FigureRow, Figures, Ledger, LedgerError, Migrations, Pending, Period, Record, Result,
+    WriterCounters, WriterStats, GENESIS_HASH, OPTIONAL_CATEGORIES,
 };
 
-const MIGRATIONS: Migrations = &[(1, "ledger", include_str!("../../migrations/postgres/0001_ledger.sql"))];
+const MIGRATIONS: Migrations = &[
+    (1, "ledger", include_str!("../../migrations/postgres/0001_ledger.sql")),
+    (3, "operators", include_str!("../../migrations/postgres/0003_operators.sql")),
+];
 
 const COLUMNS: &str = "sequence, consent_id, subject_id, kind, withdraws, recorded_at, policy_version, \
      policy_digest, language, categories, policy_accepted, source, gpc, user_agent, client_network, \
@@ -453,5 +457,98 @@ impl Ledger for PostgresLedger {
 
     fn stats(&self) -> WriterStats {
         self.stats.snapshot()
+    }
+
+    async fn head(&self) -> Result<Option<(i64, [u8; 32])>> {
+        let row = sqlx::query("SELECT sequence, hash FROM ledger ORDER BY sequence DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            let sequence: i64 = row.try_get(0)?;
+            let hash: Vec<u8> = row.try_get(1)?;
+            Ok((sequence, hash_array(sequence, "hash", &hash).map_err(corrupt)?))
+        })
+        .transpose()
+    }
+
+    async fn range(&self, after: i64, through: i64, period: Option<Period>, limit: u32) -> Result<Vec<Record>> {
+        let (from, to) = period.map_or((i64::MIN, i64::MAX), |p| (p.from_ms, p.to_ms));
+        sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM ledger WHERE sequence > $1 AND sequence <= $2 \
+             AND recorded_at >= $3 AND recorded_at < $4 ORDER BY sequence LIMIT $5"
+        ))
+        .bind(after)
+        .bind(through)
+        .bind(from)
+        .bind(to)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| row_to_record(r).map_err(corrupt))
+        .collect()
+    }
+
+    async fn period_bounds(&self, period: Period) -> Result<Option<(i64, i64)>> {
+        let (lo, hi): (Option<i64>, Option<i64>) =
+            sqlx::query_as("SELECT min(sequence), max(sequence) FROM ledger WHERE recorded_at >= $1 AND recorded_at < $2")
+                .bind(period.from_ms)
+                .bind(period.to_ms)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(lo.zip(hi))
+    }
+
+    async fn figures(&self, period: Period, bucket_ms: i64, offset_ms: i64) -> Result<Figures> {
+        // One REPEATABLE READ snapshot: the groups and the visitors count the same records.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+        let rows = sqlx::query(&format!(
+            "SELECT (recorded_at + $3) / $4 AS bucket, language, source, {} FROM ledger \
+             WHERE recorded_at >= $1 AND recorded_at < $2 GROUP BY 1, 2, 3 ORDER BY 1",
+            counts_sql()
+        ))
+        .bind(period.from_ms)
+        .bind(period.to_ms)
+        .bind(offset_ms)
+        .bind(bucket_ms.max(1))
+        .fetch_all(&mut *tx)
+        .await?;
+        // count(*) and sum() of integers are bigints.
+        let n = |row: &PgRow, i: usize| -> Result<u64> { Ok(u64::try_from(row.try_get::<i64, _>(i)?).unwrap_or(0)) };
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut granted = [0; OPTIONAL_CATEGORIES];
+            for (i, g) in granted.iter_mut().enumerate() {
+                *g = n(row, 8 + i)?;
+            }
+            out.push(FigureRow {
+                bucket: row.try_get(0)?,
+                language: row.try_get(1)?,
+                source: row.try_get(2)?,
+                counts: Counts {
+                    records: n(row, 3)?,
+                    consents: n(row, 4)?,
+                    withdrawals: n(row, 5)?,
+                    policy_withdrawal_requests: n(row, 6)?,
+                    policy_acceptances: n(row, 7)?,
+                    granted,
+                },
+            });
+        }
+        let (visitors, visitors_with_gpc): (i64, i64) = sqlx::query_as(
+            "SELECT count(DISTINCT subject_id), count(DISTINCT subject_id) FILTER (WHERE gpc) FROM ledger \
+             WHERE recorded_at >= $1 AND recorded_at < $2",
+        )
+        .bind(period.from_ms)
+        .bind(period.to_ms)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Figures {
+            rows: out,
+            visitors: u64::try_from(visitors).unwrap_or(0),
+            visitors_with_gpc: u64::try_from(visitors_with_gpc).unwrap_or(0),
+        })
     }
 }

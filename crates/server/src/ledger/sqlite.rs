@@ -11,11 +11,15 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use tokio::sync::mpsc;
 
 use super::{
-    hash_array, pending_migrations, submit, Appended, ChainStatus, ChainVerifier, Durability, Entry, Ledger,
-    LedgerError, Migrations, Pending, Record, Result, WriterCounters, WriterStats, GENESIS_HASH,
+    counts_sql, hash_array, pending_migrations, submit, Appended, ChainStatus, ChainVerifier, Counts, Durability,
+    Entry, FigureRow, Figures, Ledger, LedgerError, Migrations, Pending, Period, Record, Result, WriterCounters,
+    WriterStats, GENESIS_HASH, OPTIONAL_CATEGORIES,
 };
 
-const MIGRATIONS: Migrations = &[(1, "ledger", include_str!("../../migrations/sqlite/0001_ledger.sql"))];
+const MIGRATIONS: Migrations = &[
+    (1, "ledger", include_str!("../../migrations/sqlite/0001_ledger.sql")),
+    (3, "operators", include_str!("../../migrations/sqlite/0003_operators.sql")),
+];
 
 const COLUMNS: &str = "sequence, consent_id, subject_id, kind, withdraws, recorded_at, policy_version, \
      policy_digest, language, categories, policy_accepted, source, gpc, user_agent, client_network, \
@@ -692,4 +696,91 @@ impl Ledger for SqliteLedger {
     fn stats(&self) -> WriterStats {
         self.stats.snapshot()
     }
+
+    async fn head(&self) -> Result<Option<(i64, [u8; 32])>> {
+        self.read(|conn| Ok(Some(load_head(conn)?).filter(|(sequence, _)| *sequence > 0))).await
+    }
+
+    async fn range(&self, after: i64, through: i64, period: Option<Period>, limit: u32) -> Result<Vec<Record>> {
+        self.read(move |conn| {
+            // `+recorded_at` keeps SQLite off the recorded_at index here: this walk must
+            // follow the primary key, or it would sort the whole period in memory.
+            let (from, to) = period.map_or((i64::MIN, i64::MAX), |p| (p.from_ms, p.to_ms));
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM ledger WHERE sequence > ?1 AND sequence <= ?2 \
+                 AND +recorded_at >= ?3 AND +recorded_at < ?4 ORDER BY sequence LIMIT ?5"
+            ))?;
+            let rows = stmt.query_map(params![after, through, from, to, limit], row_to_record)?;
+            let mut out = Vec::with_capacity(limit.min(4096) as usize);
+            for row in rows {
+                out.push(row?.map_err(corrupt)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn period_bounds(&self, period: Period) -> Result<Option<(i64, i64)>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT min(sequence), max(sequence) FROM ledger WHERE recorded_at >= ?1 AND recorded_at < ?2",
+            )?;
+            let bounds: (Option<i64>, Option<i64>) =
+                stmt.query_row(params![period.from_ms, period.to_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(bounds.0.zip(bounds.1))
+        })
+        .await
+    }
+
+    async fn figures(&self, period: Period, bucket_ms: i64, offset_ms: i64) -> Result<Figures> {
+        self.read(move |conn| {
+            // One read transaction: the groups and the visitors count the same records.
+            conn.execute_batch("BEGIN")?;
+            let result = figures(conn, period, bucket_ms, offset_ms);
+            conn.execute_batch("COMMIT")?;
+            result
+        })
+        .await
+    }
+}
+
+/// Both queries of [`Ledger::figures`]; each reads only the `ledger_recorded_at` index.
+fn figures(conn: &Connection, period: Period, bucket_ms: i64, offset_ms: i64) -> Result<Figures> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT (recorded_at + ?3) / ?4 AS bucket, language, source, {} FROM ledger \
+         WHERE recorded_at >= ?1 AND recorded_at < ?2 GROUP BY bucket, language, source ORDER BY bucket",
+        counts_sql()
+    ))?;
+    let rows = stmt.query_map(params![period.from_ms, period.to_ms, offset_ms, bucket_ms.max(1)], |r| {
+        let n = |i: usize| -> rusqlite::Result<u64> { Ok(u64::try_from(r.get::<_, i64>(i)?).unwrap_or(0)) };
+        let mut granted = [0; OPTIONAL_CATEGORIES];
+        for (i, g) in granted.iter_mut().enumerate() {
+            *g = n(8 + i)?;
+        }
+        Ok(FigureRow {
+            bucket: r.get(0)?,
+            language: r.get(1)?,
+            source: r.get(2)?,
+            counts: Counts {
+                records: n(3)?,
+                consents: n(4)?,
+                withdrawals: n(5)?,
+                policy_withdrawal_requests: n(6)?,
+                policy_acceptances: n(7)?,
+                granted,
+            },
+        })
+    })?;
+    let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    let (visitors, visitors_with_gpc): (i64, i64) = conn.query_row(
+        "SELECT count(DISTINCT subject_id), count(DISTINCT CASE WHEN gpc THEN subject_id END) FROM ledger \
+         WHERE recorded_at >= ?1 AND recorded_at < ?2",
+        params![period.from_ms, period.to_ms],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(Figures {
+        rows,
+        visitors: u64::try_from(visitors).unwrap_or(0),
+        visitors_with_gpc: u64::try_from(visitors_with_gpc).unwrap_or(0),
+    })
 }

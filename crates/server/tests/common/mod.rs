@@ -49,12 +49,18 @@ impl TestServer {
         let (cli, key_dir) = cli(&dir, extra);
         let now = u64::try_from(vivus_consent_server::now_ms() / 1000).expect("time");
         let keys = vivus_consent_server::keys::KeyRing::load_or_generate(&key_dir, now).expect("keys");
+        let accounts = vivus_consent_server::operator::open(&database).await.expect("operator accounts");
         let state = AppState {
             ledger,
             keys: std::sync::Arc::new(keys),
             settings: std::sync::Arc::new(vivus_consent_server::http::Settings::from_config(&cli.serve)),
             metrics: std::sync::Arc::default(),
             limiter: None,
+            operator: std::sync::Arc::new(vivus_consent_server::http::operator::OperatorAccess {
+                accounts,
+                failures: None,
+                proof_max_records: vivus_consent_server::http::operator::DEFAULT_PROOF_MAX_RECORDS,
+            }),
         };
         Self::serve(dir, database, key_dir, state).await
     }
@@ -148,6 +154,10 @@ fn cli(dir: &tempfile::TempDir, extra: &[&str]) -> (Cli, PathBuf) {
     if !extra.contains(&"--rate-limit-per-second") {
         // Every test talks from 127.0.0.1; only the rate-limit test wants a limit.
         args.extend(["--rate-limit-per-second".to_owned(), "0".to_owned()]);
+    }
+    if !extra.iter().any(|a| a.starts_with("--operator-failed-auth-per-minute")) {
+        // Likewise for failed operator sign-ins; one test wants the limit.
+        args.extend(["--operator-failed-auth-per-minute".to_owned(), "0".to_owned()]);
     }
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     (Cli::try_parse_from(&args).expect("test flags parse"), key_dir)
