@@ -436,6 +436,8 @@ async function search(q) {
   }
   $('q').removeAttribute('aria-invalid');
   status.textContent = t('search.searching');
+  $('result').replaceChildren();
+  view.result = null;
   try {
     const consent = await api(`/v1/operator/consents/${q}`).catch((e) => {
       if (e instanceof ApiError && e.status === 404) return null;
@@ -733,11 +735,13 @@ function shareChart(stats, buckets) {
   const title = t('chart.share');
   const desc = t('chart.share.desc');
   const series = stats.categories.map((category, n) => {
+    // Each series a few pixels to its side, so equal shares do not hide each other.
+    const at = (i) => x(i) + (n - (stats.categories.length - 1) / 2) * 5;
     const points = buckets.map((b, i) => [i, b.granted[category]?.share]).filter(([, s]) => s !== null && s !== undefined);
-    const path = points.map(([i, s], k) => `${k ? 'L' : 'M'}${x(i).toFixed(1)},${y(s).toFixed(1)}`).join(' ');
+    const path = points.map(([i, s], k) => `${k ? 'L' : 'M'}${at(i).toFixed(1)},${y(s).toFixed(1)}`).join(' ');
     const marks = points.map(([i, s]) => (n === 0
-      ? svg('circle', { cx: x(i), cy: y(s), r: 3.5, class: `mark-${category}` })
-      : svg('rect', { x: x(i) - 3.5, y: y(s) - 3.5, width: 7, height: 7, class: `mark-${category}` })));
+      ? svg('circle', { cx: at(i), cy: y(s), r: 3.5, class: `mark-${category}` })
+      : svg('rect', { x: at(i) - 3.5, y: y(s) - 3.5, width: 7, height: 7, class: `mark-${category}` })));
     return svg('g', { 'data-series': category }, path ? svg('path', { d: path, class: `line-${category}` }) : null, ...marks);
   });
   const legend = stats.categories.map((category, n) => svg('g', {},

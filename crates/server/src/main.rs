@@ -62,6 +62,7 @@ async fn serve(cli: Cli) -> ExitCode {
     };
     let bound = listener.local_addr().map_or_else(|_| cli.serve.listen.to_string(), |a| a.to_string());
     tracing::info!(listen = %bound, "vivus-consent-server listening");
+    tracing::info!("operator console at http://{bound}/operator/; sign in with a token from `vivus-consent-server operator add NAME`");
     match vivus_consent_server::serve(listener, state, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
