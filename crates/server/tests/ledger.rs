@@ -5,83 +5,9 @@ mod common;
 
 use std::sync::Arc;
 
-use vivus_consent_server::ledger::{self, Appended, BreakReason, ChainStatus, Entry, Ledger, RecordKind};
+use common::Backend;
 
-/// A ledger under test and a way to reach around the service to its storage.
-enum Backend {
-    Sqlite { _dir: tempfile::TempDir, path: String },
-    Postgres { url: String, schema: String },
-}
-
-impl Backend {
-    fn sqlite() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("ledger.sqlite3").display().to_string();
-        Self::Sqlite { _dir: dir, path }
-    }
-
-    async fn postgres(test: &str) -> Option<Self> {
-        let url = common::postgres_url(test)?;
-        let (url, schema) = common::postgres_schema(&url).await;
-        Some(Self::Postgres { url, schema })
-    }
-
-    async fn cleanup(&self) {
-        if let Self::Postgres { url, schema } = self {
-            common::drop_postgres_schema(url, schema).await;
-        }
-    }
-
-    fn database(&self) -> &str {
-        match self {
-            Self::Sqlite { path, .. } => path,
-            Self::Postgres { url, .. } => url,
-        }
-    }
-
-    async fn open(&self) -> Arc<dyn Ledger> {
-        ledger::open(self.database(), 256).await.expect("ledger opens")
-    }
-
-    /// Runs SQL directly against the storage, as someone with file or database access
-    /// could, dropping the append-only triggers first.
-    async fn tamper(&self, sql: &str) {
-        match self {
-            Self::Sqlite { path, .. } => {
-                let conn = rusqlite::Connection::open(path).expect("open file");
-                conn.execute_batch(&format!(
-                    "DROP TRIGGER IF EXISTS ledger_no_update; DROP TRIGGER IF EXISTS ledger_no_delete; {sql}"
-                ))
-                .expect("tamper");
-            }
-            Self::Postgres { url, .. } => {
-                use sqlx::Connection;
-                let options: sqlx::postgres::PgConnectOptions = url.parse().expect("url");
-                let mut conn = sqlx::PgConnection::connect_with(&options).await.expect("connect");
-                sqlx::raw_sql(&format!("DROP TRIGGER IF EXISTS ledger_no_update_or_delete ON ledger; {sql}"))
-                    .execute(&mut conn)
-                    .await
-                    .expect("tamper");
-            }
-        }
-    }
-
-    /// Runs SQL through the normal path, triggers in place.
-    async fn try_sql(&self, sql: &str) -> Result<(), String> {
-        match self {
-            Self::Sqlite { path, .. } => {
-                let conn = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
-                conn.execute_batch(sql).map_err(|e| e.to_string())
-            }
-            Self::Postgres { url, .. } => {
-                use sqlx::Connection;
-                let options: sqlx::postgres::PgConnectOptions = url.parse().map_err(|e: sqlx::Error| e.to_string())?;
-                let mut conn = sqlx::PgConnection::connect_with(&options).await.map_err(|e| e.to_string())?;
-                sqlx::raw_sql(sql).execute(&mut conn).await.map(|_| ()).map_err(|e| e.to_string())
-            }
-        }
-    }
-}
+use vivus_consent_server::ledger::{self, Appended, BreakReason, ChainStatus, Entry, Ledger, Personal, RecordKind};
 
 fn entry(id: &str, subject: &str) -> Entry {
     Entry {
@@ -99,6 +25,7 @@ fn entry(id: &str, subject: &str) -> Entry {
         gpc: false,
         user_agent: "Mozilla/5.0 test".to_owned(),
         client_network: "203.0.113.0/24".to_owned(),
+        personal: Personal::seal("Mozilla/5.0 test", "203.0.113.0/24").expect("salt"),
         request_hash: [3; 32],
         token: format!("token-{id}"),
     }
@@ -335,24 +262,38 @@ async fn sqlite_runs_in_wal_mode_with_full_sync() {
     assert_eq!(mode, "wal", "WAL mode is a property of the file");
 }
 
-/// The ledger's connections commit with `synchronous_commit=on` even when the
-/// connection's own default says `off` (here through the URL's startup options, which
-/// is what a database or role default amounts to for a session).
+/// The ledger's connections commit with `synchronous_commit=on`, and run with the
+/// service's lock, statement and idle-in-transaction timeouts, even when the connection's
+/// own defaults say `off` and no timeout (here through the URL's startup options, which is
+/// what a database or role default amounts to for a session).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_commits_synchronously_whatever_the_default() {
     use sqlx::Connection;
     let Some(url) = common::postgres_url("postgres_commits_synchronously_whatever_the_default") else { return };
     let (schema_url, schema) = common::postgres_schema(&url).await;
-    let lax_url = format!("{schema_url}%20-c%20synchronous_commit%3Doff");
+    let lax_url = format!(
+        "{schema_url}%20-c%20synchronous_commit%3Doff%20-c%20lock_timeout%3D0%20-c%20statement_timeout%3D0\
+         %20-c%20idle_in_transaction_session_timeout%3D0"
+    );
     let mut plain = sqlx::PgConnection::connect(&lax_url).await.expect("connect");
     let default: String = sqlx::query_scalar("SHOW synchronous_commit").fetch_one(&mut plain).await.expect("show");
     assert_eq!(default, "off", "the test's own connection has the lax default");
+    let lock: String = sqlx::query_scalar("SHOW lock_timeout").fetch_one(&mut plain).await.expect("show");
+    assert_eq!(lock, "0", "and waits for locks forever");
     drop(plain);
 
     let ledger = ledger::open(&lax_url, 16).await.expect("ledger opens");
     for _ in 0..3 {
         // Several pool connections: every one of them is forced.
-        assert_eq!(ledger.durability().await.expect("durability"), [("synchronous_commit", "on".to_owned())]);
+        assert_eq!(
+            ledger.durability().await.expect("durability"),
+            [
+                ("synchronous_commit", "on".to_owned()),
+                ("lock_timeout", "5s".to_owned()),
+                ("statement_timeout", "10s".to_owned()),
+                ("idle_in_transaction_session_timeout", "10s".to_owned()),
+            ]
+        );
     }
     assert!(matches!(ledger.append(entry("sync-1", "s")).await.expect("append"), Appended::New(_)));
     drop(ledger);
