@@ -190,6 +190,91 @@ macro_rules! both_backends {
     };
 }
 
+/// Records of format 1 (written before format 2: personal data in clear) keep verifying
+/// next to format 2 records, and read back as they were written.
+async fn format_1_records_still_verify_next_to_format_2(backend: &Backend) {
+    let ledger = backend.open().await;
+    let mut written = Vec::new();
+    for i in 1..=6 {
+        let mut e = entry(&format!("f-{i}"), "s");
+        if i <= 3 {
+            e.personal = Personal::Clear;
+        }
+        written.push(e.clone());
+        assert!(matches!(ledger.append(e).await.expect("append"), Appended::New(_)));
+    }
+    assert!(matches!(ledger.verify().await.expect("verify"), ChainStatus::Intact { records: 6, .. }));
+    let read: Vec<Entry> = ledger.history("s", 10).await.expect("history").into_iter().map(|r| r.entry).collect();
+    assert_eq!(read, written);
+    assert_eq!(read[0].personal.format(), 1);
+    assert_eq!(read[5].personal.format(), 2);
+    // A format 2 record keeps its clear values apart; one written into its chained row
+    // (which stays empty) is seen, as is one edited where it is kept.
+    backend.tamper("UPDATE ledger SET user_agent = 'x' WHERE sequence = 5").await;
+    assert_eq!(
+        ledger.verify().await.expect("verify"),
+        ChainStatus::Broken { sequence: 5, reason: BreakReason::PersonalDataMismatch, checked: 4 }
+    );
+    backend.tamper("UPDATE ledger SET user_agent = '' WHERE sequence = 5; UPDATE ledger_personal SET client_network = '198.51.100.0/24' WHERE sequence = 6").await;
+    assert_eq!(
+        ledger.verify().await.expect("verify"),
+        ChainStatus::Broken { sequence: 6, reason: BreakReason::PersonalDataMismatch, checked: 5 }
+    );
+}
+
+/// The store refuses a row at sequence 0 or below (PostgreSQL: CHECK; SQLite: trigger).
+async fn the_store_refuses_sequences_at_or_below_zero(backend: &Backend) {
+    let _ledger = five(backend).await;
+    for sequence in [0, -1] {
+        let err = backend
+            .try_sql(&format!(
+                "INSERT INTO ledger SELECT {sequence}, 'z{}', subject_id, kind, withdraws, recorded_at, policy_version, \
+                 policy_digest, language, categories, policy_accepted, source, gpc, user_agent, client_network, \
+                 request_hash, token, prev_hash, hash, format, user_agent_hash, client_network_hash FROM ledger WHERE sequence = 1",
+                -sequence
+            ))
+            .await
+            .expect_err("refused");
+        assert!(err.contains("sequence") && (err.contains("positive") || err.contains("check constraint")), "{err}");
+    }
+}
+
+/// With a checkpoint every N records, one is signed once N records are unanchored, and
+/// the timer anchors a tail that no further append comes to.
+async fn checkpoints_every_n_records_and_on_the_timer(backend: &Backend) {
+    let keys_dir = tempfile::tempdir().expect("tempdir");
+    let keys = Arc::new(vivus_consent_server::keys::KeyRing::load_or_generate(keys_dir.path(), 1).expect("keys"));
+    let options = ledger::Options {
+        batch_max: 16,
+        checkpoints: Some(Arc::new(ledger::Checkpointer::new(
+            keys.clone(),
+            "vivus-consent".to_owned(),
+            3,
+            std::time::Duration::from_secs(1),
+        ))),
+        postgres: ledger::PostgresTimeouts::default(),
+    };
+    let ledger = ledger::open_with(backend.database(), &options).await.expect("ledger opens");
+    let mut heads = Vec::new();
+    for i in 1..=5 {
+        let committed = ledger.commit(entry(&format!("n-{i}"), "s"), None).await.expect("append");
+        heads.push(committed.head.map(|h| h.sequence));
+    }
+    // The first record is anchored at once (no checkpoint yet), then every third.
+    assert_eq!(heads, [Some(1), Some(1), Some(1), Some(4), Some(4)]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let head = ledger.signed_head().await.expect("head").expect("some");
+        if head.sequence == 5 {
+            let (claims, kid) = ledger::checkpoint::verify(&head.token, keys.jwks()).expect("verifies");
+            assert_eq!((claims.seq, kid.as_str()), (5, keys.signer().expect("key").kid()));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the tail was not anchored by the timer");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 both_backends!(
     appends_chain_and_read_back,
     concurrent_appends_share_batches,
@@ -197,6 +282,9 @@ both_backends!(
     a_deleted_record_breaks_the_chain,
     a_deletion_hidden_by_renumbering_breaks_the_chain,
     the_store_refuses_updates_and_deletes,
+    format_1_records_still_verify_next_to_format_2,
+    the_store_refuses_sequences_at_or_below_zero,
+    checkpoints_every_n_records_and_on_the_timer,
 );
 
 /// Two PostgreSQL ledgers on one schema stand for two service instances: their appends

@@ -30,10 +30,13 @@ const INSERT_COLUMNS: &str = "sequence, consent_id, subject_id, kind, withdraws,
      request_hash, token, prev_hash, hash, format, user_agent_hash, client_network_hash";
 
 /// A record as read back: the ledger row with its personal data (format 2) joined in.
-/// Used with [`FROM_RECORDS`]; [`row_to_record`] reads them by position.
+/// Used with [`FROM_RECORDS`]; [`row_to_record`] reads them by position. A format 2 row's
+/// own `user_agent` and `client_network` are empty; anything written there is read
+/// instead of the joined values, so verification sees it (it matches no salted hash).
 const COLUMNS: &str = "l.sequence, l.consent_id, l.subject_id, l.kind, l.withdraws, l.recorded_at, \
      l.policy_version, l.policy_digest, l.language, l.categories, l.policy_accepted, l.source, l.gpc, \
-     COALESCE(p.user_agent, l.user_agent), COALESCE(p.client_network, l.client_network), l.request_hash, \
+     CASE WHEN l.user_agent <> '' THEN l.user_agent ELSE COALESCE(p.user_agent, '') END, \
+     CASE WHEN l.client_network <> '' THEN l.client_network ELSE COALESCE(p.client_network, '') END, l.request_hash, \
      l.token, l.prev_hash, l.hash, l.format::bigint, l.user_agent_hash, l.client_network_hash, p.salt";
 
 const FROM_RECORDS: &str = "ledger l LEFT JOIN ledger_personal p ON p.sequence = l.sequence";
