@@ -360,7 +360,8 @@ fn round2(x: f64) -> f64 {
 }
 
 /// Re-posts every acknowledged consent; each must answer 200 with the receipt it got
-/// before the crash (same sequence and record hash). Returns the exit code.
+/// before the crash (same consent id, sequence, time and record hash; the signed head it
+/// carries is the newest one, so it may be newer). Returns the exit code.
 async fn replay(addr: SocketAddr, path: &PathBuf) -> i32 {
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
@@ -391,7 +392,12 @@ async fn replay(addr: SocketAddr, path: &PathBuf) -> i32 {
                 match post(&mut sender, &host, body).await {
                     Ok((200, bytes)) => {
                         let now: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-                        if now["receipt"] == ack["receipt"] {
+                        // The record's own fields; `signedHead` is the newest signed head,
+                        // which moves on as the ledger grows.
+                        let same = ["consentId", "sequence", "recordedAt", "recordHash"]
+                            .iter()
+                            .all(|k| !now["receipt"][k].is_null() && now["receipt"][k] == ack["receipt"][k]);
+                        if same {
                             checked += 1;
                         } else {
                             missing.push(format!("receipt changed: before {} now {}", ack["receipt"], now["receipt"]));
@@ -489,6 +495,8 @@ async fn fill(database: &str, key_dir: &std::path::Path, n: u64, days: u64) -> i
     use vivus_consent_core::token::Claims;
     use vivus_consent_server::ledger::{self, Entry, RecordKind};
 
+    const USER_AGENT: &str =
+        "Mozilla/5.0 (Linux; Android 14; SM-A546B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
     let now = u64::try_from(vivus_consent_server::now_ms() / 1000).unwrap_or(0);
     let keys = match vivus_consent_server::keys::KeyRing::load_or_generate(key_dir, now) {
         Ok(k) => Arc::new(k),
@@ -497,7 +505,17 @@ async fn fill(database: &str, key_dir: &std::path::Path, n: u64, days: u64) -> i
             return 1;
         }
     };
-    let ledger = match ledger::open(database, ledger::DEFAULT_BATCH_MAX).await {
+    // Signed checkpoints on every batch, as the service makes them by default.
+    let options = ledger::Options {
+        checkpoints: Some(Arc::new(ledger::Checkpointer::new(
+            keys.clone(),
+            "vivus-consent".to_owned(),
+            1,
+            Duration::from_secs(10),
+        ))),
+        ..ledger::Options::default()
+    };
+    let ledger = match ledger::open_with(database, &options).await {
         Ok(l) => l,
         Err(e) => {
             eprintln!("error: {e}");
@@ -538,6 +556,7 @@ async fn fill(database: &str, key_dir: &std::path::Path, n: u64, days: u64) -> i
                     let id = ConsentId::parse(&base64url::encode(&random_bytes::<16>())).map_err(|e| e.to_string())?;
                     let sub = SubjectId::parse(&base64url::encode(&subject_bytes)).map_err(|e| e.to_string())?;
                     let iat = u64::try_from(recorded_at / 1000).unwrap_or(0);
+                    let network = format!("95.{}.{}.0/24", (h >> 32) % 256, (h >> 40) % 256);
                     let claims = Claims {
                         iss: "vivus-consent".to_owned(),
                         sub,
@@ -563,8 +582,9 @@ async fn fill(database: &str, key_dir: &std::path::Path, n: u64, days: u64) -> i
                         policy_accepted: claims.pa,
                         source: source.to_owned(),
                         gpc: (h >> 28) % 100 < 8,
-                        user_agent: "Mozilla/5.0 (Linux; Android 14; SM-A546B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36".to_owned(),
-                        client_network: format!("95.{}.{}.0/24", (h >> 32) % 256, (h >> 40) % 256),
+                        user_agent: USER_AGENT.to_owned(),
+                        client_network: network.clone(),
+                        personal: ledger::Personal::seal_with(random_bytes::<16>(), USER_AGENT, &network),
                         request_hash: random_bytes::<32>(),
                         token: signer.sign(&claims),
                     };

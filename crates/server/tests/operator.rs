@@ -9,7 +9,7 @@ use common::{consent_body, new_id, TestServer};
 use serde_json::{json, Value};
 use vivus_consent_core::policy;
 use vivus_consent_server::ledger::proof::{self, ProofError, RecordFields};
-use vivus_consent_server::ledger::{Entry, RecordKind};
+use vivus_consent_server::ledger::{Entry, Personal, RecordKind};
 use vivus_consent_server::operator::{self, OperatorName};
 
 /// A server on SQLite or on a fresh PostgreSQL schema, with `extra` flags.
@@ -99,6 +99,7 @@ fn entry_at(
         gpc,
         user_agent: "Mozilla/5.0, \"quoted\"\nand a line break".to_owned(),
         client_network: "203.0.113.0/24".to_owned(),
+        personal: Personal::seal("Mozilla/5.0, \"quoted\"\nand a line break", "203.0.113.0/24").expect("salt"),
         request_hash: [9; 32],
         token: "not-a-jws".to_owned(),
     }

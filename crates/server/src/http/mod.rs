@@ -71,6 +71,8 @@ pub struct Settings {
     pub body_read_timeout: Duration,
     /// Most client connections open at once.
     pub max_connections: usize,
+    /// `max-age` of the JWK set: how long verifiers may cache it.
+    pub jwks_max_age_secs: u64,
 }
 
 impl Settings {
@@ -89,6 +91,7 @@ impl Settings {
             header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
             body_read_timeout: Duration::from_secs(config.body_read_timeout_secs),
             max_connections: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
+            jwks_max_age_secs: config.jwks_max_age_secs,
         }
     }
 }
@@ -118,6 +121,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/consents/{id}/withdraw", post(consent::withdraw))
         .route("/v1/subjects/{subject}/consents", get(consent::history))
         .route("/v1/verify", post(jwks::verify))
+        .route("/v1/ledger/head", get(consent::head))
         .route_layer(middleware::from_fn_with_state(state.clone(), rate_limit));
     let api = Router::new()
         .merge(limited)

@@ -173,12 +173,13 @@ async fn find(state: &AppState, id: &str) -> Result<Record> {
         .ok_or_else(|| Error::NotFound(format!("no record with consent id {id} is in the ledger")))
 }
 
-/// The proof of `record` to the current head, at most `--operator-proof-max-records` long.
+/// The proof of `record` to the newest signed head (see [`ProofHead::for_record`]), at
+/// most `--operator-proof-max-records` long.
 async fn proof_bytes(
     state: &AppState,
     record: &Record,
 ) -> Result<std::result::Result<Vec<u8>, ProveError>> {
-    let head = ProofHead::current(state.ledger.as_ref())
+    let head = ProofHead::for_record(state.ledger.as_ref(), record.sequence)
         .await?
         .ok_or_else(|| Error::Internal("the ledger has a record but no head".to_owned()))?;
     let mut out = Vec::with_capacity(4096);
@@ -661,6 +662,10 @@ mod tests {
             gpc: false,
             user_agent: String::new(),
             client_network: String::new(),
+            record_format: 1,
+            user_agent_hash: None,
+            client_network_hash: None,
+            salt: None,
             request_hash: String::new(),
             token: String::new(),
             prev_hash: String::new(),

@@ -9,23 +9,30 @@
 //!  "record":{"sequence":12,"consentId":"…","subjectId":"…","kind":"consent","withdraws":null,
 //!            "recordedAt":1795619304205,"policyVersion":"v1","policyDigest":"…","language":"ru",
 //!            "categories":"necessary,analytics","policyAccepted":true,"source":"banner","gpc":false,
-//!            "userAgent":"…","clientNetwork":"203.0.113.0/24","requestHash":"<hex>","token":"<jws>",
-//!            "prevHash":"<hex>","hash":"<hex>"},
+//!            "userAgent":"…","clientNetwork":"203.0.113.0/24","recordFormat":2,
+//!            "userAgentHash":"<hex>","clientNetworkHash":"<hex>","salt":"<hex>",
+//!            "requestHash":"<hex>","token":"<jws>","prevHash":"<hex>","hash":"<hex>"},
 //!  "links":["<base64url canonical bytes of record 13>", "…"],
-//!  "head":{"sequence":20,"hash":"<hex>"},
-//!  "keys":{"keys":[<the JWK that signed the record's token>]}}
+//!  "head":{"sequence":20,"hash":"<hex>","signed":"<JWS of the signed checkpoint>"},
+//!  "keys":{"keys":[<the JWKs that signed the record's token and the head>]}}
 //! ```
 //!
 //! - `record` holds every field of the record's canonical bytes (see the module docs of
-//!   [`crate::ledger`]): encoding them and hashing with `prevHash` gives `hash`;
+//!   [`crate::ledger`]): encoding them and hashing with `prevHash` gives `hash`. A format 2
+//!   record commits to `userAgentHash` and `clientNetworkHash` (salted hashes); its clear
+//!   values and `salt` are there too unless purged (then empty and `null`), and must hash
+//!   to them;
 //! - `links` are the canonical bytes of every later record up to the head, so that
 //!   `hash_n = SHA-256(hash_{n-1} || link_n)` recomputes the chain from the record to the
-//!   head, and each link's sequence (the 8 bytes after the prefix) follows the one before;
-//! - `head` is the ledger's newest record when the proof was made: keep its hash apart
-//!   from the database (a receipt, `ledger verify`'s output) to anchor the proof;
-//! - `keys` is the public key that signed the record's token, so the token's signature and
-//!   its claims (`jti`, `sub`, `cat`, `pv`, `pd`, `lang`, `pa`, `iat`) can be checked against
-//!   the record. Compare its `kid` with the service's `/.well-known/jwks.json`.
+//!   head, and each link's sequence (the 8 bytes after the prefix) follows the one before.
+//!   A format 2 link carries only salted hashes of its visitor's user agent and network;
+//! - `head` is the newest checkpoint the service signed (`signed`, a JWS whose claims name
+//!   `head.sequence` and `head.hash`), or, for a record newer than it, the ledger's newest
+//!   record, unsigned (`signed` null): then compare it with a head kept outside the database;
+//! - `keys` are the public keys that signed the record's token and the head, so their
+//!   signatures and the token's claims (`jti`, `sub`, `iat`, `pv`, `pd`, `lang`, `cat`, `pa`)
+//!   can be checked; each key's `kid` must be its RFC 7638 thumbprint. Compare the `kid`s
+//!   with the service's `/.well-known/jwks.json`.
 //!
 //! The file is written compactly, members in this order, with one newline at the end; the
 //! check refuses any other byte sequence, so a single changed byte anywhere is caught even
@@ -36,9 +43,12 @@ use std::io::Write;
 use serde::{Deserialize, Serialize};
 use vivus_consent_core::base64url;
 use vivus_consent_core::jwk::Jwks;
-use vivus_consent_core::token::{self, Expected};
 
-use super::{canonical_sequence, chain_hash, hex, Entry, Ledger, LedgerError, Record, RecordKind};
+use super::checkpoint::{self, HeadClaims};
+use super::{
+    canonical_sequence, chain_hash, hex, Entry, Ledger, LedgerError, Personal, Record, RecordKind,
+    SALT_LEN,
+};
 
 /// The `format` of the proofs this build writes and checks.
 pub const PROOF_FORMAT: &str = "vivus-consent ledger proof v1";
@@ -77,10 +87,19 @@ pub struct RecordFields {
     pub source: String,
     /// Global Privacy Control.
     pub gpc: bool,
-    /// The user agent recorded.
+    /// The user agent recorded (empty once purged).
     pub user_agent: String,
-    /// The client network recorded.
+    /// The client network recorded (empty once purged).
     pub client_network: String,
+    /// The record format: 1 commits to the user agent and network in clear, 2 to their
+    /// salted hashes.
+    pub record_format: u8,
+    /// Format 2: the salted hash of the user agent the chain commits to.
+    pub user_agent_hash: Option<String>,
+    /// Format 2: the salted hash of the client network the chain commits to.
+    pub client_network_hash: Option<String>,
+    /// Format 2: the record's salt, `None` once purged.
+    pub salt: Option<String>,
     /// SHA-256 of the canonical request.
     pub request_hash: String,
     /// The consent token issued for the record.
@@ -92,7 +111,7 @@ pub struct RecordFields {
 }
 
 /// The names of [`RecordFields`] in order: the CSV export's header.
-pub const FIELD_NAMES: [&str; 19] = [
+pub const FIELD_NAMES: [&str; 23] = [
     "sequence",
     "consentId",
     "subjectId",
@@ -108,6 +127,10 @@ pub const FIELD_NAMES: [&str; 19] = [
     "gpc",
     "userAgent",
     "clientNetwork",
+    "recordFormat",
+    "userAgentHash",
+    "clientNetworkHash",
+    "salt",
     "requestHash",
     "token",
     "prevHash",
@@ -117,6 +140,15 @@ pub const FIELD_NAMES: [&str; 19] = [
 impl From<&Record> for RecordFields {
     fn from(r: &Record) -> Self {
         let e = &r.entry;
+        let (record_format, user_agent_hash, client_network_hash, salt) = match &e.personal {
+            Personal::Clear => (1, None, None, None),
+            Personal::Salted { user_agent_hash, client_network_hash, salt } => (
+                2,
+                Some(hex(user_agent_hash)),
+                Some(hex(client_network_hash)),
+                salt.map(|s| hex(&s)),
+            ),
+        };
         Self {
             sequence: r.sequence,
             consent_id: e.consent_id.clone(),
@@ -133,6 +165,10 @@ impl From<&Record> for RecordFields {
             gpc: e.gpc,
             user_agent: e.user_agent.clone(),
             client_network: e.client_network.clone(),
+            record_format,
+            user_agent_hash,
+            client_network_hash,
+            salt,
             request_hash: hex(&e.request_hash),
             token: e.token.clone(),
             prev_hash: hex(&r.prev_hash),
@@ -146,13 +182,40 @@ impl RecordFields {
     ///
     /// # Errors
     ///
-    /// A [`ProofError::Invalid`] naming a field that is not of its form (unknown kind, a
-    /// hash that is not 64 hex digits).
+    /// A [`ProofError::Invalid`] naming a field that is not of its form (unknown kind or
+    /// format, a hash that is not 64 lowercase hex digits).
     pub fn to_record(&self) -> Result<Record, ProofError> {
         let hash = |name: &str, text: &str| {
             parse_hash(text).ok_or_else(|| {
                 ProofError::Invalid(format!("{name} is not 64 lowercase hex digits"))
             })
+        };
+        let personal = match (
+            self.record_format,
+            &self.user_agent_hash,
+            &self.client_network_hash,
+            &self.salt,
+        ) {
+            (1, None, None, None) => Personal::Clear,
+            (2, Some(user_agent), Some(network), salt) => Personal::Salted {
+                user_agent_hash: hash("userAgentHash", user_agent)?,
+                client_network_hash: hash("clientNetworkHash", network)?,
+                salt: match salt {
+                    Some(salt) => Some(parse_hex::<SALT_LEN>(salt).ok_or_else(|| {
+                        ProofError::Invalid(format!(
+                            "salt is not {} lowercase hex digits",
+                            SALT_LEN * 2
+                        ))
+                    })?),
+                    None => None,
+                },
+            },
+            _ => {
+                return Err(ProofError::Invalid(
+                    "recordFormat is 1 (userAgentHash, clientNetworkHash and salt null) or 2 (both hashes given)"
+                        .to_owned(),
+                ))
+            }
         };
         Ok(Record {
             sequence: self.sequence,
@@ -174,6 +237,7 @@ impl RecordFields {
                 gpc: self.gpc,
                 user_agent: self.user_agent.clone(),
                 client_network: self.client_network.clone(),
+                personal,
                 request_hash: hash("requestHash", &self.request_hash)?,
                 token: self.token.clone(),
             },
@@ -183,8 +247,9 @@ impl RecordFields {
     }
 
     /// The values in the order of [`FIELD_NAMES`], as the CSV export writes them
-    /// (`withdraws` empty when there is none, booleans `true`/`false`).
-    pub fn csv_values(&self) -> [String; 19] {
+    /// (`withdraws`, the salted hashes and the salt empty when there are none, booleans
+    /// `true`/`false`).
+    pub fn csv_values(&self) -> [String; 23] {
         [
             self.sequence.to_string(),
             self.consent_id.clone(),
@@ -201,6 +266,10 @@ impl RecordFields {
             self.gpc.to_string(),
             self.user_agent.clone(),
             self.client_network.clone(),
+            self.record_format.to_string(),
+            self.user_agent_hash.clone().unwrap_or_default(),
+            self.client_network_hash.clone().unwrap_or_default(),
+            self.salt.clone().unwrap_or_default(),
             self.request_hash.clone(),
             self.token.clone(),
             self.prev_hash.clone(),
@@ -209,8 +278,7 @@ impl RecordFields {
     }
 }
 
-/// The head a proof leads to. Today the ledger's newest record; the one place to anchor
-/// proofs elsewhere (a signed checkpoint of the head).
+/// The head a proof leads to; [`ProofHead::for_record`] is the one place that chooses it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProofHead {
@@ -218,18 +286,35 @@ pub struct ProofHead {
     pub sequence: i64,
     /// The head record's hash (hex).
     pub hash: String,
+    /// The service's signed checkpoint of this head (a compact JWS, `typ`
+    /// `ledger-head+jwt`), or `None` when no checkpoint covers the proven record yet and
+    /// the head is the ledger's newest record.
+    pub signed: Option<String>,
 }
 
 impl ProofHead {
-    /// The ledger's head now, or `None` for an empty ledger.
+    /// The head a proof of record `sequence` leads to: the newest checkpoint the service
+    /// signed, when it covers the record; otherwise the ledger's newest record, unsigned.
+    /// `None` for an empty ledger.
     ///
     /// # Errors
     ///
     /// A read error.
-    pub async fn current(ledger: &dyn Ledger) -> Result<Option<Self>, LedgerError> {
+    pub async fn for_record(
+        ledger: &dyn Ledger,
+        sequence: i64,
+    ) -> Result<Option<Self>, LedgerError> {
+        if let Some(signed) = ledger.signed_head().await?.filter(|h| h.sequence >= sequence) {
+            return Ok(Some(Self {
+                sequence: signed.sequence,
+                hash: hex(&signed.hash),
+                signed: Some(signed.token.clone()),
+            }));
+        }
         Ok(ledger.head().await?.map(|(sequence, hash)| Self {
             sequence,
             hash: hex(&hash),
+            signed: None,
         }))
     }
 }
@@ -246,8 +331,8 @@ pub struct ProofFile {
     pub links: Vec<String>,
     /// The head the links lead to.
     pub head: ProofHead,
-    /// The key that signed the record's token (empty when the key directory no longer
-    /// holds it).
+    /// The keys that signed the record's token and the head (without one the key
+    /// directory no longer holds).
     pub keys: Jwks,
 }
 
@@ -279,8 +364,9 @@ pub enum ProveError {
 
 /// Writes the proof of `record` up to `head` to `out`, reading the later records page by
 /// page (constant memory however far the head is). `keys` are the service's public keys;
-/// the proof carries the one that signed the record's token. With `max_links`, a record
-/// more than that many records behind the head is refused before anything is written.
+/// the proof carries the ones that signed the record's token and the head. With
+/// `max_links`, a record more than that many records behind the head is refused before
+/// anything is written.
 ///
 /// # Errors
 ///
@@ -302,9 +388,12 @@ pub async fn write_proof<W: Write + Send>(
             max,
         });
     }
-    let signer = token_kid(&record.entry.token)
-        .and_then(|kid| keys.find(&kid).cloned())
-        .map_or_else(Vec::new, |key| vec![key]);
+    let mut signers: Vec<_> = [Some(record.entry.token.as_str()), head.signed.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter_map(|jws| jws_kid(jws).and_then(|kid| keys.find(&kid).cloned()))
+        .collect();
+    signers.dedup_by(|a, b| a.kid == b.kid);
     // Written piece by piece exactly as serde_json writes a `ProofFile`, so the check can
     // compare the file with its own serialization.
     out.write_all(b"{\"format\":")?;
@@ -336,7 +425,7 @@ pub async fn write_proof<W: Write + Send>(
     out.write_all(b"],\"head\":")?;
     serde_json::to_writer(&mut *out, head).map_err(std::io::Error::from)?;
     out.write_all(b",\"keys\":")?;
-    serde_json::to_writer(&mut *out, &Jwks { keys: signer }).map_err(std::io::Error::from)?;
+    serde_json::to_writer(&mut *out, &Jwks { keys: signers }).map_err(std::io::Error::from)?;
     out.write_all(b"}\n")?;
     Ok(())
 }
@@ -355,6 +444,8 @@ pub struct Checked {
     pub signed_by: Option<String>,
     /// The token's `kid` header.
     pub token_kid: Option<String>,
+    /// The signed head's claims and the `kid` that signed it; `None` for an unsigned head.
+    pub head_signed: Option<(HeadClaims, String)>,
 }
 
 /// Why a proof does not check out. Each message says where.
@@ -372,6 +463,9 @@ pub enum ProofError {
     /// The record's fields do not hash to its hash.
     #[error("the record's fields do not hash to its hash: the record in the proof was changed")]
     RecordChanged,
+    /// The record's clear user agent or network is not what its salted hashes commit to.
+    #[error("the record's user agent or client network does not match the salted hash its hash covers: they were changed")]
+    PersonalData,
     /// The record's token does not check out.
     #[error("the record's consent token does not check out: {0}")]
     Token(String),
@@ -393,6 +487,9 @@ pub enum ProofError {
         /// The head's hash in the proof.
         head: String,
     },
+    /// The signed head does not check out.
+    #[error("the head's signature does not check out: {0}")]
+    Head(String),
 }
 
 /// Checks a proof file with nothing but its bytes.
@@ -415,6 +512,14 @@ pub fn check(bytes: &[u8]) -> Result<Checked, ProofError> {
     if written != bytes {
         return Err(ProofError::NotAsWritten);
     }
+    for key in &file.keys.keys {
+        if key.kid.as_deref() != Some(key.thumbprint().as_str()) {
+            return Err(ProofError::Invalid(format!(
+                "the key {} is not the key with that thumbprint",
+                key.kid.as_deref().unwrap_or("without a kid")
+            )));
+        }
+    }
     let record = file.record.to_record()?;
     if record.sequence < 1 {
         return Err(ProofError::Invalid(format!(
@@ -425,7 +530,14 @@ pub fn check(bytes: &[u8]) -> Result<Checked, ProofError> {
     if super::record_hash(&record.prev_hash, record.sequence, &record.entry) != record.hash {
         return Err(ProofError::RecordChanged);
     }
-    let token_kid = token_kid(&record.entry.token);
+    if !record
+        .entry
+        .personal
+        .matches(&record.entry.user_agent, &record.entry.client_network)
+    {
+        return Err(ProofError::PersonalData);
+    }
+    let token_kid = jws_kid(&record.entry.token);
     let signed_by = check_token(&record, &file.keys, token_kid.as_deref())?;
     let mut prev = record.hash;
     let mut expected = record.sequence;
@@ -451,98 +563,76 @@ pub fn check(bytes: &[u8]) -> Result<Checked, ProofError> {
             head: file.head.hash,
         });
     }
+    let head_signed = match &file.head.signed {
+        Some(jws) => {
+            let (claims, kid) = checkpoint::verify(jws, &file.keys)
+                .map_err(|e| ProofError::Head(e.to_string()))?;
+            if claims.seq != file.head.sequence || claims.head != file.head.hash {
+                return Err(ProofError::Head(format!(
+                    "it signs record {} with hash {}, not the proof's head",
+                    claims.seq, claims.head
+                )));
+            }
+            Some((claims, kid))
+        }
+        None => None,
+    };
     Ok(Checked {
         record: file.record,
         head: file.head,
         links: file.links.len(),
         signed_by,
         token_kid,
+        head_signed,
     })
 }
 
-/// Checks the record's token: signed by the key in `keys` named by its `kid` (whose
-/// thumbprint must be that `kid`), with claims that say what the record's columns say.
-/// `Ok(None)` when the proof has no key for it.
+/// Checks the record's token with the ledger's own check (signed by a key of `keys`, its
+/// claims the record's columns). `Ok(None)` when the proof has no key named like the
+/// token's: its signature is then not checked.
 fn check_token(
     record: &Record,
     keys: &Jwks,
     kid: Option<&str>,
 ) -> Result<Option<String>, ProofError> {
-    let e = &record.entry;
-    let bad = |what: String| ProofError::Token(what);
     let Some(kid) = kid else {
-        return Err(bad("it has no kid header".to_owned()));
+        return Err(ProofError::Token("it has no kid header".to_owned()));
     };
-    let Some(key) = keys.find(kid) else {
-        return if keys.keys.is_empty() {
-            Ok(None)
-        } else {
-            Err(bad(format!(
-                "the proof's key is not {kid}, the key the token names"
-            )))
-        };
-    };
-    if key.thumbprint() != kid {
-        return Err(bad(format!(
-            "the key {kid} in the proof is not the key with that thumbprint"
-        )));
+    if keys.find(kid).is_none() {
+        return Ok(None);
     }
-    let peeked = token::peek_claims(&e.token).map_err(|err| bad(err.to_string()))?;
-    // The signature as of the token's own issue time: its lifetime is not the question here.
-    let expected = Expected {
-        issuer: &peeked.iss,
-        policy_digest: &peeked.pd,
-        now: peeked.iat,
-    };
-    let claims = token::verify(&e.token, keys, &expected).map_err(|err| bad(err.to_string()))?;
-    let categories: Vec<&str> = claims.cat.iter().map(|c| c.as_str()).collect();
-    let mismatches: Vec<&str> = [
-        ("jti", claims.jti.as_str() == e.consent_id),
-        ("sub", claims.sub.as_str() == e.subject_id),
-        ("pv", claims.pv == e.policy_version),
-        ("pd", claims.pd == e.policy_digest),
-        ("lang", claims.lang.as_str() == e.language),
-        ("cat", categories.join(",") == e.categories),
-        ("pa", claims.pa == e.policy_accepted),
-        (
-            "iat",
-            i64::try_from(claims.iat).ok() == Some(e.recorded_at / 1000),
-        ),
-    ]
-    .into_iter()
-    .filter(|(_, same)| !same)
-    .map(|(name, _)| name)
-    .collect();
-    if !mismatches.is_empty() {
-        return Err(bad(format!(
-            "its claims {} differ from the record",
-            mismatches.join(", ")
-        )));
-    }
+    super::check_token(&record.entry, keys)
+        .map_err(|reason| ProofError::Token(reason.to_string()))?;
     Ok(Some(kid.to_owned()))
 }
 
 /// The `kid` header of a compact JWS, read without verifying anything.
-fn token_kid(token: &str) -> Option<String> {
-    let header = base64url::decode(token.split('.').next()?).ok()?;
+fn jws_kid(jws: &str) -> Option<String> {
+    let header = base64url::decode(jws.split('.').next()?).ok()?;
     let value: serde_json::Value = serde_json::from_slice(&header).ok()?;
     value.get("kid")?.as_str().map(str::to_owned)
 }
 
 /// 64 lowercase hex digits as 32 bytes.
 pub fn parse_hash(text: &str) -> Option<[u8; 32]> {
+    parse_hex(text)
+}
+
+/// `2 * N` lowercase hex digits as `N` bytes: a proof's hashes must be in the one form
+/// [`hex`] writes, or a changed letter case would go unnoticed.
+fn parse_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
     let digit = |c: u8| match c {
         b'0'..=b'9' => Some(c - b'0'),
         b'a'..=b'f' => Some(c - b'a' + 10),
         _ => None,
     };
     let bytes = text.as_bytes();
-    if bytes.len() != 64 {
+    if bytes.len() != 2 * N {
         return None;
     }
-    let mut out = [0_u8; 32];
+    let mut out = [0_u8; N];
     for (i, pair) in bytes.chunks(2).enumerate() {
-        out[i] = digit(pair[0])? << 4 | digit(pair[1])?;
+        out[i] = (digit(pair[0])? << 4) | digit(pair[1])?;
     }
     Some(out)
 }

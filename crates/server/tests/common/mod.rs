@@ -216,3 +216,96 @@ pub async fn postgres_schema(url: &str) -> (String, String) {
     let sep = if url.contains('?') { '&' } else { '?' };
     (format!("{url}{sep}options=-c%20search_path%3D{schema}"), schema)
 }
+
+/// A ledger under test and a way to reach around the service to its storage.
+pub enum Backend {
+    Sqlite { _dir: tempfile::TempDir, path: String },
+    Postgres { url: String, schema: String },
+}
+
+impl Backend {
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ledger.sqlite3").display().to_string();
+        Self::Sqlite { _dir: dir, path }
+    }
+
+    pub async fn postgres(test: &str) -> Option<Self> {
+        let url = postgres_url(test)?;
+        let (url, schema) = postgres_schema(&url).await;
+        Some(Self::Postgres { url, schema })
+    }
+
+    pub async fn cleanup(&self) {
+        if let Self::Postgres { url, schema } = self {
+            drop_postgres_schema(url, schema).await;
+        }
+    }
+
+    pub fn database(&self) -> &str {
+        match self {
+            Self::Sqlite { path, .. } => path,
+            Self::Postgres { url, .. } => url,
+        }
+    }
+
+    pub async fn open(&self) -> std::sync::Arc<dyn vivus_consent_server::ledger::Ledger> {
+        vivus_consent_server::ledger::open(self.database(), 256).await.expect("ledger opens")
+    }
+
+    /// Runs SQL directly against the storage, as someone with file or database access
+    /// could, dropping the append-only triggers and the sequence check first.
+    pub async fn tamper(&self, sql: &str) {
+        match self {
+            Self::Sqlite { path, .. } => {
+                let conn = rusqlite::Connection::open(path).expect("open file");
+                conn.execute_batch(&format!(
+                    "DROP TRIGGER IF EXISTS ledger_no_update; DROP TRIGGER IF EXISTS ledger_no_delete; \
+                     DROP TRIGGER IF EXISTS ledger_sequence_positive; DROP TRIGGER IF EXISTS checkpoints_no_update; \
+                     DROP TRIGGER IF EXISTS checkpoints_no_delete; DROP TRIGGER IF EXISTS ledger_personal_no_update; {sql}"
+                ))
+                .expect("tamper");
+            }
+            Self::Postgres { url, .. } => {
+                use sqlx::Connection;
+                let options: sqlx::postgres::PgConnectOptions = url.parse().expect("url");
+                let mut conn = sqlx::PgConnection::connect_with(&options).await.expect("connect");
+                sqlx::raw_sql(&format!(
+                    "DROP TRIGGER IF EXISTS ledger_no_update_or_delete ON ledger; \
+                     DROP TRIGGER IF EXISTS checkpoints_no_update_or_delete ON checkpoints; \
+                     DROP TRIGGER IF EXISTS ledger_personal_no_update ON ledger_personal; \
+                     ALTER TABLE ledger DROP CONSTRAINT IF EXISTS ledger_sequence_positive; {sql}"
+                ))
+                .execute(&mut conn)
+                .await
+                .expect("tamper");
+            }
+        }
+    }
+
+    /// A byte string as an SQL literal of this backend.
+    pub fn blob(&self, bytes: &[u8]) -> String {
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        match self {
+            Self::Sqlite { .. } => format!("X'{hex}'"),
+            Self::Postgres { .. } => format!("'\\x{hex}'::bytea"),
+        }
+    }
+
+    /// Runs SQL through the normal path, triggers in place.
+    pub async fn try_sql(&self, sql: &str) -> Result<(), String> {
+        match self {
+            Self::Sqlite { path, .. } => {
+                let conn = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
+                conn.execute_batch(sql).map_err(|e| e.to_string())
+            }
+            Self::Postgres { url, .. } => {
+                use sqlx::Connection;
+                let options: sqlx::postgres::PgConnectOptions = url.parse().map_err(|e: sqlx::Error| e.to_string())?;
+                let mut conn = sqlx::PgConnection::connect_with(&options).await.map_err(|e| e.to_string())?;
+                sqlx::raw_sql(sql).execute(&mut conn).await.map(|_| ()).map_err(|e| e.to_string())
+            }
+        }
+    }
+}
+
