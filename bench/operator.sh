@@ -16,7 +16,7 @@ N=${N:-1000000}
 DAYS=${DAYS:-90}
 RUNS=${RUNS:-3}
 BACKENDS=${BACKENDS:-sqlite postgres}
-WORK=${WORK:-/tmp/vivus-operator-bench}
+WORK=${WORK:-/tmp/vivus-operator-bench-v2}
 PG_URL=${PG_URL:-postgres://postgres:postgres@127.0.0.1:5432/vivus_consent_test}
 TARGET=${CARGO_TARGET_DIR:-target}
 BIN=$TARGET/release/vivus-consent-server
@@ -98,8 +98,9 @@ for BACKEND in $BACKENDS; do
   timed "export whole ledger, csv" "$S/v1/operator/export?format=csv"
 
   # A proof at the API's limit: the record 10,000 behind the head.
-  ID=$(curl -s -H "authorization: Bearer $TOKEN" "$S/v1/operator/export?from=$(day '-1 day')&to=$TODAY&utcOffset=$OFFSET&format=csv" \
-    | tail -n 10001 | head -1 | cut -d, -f2)
+  curl -s -H "authorization: Bearer $TOKEN" -o "$WORK/recent.csv" \
+    "$S/v1/operator/export?from=$(day '-1 day')&to=$TODAY&utcOffset=$OFFSET&format=csv"
+  ID=$(awk -v n="$(wc -l < "$WORK/recent.csv")" 'NR == n - 10000 {split($0, f, ","); print f[2]}' "$WORK/recent.csv")
   RECORDS_LABEL="10,000 links"
   timed "consent $ID with its proof" "$S/v1/operator/consents/$ID"
 

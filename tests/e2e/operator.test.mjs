@@ -129,9 +129,9 @@ function csvRecords(text) {
   const [header, ...rows] = parseCsv(text);
   return rows.map((cells) => {
     const r = Object.fromEntries(header.map((name, i) => [name, cells[i]]));
-    for (const n of ['sequence', 'recordedAt']) r[n] = Number(r[n]);
+    for (const n of ['sequence', 'recordedAt', 'recordFormat']) r[n] = Number(r[n]);
     for (const b of ['policyAccepted', 'gpc']) r[b] = r[b] === 'true';
-    r.withdraws = r.withdraws === '' ? null : r.withdraws;
+    for (const o of ['withdraws', 'userAgentHash', 'clientNetworkHash', 'salt']) r[o] = r[o] === '' ? null : r[o];
     return r;
   });
 }
@@ -176,6 +176,7 @@ h.test('an operator made with the CLI finds the consent the loan form sent, veri
   assert.match(text, new RegExp(RU.verified));
   assert.match(text, /связан через [1-9]\d* последующих записей с головой журнала/, 'later records link it to the head');
   assert.match(text, /подписан ключом сервиса/, 'and the token signature checked in the page (WebCrypto Ed25519)');
+  assert.match(text, /Голова журнала \(запись \d+\) подписана сервисом ключом/, 'and the signed checkpoint of the head');
   const record = page.locator('article.record');
   assert.match(await record.textContent(), /форма заявки/);
   assert.match(await record.locator('dt:text-is("Согласие с политикой") + dd').textContent(), /да/);
@@ -252,6 +253,10 @@ h.test('a proof changed on its way is not verified: the page recomputes the hash
     ['the record', (b) => { b.proof.record.categories = 'necessary,analytics,marketing'; }, /Поля записи не дают её хеш/],
     ['a later record', (b) => { b.proof.links[0] = b.proof.links[0].slice(0, -2) + (b.proof.links[0].endsWith('AA') ? 'AQ' : 'AA'); }, /Цепочка не приходит к голове журнала/],
     ['the head', (b) => { b.proof.head.hash = b.proof.head.hash.replace(/^./, (c) => (c === '0' ? '1' : '0')); }, /Цепочка не приходит к голове журнала/],
+    ['the head\'s signature', (b) => {
+      const [h, p, sig] = b.proof.head.signed.split('.');
+      b.proof.head.signed = [h, p, sig.slice(0, -2) + (sig.endsWith('AA') ? 'AQ' : 'AA')].join('.');
+    }, /Подпись головы журнала не сходится/],
   ];
   for (const [what, change, says] of cases) {
     tamper = change;

@@ -3,29 +3,41 @@
 // crates/server/src/ledger/proof.rs; documented in crates/server/README.md, "Proofs").
 //
 //   import { verifyProof } from '/operator/proof.js';
-//   const result = await verifyProof(proof);   // { ok, reason, links, head, signature, kid }
+//   const result = await verifyProof(proof);
+//   // { ok, reason, detail, links, head, signature, kid, headSignature, headKid, headSignedAt }
 //
-// `ok` means: the record's fields hash to its hash, each link is the next record and the
+// `ok` means: the record's fields hash to its hash (a format 2 record's user agent and
+// network hash to the salted hashes it commits to), each link is the next record and the
 // chain of hashes arrives at the head. `signature` is about the record's consent token:
 // 'valid' (signed by the key in the proof, whose thumbprint is its kid, and its claims say
 // what the record says), 'invalid', 'no-key' or 'unsupported' (no Ed25519 in WebCrypto).
+// `headSignature` is about the head: 'valid' (the service's signed checkpoint of exactly
+// this head), 'invalid', 'unsigned' (the proof's head is not signed), 'no-key',
+// 'unsupported'. A head that is signed but does not verify makes `ok` false.
 
 export const PROOF_FORMAT = 'vivus-consent ledger proof v1';
 
 const encoder = new TextEncoder();
-/** The domain-separation prefix of a record's canonical bytes. */
-export const CANONICAL_PREFIX = encoder.encode('vivus-consent ledger record v1\0');
+/** The domain-separation prefix of a record's canonical bytes, by record format. */
+export const CANONICAL_PREFIXES = {
+  1: encoder.encode('vivus-consent ledger record v1\0'),
+  2: encoder.encode('vivus-consent ledger record v2\0'),
+};
+/** The prefix of a format 2 record's salted hashes of personal data. */
+const PERSONAL_PREFIX = encoder.encode('vivus-consent personal data v2\0');
+/** The `typ` of the service's signed checkpoints. */
+const HEAD_TYP = 'ledger-head+jwt';
 
 /** Lowercase hex of bytes. */
 export function toHex(bytes) {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** 64 lowercase hex digits as 32 bytes, or null. */
-export function fromHex(text) {
-  if (typeof text !== 'string' || !/^[0-9a-f]{64}$/.test(text)) return null;
-  const out = new Uint8Array(32);
-  for (let i = 0; i < 32; i++) out[i] = parseInt(text.slice(i * 2, i * 2 + 2), 16);
+/** `2 * n` lowercase hex digits (64 by default) as bytes, or null. */
+export function fromHex(text, n = 32) {
+  if (typeof text !== 'string' || text.length !== 2 * n || !/^[0-9a-f]*$/.test(text)) return null;
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = parseInt(text.slice(i * 2, i * 2 + 2), 16);
   return out;
 }
 
@@ -44,12 +56,15 @@ function toBase64url(bytes) {
 
 /**
  * The canonical bytes of a record given as the proof's `record` (the export's lines have
- * the same members): the prefix, then every field in table order, integers as 8-byte
- * big-endian, booleans as one byte, `withdraws` as a presence byte, strings and byte
- * strings as a 4-byte big-endian length and the bytes.
+ * the same members): the prefix of its format, then every field in table order, integers
+ * as 8-byte big-endian, booleans as one byte, `withdraws` as a presence byte, strings and
+ * byte strings as a 4-byte big-endian length and the bytes. Format 1 has the user agent
+ * and client network there, format 2 their salted hashes (32 bytes each).
  */
 export function canonicalBytes(r) {
-  const parts = [CANONICAL_PREFIX];
+  const prefix = CANONICAL_PREFIXES[r.recordFormat];
+  if (!prefix) throw new Error(`recordFormat ${r.recordFormat} is not 1 or 2`);
+  const parts = [prefix];
   const int64 = (n) => {
     const b = new Uint8Array(8);
     new DataView(b.buffer).setBigInt64(0, BigInt(n));
@@ -80,8 +95,16 @@ export function canonicalBytes(r) {
   bool(r.policyAccepted);
   str(r.source);
   bool(r.gpc);
-  str(r.userAgent);
-  str(r.clientNetwork);
+  if (r.recordFormat === 1) {
+    str(r.userAgent);
+    str(r.clientNetwork);
+  } else {
+    const ua = fromHex(r.userAgentHash);
+    const network = fromHex(r.clientNetworkHash);
+    if (!ua || !network) throw new Error('userAgentHash or clientNetworkHash is not 64 lowercase hex digits');
+    bytes(ua);
+    bytes(network);
+  }
   const requestHash = fromHex(r.requestHash);
   if (!requestHash) throw new Error('requestHash is not 64 lowercase hex digits');
   bytes(requestHash);
@@ -99,11 +122,27 @@ async function sha256(subtle, ...chunks) {
   return new Uint8Array(await subtle.digest('SHA-256', all));
 }
 
-/** The sequence written in canonical bytes (after the prefix), or null. */
+/** The sequence written in canonical bytes (after the prefix of either format), or null. */
 export function canonicalSequence(bytes) {
-  if (bytes.length < CANONICAL_PREFIX.length + 8) return null;
-  for (let i = 0; i < CANONICAL_PREFIX.length; i++) if (bytes[i] !== CANONICAL_PREFIX[i]) return null;
-  return new DataView(bytes.buffer, bytes.byteOffset + CANONICAL_PREFIX.length, 8).getBigInt64(0);
+  for (const prefix of Object.values(CANONICAL_PREFIXES)) {
+    if (bytes.length < prefix.length + 8 || !prefix.every((b, i) => bytes[i] === b)) continue;
+    return new DataView(bytes.buffer, bytes.byteOffset + prefix.length, 8).getBigInt64(0);
+  }
+  return null;
+}
+
+/** SHA-256(PERSONAL_PREFIX || field || 0 || salt || value): what format 2 commits to. */
+async function saltedHash(subtle, field, salt, value) {
+  return toHex(await sha256(subtle, PERSONAL_PREFIX, encoder.encode(field), Uint8Array.of(0), salt, encoder.encode(value)));
+}
+
+/** A format 2 record's clear values against its salted hashes (purged: empty, no salt). */
+async function personalMatches(subtle, r) {
+  if (r.recordFormat === 1) return r.userAgentHash === null && r.clientNetworkHash === null && r.salt === null;
+  if (r.salt === null) return r.userAgent === '' && r.clientNetwork === '';
+  const salt = fromHex(r.salt, 16);
+  return Boolean(salt) && await saltedHash(subtle, 'user_agent', salt, r.userAgent) === r.userAgentHash &&
+    await saltedHash(subtle, 'client_network', salt, r.clientNetwork) === r.clientNetworkHash;
 }
 
 /**
@@ -123,6 +162,7 @@ export async function verifyProof(proof, { subtle = globalThis.crypto.subtle } =
   if (!prev || !fromHex(r.hash)) return fail('record', 'prevHash or hash is not 64 lowercase hex digits');
   let hash = await sha256(subtle, prev, canonical);
   if (toHex(hash) !== r.hash) return fail('record', 'the record\'s fields do not hash to its hash');
+  if (!await personalMatches(subtle, r)) return fail('personal', 'the user agent or network does not match its salted hash');
   let expected = BigInt(r.sequence);
   for (let i = 0; i < proof.links.length; i++) {
     const bytes = fromBase64url(proof.links[i]);
@@ -133,39 +173,59 @@ export async function verifyProof(proof, { subtle = globalThis.crypto.subtle } =
   if (BigInt(proof.head.sequence) !== expected || toHex(hash) !== proof.head.hash) {
     return fail('head', `the chain arrives at ${toHex(hash)}, not at the head ${proof.head.hash}`);
   }
-  const { signature, kid } = await checkToken(r, proof.keys?.keys ?? [], subtle);
-  return { ok: true, links: proof.links.length, head: proof.head, signature, kid };
+  const keys = proof.keys?.keys ?? [];
+  const { signature, kid } = await checkToken(r, keys, subtle);
+  const head = await checkHead(proof.head, keys, subtle);
+  if (head.headSignature === 'invalid') return fail('signed-head', 'the head\'s signature or claims do not check out');
+  return { ok: true, links: proof.links.length, head: proof.head, signature, kid, ...head };
 }
 
-/** The record's token: signed by the proof's key named by its kid, claims as the record says. */
-async function checkToken(r, keys, subtle) {
-  const [h, p, s] = String(r.token).split('.');
+/** A compact JWS checked against `keys`: { status, kid, header, claims }. */
+async function checkJws(jws, keys, subtle) {
+  const [h, p, s] = String(jws).split('.');
   let header, claims;
   try {
     header = JSON.parse(new TextDecoder().decode(fromBase64url(h)));
     claims = JSON.parse(new TextDecoder().decode(fromBase64url(p)));
   } catch {
-    return { signature: 'invalid', kid: null };
+    return { status: 'invalid', kid: null };
   }
   const kid = typeof header.kid === 'string' ? header.kid : null;
   const jwk = keys.find((k) => k.kid === kid);
-  if (!jwk) return { signature: 'no-key', kid };
+  if (!jwk) return { status: 'no-key', kid, header, claims };
   const thumbprint = toBase64url(await sha256(subtle, encoder.encode(
     `{"crv":${JSON.stringify(jwk.crv)},"kty":${JSON.stringify(jwk.kty)},"x":${JSON.stringify(jwk.x)}}`)));
   if (thumbprint !== kid || jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || header.alg !== 'EdDSA') {
-    return { signature: 'invalid', kid };
+    return { status: 'invalid', kid, header, claims };
   }
   let key;
   try {
     key = await subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, { name: 'Ed25519' }, false, ['verify']);
   } catch {
-    return { signature: 'unsupported', kid };
+    return { status: 'unsupported', kid, header, claims };
   }
   const sig = fromBase64url(s);
   const good = sig && await subtle.verify({ name: 'Ed25519' }, key, sig, encoder.encode(`${h}.${p}`));
-  const same = claims.jti === r.consentId && claims.sub === r.subjectId && claims.pv === r.policyVersion &&
+  return { status: good ? 'valid' : 'invalid', kid, header, claims };
+}
+
+/** The head's signed checkpoint, when there is one: of exactly this head, by the key named. */
+async function checkHead(head, keys, subtle) {
+  if (head.signed === null || head.signed === undefined) return { headSignature: 'unsigned', headKid: null, headSignedAt: null };
+  const { status, kid, header, claims } = await checkJws(head.signed, keys, subtle);
+  const same = status !== 'valid' || (String(header.typ).toLowerCase() === HEAD_TYP &&
+    claims.seq === head.sequence && claims.head === head.hash);
+  return { headSignature: same ? status : 'invalid', headKid: kid, headSignedAt: claims?.iat ? claims.iat * 1000 : null };
+}
+
+/** The record's token: signed by the proof's key named by its kid, claims as the record says. */
+async function checkToken(r, keys, subtle) {
+  const { status, kid, header, claims } = await checkJws(r.token, keys, subtle);
+  if (status !== 'valid') return { signature: status, kid };
+  const same = String(header.typ ?? 'JWT').toUpperCase() === 'JWT' &&
+    claims.jti === r.consentId && claims.sub === r.subjectId && claims.pv === r.policyVersion &&
     claims.pd === r.policyDigest && claims.lang === r.language && Array.isArray(claims.cat) &&
     claims.cat.join(',') === r.categories && claims.pa === r.policyAccepted &&
     claims.iat === Math.floor(r.recordedAt / 1000);
-  return { signature: good && same ? 'valid' : 'invalid', kid };
+  return { signature: same ? 'valid' : 'invalid', kid };
 }

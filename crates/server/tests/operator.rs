@@ -99,7 +99,11 @@ fn entry_at(
         gpc,
         user_agent: "Mozilla/5.0, \"quoted\"\nand a line break".to_owned(),
         client_network: "203.0.113.0/24".to_owned(),
-        personal: Personal::seal("Mozilla/5.0, \"quoted\"\nand a line break", "203.0.113.0/24").expect("salt"),
+        personal: Personal::seal(
+            "Mozilla/5.0, \"quoted\"\nand a line break",
+            "203.0.113.0/24",
+        )
+        .expect("salt"),
         request_hash: [9; 32],
         token: "not-a-jws".to_owned(),
     }
@@ -282,6 +286,21 @@ async fn a_consent_comes_with_its_policy_and_a_proof_that_checks(setup: &Setup) 
         checked.head.hash,
         vivus_consent_server::ledger::hex(&head.1)
     );
+    // The head is the newest checkpoint the service signed, and the proof says by which key.
+    let (claims, kid) = checked.head_signed.clone().expect("a signed head");
+    assert_eq!(
+        (claims.seq, claims.head.as_str()),
+        (5, checked.head.hash.as_str())
+    );
+    assert_eq!(
+        Some(kid.as_str()),
+        server.state.keys.signer().map(|k| k.kid())
+    );
+    assert_eq!(
+        checked.record.record_format, 2,
+        "the service writes format 2"
+    );
+    assert!(checked.record.salt.is_some() && checked.record.user_agent_hash.is_some());
 
     // The withdrawal is found by its own id, and points back.
     let answer = get_json(
@@ -724,6 +743,43 @@ async fn a_proof_longer_than_allowed_says_how_to_make_it(setup: &Setup) {
     assert_eq!(file.status(), 400);
 }
 
+/// With checkpoints every N records, a record newer than the newest checkpoint is proven
+/// to the ledger's head, unsigned, and the proof says so; the record a checkpoint covers
+/// is proven to that signed head.
+async fn a_record_after_the_newest_checkpoint_has_an_unsigned_head(setup: &Setup) {
+    let server = &setup.server;
+    let token = add_operator(server, "audit").await;
+    let (first, _) = server.consent(&new_id()).await;
+    let (second, _) = server.consent(&new_id()).await;
+    let proof_of = |body: &Value| {
+        format!(
+            "/v1/operator/consents/{}/proof",
+            body["id"].as_str().expect("id")
+        )
+    };
+    let bytes = get(server, &proof_of(&first), Some(&token))
+        .await
+        .bytes()
+        .await
+        .expect("bytes");
+    let checked = proof::check(&bytes).expect("checks");
+    assert_eq!(
+        (checked.head.sequence, checked.links),
+        (1, 0),
+        "the first batch is checkpointed"
+    );
+    assert!(checked.head_signed.is_some());
+    let bytes = get(server, &proof_of(&second), Some(&token))
+        .await
+        .bytes()
+        .await
+        .expect("bytes");
+    let checked = proof::check(&bytes).expect("checks");
+    assert_eq!(checked.head.sequence, 2);
+    assert_eq!(checked.head.signed, None);
+    assert!(checked.head_signed.is_none());
+}
+
 macro_rules! both_backends {
     ($($name:ident $(: $flags:expr)?),* $(,)?) => {
         mod sqlite {
@@ -761,6 +817,7 @@ both_backends!(
     the_export_streams_the_period_in_chain_order,
     the_figures_count_per_day_language_and_source,
     a_proof_longer_than_allowed_says_how_to_make_it: "--operator-proof-max-records=2",
+    a_record_after_the_newest_checkpoint_has_an_unsigned_head: "--checkpoint-every=1000",
 );
 
 /// After a few failures a network is refused before its token is looked at: the right
@@ -858,4 +915,19 @@ async fn the_console_is_served_under_its_own_strict_policy() {
         .await
         .expect("redirect followed");
     assert_eq!(bare.url().path(), "/operator/");
+}
+
+/// The proof the console's Node test checks (`tests/node/operator-proof.test.mjs`, a proof
+/// of a real run) checks here too: one documented format, two implementations.
+#[test]
+fn the_committed_proof_checks_in_rust_too() {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/node/fixtures/proof.json"
+    ))
+    .expect("the fixture");
+    let checked = proof::check(&bytes).expect("it checks");
+    assert_eq!(checked.links, 3);
+    assert_eq!(checked.record.record_format, 2);
+    assert!(checked.signed_by.is_some() && checked.head_signed.is_some());
 }

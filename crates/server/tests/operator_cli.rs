@@ -191,6 +191,12 @@ async fn a_proof_is_made_and_checked_from_the_command_line() {
         out.contains(&format!("signed by key {kid}")),
         "which key: {out}"
     );
+    assert!(
+        out.contains(&format!(
+            "the head is signed by the service (issuer vivus-consent) with key {kid} at "
+        )),
+        "{out}"
+    );
 
     // One changed byte, in the record, in a link, in the head.
     for at in [written.len() / 5, written.len() / 2, written.len() - 90] {

@@ -142,7 +142,11 @@ impl From<&Record> for RecordFields {
         let e = &r.entry;
         let (record_format, user_agent_hash, client_network_hash, salt) = match &e.personal {
             Personal::Clear => (1, None, None, None),
-            Personal::Salted { user_agent_hash, client_network_hash, salt } => (
+            Personal::Salted {
+                user_agent_hash,
+                client_network_hash,
+                salt,
+            } => (
                 2,
                 Some(hex(user_agent_hash)),
                 Some(hex(client_network_hash)),
@@ -304,7 +308,11 @@ impl ProofHead {
         ledger: &dyn Ledger,
         sequence: i64,
     ) -> Result<Option<Self>, LedgerError> {
-        if let Some(signed) = ledger.signed_head().await?.filter(|h| h.sequence >= sequence) {
+        if let Some(signed) = ledger
+            .signed_head()
+            .await?
+            .filter(|h| h.sequence >= sequence)
+        {
             return Ok(Some(Self {
                 sequence: signed.sequence,
                 hash: hex(&signed.hash),
@@ -565,8 +573,8 @@ pub fn check(bytes: &[u8]) -> Result<Checked, ProofError> {
     }
     let head_signed = match &file.head.signed {
         Some(jws) => {
-            let (claims, kid) = checkpoint::verify(jws, &file.keys)
-                .map_err(|e| ProofError::Head(e.to_string()))?;
+            let (claims, kid) =
+                checkpoint::verify(jws, &file.keys).map_err(|e| ProofError::Head(e.to_string()))?;
             if claims.seq != file.head.sequence || claims.head != file.head.hash {
                 return Err(ProofError::Head(format!(
                     "it signs record {} with hash {}, not the proof's head",
