@@ -202,7 +202,7 @@ h.test('an operator made with the CLI finds the consent the loan form sent, veri
   for (const id of [jti, ...others]) assert.ok(ids.includes(id), `${id} is in the export`);
   for (const r of fromJsonl) {
     assert.equal(await recomputedHash(r), r.hash, `record ${r.sequence}: its fields hash to its hash`);
-    const { code, stdout } = await cli(['ledger', 'verify', '--database', h.service.database, '--expect-head', r.hash]);
+    const { code, stdout } = await cli(['ledger', 'verify', '--database', h.service.database, '--key-dir', h.service.keyDir, '--expect-head', r.hash]);
     assert.equal(code, 0, stdout);
     assert.match(stdout, new RegExp(`expected head ${r.hash} is record ${r.sequence}\\b`), 'ledger verify finds the hash at its place');
   }

@@ -857,7 +857,10 @@ impl Ledger for PostgresLedger {
 
     async fn period_bounds(&self, period: Period) -> Result<Option<(i64, i64)>> {
         let (lo, hi): (Option<i64>, Option<i64>) =
-            sqlx::query_as("SELECT min(sequence), max(sequence) FROM ledger WHERE recorded_at >= $1 AND recorded_at < $2 AND sequence > 0")
+            // `sequence + 0`: PostgreSQL would otherwise answer min/max by walking the
+            // primary key from its end, filtering on recorded_at: 300 ms for a recent day of
+            // a million records, against 5 ms through ledger_recorded_at (bench/operator.md).
+            sqlx::query_as("SELECT min(sequence + 0), max(sequence + 0) FROM ledger WHERE recorded_at >= $1 AND recorded_at < $2 AND sequence > 0")
                 .bind(period.from_ms)
                 .bind(period.to_ms)
                 .fetch_one(&self.pool)
