@@ -125,7 +125,7 @@ async fn an_intact_ledger_verifies_with_every_token_and_checkpoint(backend: &Bac
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("ledger intact: 5 records"), "{out}");
     assert!(
-        out.contains("every token verifies against the 1 keys and matches its record"),
+        out.contains("every token verifies against the key set (1 key) and matches its record"),
         "{out}"
     );
     assert!(

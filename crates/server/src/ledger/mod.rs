@@ -481,7 +481,8 @@ pub trait Ledger: Send + Sync + fmt::Debug {
 
     /// The durability settings of the connections that commit appends, as the database
     /// reports them: SQLite `journal_mode` and `synchronous`, PostgreSQL
-    /// `synchronous_commit`.
+    /// `synchronous_commit` and the session timeouts (`lock_timeout`, `statement_timeout`,
+    /// `idle_in_transaction_session_timeout`).
     async fn durability(&self) -> Result<Durability>;
 
     /// Why appends are refused right now (the storage is readable but not writable), or
