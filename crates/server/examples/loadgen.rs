@@ -360,8 +360,9 @@ fn round2(x: f64) -> f64 {
 }
 
 /// Re-posts every acknowledged consent; each must answer 200 with the receipt it got
-/// before the crash (same consent id, sequence, time and record hash; the signed head it
-/// carries is the newest one, so it may be newer). Returns the exit code.
+/// before the crash (same sequence, record hash and signed head: a retry gets the
+/// checkpoint that first covered its record, the one committed with it). Returns the exit
+/// code.
 async fn replay(addr: SocketAddr, path: &PathBuf) -> i32 {
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
@@ -392,12 +393,7 @@ async fn replay(addr: SocketAddr, path: &PathBuf) -> i32 {
                 match post(&mut sender, &host, body).await {
                     Ok((200, bytes)) => {
                         let now: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-                        // The record's own fields; `signedHead` is the newest signed head,
-                        // which moves on as the ledger grows.
-                        let same = ["consentId", "sequence", "recordedAt", "recordHash"]
-                            .iter()
-                            .all(|k| !now["receipt"][k].is_null() && now["receipt"][k] == ack["receipt"][k]);
-                        if same {
+                        if now["receipt"] == ack["receipt"] {
                             checked += 1;
                         } else {
                             missing.push(format!("receipt changed: before {} now {}", ack["receipt"], now["receipt"]));

@@ -140,8 +140,11 @@ async fn verify(database: &str, key_dir: &std::path::Path, args: &VerifyArgs) ->
             let head = head.map(|h| hex(&h)).unwrap_or_else(|| "-".to_owned());
             println!("ledger intact: {records} records, head {head}");
             println!(
-                "records: {} in format 1 (personal data in clear), {} in format 2 ({} of them purged); every token verifies against the {keys} keys and matches its record",
-                formats.0, formats.1, formats.2
+                "records: {} in format 1 (personal data in clear), {} in format 2 ({} of them purged); every token verifies against the key set ({keys} {}) and matches its record",
+                formats.0,
+                formats.1,
+                formats.2,
+                if keys == 1 { "key" } else { "keys" }
             );
             records
         }

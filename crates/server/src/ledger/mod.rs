@@ -482,7 +482,8 @@ pub trait Ledger: Send + Sync + fmt::Debug {
 
     /// The durability settings of the connections that commit appends, as the database
     /// reports them: SQLite `journal_mode` and `synchronous`, PostgreSQL
-    /// `synchronous_commit`.
+    /// `synchronous_commit` and the session timeouts (`lock_timeout`, `statement_timeout`,
+    /// `idle_in_transaction_session_timeout`).
     async fn durability(&self) -> Result<Durability>;
 
     /// Why appends are refused right now (the storage is readable but not writable), or
@@ -957,7 +958,9 @@ pub(crate) struct Anchor {
     pub(crate) sequence: i64,
     pub(crate) hash: [u8; 32],
     pub(crate) signed_at: u64,
-    pub(crate) source: String,
+    /// Where it came from: the database (one shared name for its many checkpoints), or a
+    /// kept file.
+    pub(crate) source: Arc<str>,
 }
 
 /// Checks records one at a time, in sequence order.
@@ -1013,8 +1016,35 @@ impl ChainVerifier {
         verifier
     }
 
+    /// Checks a page of rows in order; `Err` is the broken status to report. The tokens'
+    /// signatures (the walk's main cost with keys) are checked on every core first.
+    pub(crate) fn check_page(&mut self, rows: Vec<std::result::Result<Record, (i64, String)>>) -> std::result::Result<(), ChainStatus> {
+        let verdicts = match &self.jwks {
+            Some(jwks) => token_verdicts(&rows, jwks),
+            None => vec![Ok(()); rows.len()],
+        };
+        for (row, verdict) in rows.into_iter().zip(verdicts) {
+            self.check_with(row, verdict)?;
+        }
+        Ok(())
+    }
+
     /// Checks the next row; `Err` is the broken status to report.
+    #[cfg(test)]
     pub(crate) fn check(&mut self, row: std::result::Result<Record, (i64, String)>) -> std::result::Result<(), ChainStatus> {
+        let verdict = match (&self.jwks, &row) {
+            (Some(jwks), Ok(record)) => check_token(&record.entry, jwks),
+            _ => Ok(()),
+        };
+        self.check_with(row, verdict)
+    }
+
+    /// Checks the next row, its token's verdict already known.
+    fn check_with(
+        &mut self,
+        row: std::result::Result<Record, (i64, String)>,
+        token: std::result::Result<(), BreakReason>,
+    ) -> std::result::Result<(), ChainStatus> {
         let record = match row {
             Ok(r) => r,
             Err((sequence, why)) => {
@@ -1039,18 +1069,16 @@ impl ChainVerifier {
         if !record.entry.personal.matches(&record.entry.user_agent, &record.entry.client_network) {
             return Err(self.broken(record.sequence, BreakReason::PersonalDataMismatch));
         }
-        if let Some(jwks) = &self.jwks {
-            if let Err(reason) = check_token(&record.entry, jwks) {
-                return Err(self.broken(record.sequence, reason));
-            }
+        if let Err(reason) = token {
+            return Err(self.broken(record.sequence, reason));
         }
         if let Some(anchors) = self.anchors.get(&record.sequence) {
             if let Some(other) = anchors.iter().find(|a| a.hash != record.hash) {
-                let reason = BreakReason::CheckpointMismatch { source: other.source.clone(), signed: other.hash };
+                let reason = BreakReason::CheckpointMismatch { source: other.source.to_string(), signed: other.hash };
                 return Err(self.broken(record.sequence, reason));
             }
             if let Some(a) = anchors.iter().max_by_key(|a| a.signed_at) {
-                self.anchored = Some((a.sequence, a.signed_at, a.source.clone()));
+                self.anchored = Some((a.sequence, a.signed_at, a.source.to_string()));
             }
         }
         if record.sequence > self.newest_anchor {
@@ -1091,7 +1119,7 @@ impl ChainVerifier {
             Ok(()) => self
                 .anchors
                 .range(end + 1..)
-                .flat_map(|(_, anchors)| anchors.iter().map(|a| (a.sequence, a.source.clone())))
+                .flat_map(|(_, anchors)| anchors.iter().map(|a| (a.sequence, a.source.to_string())))
                 .collect(),
             Err(_) => Vec::new(),
         };
@@ -1114,6 +1142,7 @@ impl ChainVerifier {
 /// A stored checkpoint as an anchor, once its signature checks out and its columns are
 /// what it signs.
 pub(crate) fn stored_anchor(
+    source: &Arc<str>,
     sequence: i64,
     hash: &[u8],
     signed_at: i64,
@@ -1130,16 +1159,42 @@ pub(crate) fn stored_anchor(
     if !consistent {
         return Err(BreakReason::BadCheckpoint("its columns differ from what it signs".to_owned()));
     }
-    Ok(Anchor { sequence, hash: signed_hash, signed_at: claims.iat, source: "the database".to_owned() })
+    Ok(Anchor { sequence, hash: signed_hash, signed_at: claims.iat, source: source.clone() })
 }
 
 /// The signed heads kept outside the database, as anchors.
 pub(crate) fn kept_anchors(kept: &[(String, checkpoint::HeadClaims)]) -> Vec<Anchor> {
     kept.iter()
         .filter_map(|(source, claims)| {
-            Some(Anchor { sequence: claims.seq, hash: claims.hash()?, signed_at: claims.iat, source: source.clone() })
+            Some(Anchor { sequence: claims.seq, hash: claims.hash()?, signed_at: claims.iat, source: source.as_str().into() })
         })
         .collect()
+}
+
+/// [`check_token`] for every readable row, spread over the available cores.
+fn token_verdicts(
+    rows: &[std::result::Result<Record, (i64, String)>],
+    jwks: &Jwks,
+) -> Vec<std::result::Result<(), BreakReason>> {
+    let verdict = |row: &std::result::Result<Record, (i64, String)>| match row {
+        Ok(record) => check_token(&record.entry, jwks),
+        Err(_) => Ok(()),
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(16);
+    if threads < 2 || rows.len() < 64 {
+        return rows.iter().map(verdict).collect();
+    }
+    let chunk = rows.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = rows
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(verdict).collect::<Vec<_>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| part.join().unwrap_or_else(|_| vec![Err(BreakReason::Unreadable("a verifier thread failed".to_owned()))]))
+            .collect()
+    })
 }
 
 /// The record's token verifies against `jwks` and its claims are the record's columns.

@@ -51,9 +51,9 @@ const COLUMNS_V1: &str = "l.sequence, l.consent_id, l.subject_id, l.kind, l.with
 const CHAIN_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('vivus_consent_ledger:' || current_schema()))";
 
 /// [`CHAIN_LOCK`], then the chain head and the newest checkpoint, as one simple-protocol
-/// request: a row of six columns.
+/// request: a row of seven columns.
 const LOCK_THEN_HEAD: &str = "SELECT pg_advisory_xact_lock(hashtext('vivus_consent_ledger:' || current_schema())); \
-     SELECT h.sequence, h.hash, c.sequence, c.signed_at, c.kid, c.token FROM (SELECT 1) one \
+     SELECT h.sequence, h.hash, c.sequence, c.signed_at, c.kid, c.token, c.hash FROM (SELECT 1) one \
      LEFT JOIN LATERAL (SELECT sequence, hash FROM ledger WHERE sequence > 0 ORDER BY sequence DESC LIMIT 1) h ON true \
      LEFT JOIN LATERAL (SELECT sequence, signed_at, kid, token, hash FROM checkpoints ORDER BY sequence DESC LIMIT 1) c ON true";
 
@@ -250,6 +250,7 @@ async fn walk(conn: &mut sqlx::PgConnection, audit: Audit) -> Result<Verified> {
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
     let version = schema_version(&mut tx).await?;
     let mut anchors = Vec::new();
+    let database: Arc<str> = Arc::from("the database");
     if let Some(jwks) = &audit.jwks {
         if version >= 2 && !has_table(&mut tx, "checkpoints").await? {
             tx.commit().await?;
@@ -267,7 +268,7 @@ async fn walk(conn: &mut sqlx::PgConnection, audit: Audit) -> Result<Verified> {
             for row in rows {
                 let (sequence, hash, signed_at, kid, token): (i64, Vec<u8>, i64, String, String) =
                     (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?, row.try_get(4)?);
-                match super::stored_anchor(sequence, &hash, signed_at, &kid, &token, jwks) {
+                match super::stored_anchor(&database, sequence, &hash, signed_at, &kid, &token, jwks) {
                     Ok(anchor) => anchors.push(anchor),
                     Err(reason) => {
                         tx.commit().await?;
@@ -290,16 +291,16 @@ async fn walk(conn: &mut sqlx::PgConnection, audit: Audit) -> Result<Verified> {
             .fetch_all(&mut *tx)
             .await?;
         let n = rows.len() as i64;
-        for row in &rows {
-            let record = row_to_record(row);
-            after = match &record {
+        let page: Vec<_> = rows.iter().map(row_to_record).collect();
+        if let Some(last) = page.last() {
+            after = match last {
                 Ok(r) => r.sequence,
                 Err((s, _)) => *s,
             };
-            if let Err(broken) = verifier.check(record) {
-                tx.commit().await?;
-                return Ok(verifier.report(Err(broken)));
-            }
+        }
+        if let Err(broken) = verifier.check_page(page) {
+            tx.commit().await?;
+            return Ok(verifier.report(Err(broken)));
         }
         if n < VERIFY_PAGE {
             tx.commit().await?;
@@ -609,7 +610,7 @@ async fn lock_then_heads(conn: &mut sqlx::PgConnection) -> Result<Heads> {
     let rows = sqlx::Executor::fetch_all(conn, sqlx::raw_sql(LOCK_THEN_HEAD)).await?;
     let row = rows
         .iter()
-        .find(|r| r.len() == 6)
+        .find(|r| r.len() == 7)
         .ok_or_else(|| LedgerError::NotCommitted("the chain head query returned no row".to_owned()))?;
     let head = match row.try_get::<Option<i64>, _>(0)? {
         None => (0, GENESIS_HASH),
@@ -622,8 +623,7 @@ async fn lock_then_heads(conn: &mut sqlx::PgConnection) -> Result<Heads> {
         None => None,
         Some(sequence) => Some(SignedHead {
             sequence,
-            // Only the sequence and time decide whether one is due; the hash is in the token.
-            hash: [0; 32],
+            hash: hash_array(sequence, "checkpoint hash", &row.try_get::<Vec<u8>, _>(6)?).map_err(corrupt)?,
             signed_at: u64::try_from(row.try_get::<i64, _>(3)?).unwrap_or(0),
             kid: row.try_get(4)?,
             token: row.try_get(5)?,

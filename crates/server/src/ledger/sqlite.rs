@@ -414,6 +414,7 @@ fn walk(conn: &Connection, audit: Audit) -> Result<Verified> {
 fn walk_in_snapshot(conn: &Connection, audit: Audit) -> Result<Verified> {
     let version = schema_version(conn)?;
     let mut anchors = Vec::new();
+    let database: Arc<str> = Arc::from("the database");
     if let Some(jwks) = &audit.jwks {
         if version >= 2 && !has_table(conn, "checkpoints")? {
             // The migration that created it is recorded: it was dropped.
@@ -431,7 +432,7 @@ fn walk_in_snapshot(conn: &Connection, audit: Audit) -> Result<Verified> {
             })?;
             for row in rows {
                 let (sequence, hash, signed_at, kid, token) = row?;
-                match super::stored_anchor(sequence, &hash, signed_at, &kid, &token, jwks) {
+                match super::stored_anchor(&database, sequence, &hash, signed_at, &kid, &token, jwks) {
                     Ok(anchor) => anchors.push(anchor),
                     Err(reason) => {
                         let status = ChainStatus::Broken { sequence, reason, checked: 0 };
@@ -448,18 +449,16 @@ fn walk_in_snapshot(conn: &Connection, audit: Audit) -> Result<Verified> {
     let mut stmt = conn.prepare(&format!("SELECT {columns} FROM {from} WHERE l.sequence > ?1 ORDER BY l.sequence LIMIT ?2"))?;
     let mut after = i64::MIN;
     loop {
-        let rows = stmt.query_map(params![after, VERIFY_PAGE], row_to_record)?;
-        let mut n = 0;
-        for row in rows {
-            let row = row?;
-            after = match &row {
+        let page = stmt.query_map(params![after, VERIFY_PAGE], row_to_record)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let n = page.len() as i64;
+        if let Some(last) = page.last() {
+            after = match last {
                 Ok(r) => r.sequence,
                 Err((s, _)) => *s,
             };
-            n += 1;
-            if let Err(broken) = verifier.check(row) {
-                return Ok(verifier.report(Err(broken)));
-            }
+        }
+        if let Err(broken) = verifier.check_page(page) {
+            return Ok(verifier.report(Err(broken)));
         }
         if n < VERIFY_PAGE {
             return Ok(verifier.report(Ok(())));
