@@ -90,6 +90,9 @@ pkg: tool-rust tool-wasm-bindgen tool-node
 	@node scripts/sizes.mjs pkg
 
 run: pkg
+	@echo "The demo: http://127.0.0.1:$(PORT)/   The operator console: http://127.0.0.1:$(PORT)/operator/"
+	@echo "Sign in to the console with an operator token; once the service is up, make one in another terminal:"
+	@echo "  cargo run --release -p vivus-consent-server -- operator add YOUR-NAME"
 	cargo run --release -p vivus-consent-server -- --listen 127.0.0.1:$(PORT) --static-dir .
 
 # ---- tests -----------------------------------------------------------------

@@ -53,6 +53,18 @@ export const VIEWPORTS = {
 export const TAG_COOKIES = ['_ga', '_gid', '_gcl_au', '_fbp', '_ym_uid', '_ym_d'];
 export const TAG_COOKIE = /^(_ga|_gid|_gcl_|_fbp|_ym_)/;
 
+/** The policy docs/security.md recommends, with the demo's own Trusted Types policy (metrika). */
+export const STRICT_CSP = [
+  "script-src 'self' 'wasm-unsafe-eval' 'nonce-{nonce}'",
+  "style-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'self'",
+  "require-trusted-types-for 'script'",
+  'trusted-types vivus-consent metrika',
+  'report-uri /csp-reports',
+].join('; ');
+
 // ---- the service -------------------------------------------------------------
 
 /** A free TCP port on 127.0.0.1 (bind port 0, read it, close). */
