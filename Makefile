@@ -72,20 +72,24 @@ node_modules/.installed: package-lock.json
 # ---- build -----------------------------------------------------------------
 
 pkg: tool-rust tool-wasm-bindgen tool-node
-	@# Three wasm builds of the root crate (see src/lib.rs): the runtime every page view loads,
-	@# the interactive stage loaded on first need, and the first-paint build that draws the
-	@# banner of a first visit (pkg/vivus-consent.js loads them).
+	@# Four wasm builds of the root crate (see src/lib.rs): the runtime every page view loads,
+	@# the interactive stage loaded on first need, the returning visitor's stage that runs a
+	@# stored consent's tags first, and the first-paint build that draws the banner of a first
+	@# visit (pkg/vivus-consent.js loads them).
 	$(WASM_CARGO) -p vivus-consent --lib --target $(WASM_TARGET) --profile wasm-release --no-default-features --features runtime
 	@# Browsers ignore the producers and target_features sections: 128 B brotli.
 	wasm-bindgen --target web --remove-producers-section --out-dir pkg --out-name vivus_consent $(WASM_OUT)
 	$(WASM_CARGO) -p vivus-consent --lib --target $(WASM_TARGET) --profile wasm-release --no-default-features --features ui
 	wasm-bindgen --target web --remove-producers-section --out-dir pkg --out-name vivus_consent_ui $(WASM_OUT)
+	$(WASM_CARGO) -p vivus-consent --lib --target $(WASM_TARGET) --profile wasm-release --no-default-features --features returning
+	wasm-bindgen --target web --remove-producers-section --out-dir pkg --out-name vivus_consent_returning $(WASM_OUT)
 	$(WASM_CARGO) -p vivus-consent --lib --target $(WASM_TARGET) --profile wasm-release --no-default-features --features boot
 	wasm-bindgen --target web --remove-producers-section --out-dir pkg --out-name vivus_consent_boot $(WASM_OUT)
 	@# The SDK's type declarations are pkg/index.d.ts; the stages' own exports are private.
 	rm -f pkg/vivus_consent.d.ts pkg/vivus_consent_bg.wasm.d.ts pkg/vivus_consent_ui.d.ts pkg/vivus_consent_ui_bg.wasm.d.ts \
+	  pkg/vivus_consent_returning.d.ts pkg/vivus_consent_returning_bg.wasm.d.ts \
 	  pkg/vivus_consent_boot.d.ts pkg/vivus_consent_boot_bg.wasm.d.ts
-	@for out in vivus_consent vivus_consent_ui vivus_consent_boot; do \
+	@for out in vivus_consent vivus_consent_ui vivus_consent_returning vivus_consent_boot; do \
 	  set -x; \
 	  wasm-opt -Oz --strip-target-features pkg/$${out}_bg.wasm -o pkg/$${out}_bg.wasm; \
 	  perl -0pi -e 's{^[ \t]*/\*\*.*?\*/\n}{}gms; s{^[ \t]*//[^\n]*\n}{}gm; s{^[ \t]+}{}gm; s{\n\n+}{\n}g' pkg/$$out.js; \

@@ -13,10 +13,12 @@
 // and/or by a JSON block (attributes win over the block):
 //   <script type="application/json" id="vivus-consent-config">{ ... }</script>
 //
-// Three stages, each loaded only when the page view needs it:
-//   vivus_consent_boot*.js/wasm  the banner of a first visit, before anything else;
-//   vivus_consent*.js/wasm       the runtime: every page view (the stored token checked, granted
-//                                tags run, the JS API, events);
+// Four stages, each loaded only when the page view needs it:
+//   vivus_consent_boot*.js/wasm       the banner of a first visit, before anything else;
+//   vivus_consent_returning*.js/wasm  with a consent stored, its granted tags running before
+//                                     anything else (the same checks as the runtime's);
+//   vivus_consent*.js/wasm            the runtime: every page view (the state, the JS API,
+//                                     events; it takes over the gates from the stage above);
 //   vivus_consent_ui*.js/wasm    the widget and the recorder: on a first visit after the
 //                                banner's frame, else when the visitor opens settings or the
 //                                policy, submits the loan form without a recorded acceptance,
@@ -29,6 +31,7 @@ let boot;
 export let Consent;
 
 let runtime;
+let returning;
 let ui;
 let first;
 
@@ -53,6 +56,12 @@ function loadRuntime() {
       return glue;
     });
   return runtime;
+}
+
+/** Loads the returning visitor's stage once (its export: `q` run the granted tags). */
+function loadReturning() {
+  returning ??= loadStage(() => import('./vivus_consent_returning.js'), new URL('./vivus_consent_returning_bg.wasm', import.meta.url));
+  return returning;
 }
 
 /** Loads the interactive stage once (the runtime calls it when it first needs the stage). */
@@ -158,13 +167,23 @@ export async function init(config) {
   }
   first ??= firstPaint(config);
   const painted = await first;
+  // A consent may be stored: its granted tags run before the runtime is even requested. What
+  // this stage cannot settle (nothing valid stored, a choice still to send) the runtime does.
+  let early;
+  if (!painted && mayBeStored(config)) {
+    try {
+      early = await (await loadReturning()).q(config);
+    } catch (error) {
+      console.warn('vivus-consent: the returning visitor\'s stage did not run; the runtime checks the consent', error);
+    }
+  }
   const loading = loadRuntime();
   // The banner is up: the widget that takes it over is needed as soon as the runtime is, so
   // both load side by side (the runtime asked first: it decides what the page may run).
   if (painted) loadUi().catch(() => {});
   try {
     const { start } = await loading;
-    return await start(config, loadUi);
+    return await start(config, loadUi, early);
   } catch (error) {
     // No SDK behind the first stage's banner (an invalid config, the SDK unreachable): take it away.
     try {

@@ -8,7 +8,8 @@ import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 const dir = process.argv[2] ?? 'pkg';
 const stages = [
   ['first visit, before the banner', ['vivus-consent.js', 'vivus_consent_boot.js', 'vivus_consent_boot_bg.wasm']],
-  ['returning visitor, before granted tags run', ['vivus-consent.js', 'vivus_consent.js', 'vivus_consent_bg.wasm']],
+  ['returning visitor, before granted tags run', ['vivus-consent.js', 'vivus_consent_returning.js', 'vivus_consent_returning_bg.wasm']],
+  ['the runtime (every page view, after the tags)', ['vivus_consent.js', 'vivus_consent_bg.wasm']],
   ['the interactive stage (loaded on first need)', ['vivus_consent_ui.js', 'vivus_consent_ui_bg.wasm']],
 ];
 for (const [stage, files] of stages) {

@@ -43,7 +43,9 @@ pub fn runtime() -> Option<Rc<Runtime>> {
 /// none, and resolves with the consent object. Calling it again returns the same object
 /// (the later config is ignored). `load_ui` is the entry's loader of the interactive stage
 /// (`pkg/vivus-consent.js`); without it, in a build that does not link that stage, nothing
-/// that needs it (the banner, dialogs, recording) can happen.
+/// that needs it (the banner, dialogs, recording) can happen. `early` is what the returning
+/// visitor's stage did, when it ran first (`crate::returning::Early`), for the gates to take
+/// over from.
 ///
 /// Rejects with a `TypeError` whose `code` is `invalid_config` and whose message names the
 /// offending member when the config is invalid; unknown members are errors.
@@ -51,6 +53,7 @@ pub fn runtime() -> Option<Rc<Runtime>> {
 pub fn start(
     #[wasm_bindgen(unchecked_param_type = "Config")] config: JsValue,
     #[wasm_bindgen(unchecked_param_type = "() => Promise<unknown>")] load_ui: Option<js_sys::Function>,
+    #[wasm_bindgen(unchecked_param_type = "unknown")] early: JsValue,
 ) -> js_sys::Promise {
     if let Some(promise) = INSTANCE.with(|i| i.borrow().clone()) {
         return promise;
@@ -72,7 +75,7 @@ pub fn start(
         match started {
             Ok(rt) => {
                 RUNTIME.with(|r| *r.borrow_mut() = Some(rt.clone()));
-                let connection = crate::gates::connect(&rt);
+                let connection = crate::gates::connect_after(&rt, &early);
                 Ok(Consent { rt, connection }.into())
             }
             Err(err) => {
@@ -88,7 +91,7 @@ pub fn start(
 
 /// [`start`] from Rust, without a loader (the combined build links the interactive stage).
 pub fn init(config: JsValue) -> js_sys::Promise {
-    start(config, None)
+    start(config, None, JsValue::UNDEFINED)
 }
 
 /// Reads and checks the JS config object (see [`crate::config`]).

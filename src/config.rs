@@ -495,7 +495,7 @@ impl<V: Value> Object<V> {
     /// is an error) and any that JSON could not hold.
     fn new(value: &V, path: &str, known: &[&str]) -> Result<Object<V>> {
         let members = value.members().ok_or_else(|| expected(path, "an object", value))?;
-        for (key, v) in &members {
+        for (key, _) in &members {
             if !known.contains(&key.as_str()) {
                 let mut text = if path == "config" { String::new() } else { join(path, "") };
                 push_name(&mut text, key);

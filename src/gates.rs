@@ -23,6 +23,7 @@ use std::rc::{Rc, Weak};
 use vivus_consent_core::category::{Categories, Category};
 use vivus_consent_core::consent::Source;
 use vivus_consent_core::language::Language;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::consent_mode::{self, Context};
 use crate::controller::{Event, Msg, Status, TabChoice, Unrecorded};
@@ -62,6 +63,14 @@ impl core::fmt::Debug for Connection {
 ///
 /// Returns `None` outside a browser window.
 pub fn connect(rt: &Rc<Runtime>) -> Option<Rc<Connection>> {
+    connect_after(rt, &JsValue::UNDEFINED)
+}
+
+/// [`connect`], taking over from the returning visitor's stage (`crate::returning::Early`,
+/// as a JS object: it is another wasm module's) when it ran first: its Trusted Types policy
+/// is adopted, what it told Consent Mode is not told again, and its gates are stopped once
+/// these watch the page.
+pub fn connect_after(rt: &Rc<Runtime>, early: &JsValue) -> Option<Rc<Connection>> {
     let window = web_sys::window()?;
     let document = window.document()?;
     let config = rt.config();
@@ -76,6 +85,14 @@ pub fn connect(rt: &Rc<Runtime>) -> Option<Rc<Connection>> {
         }
     });
     let gates = Gates::install(&document, rt.language(), allow);
+    if let Some(policy) = crate::js::member(early, "policy") {
+        gates.adopt_policy(policy);
+    }
+    // What the earlier stage announced: the same consent is not a second data layer event.
+    let announced = crate::js::string_member(early, "consentId").and_then(|id| {
+        let bits = crate::js::member(early, "granted")?.as_f64()? as u8;
+        Some((Categories::from_bits(bits), Some(id)))
+    });
     let forms = Forms::install(&document, Rc::new(RuntimeBackend(Rc::downgrade(rt))), config.forms.clone());
 
     // The cleanup patterns: the configured ones plus the cookies the integrator listed per
@@ -92,7 +109,7 @@ pub fn connect(rt: &Rc<Runtime>) -> Option<Rc<Connection>> {
         cleanup,
         applied: Cell::new(rt.granted()),
         syncing: Cell::new(false),
-        announced: RefCell::new(None),
+        announced: RefCell::new(announced),
     });
 
     let weak = Rc::downgrade(&connection);
@@ -120,6 +137,9 @@ pub fn connect(rt: &Rc<Runtime>) -> Option<Rc<Connection>> {
     // update already in the data layer, or Google tags start under the defaults.
     connection.update_consent_mode(rt);
     connection.gates.apply(rt.granted());
+    if let Some(stop) = crate::js::member(early, "stop").and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
+        let _ = stop.call0(early);
+    }
     Some(connection)
 }
 

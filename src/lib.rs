@@ -23,7 +23,7 @@
 //! parts in Node and in headless browsers (`tests/node.rs`, `tests/browser.rs`).
 #![deny(missing_docs, missing_debug_implementations)]
 
-#[cfg(any(feature = "runtime", feature = "ui", feature = "boot"))]
+#[cfg(any(feature = "runtime", feature = "ui", feature = "boot", feature = "returning"))]
 mod alloc;
 #[cfg(feature = "runtime")]
 pub mod api;
@@ -40,15 +40,19 @@ pub mod error;
 pub mod gates;
 pub mod i18n;
 pub mod js;
-#[cfg(any(feature = "runtime", feature = "ui"))]
+#[cfg(any(feature = "runtime", feature = "returning"))]
+pub mod keys;
+#[cfg(any(feature = "runtime", feature = "ui", feature = "returning"))]
 pub mod net;
 #[cfg(feature = "runtime")]
 pub mod runtime;
 #[cfg(any(feature = "runtime", feature = "ui"))]
 pub mod seam;
 pub mod storage;
-#[cfg(any(feature = "runtime", feature = "ui"))]
-mod task;
+#[cfg(feature = "returning")]
+pub mod returning;
+#[cfg(any(feature = "runtime", feature = "ui", feature = "returning"))]
+pub mod task;
 #[cfg(feature = "runtime")]
 pub mod tabs;
 #[cfg(feature = "ui")]

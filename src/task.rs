@@ -11,7 +11,7 @@ use std::pin::Pin;
 pub type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 
 /// Runs `future` to completion on the page's event loop.
-pub(crate) fn spawn(future: impl Future<Output = ()> + 'static) {
+pub fn spawn(future: impl Future<Output = ()> + 'static) {
     spawn_boxed(Box::pin(future));
 }
 

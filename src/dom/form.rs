@@ -303,7 +303,7 @@ impl Shared {
             Err(refusal) => {
                 let text = match refusal {
                     Refusal::AcceptancePending => kept(lang),
-                    Refusal::Declined | Refusal::Unsupported => i18n::text(lang).acceptance_required,
+                    Refusal::Declined | Refusal::Unsupported => i18n::messages(lang).acceptance_required,
                 };
                 self.show_notice(text);
                 if let Some(button) = submitter.filter(|b| b.is_connected()) {

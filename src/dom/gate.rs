@@ -54,7 +54,9 @@
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
-use gloo_events::{EventListener, EventListenerOptions};
+use gloo_events::EventListener;
+#[cfg(feature = "runtime")]
+use gloo_events::EventListenerOptions;
 use js_sys::Reflect;
 use vivus_consent_core::category::{Categories, Category};
 use vivus_consent_core::language::Language;
@@ -259,7 +261,7 @@ pub struct Gates {
     inner: Rc<Inner>,
     observer: Option<web_sys::MutationObserver>,
     _observed: Closure<dyn FnMut(js_sys::Array)>,
-    _click: EventListener,
+    _click: Option<EventListener>,
 }
 
 impl core::fmt::Debug for Gates {
@@ -312,16 +314,38 @@ impl Gates {
             let _ = observer.observe_with_options(document, &init);
         }
 
-        let weak = Rc::downgrade(&inner);
         // Not passive: a click the gates handle is marked (preventDefault) so a second copy
         // of the SDK on the page leaves it alone.
-        let click = EventListener::new_with_options(document, "click", EventListenerOptions::enable_prevent_default(), move |event| {
-            if let Some(inner) = weak.upgrade() {
-                inner.placeholder_click(event);
-            }
-        });
+        #[cfg(feature = "runtime")]
+        let click = {
+            let weak = Rc::downgrade(&inner);
+            Some(EventListener::new_with_options(
+                document,
+                "click",
+                EventListenerOptions::enable_prevent_default(),
+                move |event| {
+                    if let Some(inner) = weak.upgrade() {
+                        inner.placeholder_click(event);
+                    }
+                },
+            ))
+        };
+        // The returning visitor's stage draws no placeholders: the runtime, which takes over
+        // right after it, does.
+        #[cfg(not(feature = "runtime"))]
+        let click = None;
 
         Gates { inner, observer, _observed: observed, _click: click }
+    }
+
+    /// Uses the Trusted Types policy another stage made (see `trusted_types::ScriptPolicy::adopt`).
+    pub fn adopt_policy(&self, policy: JsValue) {
+        *self.inner.trusted.borrow_mut() = Some(ScriptPolicy::adopt(policy));
+    }
+
+    /// The Trusted Types policy these gates made, if they made one, for the stage that takes over.
+    pub fn policy(&self) -> Option<JsValue> {
+        self.inner.trusted.borrow().as_ref()?.as_ref().map(|p| p.object().clone())
     }
 
     /// Applies the granted set: activates every gated element whose requirement now holds,
@@ -355,6 +379,7 @@ impl Gates {
     }
 
     /// Switches the placeholders to another language.
+    #[cfg(feature = "runtime")]
     pub fn set_language(&self, lang: Language) {
         self.inner.state.borrow_mut().lang = lang;
         let Ok(hosts) = self.inner.document.query_selector_all("[data-vivus-placeholder]") else { return };
@@ -593,6 +618,10 @@ impl Inner {
         self.show_placeholder(element);
     }
 
+    #[cfg(not(feature = "runtime"))]
+    fn show_placeholder(&self, _element: &Element) {}
+
+    #[cfg(feature = "runtime")]
     fn show_placeholder(&self, element: &Element) {
         if !wants_placeholder(element) {
             return;
@@ -623,6 +652,7 @@ impl Inner {
     }
 
     /// Fills (or refills, on a language change) a placeholder's shadow root.
+    #[cfg(feature = "runtime")]
     fn render_placeholder(&self, host: &Element, element: &Element) {
         let Some(root) = host.shadow_root() else { return };
         let Some(category) = requirement(element).map(Requirement::category) else { return };
@@ -666,6 +696,7 @@ impl Inner {
         let _ = build();
     }
 
+    #[cfg(feature = "runtime")]
     fn placeholder_click(&self, event: &web_sys::Event) {
         if event.default_prevented() {
             // Another copy of the SDK on this page handled it.
@@ -725,6 +756,7 @@ impl Inner {
     }
 }
 
+#[cfg(feature = "runtime")]
 fn placeholder_sheet() -> Option<web_sys::CssStyleSheet> {
     let sheet = web_sys::CssStyleSheet::new().ok()?;
     sheet.replace_sync(PLACEHOLDER_CSS).ok()?;

@@ -11,11 +11,11 @@
 pub(crate) mod banner;
 #[cfg(feature = "runtime")]
 pub mod form;
-#[cfg(feature = "runtime")]
+#[cfg(any(feature = "runtime", feature = "returning"))]
 pub mod gate;
 #[cfg(any(feature = "ui", feature = "boot"))]
 mod host;
-#[cfg(feature = "runtime")]
+#[cfg(any(feature = "runtime", feature = "returning"))]
 pub(crate) mod trusted_types;
 #[cfg(any(feature = "ui", feature = "boot"))]
 pub(crate) use host::*;

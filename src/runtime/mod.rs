@@ -7,7 +7,6 @@
 //! There is one runtime per page (`init` returns the same instance when called again);
 //! it lives as long as the page, so its callbacks hold it weakly.
 
-pub mod keys;
 #[cfg(not(feature = "ui"))]
 pub mod port;
 pub mod stage;
@@ -45,7 +44,7 @@ pub struct Runtime {
     config: Config,
     store: Box<dyn ConsentStore>,
     controller: RefCell<Controller>,
-    keys: keys::Keys,
+    keys: crate::keys::Keys,
     /// The visitor was told (an `error` event, code `storage`) that the choice cannot be kept.
     storage_failed: Cell<bool>,
     ready: Cell<bool>,
@@ -130,7 +129,7 @@ impl Runtime {
         };
         let backoff = Backoff { max_attempts: config.net.max_attempts, base_ms: config.net.backoff_ms };
         let controller = Controller::new(config.policy_version, lang, subject, backoff, env::global_privacy_control());
-        let keys = keys::Keys::new(config.jwks.clone(), config.jwks_url.clone(), config.net.timeout_ms);
+        let keys = crate::keys::Keys::new(config.jwks.clone(), config.jwks_url.clone(), config.net.timeout_ms);
         let runtime = Rc::new_cyclic(|this| Runtime {
             config,
             store,
@@ -326,7 +325,7 @@ impl Runtime {
         }
     }
 
-    /// Verifies a token against the service's keys ([`keys`]) and the configured issuer and
+    /// Verifies a token against the service's keys ([`crate::keys`]) and the configured issuer and
     /// policy.
     ///
     /// # Errors

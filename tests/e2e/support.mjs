@@ -34,7 +34,7 @@ export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 export const SCREENSHOTS = path.join(ROOT, 'docs', 'screenshots');
 export const OUT = path.join(ROOT, 'tests', 'e2e', 'out');
 /** What a page loads from pkg/: without them the SDK journeys cannot run. */
-export const SDK_FILES = ['vivus-consent.js', 'vivus_consent_boot.js', 'vivus_consent_boot_bg.wasm', 'vivus_consent.js', 'vivus_consent_bg.wasm', 'vivus_consent_ui.js', 'vivus_consent_ui_bg.wasm', 'consent-mode.js'];
+export const SDK_FILES = ['vivus-consent.js', 'vivus_consent_boot.js', 'vivus_consent_boot_bg.wasm', 'vivus_consent.js', 'vivus_consent_bg.wasm', 'vivus_consent_ui.js', 'vivus_consent_ui_bg.wasm', 'vivus_consent_returning.js', 'vivus_consent_returning_bg.wasm', 'consent-mode.js'];
 const AXE_SOURCE = path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
 
 /**

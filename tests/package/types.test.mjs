@@ -69,6 +69,7 @@ test('the error codes declared are the codes the SDK can produce', () => {
     ...[...read('src/error.rs').matchAll(/=> "([a-z_]+)"/g)].map((m) => m[1]),
     ...[...read('crates/core/src/token.rs').matchAll(/TokenError::\w+(?:\(_\))? => "([a-z_]+)"/g)].map((m) => m[1]),
     ...[...read('src/runtime/mod.rs').matchAll(/Msg::Failed \{\s*id,\s*code: "([a-z_]+)"/g)].map((m) => m[1]),
+    ...[...read('src/runtime/mod.rs').matchAll(/Event::Error \{\s*code: "([a-z_]+)"/g)].map((m) => m[1]),
   ]);
   assert.ok(produced.has('declined') && produced.has('expired') && produced.has('invalid_token'), [...produced].join());
   const start = DTS.indexOf('export type NetErrorCode');

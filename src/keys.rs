@@ -124,7 +124,7 @@ impl Keys {
         &self,
         token: &str,
         expected: &Expected<'_>,
-        ed25519: &dyn Fn([u8; 32], &[u8], [u8; 64]) -> crate::seam::LocalFuture<bool>,
+        ed25519: &dyn Fn([u8; 32], &[u8], [u8; 64]) -> crate::task::LocalFuture<bool>,
     ) -> Result<Claims, TokenError> {
         let unverified = token::decode(token)?;
         let key = self.key(unverified.kid()).await?;
