@@ -289,8 +289,14 @@ mod tests {
         assert_eq!(local_key(&default, Key::Token), "vivus_consent");
         assert_eq!(local_key(&default, Key::Pending), "vivus_consent_pending");
         assert_eq!(local_key("shop_consent", Key::Token), "shop_consent");
-        assert_eq!(local_key("shop_consent", Key::Pending), "shop_consent_pending");
-        assert_eq!(local_key("shop_consent", Key::Subject), "vivus_consent_subject");
+        assert_eq!(
+            local_key("shop_consent", Key::Pending),
+            "shop_consent_pending"
+        );
+        assert_eq!(
+            local_key("shop_consent", Key::Subject),
+            "vivus_consent_subject"
+        );
     }
 
     #[test]

@@ -132,7 +132,9 @@ impl Jwks {
     /// whose `x` is not 32 canonical bytes; [`TokenError::UnsupportedAlgorithm`] for a key
     /// that is not Ed25519.
     pub fn verification_key(&self, kid: Option<&str>) -> Result<[u8; 32], TokenError> {
-        let jwk = kid.and_then(|kid| self.find(kid)).ok_or(TokenError::UnknownKey)?;
+        let jwk = kid
+            .and_then(|kid| self.find(kid))
+            .ok_or(TokenError::UnknownKey)?;
         if !jwk.is_eddsa() {
             return Err(TokenError::UnsupportedAlgorithm);
         }

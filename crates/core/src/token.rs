@@ -47,9 +47,9 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::base64url;
-use crate::json;
 use crate::category::Categories;
 use crate::consent::{ConsentId, ConsentRequest, SubjectId};
+use crate::json;
 use crate::jwk::{Jwks, ALG_EDDSA};
 use crate::language::Language;
 
@@ -219,7 +219,9 @@ impl Claims {
             "kk" => Language::Kk,
             _ => return None,
         };
-        let json::Value::Array(names) = &v.get("cat")?.value else { return None };
+        let json::Value::Array(names) = &v.get("cat")?.value else {
+            return None;
+        };
         let mut cat = Categories::new();
         for name in names {
             cat.insert(name.str()?.parse().ok()?);
@@ -310,7 +312,6 @@ fn parse_claims(encoded: &str) -> Result<Claims, TokenError> {
         .map_err(|_| TokenError::Malformed("payload is not base64url"))?;
     Claims::from_json(&bytes).ok_or(TokenError::Malformed("payload is not consent token claims"))
 }
-
 
 /// A token taken apart and its header checked, its signature not yet verified: what a
 /// verifier with its own Ed25519 primitive (the browser's WebCrypto) needs, in the order
@@ -442,7 +443,8 @@ pub fn verify(token: &str, jwks: &Jwks, expected: &Expected<'_>) -> Result<Claim
 pub fn verify_signature(token: &str, jwks: &Jwks) -> Result<Claims, TokenError> {
     let signed = verify_typed_inner(token, jwks, None)?;
     // Claims are only parsed once the signature proves the service wrote them.
-    Claims::from_json(&signed.payload).ok_or(TokenError::Malformed("payload is not consent token claims"))
+    Claims::from_json(&signed.payload)
+        .ok_or(TokenError::Malformed("payload is not consent token claims"))
 }
 
 /// A compact JWS whose signature checked out.
@@ -470,7 +472,10 @@ fn verify_typed_inner(token: &str, jwks: &Jwks, typ: Option<&str>) -> Result<Sig
     let unverified = decode_typed(token, typ)?;
     check_signature(&unverified, jwks)?;
     let kid = unverified.kid.unwrap_or_default();
-    Ok(Signed { kid, payload: unverified.payload })
+    Ok(Signed {
+        kid,
+        payload: unverified.payload,
+    })
 }
 
 /// Steps 3 and 4 of [`verify`]: the key `jwks` has for the token's `kid`, and its signature.
@@ -642,11 +647,17 @@ mod json_reader_tests {
             assert_eq!(ours, serde, "{case}");
         }
         assert!(Claims::from_json(valid.as_bytes()).is_some());
-        assert!(Claims::from_json(br#"["i"]"#).is_none(), "an array is not a claims object");
+        assert!(
+            Claims::from_json(br#"["i"]"#).is_none(),
+            "an array is not a claims object"
+        );
 
         for (header, ok) in [
             (r#"{"alg":"EdDSA","kid":"k","typ":"JWT"}"#, true),
-            (r#"{"alg":"EdDSA","kid":null,"typ":null,"x5u":"https://x"}"#, true),
+            (
+                r#"{"alg":"EdDSA","kid":null,"typ":null,"x5u":"https://x"}"#,
+                true,
+            ),
             (r#"{"alg":"EdDSA","kid":1}"#, false),
             (r#"{"kid":"k"}"#, false),
             (r#"{"alg":"EdDSA","crit":null}"#, true),
