@@ -32,6 +32,7 @@ use crate::consent_mode::ConsentModeConfig;
 use crate::cookie_cleanup::CleanupConfig;
 use crate::error::{Result, SdkError};
 use crate::js::{Kind, Value};
+pub use crate::storage::CookieConfig;
 
 /// Everything `init(config)` accepts. Every member is optional.
 #[derive(Debug, Clone)]
@@ -120,28 +121,6 @@ pub struct Service {
     pub name: String,
     /// The cookies it sets (names or patterns such as `"_ga*"`). Default `[]`.
     pub cookies: Vec<String>,
-}
-
-/// Where the consent token cookie lives.
-#[derive(Debug, Clone)]
-pub struct CookieConfig {
-    /// The cookie name. Default `"vivus_consent"`.
-    pub name: String,
-    /// The `Domain` attribute, e.g. `".vivus.kz"` to share consent across subdomains.
-    /// Default `null`: this host only.
-    pub domain: Option<String>,
-    /// The `Path` attribute. Default `"/"`.
-    pub path: String,
-}
-
-impl Default for CookieConfig {
-    fn default() -> Self {
-        CookieConfig {
-            name: "vivus_consent".into(),
-            domain: None,
-            path: "/".into(),
-        }
-    }
 }
 
 /// The banner and dialogs.

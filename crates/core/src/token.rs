@@ -313,6 +313,33 @@ fn parse_claims(encoded: &str) -> Result<Claims, TokenError> {
     Claims::from_json(&bytes).ok_or(TokenError::Malformed("payload is not consent token claims"))
 }
 
+// The key choice is the token's rule (step 3 of `verify`), so it lives here, beside the
+// other steps, rather than with the key set's format.
+impl Jwks {
+    /// The raw Ed25519 public key a token whose header names `kid` must be verified with:
+    /// step 3 of [`crate::token::verify`], shared with verifiers that bring their own
+    /// Ed25519 primitive.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::UnknownKey`] for no `kid`, no key with it, a key not for signatures or
+    /// whose `x` is not 32 canonical bytes; [`TokenError::UnsupportedAlgorithm`] for a key
+    /// that is not Ed25519.
+    pub fn verification_key(&self, kid: Option<&str>) -> Result<[u8; 32], TokenError> {
+        let jwk = kid
+            .and_then(|kid| self.find(kid))
+            .ok_or(TokenError::UnknownKey)?;
+        if !jwk.is_eddsa() {
+            return Err(TokenError::UnsupportedAlgorithm);
+        }
+        if !jwk.is_for_signatures() {
+            return Err(TokenError::UnknownKey);
+        }
+        // A key whose `x` is not 32 canonical bytes cannot verify anything: treat it as absent.
+        jwk.public_key_bytes().ok_or(TokenError::UnknownKey)
+    }
+}
+
 /// A token taken apart and its header checked, its signature not yet verified: what a
 /// verifier with its own Ed25519 primitive (the browser's WebCrypto) needs, in the order
 /// [`verify`] checks it. The rules stay here: [`decode`], the key's eligibility
