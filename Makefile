@@ -20,6 +20,7 @@ WASM_TOOLCHAIN := nightly-2026-10-01
 WASM_CARGO := RUSTFLAGS='-Zunstable-options -Cpanic=immediate-abort' cargo +$(WASM_TOOLCHAIN) build \
   -Zbuild-std=std,panic_abort --target-dir $(CARGO_TARGET)/wasm-nightly
 WASM_OUT := $(CARGO_TARGET)/wasm-nightly/$(WASM_TARGET)/wasm-release/vivus_consent.wasm
+WBG_FLAGS := --target web --remove-producers-section --omit-default-module-path --encode-into always --out-dir pkg
 PG_URL ?= postgres://postgres:postgres@127.0.0.1:5432/vivus_consent_test
 PORT ?= 8080
 
@@ -78,26 +79,34 @@ pkg: tool-rust tool-wasm-bindgen tool-node
 	@# the interactive stage loaded on first need, the returning visitor's stage that runs a
 	@# stored consent's tags first, and the first-paint build that draws the banner of a first
 	@# visit (pkg/vivus-consent.js loads them).
+	@# wasm-bindgen: browsers ignore the producers and target_features sections (128 B brotli);
+	@# every glue gets its wasm from the entry (no default path) and every browser that runs
+	@# the wasm has TextEncoder.encodeInto (no fallback): 70 B brotli per glue.
 	$(WASM_CARGO) -p vivus-consent --lib --target $(WASM_TARGET) --profile wasm-release --no-default-features --features runtime
-	@# Browsers ignore the producers and target_features sections: 128 B brotli.
-	wasm-bindgen --target web --remove-producers-section --out-dir pkg --out-name vivus_consent $(WASM_OUT)
+	wasm-bindgen $(WBG_FLAGS) --out-name vivus_consent $(WASM_OUT)
 	$(WASM_CARGO) -p vivus-consent --lib --target $(WASM_TARGET) --profile wasm-release --no-default-features --features ui
-	wasm-bindgen --target web --remove-producers-section --out-dir pkg --out-name vivus_consent_ui $(WASM_OUT)
+	wasm-bindgen $(WBG_FLAGS) --out-name vivus_consent_ui $(WASM_OUT)
 	$(WASM_CARGO) -p vivus-consent --lib --target $(WASM_TARGET) --profile wasm-release --no-default-features --features returning
-	wasm-bindgen --target web --remove-producers-section --out-dir pkg --out-name vivus_consent_returning $(WASM_OUT)
+	wasm-bindgen $(WBG_FLAGS) --out-name vivus_consent_returning $(WASM_OUT)
 	$(WASM_CARGO) -p vivus-consent --lib --target $(WASM_TARGET) --profile wasm-release --no-default-features --features boot
-	wasm-bindgen --target web --remove-producers-section --out-dir pkg --out-name vivus_consent_boot $(WASM_OUT)
+	wasm-bindgen $(WBG_FLAGS) --out-name vivus_consent_boot $(WASM_OUT)
 	@# The SDK's type declarations are pkg/index.d.ts; the stages' own exports are private.
 	rm -f pkg/vivus_consent.d.ts pkg/vivus_consent_bg.wasm.d.ts pkg/vivus_consent_ui.d.ts pkg/vivus_consent_ui_bg.wasm.d.ts \
 	  pkg/vivus_consent_returning.d.ts pkg/vivus_consent_returning_bg.wasm.d.ts \
 	  pkg/vivus_consent_boot.d.ts pkg/vivus_consent_boot_bg.wasm.d.ts
+	@# wasm-opt: --low-memory-unused holds for Rust's wasm (the stack sits below 1 MiB and
+	@# grows down to 0, the data above it), letting constant offsets fold into loads.
+	@# The glues: short import names first (they must match the wasm's), then minified.
 	@for out in vivus_consent vivus_consent_ui vivus_consent_returning vivus_consent_boot; do \
 	  set -x; \
-	  wasm-opt -Oz --strip-target-features pkg/$${out}_bg.wasm -o pkg/$${out}_bg.wasm; \
-	  perl -0pi -e 's{^[ \t]*/\*\*.*?\*/\n}{}gms; s{^[ \t]*//[^\n]*\n}{}gm; s{^[ \t]+}{}gm; s{\n\n+}{\n}g' pkg/$$out.js; \
+	  wasm-opt -Oz --low-memory-unused --strip-target-features pkg/$${out}_bg.wasm -o pkg/$${out}_bg.wasm; \
 	  node scripts/short-imports.mjs pkg/$$out.js pkg/$${out}_bg.wasm; \
+	  node scripts/minify.mjs --glue pkg/$$out.js; \
 	  node --check pkg/$$out.js; \
 	done
+	@# The entry every page view loads first, built from its readable source.
+	node scripts/minify.mjs pkg/src/vivus-consent.js pkg/vivus-consent.js
+	node --check pkg/vivus-consent.js
 	@# The policy text is fetched only when the viewer opens, so it ships beside the wasm, not in it.
 	@rm -rf pkg/policy && mkdir -p pkg/policy && cp -r crates/core/policy/v[0-9]* pkg/policy/
 	@cp LICENSE-MIT LICENSE-APACHE pkg/
@@ -177,4 +186,4 @@ fuzz:
 
 clean:
 	cargo clean
-	rm -rf pkg/vivus_consent.js pkg/vivus_consent_* pkg/vivus_consent.d.ts pkg/snippets node_modules
+	rm -rf pkg/vivus-consent.js pkg/vivus_consent.js pkg/vivus_consent_* pkg/vivus_consent.d.ts pkg/snippets node_modules

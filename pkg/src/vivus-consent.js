@@ -1,6 +1,9 @@
 // vivus-consent: the package entry. Loads the wasm that sits next to this file, then
 // exposes the API as module exports and as `window.VivusConsent`.
 //
+// This is its readable source: `make pkg` ships it minified as pkg/vivus-consent.js
+// (scripts/minify.mjs), since every page view loads it first.
+//
 //   <script type="module">
 //     import { init } from '/pkg/vivus-consent.js';
 //     const consent = await init({ jwks: { keys: [...] } });
