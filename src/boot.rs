@@ -1,27 +1,30 @@
 //! The first-paint build (feature `boot`): a small wasm that draws the banner on a first
 //! visit before the SDK's own, much larger wasm is even requested.
 //!
-//! `pkg/vivus-consent.js` loads it first and calls [`paint`] with the page's config. It
-//! draws the banner only when the SDK would (no stored token or pending choice, `autoShow`,
-//! not a crawler), with the SDK's own drawing code ([`crate::dom::banner::draw`]) and
-//! sheet, in the SDK's host element marked `data-vc-boot`. The entry then loads the SDK,
-//! whose start removes this host and renders its banner in the same task
-//! ([`crate::dom::take_boot_host`]), so the visitor sees one banner throughout. Clicks made
-//! meanwhile are written on the host and repeated on the SDK's buttons, and focus is
-//! carried over ([`crate::dom::resume`]).
+//! `pkg/vivus-consent.js` loads it only when nothing is stored (no token, no pending choice:
+//! the entry's `mayBeStored` reads the places `crate::storage` names) and calls [`paint`]
+//! with the page's config. It draws the banner only when the SDK would (`autoShow`, not a
+//! crawler), with the SDK's own drawing code ([`crate::dom::banner::draw`]) and sheet, in
+//! the SDK's host element marked `data-vc-boot`. The entry then loads the SDK, whose widget
+//! removes this host and renders its banner in the same task ([`crate::dom::take_boot_host`]),
+//! so the visitor sees one banner throughout. Clicks made meanwhile are written on the host
+//! and repeated on the SDK's buttons, and focus is carried over (`ui::widget::resume`).
 //!
 //! Everything else (verifying a token, running granted tags, recording a choice) is the
-//! SDK's: when there is anything stored, [`paint`] draws nothing and the entry loads the SDK
-//! at once.
+//! SDK's: when there is anything stored, the entry does not load this at all.
+//!
+//! Every byte here is before the banner (issue 12: at most 12 kB brotli with the entry and
+//! the glue), so this build reads strings from JS only where a rule needs them, builds few
+//! and casts instead of checking where the type is known.
 
 use vivus_consent_core::language::Language;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement, ShadowRoot};
 
-use crate::config::{CookieConfig, UiConfig};
+use crate::config::UiConfig;
 use crate::dom::{self, boot_host};
-use crate::storage::{BrowserStore, ConsentStore, Key};
+use crate::env;
 
 /// The config members that decide whether and how the banner shows, with the SDK's
 /// defaults. The SDK validates the whole config (`crate::config`); linking that here added
@@ -29,7 +32,6 @@ use crate::storage::{BrowserStore, ConsentStore, Key};
 /// the wrong type (the SDK's `init` then rejects, naming it, and the entry removes the banner).
 struct Members {
     ui: UiConfig,
-    cookie: CookieConfig,
     language: Option<Language>,
 }
 
@@ -37,7 +39,6 @@ impl Members {
     fn read(config: &JsValue) -> Option<Members> {
         let mut m = Members {
             ui: UiConfig::default(),
-            cookie: CookieConfig::default(),
             language: None,
         };
         if config.is_undefined() || config.is_null() {
@@ -57,8 +58,11 @@ impl Members {
                 }
             }
         }
+        // The entry found nothing stored under this name (`mayBeStored`); a name the SDK
+        // will refuse means no banner here either (`as_string`, not `is_string`: one import
+        // fewer).
         if let Some(name) = member(config, "cookie").and_then(|c| member(&c, "name")) {
-            m.cookie.name = name.as_string()?;
+            name.as_string()?;
         }
         if let Some(tag) = member(config, "language").filter(|v| !v.is_null()) {
             m.language = Some(Language::from_tag(&tag.as_string()?)?);
@@ -78,25 +82,23 @@ fn member(object: &JsValue, key: &str) -> Option<JsValue> {
 }
 
 /// Draws the first-visit banner when the SDK would show it, and returns its shadow root for
-/// the entry to send the root's clicks to [`clicked`]. Returns `undefined` (consent stored,
-/// `autoShow` off, a crawler, a config the SDK will refuse, no document) when nothing was
-/// drawn and the SDK should load at once.
+/// the entry to send the root's clicks to [`clicked`]. Returns `undefined` (`autoShow` off, a
+/// crawler, a config the SDK will refuse, no document) when nothing was drawn and the SDK
+/// should load at once.
+///
+/// The entry calls this only when nothing is stored (its `mayBeStored`, in
+/// `pkg/src/vivus-consent.js`, reads the token cookie and both localStorage keys as
+/// `crate::storage` names them): reading them again here cost 1 kB brotli.
 ///
 /// The state lives in the page (the host's attributes), not in this module: nothing here
 /// outlives the call, so this build needs no closures or thread-locals.
 #[wasm_bindgen(js_name = b)]
 pub fn paint(config: &JsValue) -> Option<ShadowRoot> {
     let config = Members::read(config)?;
-    if !crate::env::shows_banner(&config.ui) {
+    if !env::shows_banner(&config.ui) {
         return None;
     }
-    // What the SDK's start reads (a store that cannot be read counts as empty there too).
-    let store = BrowserStore::new(config.cookie, crate::env::is_https());
-    let stored = |key| store.read(key).ok().flatten().is_some();
-    if stored(Key::Token) || stored(Key::Pending) {
-        return None;
-    }
-    let doc = web_sys::window()?.document()?;
+    let doc = env::window()?.document()?;
     let body = doc.body()?;
     if doc
         .query_selector(boot_host::SELECTOR)
@@ -107,20 +109,24 @@ pub fn paint(config: &JsValue) -> Option<ShadowRoot> {
         return None;
     }
     let (host, root) = dom::host(&doc, dom::BANNER_CSS)?;
-    let lang = crate::env::language(config.language);
+    let lang = env::language(config.language);
     let banner = dom::banner::draw(
         &doc,
         lang,
-        crate::env::global_privacy_control(),
+        env::global_privacy_control(),
         config.ui.language_switch,
     );
-    let _ = host.set_attribute(boot_host::MARK, "");
-    let _ = host.set_attribute("lang", lang.as_str());
+    dom::attr(&host, boot_host::MARK, "");
+    dom::attr(&host, "lang", lang.as_str());
     root.append_child(&banner).ok()?;
     body.append_child(&host).ok()?;
     let mut saved = None;
     dom::pad_body(&doc, &banner, &mut saved);
-    let _ = host.set_attribute(boot_host::PADDING, saved.as_deref().unwrap_or_default());
+    dom::attr(
+        &host,
+        boot_host::PADDING,
+        saved.as_deref().unwrap_or_default(),
+    );
     Some(root)
 }
 
@@ -128,8 +134,12 @@ pub fn paint(config: &JsValue) -> Option<ShadowRoot> {
 /// when the SDK cannot start, so no banner is left that nothing answers).
 #[wasm_bindgen(js_name = u)]
 pub fn unpaint() {
-    if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
-        dom::take_boot_host(&doc);
+    let Some(doc) = env::window().and_then(|w| w.document()) else {
+        return;
+    };
+    if let Some(host) = doc.query_selector(boot_host::SELECTOR).ok().flatten() {
+        dom::unpad_body(&doc, host.get_attribute(boot_host::PADDING));
+        host.remove();
     }
 }
 
@@ -141,43 +151,39 @@ pub fn clicked(event: &web_sys::Event) {
 }
 
 fn answer(event: &web_sys::Event) -> Option<()> {
-    let hook = event
-        .target()?
-        .dyn_into::<Element>()
-        .ok()?
+    // Clicks reach the entry's listener on the shadow root only from elements in it.
+    let target: Element = event.target()?.unchecked_into();
+    let hook = target
         .closest("[data-vc]")
         .ok()??
         .get_attribute("data-vc")?;
-    let root: ShadowRoot = event.current_target()?.dyn_into().ok()?;
-    let host = root.host();
-    let doc = host.owner_document()?;
-    let banner = root.query_selector(".banner").ok()??;
-    if !host.is_connected() {
-        return None;
-    }
+    let banner = target.closest(".banner").ok()??;
+    let doc = target.owner_document()?;
+    // Not there once the SDK has taken over.
+    let host = doc.query_selector(boot_host::SELECTOR).ok()??;
     let mut clicks = host.get_attribute(boot_host::CLICKS).unwrap_or_default();
     if !clicks.is_empty() {
         clicks.push(' ');
     }
     clicks.push_str(&hook);
-    let _ = host.set_attribute(boot_host::CLICKS, &clicks);
+    dom::attr(&host, boot_host::CLICKS, &clicks);
     if let Some(lang) = Language::ALL
         .into_iter()
         .find(|&l| dom::language_hook(l) == hook)
     {
         // Only a banner with the switch has these buttons.
-        let redrawn = dom::banner::draw(&doc, lang, crate::env::global_privacy_control(), true);
+        let redrawn = dom::banner::draw(&doc, lang, env::global_privacy_control(), true);
         banner.replace_with_with_node_1(&redrawn).ok()?;
-        let _ = host.set_attribute("lang", lang.as_str());
+        dom::attr(&host, "lang", lang.as_str());
         dom::pad_body(&doc, &redrawn, &mut Some(String::new()));
-        let _ = root
-            .query_selector(&dom::hook_selector(&hook))
+        // The button of the language chosen, as the switch marks it.
+        let _ = redrawn
+            .query_selector("[aria-pressed=true]")
             .ok()??
-            .dyn_into::<HtmlElement>()
-            .ok()?
+            .unchecked_into::<HtmlElement>()
             .focus();
     } else if hook == "accept" || hook == "reject" {
-        let _ = banner.set_attribute("hidden", "");
+        dom::attr(&banner, "hidden", "");
         dom::unpad_body(&doc, host.get_attribute(boot_host::PADDING));
     }
     Some(())

@@ -6,6 +6,25 @@ use vivus_consent_core::language::Language;
 
 use crate::error::{Result, SdkError};
 
+#[cfg(not(any(feature = "runtime", feature = "ui", feature = "returning")))]
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// The global `window`, `undefined` where there is none (a worker, Node).
+    #[wasm_bindgen(thread_local_v2, js_name = window)]
+    static WINDOW: Option<web_sys::Window>;
+}
+
+/// The page's window, `None` outside one. The first-paint build reads the global `window` with
+/// one import: `web_sys::window()` looks for the global object four ways and then checks it is
+/// a `Window` (six imports, 0.3 kB brotli before the banner). The other builds link that anyway
+/// (storage, timers, the Trusted Types policy), so there it is the same function.
+pub fn window() -> Option<web_sys::Window> {
+    #[cfg(not(any(feature = "runtime", feature = "ui", feature = "returning")))]
+    return WINDOW.with(Clone::clone);
+    #[cfg(any(feature = "runtime", feature = "ui", feature = "returning"))]
+    web_sys::window()
+}
+
 /// Crawlers that index pages and must neither see a banner nor be counted as consenting.
 /// Matched case-insensitively as substrings of the user agent. `navigator.webdriver` is
 /// deliberately not a signal: automated tests of the site drive a real browser.
@@ -42,7 +61,7 @@ pub fn now_ms() -> u64 {
 /// [`SdkError::Unsupported`] without `crypto` (not a browser window).
 pub fn random16() -> Result<[u8; 16]> {
     let mut bytes = [0u8; 16];
-    web_sys::window()
+    window()
         .and_then(|w| w.crypto().ok())
         .and_then(|c| c.get_random_values_with_u8_array(&mut bytes).ok())
         .ok_or(SdkError::Unsupported("crypto.getRandomValues"))?;
@@ -71,7 +90,7 @@ pub fn new_subject_id() -> Result<SubjectId> {
 /// `navigator.languages`) in the order [`crate::i18n::choose_language`] gives; Russian outside a
 /// window. The SDK and the first-paint build both ask here.
 pub fn language(configured: Option<Language>) -> Language {
-    let Some(window) = web_sys::window() else {
+    let Some(window) = window() else {
         return crate::i18n::choose_language(configured, None, None, std::iter::empty::<&str>());
     };
     let search = window.location().search().ok();
@@ -101,23 +120,24 @@ pub fn shows_banner(ui: &crate::config::UiConfig) -> bool {
 
 /// Whether the page runs over https (cookies then get `Secure`).
 pub fn is_https() -> bool {
-    web_sys::window()
+    window()
         .and_then(|w| w.location().protocol().ok())
         .is_some_and(|p| p == "https:")
 }
 
 /// The user agent string, empty if unavailable.
 pub fn user_agent() -> String {
-    web_sys::window()
+    window()
         .and_then(|w| w.navigator().user_agent().ok())
         .unwrap_or_default()
 }
 
-/// Whether the browser sends Global Privacy Control (`navigator.globalPrivacyControl`).
+/// Whether the browser sends Global Privacy Control (`navigator.globalPrivacyControl` is
+/// `true`; the signal is a boolean where it exists).
 pub fn global_privacy_control() -> bool {
-    web_sys::window()
+    window()
         .and_then(|w| js_sys::Reflect::get(&w.navigator(), &"globalPrivacyControl".into()).ok())
-        .is_some_and(|v| v.is_truthy())
+        .is_some_and(|v| v.as_bool() == Some(true))
 }
 
 #[cfg(test)]

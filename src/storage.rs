@@ -224,7 +224,8 @@ fn local_storage() -> Option<web_sys::Storage> {
 /// the pending choice are named after the cookie, so two configs with their own cookie on
 /// one origin do not read each other's consent when their cookie is absent; the default
 /// name gives the keys used before (`vivus_consent`, `vivus_consent_pending`), so stored
-/// consent is still found. `pkg/vivus-consent.js` (`mayBeStored`) derives the same names.
+/// consent is still found. The entry's `mayBeStored` (`pkg/src/vivus-consent.js`) derives the
+/// same names.
 pub fn local_key(cookie_name: &str, key: Key) -> String {
     match key {
         Key::Token => String::from(cookie_name),
@@ -273,7 +274,8 @@ pub fn push_u64(out: &mut String, n: u64) {
     if n >= 10 {
         push_u64(out, n / 10);
     }
-    out.push(char::from(b'0' + (n % 10) as u8));
+    const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+    out.push_str(DIGITS[(n % 10) as usize]);
 }
 
 #[cfg(test)]

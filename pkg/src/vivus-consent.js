@@ -78,20 +78,26 @@ function loadUi() {
 }
 
 /**
- * Whether consent may be stored (the token cookie, or the token or a pending choice in
- * localStorage). The first stage would then draw nothing, so it is not even loaded: on a
- * returning visit it would only put two more requests before the SDK's.
- * Only a hint: the first stage and the SDK read and check the storage themselves.
+ * Whether consent may be stored: the token cookie, or the token or a pending choice in
+ * localStorage, each place read on its own as the SDK's `storage::BrowserStore` reads them (a
+ * place that throws holds nothing; a cookie that throws does not hide localStorage). With
+ * something stored the SDK decides whether a banner shows, so the first stage is not even
+ * loaded; it draws only when this says nothing is stored (it does not read the storage itself:
+ * that cost 1 kB brotli before the banner). The SDK and the returning visitor's stage read and
+ * check the storage themselves.
  */
 function mayBeStored(config) {
   const name = config?.cookie?.name ?? 'vivus_consent';
-  try {
-    if (document.cookie.split(';').some((c) => c.trim().startsWith(`${name}=`))) return true;
+  const holds = (read) => {
+    try {
+      return read();
+    } catch {
+      return false;
+    }
+  };
+  return holds(() => document.cookie.split(';').some((c) => c.trim().startsWith(`${name}=`)))
     // The same keys as the SDK's (storage::local_key): named after the cookie.
-    return localStorage.getItem(name) !== null || localStorage.getItem(`${name}_pending`) !== null;
-  } catch {
-    return false;
-  }
+    || holds(() => localStorage.getItem(name) !== null || localStorage.getItem(`${name}_pending`) !== null);
 }
 
 /**
@@ -105,7 +111,8 @@ async function firstPaint(config) {
     const glue = await loadStage(() => import('./vivus_consent_boot.js'), new URL('./vivus_consent_boot_bg.wasm', import.meta.url));
     boot = glue;
     // The banner's shadow root when it drew one; its clicks are noted for the SDK to repeat.
-    const root = glue.b(config);
+    // Storage is read again first: another tab may have stored a choice while the stage loaded.
+    const root = !mayBeStored(config) && glue.b(config);
     if (root) {
       root.addEventListener('click', glue.c);
       // A press still held when the SDK takes over is finished there (dom::resume).

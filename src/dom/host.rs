@@ -14,13 +14,16 @@ use super::{attr, button, child};
 /// The banner's rules: all the first-paint build adopts. Its `:host` rule is the theme: each
 /// internal `--vc-*` colour is the page's `--vivus-*` property when set (inherited through the
 /// host, as the embed placeholders read them), else the light or dark default (pkg/README.md,
-/// "Theming"). Said here rather than in the sheet, whose text ships in the wasm.
+/// "Theming"). The banner has no entrance animation: it is readable the frame it is built,
+/// and reduced motion is honoured by having none. Said here rather than in the sheet, whose
+/// text ships in the wasm.
 pub(crate) const BANNER_CSS: &str = include_str!("banner.css");
 
 /// The host element with its open shadow root and `css` adopted, not yet in the page. The
 /// SDK and the first-paint build both make their host here, so the two are the same.
 pub(crate) fn host(doc: &Document, css: &str) -> Option<(HtmlElement, ShadowRoot)> {
-    let host: HtmlElement = doc.create_element("vivus-consent").ok()?.dyn_into().ok()?;
+    // An element of a name no one defines is an HTMLElement.
+    let host: HtmlElement = doc.create_element("vivus-consent").ok()?.unchecked_into();
     let root = host
         .attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))
         .ok()?;
@@ -43,10 +46,8 @@ pub(crate) fn host(doc: &Document, css: &str) -> Option<(HtmlElement, ShadowRoot
 /// `saved` keeps the page's own inline `padding-bottom` (the first call saves it).
 pub(crate) fn pad_body(doc: &Document, banner: &Element, saved: &mut Option<String>) {
     let Some(body) = doc.body() else { return };
-    let height = banner
-        .dyn_ref::<HtmlElement>()
-        .map_or(0, HtmlElement::offset_height)
-        .max(0);
+    // The banner is the `div` `super::banner::draw` made.
+    let height = banner.unchecked_ref::<HtmlElement>().offset_height().max(0);
     let style = body.style();
     if saved.is_none() {
         *saved = Some(

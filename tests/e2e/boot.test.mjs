@@ -196,3 +196,39 @@ h.test('a returning visitor: the first stage is skipped, the SDK starts at once 
   assert.ok(requested.includes('/pkg/vivus_consent_bg.wasm'));
   assert.ok(!requested.includes('/pkg/vivus_consent_boot_bg.wasm'), 'with consent stored the first stage is not even loaded');
 });
+
+h.test('a consent kept in localStorage while document.cookie throws: no banner, not even the first stage\'s for a frame', async (t) => {
+  // The entry alone decides whether the first stage draws (it reads the cookie and
+  // localStorage, each on its own): a cookie that throws must not hide the token beside it.
+  const policy = await (await h.service.fetch('/v1/policy')).json();
+  const now = Math.floor(Date.now() / 1000);
+  const id = () => Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('base64url');
+  const token = signAsService(h.service, {
+    iss: 'vivus-consent', sub: id(), jti: id(), iat: now, exp: now + 86400,
+    pv: policy.version, pd: policy.digest, lang: 'ru', cat: ['necessary', 'analytics', 'marketing'], pa: true,
+  });
+  const context = await t.context();
+  await context.addInitScript(() => {
+    const refuse = () => { throw new DOMException('The operation is insecure.', 'SecurityError'); };
+    Object.defineProperty(Document.prototype, 'cookie', { configurable: true, get: refuse, set: refuse });
+    window.__hosts = [];
+    new MutationObserver((records) => {
+      for (const r of records) {
+        for (const n of r.addedNodes) if (n.localName === 'vivus-consent') window.__hosts.push(n.hasAttribute('data-vc-boot') ? 'boot' : 'sdk');
+      }
+    }).observe(document, { childList: true, subtree: true });
+  });
+  const page = await context.newPage();
+  await page.goto('/');
+  await page.evaluate((v) => localStorage.setItem('vivus_consent', v), token);
+  const requested = [];
+  page.on('request', (r) => requested.push(new URL(r.url()).pathname));
+  await page.reload();
+  await consentReady(page);
+  // (The demo's tags themselves set cookies, and throw here: the SDK's state is the witness.)
+  assert.equal(await page.evaluate(() => window.demoConsent.state().status), 'recorded', 'the stored consent was found');
+  assert.equal(await sdk(page, 'has', 'marketing'), true);
+  await page.waitForTimeout(300);
+  assert.deepEqual(await page.evaluate(() => window.__hosts), [], 'no host was ever added');
+  assert.ok(!requested.includes('/pkg/vivus_consent_boot_bg.wasm'), 'the first stage is not even loaded');
+});
