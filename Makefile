@@ -10,6 +10,8 @@ export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export CHROMEDRIVER := /usr/bin/chromedriver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 WASM_TARGET := wasm32-unknown-unknown
+# Firefox's WebDriver, built from crates.io (Debian has no package of it).
+GECKODRIVER_VERSION := 0.37.1
 # Both wasm builds (the SDK, the first-paint build) land here; `pkg` runs wasm-bindgen on each
 # right after building it.
 CARGO_TARGET := $(or $(CARGO_TARGET_DIR),target)
@@ -17,7 +19,7 @@ WASM_OUT := $(CARGO_TARGET)/$(WASM_TARGET)/wasm-release/vivus_consent.wasm
 PG_URL ?= postgres://postgres:postgres@127.0.0.1:5432/vivus_consent_test
 PORT ?= 8080
 
-.PHONY: help tools tool-rust tool-wasm-bindgen tool-apt tool-node tool-postgres \
+.PHONY: help tools tool-rust tool-wasm-bindgen tool-apt tool-geckodriver tool-node tool-postgres \
         pkg run server-release test-deps test-crash test-package test test-native test-wasm-node test-wasm-browser \
         test-node test-e2e bench fuzz clean
 
@@ -29,7 +31,7 @@ help:
 
 # ---- tools -----------------------------------------------------------------
 
-tools: tool-rust tool-wasm-bindgen tool-apt tool-node
+tools: tool-rust tool-wasm-bindgen tool-apt tool-geckodriver tool-node
 
 tool-rust:
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
@@ -40,12 +42,25 @@ tool-wasm-bindgen:
 	  cargo install wasm-bindgen-cli --version =$(WBG_VERSION) --force; \
 	fi
 
-# Chromium and its driver come from one apt command so their versions match.
-# python3 runs the policy extractor's check (crates/core/tests/policy.rs).
+# The three engines the browser tests run in, from Debian: Chromium and its driver (one apt
+# command, so their versions match), Firefox ESR, and WebKitGTK's WebDriver, which starts its
+# MiniBrowser under Xvfb. python3 runs the policy extractor's check (crates/core/tests/policy.rs).
+APT_TOOLS := chromium:chromium chromedriver:chromium-driver firefox-esr:firefox-esr \
+             WebKitWebDriver:webkit2gtk-driver Xvfb:xvfb python3:python3
 tool-apt:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v python3 >/dev/null; then \
+	@missing=""; for tool in $(APT_TOOLS); do \
+	  command -v $${tool%%:*} >/dev/null || missing="$$missing $${tool#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing"; \
 	  $(SUDO) apt-get update -qq; \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver python3 >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+tool-geckodriver:
+	@if ! geckodriver --version 2>/dev/null | grep -qx "geckodriver $(GECKODRIVER_VERSION)"; then \
+	  echo "installing geckodriver $(GECKODRIVER_VERSION)"; \
+	  cargo install geckodriver --version =$(GECKODRIVER_VERSION) --locked --force; \
 	fi
 
 tool-postgres:
@@ -109,8 +124,10 @@ test-native: tool-postgres tool-apt
 test-wasm-node: tool-rust tool-wasm-bindgen
 	cargo test -p vivus-consent --target $(WASM_TARGET) --test node
 
-test-wasm-browser: tool-rust tool-wasm-bindgen tool-apt
+# In Chromium, then in Firefox: wasm-bindgen's runner takes GECKODRIVER before CHROMEDRIVER.
+test-wasm-browser: tool-rust tool-wasm-bindgen tool-apt tool-geckodriver
 	cargo test -p vivus-consent --target $(WASM_TARGET) --test browser --test gates
+	env -u CHROMEDRIVER GECKODRIVER=$$(command -v geckodriver) cargo test -p vivus-consent --target $(WASM_TARGET) --test browser --test gates
 
 test-node: tool-node
 	node --test tests/node/

@@ -6,10 +6,10 @@
 
 import assert from 'node:assert/strict';
 import {
-  e2e, UI, TEXT, consentReady, eventually, focused, sdk, signAsService, storeToken, tagRuns,
+  e2e, ENGINES, UI, TEXT, consentReady, eventually, focused, sdk, seeVideo, signAsService, storeToken, tagRuns,
 } from './support.mjs';
 
-const h = e2e();
+const h = e2e({ engines: ENGINES });
 
 const SDK_FILES = /\/pkg\/vivus_consent(_bg\.wasm|\.js)$/;
 const INDEX_TAGS = ['google-analytics', 'yandex-metrika-snippet', 'yandex-metrika', 'google-ads', 'meta-pixel', 'video-embed'];
@@ -82,6 +82,7 @@ h.test('the banner is drawn before the SDK is loaded, and a choice made then is 
   const verdict = await h.service.verify(token);
   assert.equal(verdict.valid, true, JSON.stringify(verdict));
   assert.deepEqual(verdict.claims.cat, ['necessary', 'analytics', 'marketing']);
+  await seeVideo(page);
   await eventually(async () => {
     const runs = await tagRuns(page);
     if (INDEX_TAGS.every((n) => runs[n] === 1)) return true;
@@ -190,6 +191,7 @@ h.test('a returning visitor: the first stage is skipped, the SDK starts at once 
   await page.reload();
   await consentReady(page);
   assert.deepEqual(await hosts(page), [], 'no banner host at all');
+  await seeVideo(page);
   await page.waitForTimeout(300);
   const runs = await tagRuns(page);
   assert.deepEqual(INDEX_TAGS.map((n) => runs[n]), INDEX_TAGS.map(() => 1), JSON.stringify(runs));

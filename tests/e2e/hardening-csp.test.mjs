@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import {
-  e2e, Service, UI, TEXT, APPLICANT, consentReady, eventually, fillApplication, tagRuns, watchApplications,
+  e2e, ENGINES, Service, UI, TEXT, APPLICANT, consentReady, eventually, fillApplication, seeVideo, tagRuns, watchApplications,
 } from './support.mjs';
 
 /** The policy docs/security.md recommends, with the demo's own Trusted Types policy (metrika). */
@@ -21,7 +21,7 @@ export const STRICT_CSP = [
   'report-uri /csp-reports',
 ].join('; ');
 
-const h = e2e({ args: ['--content-security-policy', STRICT_CSP, '--csp-report-collector'] });
+const h = e2e({ engines: ENGINES, args: ['--content-security-policy', STRICT_CSP, '--csp-report-collector'] });
 
 const ALL_INDEX = ['google-analytics', 'yandex-metrika-snippet', 'yandex-metrika', 'google-ads', 'meta-pixel', 'video-embed'];
 
@@ -125,6 +125,7 @@ h.test('the whole journey under the strict policy: banner, settings, policy, gat
 
   // The video placeholder (a shadow root styled by a constructed sheet) is shown.
   await UI.acceptAll(page).click();
+  await seeVideo(page);
   await eventually(async () => {
     const runs = await tagRuns(page);
     if (ALL_INDEX.every((n) => runs[n] === 1)) return true;
