@@ -306,6 +306,11 @@ export function e2e({ sdk = true, engines = ['chromium'], why, ...serviceOptions
         throw error;
       } finally {
         for (const ctx of contexts) await ctx.close().catch(() => {});
+        if (h.browser.alive && !(await h.browser.alive())) {
+          console.error(`# the ${ENGINE} session was lost; starting a new browser for the next test`);
+          await h.browser.close().catch(() => {});
+          h.browser = await launchBrowser();
+        }
       }
     });
   };

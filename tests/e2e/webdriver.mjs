@@ -257,6 +257,20 @@ class Browser {
   }
 
   browserType() { return { name: () => this.engine }; }
+
+  /**
+   * Whether the session still answers. WebKitWebDriver loses a session for good when a
+   * command it cannot finish (a screenshot of a window that does not paint) is given up on;
+   * the harness then starts a new browser rather than fail every later test of the file.
+   */
+  async alive() {
+    try {
+      await this.session.raw('GET', '/window/handles', undefined, 5000);
+      return true;
+    } catch {
+      return false;
+    }
+  }
   version() { return this.session.capabilities.browserVersion; }
 
   /**
@@ -398,15 +412,22 @@ const KEYS = {
 };
 const keyValue = (k) => KEYS[k] ?? (k.length === 1 ? k : (() => { throw new Error(`key ${k} is not mapped for WebDriver`); })());
 
-// A script for `POST /execute/async`: runs `fn(...args)` and returns `{ v, e, href }` (its
-// JSON value, the errors the page recorded since the last call, the page's URL).
-const EXECUTE = `const done = arguments[arguments.length - 1];
-const args = Array.prototype.slice.call(arguments, 0, -1);
+// A script for `POST /execute/sync`: runs `fn(...args)` and returns `{ v, e, href }` (its
+// JSON value, the errors the page recorded since the last call, the page's URL). Synchronous
+// unless `fn` returns a promise: WebKitWebDriver never answers a script that is still waiting
+// when the page navigates away (the SDK reloads a page whose consent was withdrawn), and the
+// session is lost with it.
+const EXECUTE = `const args = Array.prototype.slice.call(arguments);
 const fn = %FN%;
-const out = (r) => { r.e = (window.__e2eErrors || []).splice(0); r.href = location.href; done(r); };
-Promise.resolve().then(() => fn(...args)).then(
-  (v) => out({ v: v === undefined ? { __undefined: true } : v }),
-  (x) => out({ x: String(x && x.stack || x), m: String(x && x.message || x) }));`;
+const out = (r) => { r.e = (window.__e2eErrors || []).splice(0); r.href = location.href; return r; };
+const fail = (x) => out({ x: String(x && x.stack || x), m: String(x && x.message || x) });
+const ok = (v) => out({ v: v === undefined ? { __undefined: true } : v });
+try {
+  const v = fn(...args);
+  return v && typeof v.then === 'function' ? v.then(ok, fail) : ok(v);
+} catch (x) {
+  return fail(x);
+}`;
 
 /** `arg` for the page: RegExps as `{ re, flags }`, locators' elements passed by reference. */
 function wireArg(v) {
@@ -459,7 +480,7 @@ class Page extends EventEmitter {
   /** Runs `fn(...args)` in the page; element references and JSON pass both ways. */
   async _run(fn, ...args) {
     const script = EXECUTE.replace('%FN%', () => (typeof fn === 'function' ? fn.toString() : fn));
-    const r = await this.session.cmd(this.handle, 'POST', '/execute/async', { script, args: args.map(wireArg) });
+    const r = await this.session.cmd(this.handle, 'POST', '/execute/sync', { script, args: args.map(wireArg) });
     if (r?.href) this._url = r.href;
     for (const e of r?.e ?? []) {
       if (e.type === 'pageerror') this.emit('pageerror', new Error(e.text));
@@ -531,10 +552,10 @@ class Page extends EventEmitter {
   async bringToFront() { await this.session.cmd(this.handle, 'GET', '/window'); }
 
   /** PNG of the viewport (`fullPage` as far as the engine can: Firefox whole, WebKit the viewport). */
-  async screenshot({ path: file, fullPage = false } = {}) {
+  async screenshot({ path: file, fullPage = false, timeout = 20_000 } = {}) {
     let b64;
-    if (fullPage && this._context.browser.engine === 'firefox') b64 = await this.session.cmd(this.handle, 'GET', '/moz/screenshot/full', undefined, 20_000);
-    else b64 = await this.session.cmd(this.handle, 'GET', '/screenshot', undefined, 20_000);
+    if (fullPage && this._context.browser.engine === 'firefox') b64 = await this.session.cmd(this.handle, 'GET', '/moz/screenshot/full', undefined, timeout);
+    else b64 = await this.session.cmd(this.handle, 'GET', '/screenshot', undefined, timeout);
     const png = Buffer.from(b64, 'base64');
     if (file) await fsp.writeFile(file, png);
     return png;
