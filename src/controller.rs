@@ -5,11 +5,21 @@
 //! so every rule here is tested natively.
 //!
 //! The rules:
+//! - a category is granted only by a token that verified against the service's keys, or by
+//!   a choice made on this page (a click, or the page's own call of the API) while its
+//!   record is in flight;
 //! - a choice applies locally at once, rejections and grants alike, and is *pending* until
 //!   the service returns the signed token; the pending request is persisted first, so a
 //!   reload keeps it and retries it with the same id (the service's idempotency key);
+//! - a pending choice read back on a later page load is a choice *to send*: it grants
+//!   nothing (beyond what the stored token and the choice both grant) until the service
+//!   signs it; one the service refuses (4xx other than 408 and 429) is dropped, the
+//!   banner asks again and an `error` event tells the site;
 //! - a new choice supersedes the stored token at once: a reload never resurrects a grant the
 //!   visitor has just taken back;
+//! - another tab's choice only ever restricts this tab ([`Msg::Follow`]) until its token,
+//!   verified here, arrives; while a choice is in flight, only the token of that choice is
+//!   adopted, not one of an older choice that happens to land later;
 //! - a failed send is retried with exponential backoff, up to `max_attempts`; after that the
 //!   choice stays pending (and persisted) until the next page load or an explicit retry.
 
@@ -105,8 +115,8 @@ pub enum Msg {
         id: ConsentId,
         /// The error code (`SdkError::code`).
         code: &'static str,
-        /// Whether trying again can help.
-        retryable: bool,
+        /// What kind of failure, which decides what happens to the choice.
+        failure: Failure,
     },
     /// A scheduled retry is due.
     Retry {
@@ -115,11 +125,15 @@ pub enum Msg {
     },
     /// Send the pending choice again now (the visitor pressed "retry").
     RetryNow,
-    /// A token recorded elsewhere (another tab) verified: adopt it if it is newer.
+    /// A token recorded elsewhere (another tab) verified. Adopted when it is the token of
+    /// the choice this tab waits for, when this tab follows another tab's choice and the
+    /// storage holds no choice in flight any more, or, with nothing in flight, when it is
+    /// not older than the token in effect.
     Adopt(Verified),
-    /// A choice another tab made and has not recorded yet: apply it here at once, without
-    /// sending it (the other tab does, with its id).
-    AdoptPending(ConsentRequest),
+    /// A choice another tab made and has not recorded yet. It is not taken on the other
+    /// tab's word: it only *restricts* this tab (what both grant stays granted), which then
+    /// waits for its token. A forged message can take grants away, never add one.
+    Follow(ConsentRequest),
     /// The consent no longer holds (the token expired or failed verification later).
     Revoke,
     /// The recorded token `id` reached its expiry while the page stayed open: it no longer
@@ -148,6 +162,18 @@ pub enum Msg {
     SetLanguage(Language),
 }
 
+/// How sending a choice failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Network trouble, a timeout, 5xx, 408 or 429: trying again later can help.
+    Transient,
+    /// An answer that is none (not JSON, no token, a token that does not verify): the choice
+    /// is kept but not sent again on this page; the next page load tries again.
+    Unusable,
+    /// The service refused the choice (any other 4xx): it is dropped.
+    Refused,
+}
+
 /// What the runtime must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
@@ -155,8 +181,9 @@ pub enum Effect {
     Render,
     /// Persist a pending request (localStorage `vivus_consent_pending`).
     PersistPending(ConsentRequest),
-    /// Remove the pending request.
-    ClearPending,
+    /// Remove the stored pending request if it is still the one with this id: another tab
+    /// may have stored a newer choice meanwhile, which must survive.
+    ClearPending(ConsentId),
     /// `POST` the request to the service.
     Send(ConsentRequest),
     /// `POST` the withdrawal to the service, authorized by the withdrawn consent's token.
@@ -259,6 +286,8 @@ pub struct Controller {
     expires_at: Option<u64>,
     pending: Option<ConsentRequest>,
     withdrawal: Option<Withdrawal>,
+    /// The choice in flight is another tab's ([`Msg::Follow`]): it sends it, this tab waits.
+    following: bool,
     failures: u32,
     banner: bool,
 }
@@ -287,6 +316,7 @@ impl Controller {
             expires_at: None,
             pending: None,
             withdrawal: None,
+            following: false,
             failures: 0,
             banner: false,
         }
@@ -304,10 +334,11 @@ impl Controller {
             Msg::Choose(choice) => self.choose(choice, &mut fx),
             Msg::Recorded { id, verified, now } => {
                 if self.is_in_flight(&id) {
-                    self.pending = None;
+                    if let Some(pending) = self.pending.take() {
+                        fx.push(Effect::ClearPending(pending.id));
+                    }
                     self.withdrawal = None;
                     self.failures = 0;
-                    fx.push(Effect::ClearPending);
                     let max_age = verified.claims.exp.saturating_sub(now);
                     fx.push(Effect::StoreToken {
                         token: verified.token.clone(),
@@ -327,27 +358,30 @@ impl Controller {
                     fx.extend(self.expiry());
                 }
             }
-            Msg::Failed {
-                id,
-                code,
-                retryable,
-            } => {
+            Msg::Failed { id, code, failure } => {
                 if self.is_in_flight(&id) {
                     self.failures += 1;
-                    fx.push(Effect::Emit(Event::Error { code }));
-                    if retryable && self.failures < self.backoff.max_attempts {
-                        fx.push(Effect::ScheduleRetry {
-                            id,
-                            delay_ms: self.backoff.delay(self.failures),
-                        });
-                    } else if !retryable && self.withdrawal.take().is_some() {
+                    if failure == Failure::Transient {
+                        fx.push(Effect::Emit(Event::Error { code }));
+                        if self.failures < self.backoff.max_attempts {
+                            fx.push(Effect::ScheduleRetry {
+                                id,
+                                delay_ms: self.backoff.delay(self.failures),
+                            });
+                        }
+                    } else if self.withdrawal.take().is_some() && self.pending.is_some() {
                         // The service would not take the withdrawal (the token was superseded,
                         // for instance): record the same decision as a plain consent.
+                        fx.push(Effect::Emit(Event::Error { code }));
                         if let Some(pending) = &self.pending {
                             self.consent_id = Some(pending.id.clone());
                             self.failures = 0;
                             fx.push(Effect::Send(pending.clone()));
                         }
+                    } else if failure == Failure::Refused {
+                        self.refused(code, &mut fx);
+                    } else {
+                        fx.push(Effect::Emit(Event::Error { code }));
                     }
                 }
             }
@@ -402,12 +436,26 @@ impl Controller {
                 }
             }
             Msg::Adopt(verified) => {
-                let newer = self.issued_at.is_none_or(|iat| verified.claims.iat >= iat);
-                if newer && self.token.as_deref() != Some(&verified.token) {
+                let adopt = match self.status {
+                    // Waiting for another tab's choice: its outcome, whatever its id.
+                    Status::Pending if self.following => true,
+                    // Our own choice is in flight: only its token, never an older one that
+                    // lands later.
+                    Status::Pending => self.consent_id.as_ref() == Some(&verified.claims.jti),
+                    Status::Recorded | Status::None => {
+                        self.issued_at.is_none_or(|iat| verified.claims.iat >= iat)
+                    }
+                };
+                if adopt && self.token.as_deref() != Some(&verified.token) {
                     let before = self.granted;
-                    self.pending = None;
+                    // The stored pending copy, if it is ours, is recorded now (the other tab
+                    // sent the same request).
+                    if let Some(pending) = self.pending.take() {
+                        fx.push(Effect::ClearPending(pending.id));
+                    }
                     self.withdrawal = None;
-                    fx.push(Effect::ClearPending);
+                    self.following = false;
+                    self.failures = 0;
                     self.adopt(verified);
                     self.banner = false;
                     fx.push(Effect::Render);
@@ -415,23 +463,33 @@ impl Controller {
                     fx.extend(self.expiry());
                 }
             }
-            Msg::AdoptPending(request) => {
+            Msg::Follow(request) => {
                 let current = request.policy.version == self.policy.id
-                    && request.policy.digest == self.policy.digest;
+                    && request.policy.digest == self.policy.digest
+                    && request.categories.necessary;
                 let known = self.consent_id.as_ref() == Some(&request.id);
                 if current && !known {
                     let before = self.granted;
+                    // What both grant stays granted: the other tab's word can only restrict.
+                    let mut granted = Categories::new();
+                    for category in Category::OPTIONAL {
+                        if before.contains(category) && request.categories.get(category) {
+                            granted.insert(category);
+                        }
+                    }
+                    self.granted = granted;
                     self.subject = request.subject.clone();
-                    self.granted = request.granted();
-                    self.policy_accepted = request.policy_accepted;
-                    self.consent_id = Some(request.id.clone());
+                    self.policy_accepted = self.policy_accepted && request.policy_accepted;
+                    self.consent_id = Some(request.id);
                     self.status = Status::Pending;
                     self.token = None;
                     self.issued_at = None;
                     self.expires_at = None;
                     self.failures = 0;
-                    self.pending = Some(request);
+                    // Not ours to send: the tab that made it does, with its id.
+                    self.pending = None;
                     self.withdrawal = None;
+                    self.following = true;
                     self.banner = false;
                     fx.push(Effect::Render);
                     fx.push(self.change_event(before));
@@ -444,9 +502,11 @@ impl Controller {
             }
             Msg::Revoke => {
                 let before = self.granted;
+                if let Some(pending) = &self.pending {
+                    fx.push(Effect::ClearPending(pending.id.clone()));
+                }
                 self.reset();
                 fx.push(Effect::ClearToken);
-                fx.push(Effect::ClearPending);
                 self.banner = true;
                 fx.push(Effect::Render);
                 fx.push(self.change_event(before));
@@ -479,12 +539,25 @@ impl Controller {
         match pending {
             // The page that made the choice closed after the service recorded it but before
             // it could clear the pending copy: the token already says it.
-            Some(p) if self.consent_id.as_ref() == Some(&p.id) => fx.push(Effect::ClearPending),
+            Some(p) if self.consent_id.as_ref() == Some(&p.id) => {
+                fx.push(Effect::ClearPending(p.id));
+            }
             Some(p)
-                if p.policy.version == self.policy.id && p.policy.digest == self.policy.digest =>
+                if p.categories.necessary
+                    && p.policy.version == self.policy.id
+                    && p.policy.digest == self.policy.digest =>
             {
+                // A choice to send, not a grant: until the service signs it, only what both
+                // the stored token (if any) and the choice grant stays granted, so a choice
+                // the service will refuse (or one a script wrote) runs no tag.
+                let mut granted = Categories::new();
+                for category in Category::OPTIONAL {
+                    if self.granted.contains(category) && p.categories.get(category) {
+                        granted.insert(category);
+                    }
+                }
+                self.granted = granted;
                 self.subject = p.subject.clone();
-                self.granted = p.granted();
                 self.policy_accepted = p.policy_accepted;
                 self.consent_id = Some(p.id.clone());
                 self.status = Status::Pending;
@@ -498,8 +571,9 @@ impl Controller {
                 fx.push(Effect::Send(p.clone()));
                 self.pending = Some(p);
             }
-            // A choice about a policy that is no longer current cannot be recorded.
-            Some(_) => fx.push(Effect::ClearPending),
+            // A choice about a policy that is no longer current cannot be recorded, and one
+            // that refuses the necessary category would be refused.
+            Some(p) => fx.push(Effect::ClearPending(p.id)),
             None => {}
         }
         if self.status == Status::None && show {
@@ -538,6 +612,7 @@ impl Controller {
         self.status = Status::Pending;
         self.consent_id = Some(choice.id);
         self.withdrawal = None;
+        self.following = false;
         self.failures = 0;
         self.banner = false;
         fx.push(Effect::PersistPending(request.clone()));
@@ -583,7 +658,25 @@ impl Controller {
         self.expires_at = None;
         self.pending = None;
         self.withdrawal = None;
+        self.following = false;
         self.failures = 0;
+    }
+
+    /// The service refused the choice in flight for good: it is dropped (here and in the
+    /// storage), nothing it granted stays granted, the banner asks again and the site is
+    /// told why.
+    fn refused(&mut self, code: &'static str, fx: &mut Vec<Effect>) {
+        let before = self.granted;
+        if let Some(pending) = &self.pending {
+            fx.push(Effect::ClearPending(pending.id.clone()));
+        }
+        self.reset();
+        self.banner = true;
+        fx.push(Effect::Render);
+        if before != self.granted {
+            fx.push(self.change_event(before));
+        }
+        fx.push(Effect::Emit(Event::Error { code }));
     }
 
     /// Whether `id` is the choice or withdrawal being recorded.
@@ -839,7 +932,7 @@ mod tests {
         assert_eq!(
             fx,
             [
-                Effect::ClearPending,
+                Effect::ClearPending(id(3)),
                 Effect::StoreToken {
                     token: "token-3".into(),
                     max_age: 950
@@ -879,7 +972,7 @@ mod tests {
         let fail = Msg::Failed {
             id: id(5),
             code: "network",
-            retryable: true,
+            failure: Failure::Transient,
         };
         let fx = c.update(fail.clone());
         assert_eq!(
@@ -913,24 +1006,42 @@ mod tests {
     }
 
     #[test]
-    fn permanent_failures_are_not_retried_and_stale_messages_are_ignored() {
+    fn a_refused_choice_is_dropped_grants_nothing_and_the_banner_asks_again() {
         let mut c = controller();
         choose(&mut c, 6, marketing());
         assert_eq!(
             c.update(Msg::Failed {
                 id: id(6),
                 code: "rejected",
-                retryable: false
+                failure: Failure::Refused
             }),
-            [Effect::Emit(Event::Error { code: "rejected" })]
+            [
+                Effect::ClearPending(id(6)),
+                Effect::Render,
+                Effect::Emit(Event::Change {
+                    categories: Categories::new(),
+                    changed: vec![Category::Marketing]
+                }),
+                Effect::Emit(Event::Error { code: "rejected" })
+            ]
         );
+        assert_eq!(c.status(), Status::None);
+        assert_eq!(c.granted(), Categories::new());
+        assert!(c.pending().is_none());
+        assert!(c.banner_visible());
+    }
+
+    #[test]
+    fn stale_messages_are_ignored() {
+        let mut c = controller();
+        choose(&mut c, 6, marketing());
         choose(&mut c, 7, Categories::new());
         assert!(c.update(Msg::Retry { id: id(6) }).is_empty());
         assert!(c
             .update(Msg::Failed {
                 id: id(6),
                 code: "network",
-                retryable: true
+                failure: Failure::Transient
             })
             .is_empty());
         assert!(c
@@ -958,17 +1069,82 @@ mod tests {
             pending: Some(request.clone()),
             show_banner: true,
         });
+        // Sent again, but it grants nothing until the service has signed it.
         assert_eq!(
             fx,
             [
-                Effect::Send(request),
+                Effect::Send(request.clone()),
                 Effect::Emit(Event::Ready {
-                    categories: marketing()
+                    categories: Categories::new()
                 })
             ]
         );
         assert_eq!(reloaded.status(), Status::Pending);
         assert!(!reloaded.banner_visible());
+        let fx = reloaded.update(Msg::Recorded {
+            id: id(8),
+            verified: verified(8, marketing(), 100),
+            now: 150,
+        });
+        assert!(fx.contains(&Effect::Emit(Event::Change {
+            categories: marketing(),
+            changed: vec![Category::Marketing]
+        })));
+        assert_eq!(reloaded.granted(), marketing());
+    }
+
+    #[test]
+    fn a_reloaded_choice_the_service_refuses_never_granted_and_is_dropped() {
+        let mut first = controller();
+        let Effect::PersistPending(request) = choose(&mut first, 8, Categories::all())[0].clone() else {
+            panic!()
+        };
+        let mut reloaded = controller();
+        reloaded.update(Msg::Start {
+            verified: None,
+            pending: Some(request),
+            show_banner: true,
+        });
+        assert_eq!(reloaded.granted(), Categories::new());
+        // The service answers other_policy (a choice made under an older text): dropped.
+        let fx = reloaded.update(Msg::Failed {
+            id: id(8),
+            code: "other_policy",
+            failure: Failure::Refused,
+        });
+        assert_eq!(
+            fx,
+            [
+                Effect::ClearPending(id(8)),
+                Effect::Render,
+                Effect::Emit(Event::Error {
+                    code: "other_policy"
+                })
+            ]
+        );
+        assert_eq!(reloaded.status(), Status::None);
+        assert!(reloaded.banner_visible());
+    }
+
+    #[test]
+    fn a_stored_choice_that_refuses_necessary_is_dropped_unsent() {
+        let mut first = controller();
+        let Effect::PersistPending(mut request) = choose(&mut first, 8, Categories::all())[0].clone()
+        else {
+            panic!()
+        };
+        request.categories.necessary = false;
+        let mut c = controller();
+        let fx = c.update(Msg::Start {
+            verified: None,
+            pending: Some(request),
+            show_banner: true,
+        });
+        assert_eq!(fx[0], Effect::ClearPending(id(8)));
+        assert!(!fx.iter().any(|e| matches!(e, Effect::Send(_))));
+        assert_eq!(c.status(), Status::None);
+        assert_eq!(c.granted(), Categories::new());
+        assert!(c.banner_visible());
     }
 
     #[test]
@@ -984,7 +1160,7 @@ mod tests {
             pending: Some(request.clone()),
             show_banner: true,
         });
-        assert_eq!(fx[0], Effect::ClearPending);
+        assert_eq!(fx[0], Effect::ClearPending(id(9)));
         assert_eq!(c.status(), Status::Recorded);
 
         let mut old = request;
@@ -995,7 +1171,7 @@ mod tests {
             pending: Some(old),
             show_banner: true,
         });
-        assert_eq!(fx[0], Effect::ClearPending);
+        assert_eq!(fx[0], Effect::ClearPending(id(9)));
         assert_eq!(c.status(), Status::None);
         assert!(c.banner_visible());
     }
@@ -1146,7 +1322,7 @@ mod tests {
         let fail = Msg::Failed {
             id: id(20),
             code: "timeout",
-            retryable: true,
+            failure: Failure::Transient,
         };
         assert_eq!(
             c.update(fail)[1],
@@ -1166,7 +1342,7 @@ mod tests {
             verified: new,
             now: 30,
         });
-        assert_eq!(fx[0], Effect::ClearPending);
+        assert_eq!(fx[0], Effect::ClearPending(id(21)));
         assert_eq!(c.status(), Status::Recorded);
         assert!(c.withdrawal().is_none() && c.pending().is_none());
     }
@@ -1187,7 +1363,7 @@ mod tests {
         let fx = c.update(Msg::Failed {
             id: id(20),
             code: "rejected",
-            retryable: false,
+            failure: Failure::Refused,
         });
         let Some(Effect::Send(request)) = fx.last() else {
             panic!("{fx:?}")
@@ -1220,25 +1396,26 @@ mod tests {
     }
 
     #[test]
-    fn a_pending_choice_from_another_tab_applies_without_being_sent_twice() {
+    fn another_tabs_choice_only_restricts_until_its_token_arrives() {
         let mut other = controller();
         other.update(Msg::Start {
             verified: None,
             pending: None,
             show_banner: true,
         });
-        let fx = choose(&mut other, 7, marketing());
+        let fx = choose(&mut other, 7, Categories::all());
         let Some(Effect::PersistPending(request)) = fx.first().cloned() else {
             panic!("{fx:?}")
         };
 
+        // This tab had only analytics: the other tab's "accept all" grants nothing more.
         let mut c = controller();
         c.update(Msg::Start {
-            verified: Some(verified(1, Categories::all(), 10)),
+            verified: Some(verified(1, [Category::Analytics].into_iter().collect(), 10)),
             pending: None,
             show_banner: true,
         });
-        let fx = c.update(Msg::AdoptPending(request.clone()));
+        let fx = c.update(Msg::Follow(request.clone()));
         assert!(
             !fx.iter().any(|e| matches!(
                 e,
@@ -1246,15 +1423,97 @@ mod tests {
             )),
             "{fx:?}"
         );
-        assert!(fx.contains(&Effect::Emit(Event::Change {
-            categories: request.granted(),
-            changed: vec![Category::Analytics]
-        })));
+        assert_eq!(c.granted(), [Category::Analytics].into_iter().collect());
         assert_eq!(c.status(), Status::Pending);
-        assert_eq!(c.granted(), request.granted());
         assert_eq!(c.token(), None);
         assert!(!c.banner_visible());
         // Hearing of it again changes nothing.
-        assert!(c.update(Msg::AdoptPending(request)).is_empty());
+        assert!(c.update(Msg::Follow(request.clone())).is_empty());
+        // Its token, verified here, grants.
+        let fx = c.update(Msg::Adopt(verified(7, Categories::all(), 20)));
+        assert!(fx.contains(&Effect::Emit(Event::Change {
+            categories: Categories::all(),
+            changed: vec![Category::Marketing]
+        })));
+        assert_eq!(c.status(), Status::Recorded);
+    }
+
+    #[test]
+    fn another_tabs_refusal_applies_at_once() {
+        let mut other = controller();
+        let Some(Effect::PersistPending(request)) =
+            choose(&mut other, 7, Categories::new()).first().cloned()
+        else {
+            panic!()
+        };
+        let mut c = restored_with_marketing(1);
+        let fx = c.update(Msg::Follow(request));
+        assert!(fx.contains(&Effect::Emit(Event::Change {
+            categories: Categories::new(),
+            changed: vec![Category::Marketing]
+        })));
+        assert_eq!(c.granted(), Categories::new());
+    }
+
+    #[test]
+    fn a_forged_choice_that_refuses_necessary_or_names_another_policy_is_ignored() {
+        let mut other = controller();
+        let Some(Effect::PersistPending(request)) =
+            choose(&mut other, 7, Categories::new()).first().cloned()
+        else {
+            panic!()
+        };
+        let mut c = restored_with_marketing(1);
+        let mut refusing = request.clone();
+        refusing.categories.necessary = false;
+        assert!(c.update(Msg::Follow(refusing)).is_empty());
+        let mut old = request;
+        old.policy.digest = "0".repeat(64);
+        assert!(c.update(Msg::Follow(old)).is_empty());
+        assert_eq!(c.granted(), marketing());
+    }
+
+    #[test]
+    fn while_its_own_choice_is_in_flight_a_tab_adopts_only_that_choices_token() {
+        // Tab A accepted (token 1 lands later); this tab B refused (choice 2 in flight).
+        let mut b = controller();
+        b.update(Msg::Start {
+            verified: None,
+            pending: None,
+            show_banner: true,
+        });
+        choose(&mut b, 2, Categories::new());
+        assert!(
+            b.update(Msg::Adopt(verified(1, Categories::all(), 100)))
+                .is_empty(),
+            "the older choice's token is not adopted"
+        );
+        assert_eq!(b.granted(), Categories::new());
+        b.update(Msg::Recorded {
+            id: id(2),
+            verified: verified(2, Categories::new(), 100),
+            now: 101,
+        });
+        assert_eq!(b.status(), Status::Recorded);
+        assert_eq!(b.granted(), Categories::new());
+        // Recorded, it adopts a token as new as its own (the other tab's, recorded after).
+        b.update(Msg::Adopt(verified(3, marketing(), 100)));
+        assert_eq!(b.granted(), marketing());
+    }
+
+    #[test]
+    fn recording_clears_only_the_own_stored_choice() {
+        let mut c = controller();
+        choose(&mut c, 4, marketing());
+        let fx = c.update(Msg::Recorded {
+            id: id(4),
+            verified: verified(4, marketing(), 10),
+            now: 11,
+        });
+        assert_eq!(
+            fx[0],
+            Effect::ClearPending(id(4)),
+            "by id: the runtime keeps another tab's newer one"
+        );
     }
 }

@@ -172,6 +172,17 @@ impl NetError {
         }
     }
 
+    /// What the failure means for the choice: retried, kept, or dropped as refused.
+    #[cfg(feature = "sdk")]
+    pub fn failure(&self) -> crate::controller::Failure {
+        use crate::controller::Failure;
+        match self {
+            _ if self.is_retryable() => Failure::Transient,
+            NetError::Status { .. } => Failure::Refused,
+            _ => Failure::Unusable,
+        }
+    }
+
     /// Whether trying again later can help: network trouble, timeouts, 5xx, 408 and 429.
     pub fn is_retryable(&self) -> bool {
         match self {

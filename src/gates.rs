@@ -207,8 +207,9 @@ impl Connection {
     }
 
     /// Another tab changed the stored consent: apply what it stored (or, from the storage
-    /// event, what the storage holds now) as a page load would. A pending choice wins over a
-    /// token (it is newer); a token must verify.
+    /// event, what the storage holds now). Nothing here is taken on the other tab's word: a
+    /// choice still in flight there only restricts this tab ([`Msg::Follow`]), and a token
+    /// must verify against the service's keys before it is adopted.
     async fn resync(&self, stored: Option<Stored>) {
         let Some(rt) = self.rt.upgrade() else { return };
         let stored = match stored {
@@ -225,7 +226,7 @@ impl Connection {
         // token below is verified, the message is stale and must not undo the new choice.
         let chosen = rt.snapshot().consent_id().cloned();
         let msg = match (pending, stored.token) {
-            (Some(pending), _) => Some(Msg::AdoptPending(pending)),
+            (Some(pending), _) => Some(Msg::Follow(pending)),
             (None, Some(token)) => rt.verify(&token).await.ok().map(Msg::Adopt),
             // Cleared there (an invalid token was revoked): no consent here either.
             (None, None) if rt.status() != Status::None => Some(Msg::Revoke),

@@ -60,15 +60,18 @@ pub async fn withdraw(
     crate::json::string_member(&text, "token").ok_or(NetError::BadResponse)
 }
 
-/// Fetches the service's JWK set: its keys, and its text as fetched (to cache).
+/// Fetches the service's JWK set with the given HTTP cache mode.
 ///
 /// # Errors
 ///
 /// As [`record`].
-pub async fn jwks(url: &str, timeout_ms: u32) -> Result<(Jwks, String), NetError> {
-    let text = send("GET", url, None, None, timeout_ms).await?;
-    let jwks = crate::json::jwks_text(&text).ok_or(NetError::BadResponse)?;
-    Ok((jwks, text))
+pub async fn jwks(
+    url: &str,
+    cache: web_sys::RequestCache,
+    timeout_ms: u32,
+) -> Result<Jwks, NetError> {
+    let text = send_with("GET", url, None, None, Some(cache), timeout_ms).await?;
+    crate::json::jwks_text(&text).ok_or(NetError::BadResponse)
 }
 
 /// Fetches a text document (the policy markdown).
@@ -87,8 +90,22 @@ async fn send(
     bearer: Option<&str>,
     timeout_ms: u32,
 ) -> Result<String, NetError> {
+    send_with(method, url, body, bearer, None, timeout_ms).await
+}
+
+async fn send_with(
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+    bearer: Option<&str>,
+    cache: Option<web_sys::RequestCache>,
+    timeout_ms: u32,
+) -> Result<String, NetError> {
     let init = web_sys::RequestInit::new();
     init.set_method(method);
+    if let Some(cache) = cache {
+        init.set_cache(cache);
+    }
     // The service sets the consent cookie itself when it is same-site.
     init.set_credentials(web_sys::RequestCredentials::Include);
     if let Some(signal) = timeout_signal(timeout_ms) {

@@ -17,15 +17,29 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 
 use crate::config::Config;
-use crate::controller::{Backoff, Choice, Controller, Effect, Event, Msg, Status, Verified};
+use crate::controller::{Backoff, Choice, Controller, Effect, Event, Failure, Msg, Status, Verified};
 use crate::env;
 use crate::error::{NetError, Result, SdkError};
 use crate::i18n;
 use crate::net;
-use crate::storage::{self, BrowserStore, ConsentStore, Key};
+use crate::storage::{BrowserStore, ConsentStore, Key};
 
 /// A Rust-side listener of consent events (the gates, Consent Mode).
 pub type Hook = Rc<dyn Fn(&Runtime, &Event)>;
+
+/// How far this page has fetched the key set from `jwksUrl`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JwksFetch {
+    /// Not at all.
+    None,
+    /// From the HTTP cache (or the service, when the cache had no copy), or tried to.
+    Cached,
+    /// Asked the service itself, revalidating any cached copy, and it answered: a `kid` that
+    /// is still unknown is not the service's.
+    Confirmed,
+    /// Asked the service itself and got no answer: an unknown `kid` is only unchecked.
+    Unreachable,
+}
 
 /// The page's consent runtime.
 pub struct Runtime {
@@ -33,7 +47,7 @@ pub struct Runtime {
     store: Box<dyn ConsentStore>,
     controller: RefCell<Controller>,
     jwks: RefCell<Jwks>,
-    jwks_fetched: Cell<bool>,
+    jwks_fetched: Cell<JwksFetch>,
     /// The visitor was told (an `error` event, code `storage`) that the choice cannot be kept.
     storage_failed: Cell<bool>,
     ready: Cell<bool>,
@@ -104,24 +118,13 @@ impl Runtime {
             backoff,
             env::global_privacy_control(),
         );
-        let mut jwks = config.jwks.clone().unwrap_or(Jwks { keys: Vec::new() });
-        // The keys an earlier page fetched from jwksUrl: a returning visitor's token is
-        // verified without waiting for a request.
-        let cached = config
-            .jwks_url
-            .as_deref()
-            .and_then(storage::cached_jwks)
-            .and_then(|text| crate::json::jwks_text(&text));
-        let refresh = cached.is_some();
-        if let Some(cached) = cached {
-            jwks.keys.extend(cached.keys);
-        }
+        let jwks = config.jwks.clone().unwrap_or(Jwks { keys: Vec::new() });
         let runtime = Rc::new_cyclic(|this| Runtime {
             config,
             store,
             controller: RefCell::new(controller),
             jwks: RefCell::new(jwks),
-            jwks_fetched: Cell::new(false),
+            jwks_fetched: Cell::new(JwksFetch::None),
             storage_failed: Cell::new(false),
             ready: Cell::new(false),
             listeners: RefCell::new(Vec::new()),
@@ -146,7 +149,7 @@ impl Runtime {
                     // grants nothing on this page and is kept for the next one.
                     let unchecked = err == TokenError::UnknownKey
                         && runtime.config.jwks_url.is_some()
-                        && !runtime.jwks_fetched.get();
+                        && runtime.jwks_fetched.get() != JwksFetch::Confirmed;
                     if !unchecked {
                         let _ = runtime.store.remove(Key::Token);
                     }
@@ -155,16 +158,6 @@ impl Runtime {
             },
             None => None,
         };
-        // Then the set is fetched anyway, off the way of this page, so the next one verifies
-        // against what the service publishes now (a key it retired is gone from the cache).
-        if refresh && !runtime.jwks_fetched.get() {
-            let weak = runtime.weak();
-            spawn_local(async move {
-                if let Some(rt) = weak.upgrade() {
-                    rt.fetch_jwks().await;
-                }
-            });
-        }
         let pending = match runtime.store.read(Key::Pending).ok().flatten() {
             Some(json) => match crate::json::read_consent_request(&json) {
                 Some(request) => Some(request),
@@ -222,8 +215,17 @@ impl Runtime {
                     .store
                     .write(Key::Pending, &crate::json::consent_request(&request), 0);
             }
-            Effect::ClearPending => {
-                let _ = self.store.remove(Key::Pending);
+            Effect::ClearPending(id) => {
+                // Only our own copy: another tab may have stored a newer choice since, and
+                // it must still be sent (an unreadable copy is no one's choice).
+                let stored = self.store.read(Key::Pending).ok().flatten();
+                let theirs = stored
+                    .as_deref()
+                    .and_then(crate::json::read_consent_request)
+                    .is_some_and(|other| other.id != id);
+                if stored.is_some() && !theirs {
+                    let _ = self.store.remove(Key::Pending);
+                }
             }
             Effect::Send(request) => {
                 if let Some(rt) = self.rc() {
@@ -313,7 +315,7 @@ impl Runtime {
     }
 
     /// What the service's answer to consent `id` means: recorded (the token verifies and is
-    /// for `id`), or failed, retryable or not.
+    /// for `id`), or failed, and how.
     async fn recorded_or_failed(&self, id: ConsentId, answer: Result<String, NetError>) -> Msg {
         let token = match answer {
             Ok(token) => token,
@@ -321,7 +323,7 @@ impl Runtime {
                 return Msg::Failed {
                     id,
                     code: err.code(),
-                    retryable: err.is_retryable(),
+                    failure: err.failure(),
                 }
             }
         };
@@ -334,12 +336,13 @@ impl Runtime {
             // Its key is new and the key set could not be fetched: a network failure, worth
             // retrying (the service answers a retry with the same token).
             Err(TokenError::UnknownKey)
-                if self.config.jwks_url.is_some() && !self.jwks_fetched.get() =>
+                if self.config.jwks_url.is_some()
+                    && self.jwks_fetched.get() != JwksFetch::Confirmed =>
             {
                 Msg::Failed {
                     id,
                     code: "network",
-                    retryable: true,
+                    failure: Failure::Transient,
                 }
             }
             // The service answered with a token we cannot trust (wrong keys or issuer
@@ -347,13 +350,18 @@ impl Runtime {
             _ => Msg::Failed {
                 id,
                 code: "invalid_token",
-                retryable: false,
+                failure: Failure::Unusable,
             },
         }
     }
 
-    /// Verifies a token against the configured keys, fetching `jwksUrl` once per page when
-    /// the token's key is not among them.
+    /// Verifies a token against the configured keys and those fetched from `jwksUrl`.
+    ///
+    /// Only keys that came from the network are trusted: the inline `jwks` of the config, and
+    /// the set fetched from `jwksUrl`. A returning visitor's fetch is answered by the
+    /// browser's HTTP cache (`cache: 'force-cache'`; the service sends `Cache-Control`), which
+    /// no page script can write, unlike localStorage. A `kid` that is not in that copy makes
+    /// the runtime ask the service itself (`cache: 'no-cache'`): at most two fetches a page.
     ///
     /// # Errors
     ///
@@ -369,7 +377,7 @@ impl Runtime {
             token::verify(token, jwks, &expected)
         };
         let mut result = check(&self.jwks.borrow());
-        if result == Err(TokenError::UnknownKey) && self.fetch_jwks().await {
+        while result == Err(TokenError::UnknownKey) && self.fetch_jwks().await {
             result = check(&self.jwks.borrow());
         }
         result.map(|claims| Verified {
@@ -378,18 +386,27 @@ impl Runtime {
         })
     }
 
-    /// Fetches `jwksUrl` (once per page), adds its keys and keeps the set for the next
-    /// pages; `true` when this call fetched it.
+    /// Fetches `jwksUrl` a step further than before on this page (first from the HTTP
+    /// cache, then from the service) and adds its keys; `false` when there is no step left.
     async fn fetch_jwks(&self) -> bool {
-        let Some(url) = self.config.jwks_url.as_deref().filter(|_| !self.jwks_fetched.get()) else {
+        let Some(url) = self.config.jwks_url.as_deref() else {
             return false;
         };
-        let Ok((fetched, text)) = net::jwks(url, self.config.net.timeout_ms).await else {
-            return false;
+        let cache = match self.jwks_fetched.get() {
+            JwksFetch::None => web_sys::RequestCache::ForceCache,
+            JwksFetch::Cached => web_sys::RequestCache::NoCache,
+            JwksFetch::Confirmed | JwksFetch::Unreachable => return false,
         };
-        self.jwks_fetched.set(true);
-        storage::cache_jwks(url, &text);
-        self.jwks.borrow_mut().keys.extend(fetched.keys);
+        let fetched = net::jwks(url, cache, self.config.net.timeout_ms).await;
+        self.jwks_fetched.set(match (cache, &fetched) {
+            (web_sys::RequestCache::ForceCache, _) => JwksFetch::Cached,
+            (_, Ok(_)) => JwksFetch::Confirmed,
+            (_, Err(_)) => JwksFetch::Unreachable,
+        });
+        if let Ok(fetched) = fetched {
+            self.jwks.borrow_mut().keys.extend(fetched.keys);
+        }
+        // After a failed first step, the next asks the service itself.
         true
     }
 

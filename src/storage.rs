@@ -17,10 +17,6 @@ use crate::error::StorageError;
 pub const SUBJECT_KEY: &str = "vivus_consent_subject";
 /// What [`local_key`] appends to the cookie's name for the choice not yet recorded.
 const PENDING_SUFFIX: &str = "_pending";
-/// localStorage key of the key set fetched from a `jwksUrl`, before the URL (a `:` is in no
-/// cookie name, so no [`local_key`] can collide with it).
-#[cfg(feature = "sdk")]
-const JWKS_PREFIX: &str = "vivus_consent_jwks:";
 
 /// What is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -201,31 +197,6 @@ impl ConsentStore for BrowserStore {
 /// The page's localStorage, `None` when there is none or its getter throws.
 fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
-}
-
-/// The key set a page fetched from `jwks_url` (its JSON text), when one kept it: a
-/// returning visitor's token is then verified with no request. It is only ever what that
-/// URL served: public keys that a token's signature is checked against, as if just
-/// fetched; a token whose key is not in it still makes the runtime fetch the set again.
-#[cfg(feature = "sdk")]
-pub fn cached_jwks(jwks_url: &str) -> Option<String> {
-    local_storage()?.get_item(&jwks_key(jwks_url)).ok().flatten()
-}
-
-/// Keeps the key set just fetched from `jwks_url` for the next pages, replacing the one
-/// kept before (a key the service dropped goes with it). A cache: a failure is ignored.
-#[cfg(feature = "sdk")]
-pub fn cache_jwks(jwks_url: &str, text: &str) {
-    if let Some(storage) = local_storage() {
-        let _ = storage.set_item(&jwks_key(jwks_url), text);
-    }
-}
-
-#[cfg(feature = "sdk")]
-fn jwks_key(jwks_url: &str) -> String {
-    let mut key = String::from(JWKS_PREFIX);
-    key.push_str(jwks_url);
-    key
 }
 
 /// The localStorage key of `key` for the token cookie `cookie_name`. The token's mirror and

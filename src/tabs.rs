@@ -3,7 +3,8 @@
 //!
 //! The tab that changed the stored consent calls [`TabSync::notify`] with what it stored (the
 //! token and the pending choice); the others get their handler called with it and apply it
-//! as on a page load: the token is verified, never taken on another tab's word. The message
+//! as on a page load: the token is verified, never taken on another tab's word, and a
+//! choice still in flight there only restricts (`Msg::Follow`). The message
 //! carries the values because Chromium syncs localStorage between tab processes
 //! asynchronously, so a channel message can arrive before the write is visible there.
 //!
@@ -89,6 +90,9 @@ impl TabSync {
     /// does not react to its own writes.
     pub fn start_storage_fallback(window: &web_sys::Window, keys: Vec<String>, on_change: OnChange) -> TabSync {
         let listener: Closure<dyn FnMut(web_sys::Event)> = Closure::new(move |event: web_sys::Event| {
+            // The event carries nothing the handler believes: it re-reads the storage, where
+            // a choice only restricts and a token must verify, so a synthetic event a page
+            // script dispatches can at most take grants away.
             // Only storage events arrive here.
             let event = event.unchecked_ref::<web_sys::StorageEvent>();
             // `key` is null when another tab cleared the whole storage: that drops consent too.

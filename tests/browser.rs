@@ -768,7 +768,8 @@ async fn an_unreachable_service_leaves_the_choice_pending_and_emits_error() {
     let again = start(config("")).await;
     assert_eq!(again.status(), Status::Pending);
     assert_eq!(again.snapshot().consent_id(), Some(&id));
-    assert_eq!(again.granted(), Categories::all());
+    // A choice to send, not a grant: nothing until the service signs it (issue 15).
+    assert_eq!(again.granted(), Categories::new());
     assert!(try_find("[role=region]").is_none());
 }
 
@@ -1104,7 +1105,7 @@ async fn a_token_whose_key_cannot_be_fetched_grants_nothing_but_is_kept() {
 }
 
 #[wasm_bindgen_test]
-async fn a_fetched_key_set_is_kept_for_the_next_page_and_storage_that_throws_does_not_stop_it() {
+async fn only_a_fetched_key_set_is_trusted_never_one_planted_in_storage() {
     let jwk = serde_json::to_string(&key().public_jwk()).expect("jwk");
     let mut key_set = String::from(r#"{"keys":["#);
     key_set.push_str(&jwk);
@@ -1116,6 +1117,7 @@ async fn a_fetched_key_set_is_kept_for_the_next_page_and_storage_that_throws_doe
         config.jwks_url = Some(url.clone());
         config
     };
+    // Where the SDK once kept the fetched set: a page script can write there.
     let mut cache_key = String::from("vivus_consent_jwks:");
     cache_key.push_str(&url);
     let token = key().sign(&claims(set(&[Category::Marketing])));
@@ -1125,14 +1127,21 @@ async fn a_fetched_key_set_is_kept_for_the_next_page_and_storage_that_throws_doe
     block_local_storage();
     let rt = start(fetching()).await;
     restore_local_storage();
-    assert_eq!(rt.status(), Status::Recorded, "verified with the fetched set");
-    assert_eq!(local(&cache_key), None, "nothing could be kept");
+    assert_eq!(rt.status(), Status::Recorded, "verified with the fetched set, storage throwing");
     drop(rt);
 
+    // A key of the attacker's own, planted where the set was kept, and a token it signed.
+    let attacker = SigningKey::from_seed([66; 32]);
+    let mut planted = String::from(r#"{"keys":["#);
+    planted.push_str(&serde_json::to_string(&attacker.public_jwk()).expect("jwk"));
+    planted.push_str("]}");
+    let forged = attacker.sign(&claims(Categories::all()));
     reset_page();
-    store_token(&token);
+    store_token(&forged);
+    set_local(&cache_key, &planted);
     let rt = start(fetching()).await;
-    assert_eq!(rt.status(), Status::Recorded);
-    assert_eq!(local(&cache_key).as_deref(), Some(key_set.as_str()), "the set as fetched is kept");
+    assert_eq!(rt.status(), Status::None, "a planted key verifies nothing");
+    assert_eq!(rt.granted(), Categories::new());
+    assert_eq!(local(&cache_key).as_deref(), Some(planted.as_str()), "and the SDK keeps no set of its own there");
     drop(rt);
 }

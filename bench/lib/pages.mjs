@@ -1,4 +1,4 @@
-// The benchmark pages: one vivus.kz-like page body, four integrations.
+// The benchmark pages: one vivus.kz-like page body, five integrations.
 //
 // Every page has the same body (Russian text, a loan form), the same three
 // categories (necessary, analytics, marketing), the same banner wording where
@@ -10,7 +10,7 @@
 /** What the gated marketing script runs (the same text in every page). */
 export const GATED_CODE = 'window.__gatedRanAt = performance.now();';
 
-/** Banner wording shared by the two competitors (ours ships its own, in both languages). */
+/** Banner wording shared by the competitors (ours ships its own, in both languages). */
 export const TEXT = {
   title: 'Мы используем файлы cookie',
   description:
@@ -203,6 +203,59 @@ export function klaroPage() {
     tail:
       `<script>var klaroConfig = ${JSON.stringify(config)};</script>\n` +
       '<script src="lib/klaro/klaro.js"></script>',
+  });
+}
+
+/**
+ * Osano's cookieconsent 3.1: `cookieconsent.min.js` plus its stylesheet,
+ * `cookieconsent.initialise(config)` as the package's examples call it (at the end of <body>,
+ * not in a `load` listener, like the other libraries here).
+ *
+ * It keeps one status (allow / deny) and no categories, and blocks nothing itself. Its
+ * documentation ("Disabling cookies", cookieconsent.osano.com/documentation/disabling-cookies/)
+ * tells integrators to enable cookies in `onInitialise` and `onStatusChange` when
+ * `this.options.type == 'opt-in' && this.hasConsented()`, and to disable them in
+ * `onRevokeChoice`. That is what this config does: "allow" grants analytics and marketing,
+ * and the page's own `grant` activates the `type="text/plain" data-category` scripts of the
+ * granted categories (the same markup as cookieconsent's and ours). "Deny" grants nothing.
+ */
+export function osanoPage() {
+  const t = TEXT;
+  // The integrator's code, in the page: Osano ships no script blocker.
+  const grant = `function grant(categories) {
+  document.querySelectorAll('script[type="text/plain"][data-category]').forEach(function (s) {
+    if (categories.indexOf(s.getAttribute('data-category')) < 0) return;
+    var run = document.createElement('script');
+    if (s.src) run.src = s.src; else run.text = s.text;
+    s.replaceWith(run);
+  });
+}`;
+  const hook = `function (status) { if (this.options.type == 'opt-in' && this.hasConsented()) grant(['analytics', 'marketing']); }`;
+  const config = {
+    type: 'opt-in',
+    layout: 'basic-header',
+    position: 'bottom-right',
+    palette: { popup: { background: '#ffffff', text: '#1d2733' }, button: { background: '#0a7d3c', text: '#ffffff' } },
+    content: {
+      header: t.title,
+      message: t.description,
+      allow: t.acceptAll,
+      deny: t.rejectAll,
+      link: t.policyLink,
+      href: '/v1/policy/v1/ru.md',
+      // The label of the tab that reopens the banner once a choice is made (its only "settings").
+      policy: t.settings,
+    },
+  };
+  // The callbacks are functions, so they are spliced into the JSON.
+  const json = JSON.stringify(config).replace(/}$/, `,"onInitialise":${hook},"onStatusChange":${hook},"onRevokeChoice":function () { location.reload(); }}`);
+  return page({
+    title: 'Vivus — Osano cookieconsent',
+    head: '<link rel="stylesheet" href="lib/osano/cookieconsent.min.css">',
+    gated: `<script type="text/plain" data-category="marketing">${GATED_CODE}</script>`,
+    tail:
+      '<script src="lib/osano/cookieconsent.min.js"></script>\n' +
+      `<script>${grant}\nwindow.cookieconsent.initialise(${json});</script>`,
   });
 }
 

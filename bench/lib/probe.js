@@ -6,12 +6,24 @@
 //               opacity:0 (itself or an ancestor in the flat tree)
 //   readyAt     when ours dispatched `vivus-consent:ready` on document
 //   recordedAt  when ours dispatched `vivus-consent:recorded` (token back from the service)
-//   clickAt     timeStamp of the first trusted click (the accept button)
+//   clickAt     timeStamp of the first trusted click (the accept button), or when the
+//               probe's own first-frame click was dispatched
 //   longtasks   PerformanceObserver 'longtask' entries
+//   frames      'long-animation-frame' entries (≥ 50 ms) with the scripts that ran in them
+//               (source URL, invoker, start, duration): what a long task is attributed by
 //   shifts      'layout-shift' entries without recent input
 // The page's gated script sets window.__gatedRanAt itself.
 //
 // Shadow roots are captured by wrapping attachShadow, so closed roots work too.
+//
+// With `spec.firstFrameClick` ({host, selector} of the accept button), the accept button is
+// clicked in the task right after the frame that first shows the banner (a setTimeout queued
+// from that frame's requestAnimationFrame callback): a visitor who clicks the moment it
+// appears. The click is the whole sequence a mouse makes (pointerdown, mousedown, pointerup,
+// mouseup, click at the button's centre), dispatched from here: a trusted click through the
+// harness (CDP input) would come a round trip later, 6–40 ms on a busy machine, by which time
+// the library may have loaded what a click in the first frame has to wait for. The events are
+// untrusted; none of the four libraries looks at `isTrusted`.
 export function probe(spec) {
   const B = (window.__bench = {
     bannerInDomAt: null,
@@ -21,6 +33,7 @@ export function probe(spec) {
     readyAt: null,
     recordedAt: null,
     longtasks: [],
+    frames: [],
     shifts: [],
     roots: [],
     error: null,
@@ -39,18 +52,38 @@ export function probe(spec) {
     return root;
   };
 
-  const find = () => {
-    if (spec.host) {
+  const query = (host, selector) => {
+    if (host) {
       for (const r of B.roots) {
         // A host taken out of the page no longer counts (ours replaces its first-stage host).
-        if (r.host.isConnected && r.host.matches(spec.host)) {
-          const el = r.querySelector(spec.selector);
+        if (r.host.isConnected && r.host.matches(host)) {
+          const el = r.querySelector(selector);
           if (el) return el;
         }
       }
       return null;
     }
-    return document.querySelector(spec.selector);
+    return document.querySelector(selector);
+  };
+  const find = () => query(spec.host, spec.selector);
+
+  // The click right after the banner's first frame (see above).
+  const clickNow = () => {
+    const c = spec.firstFrameClick;
+    const el = c && query(c.host, c.selector);
+    const r = el?.getBoundingClientRect();
+    if (!r || r.width < 1 || r.height < 1) {
+      B.error = `first-frame click: ${c?.selector} has no box after the banner's first frame`;
+      return;
+    }
+    const at = { bubbles: true, cancelable: true, composed: true, view: window, button: 0, clientX: r.left + r.width / 2, clientY: r.top + r.height / 2 };
+    const pointer = { ...at, pointerId: 1, pointerType: 'mouse', isPrimary: true };
+    B.clickAt = performance.now();
+    el.dispatchEvent(new PointerEvent('pointerdown', { ...pointer, buttons: 1 }));
+    el.dispatchEvent(new MouseEvent('mousedown', { ...at, buttons: 1, detail: 1 }));
+    el.dispatchEvent(new PointerEvent('pointerup', pointer));
+    el.dispatchEvent(new MouseEvent('mouseup', { ...at, detail: 1 }));
+    el.dispatchEvent(new MouseEvent('click', { ...at, detail: 1 }));
   };
 
   const visible = (el) => {
@@ -84,6 +117,7 @@ export function probe(spec) {
       if (el && visible(el)) {
         B.bannerAt = performance.now();
         B.bannerVia = 'frame';
+        if (spec.firstFrameClick) setTimeout(clickNow);
         return;
       }
     } catch (e) {
@@ -119,6 +153,27 @@ export function probe(spec) {
     new PerformanceObserver((list) => {
       for (const e of list.getEntries()) B.longtasks.push({ start: e.startTime, duration: e.duration });
     }).observe({ type: 'longtask', buffered: true });
+  } catch (e) {
+    B.error = String(e);
+  }
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        B.frames.push({
+          start: e.startTime,
+          duration: e.duration,
+          blocking: e.blockingDuration,
+          scripts: e.scripts.map((x) => ({
+            url: x.sourceURL,
+            fn: x.sourceFunctionName,
+            invoker: x.invoker,
+            type: x.invokerType,
+            start: x.startTime,
+            duration: x.duration,
+          })),
+        });
+      }
+    }).observe({ type: 'long-animation-frame', buffered: true });
   } catch (e) {
     B.error = String(e);
   }

@@ -249,6 +249,9 @@ struct Inner {
     waited: RefCell<Option<Element>>,
     /// The Trusted Types policy for activated scripts, made on first use (`Some(None)`: none).
     trusted: RefCell<Option<Option<ScriptPolicy>>>,
+    /// The shadow roots of the placeholders this page's gates drew: only a click inside one
+    /// of them loads or allows anything, never one on markup the page made look alike.
+    ours: js_sys::WeakSet,
 }
 
 /// The gates of one page: build with [`Gates::install`], feed with [`Gates::apply`].
@@ -291,6 +294,7 @@ impl Gates {
             script_done: RefCell::new(None),
             waited: RefCell::new(None),
             trusted: RefCell::new(None),
+            ours: js_sys::WeakSet::new(),
         });
 
         let weak = Rc::downgrade(&inner);
@@ -607,9 +611,10 @@ impl Inner {
         let _ = host.set_attribute(PLACEHOLDER, "");
         let _ = host.set_attribute("class", "vivus-consent-placeholder");
         let _ = host.set_attribute("role", "region");
-        if host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open)).is_err() {
+        let Ok(root) = host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open)) else {
             return;
-        }
+        };
+        self.ours.add(&root);
         // Through the CSSOM, not a `style` attribute, which a strict CSP (style-src without
         // 'unsafe-inline') would refuse.
         let style = host.unchecked_ref::<HtmlElement>().style();
@@ -676,8 +681,14 @@ impl Inner {
             // Another copy of the SDK on this page handled it.
             return;
         }
+        // A click on a button in one of our placeholders: page markup can copy the
+        // attributes, not the shadow root. (A page script clicking our own button does no
+        // more than its call of the API could.)
         let path = event.composed_path();
         let Some(button) = path.get(0).dyn_into::<Element>().ok() else { return };
+        if !self.ours.has(button.get_root_node().unchecked_ref()) {
+            return;
+        }
         let Some(action) = button.get_attribute("data-vivus-action") else { return };
         // The host is the first path entry that is a placeholder; its gated element follows it.
         let Some(host) = path
