@@ -79,7 +79,7 @@ h.test('without BroadcastChannel (Safari before 15.4): a choice in one tab still
   assert.equal(await second.evaluate(() => typeof BroadcastChannel), 'undefined');
   await UI.acceptAll(first).click();
   await UI.banner(second).waitFor({ state: 'hidden' });
-  assert.equal(await second.evaluate(() => window.demoConsent.has('marketing')), true);
+  await eventually(() => second.evaluate(() => window.demoConsent.has('marketing')), { message: 'marketing granted in the second tab' });
 });
 
 h.test('without constructable style sheets (Safari before 16.4, Firefox before 101): the widget is styled and works', async (t) => {

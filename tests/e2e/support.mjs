@@ -261,7 +261,8 @@ export async function launchBrowser() {
 export function e2e({ sdk = true, engines = ['chromium'], why, ...serviceOptions } = {}) {
   const h = { service: null, browser: null, engine: ENGINE };
   if (!engines.includes(ENGINE)) {
-    test(`${ENGINE}: this file runs in ${engines.join(', ')} only`, { skip: why ?? 'see tests/e2e/README.md' }, () => {});
+    const file = path.basename(process.argv[1] ?? 'this file');
+    test(`${ENGINE}: ${file} runs in ${engines.join(', ')} only`, { skip: why ?? 'see tests/e2e/README.md, "Three engines"' }, () => {});
     h.test = () => {};
     return h;
   }
