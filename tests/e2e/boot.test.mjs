@@ -48,7 +48,9 @@ async function openHeld(t, path, options) {
     requestAnimationFrame(look);
   });
   const page = await context.newPage();
-  await page.goto(path);
+  // Not until `load`: where the SDK's import starts before the load event (Firefox), the held
+  // request would hold the event back too.
+  await page.goto(path, { waitUntil: 'domcontentloaded' });
   return { page, release, requested, firstRequestAt: () => firstRequestAt };
 }
 

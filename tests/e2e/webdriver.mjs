@@ -147,7 +147,11 @@ class Session {
 
 function capabilities(engine, { headed, dir }) {
   const { browser } = ENGINES[engine];
-  const common = { pageLoadStrategy: 'normal', unhandledPromptBehavior: 'dismiss', timeouts: { script: 30_000, pageLoad: 30_000, implicit: 0 } };
+  // Firefox's navigation commands return at DOMContentLoaded; `goto` then waits for what the
+  // test asked (the load event by default, as Playwright's), which a held request may never
+  // give. WebKitWebDriver's "eager" leaves the next commands waiting for the load all the same
+  // (and timing out), so WebKit's navigations wait for the load event.
+  const common = { pageLoadStrategy: engine === 'firefox' ? 'eager' : 'normal', unhandledPromptBehavior: 'dismiss', timeouts: { script: 30_000, pageLoad: 30_000, implicit: 0 } };
   if (engine === 'firefox') {
     return {
       ...common,
@@ -319,6 +323,7 @@ class BrowserContext extends EventEmitter {
     this.origin = proxy.origin;
     this.openPages = [];
     this.pendingCookies = [];
+    this.navigated = false;
     this.timeout = 30_000;
     this.closed = false;
     proxy.initScripts.push(`(${errorRecorder})();`);
@@ -382,12 +387,20 @@ class BrowserContext extends EventEmitter {
     for (const c of wire) await this.session.cmd(page.handle, 'POST', '/cookie', { cookie: c });
   }
 
-  async _flushCookies(page) {
-    if (!this.pendingCookies.length) return;
-    const cookies = this.pendingCookies.splice(0);
+  /**
+   * Before the context's first navigation: cookies ignore the port, so any an earlier context
+   * left (a consent recorded just as it closed sets its cookie after the deletion in `close`)
+   * are deleted, unless another context is still open; then the cookies added so far are set.
+   */
+  async _beforeFirstNavigation(page) {
+    if (this.navigated) return;
+    this.navigated = true;
+    const alone = this.browser.contexts.size === 1;
+    if (!alone && !this.pendingCookies.length) return;
     await this.session.cmd(page.handle, 'POST', '/url', { url: this.origin + BLANK_PATH });
     page._url = this.origin + BLANK_PATH;
-    for (const c of cookies) await this.session.cmd(page.handle, 'POST', '/cookie', { cookie: c });
+    if (alone) await this.session.cmd(page.handle, 'DELETE', '/cookie');
+    for (const c of this.pendingCookies.splice(0)) await this.session.cmd(page.handle, 'POST', '/cookie', { cookie: c });
   }
 
   async close() {
@@ -480,7 +493,14 @@ class Page extends EventEmitter {
   /** Runs `fn(...args)` in the page; element references and JSON pass both ways. */
   async _run(fn, ...args) {
     const script = EXECUTE.replace('%FN%', () => (typeof fn === 'function' ? fn.toString() : fn));
-    const r = await this.session.cmd(this.handle, 'POST', '/execute/sync', { script, args: args.map(wireArg) });
+    let r;
+    try {
+      r = await this.session.cmd(this.handle, 'POST', '/execute/sync', { script, args: args.map(wireArg) });
+    } catch (error) {
+      // Say which script: a timeout alone does not tell a hung promise from a hung page.
+      error.message += ` (running ${String(fn).replace(/\s+/g, ' ').slice(0, 120)})`;
+      throw error;
+    }
     if (r?.href) this._url = r.href;
     for (const e of r?.e ?? []) {
       if (e.type === 'pageerror') this.emit('pageerror', new Error(e.text));
@@ -499,17 +519,20 @@ class Page extends EventEmitter {
     return arg === undefined ? this._run(fn) : this._run(fn, arg);
   }
 
-  async goto(p) {
+  /** `waitUntil`: 'load' (the default), 'networkidle', or 'domcontentloaded' ('commit' alike). */
+  async goto(p, { waitUntil = 'load', timeout = this._timeout } = {}) {
     const url = new URL(p, this._context.origin).href;
-    await this._context._flushCookies(this);
+    await this._context._beforeFirstNavigation(this);
     await this.session.cmd(this.handle, 'POST', '/url', { url });
     this._url = await this.session.cmd(this.handle, 'GET', '/url');
+    if (waitUntil === 'load' || waitUntil === 'networkidle') await this.waitForLoadState(waitUntil, { timeout });
     return null;
   }
 
-  async reload() {
+  async reload({ waitUntil = 'load', timeout = this._timeout } = {}) {
     await this.session.cmd(this.handle, 'POST', '/refresh', {});
     this._url = await this.session.cmd(this.handle, 'GET', '/url');
+    if (waitUntil === 'load' || waitUntil === 'networkidle') await this.waitForLoadState(waitUntil, { timeout });
     return null;
   }
 
