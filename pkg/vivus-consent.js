@@ -13,16 +13,26 @@
 // and/or by a JSON block (attributes win over the block):
 //   <script type="application/json" id="vivus-consent-config">{ ... }</script>
 //
-// Two stages: vivus_consent_boot*.js/wasm draws the banner of a first visit, then the SDK
-// (vivus_consent*.js/wasm) loads and takes it over. With consent stored, the SDK loads at once.
+// Four stages, each loaded only when the page view needs it:
+//   vivus_consent_boot*.js/wasm       the banner of a first visit, before anything else;
+//   vivus_consent_returning*.js/wasm  with a consent stored, its granted tags running before
+//                                     anything else (the same checks as the runtime's);
+//   vivus_consent*.js/wasm            the runtime: every page view (the state, the JS API,
+//                                     events; it takes over the gates from the stage above);
+//   vivus_consent_ui*.js/wasm    the widget and the recorder: on a first visit after the
+//                                banner's frame, else when the visitor opens settings or the
+//                                policy, submits the loan form without a recorded acceptance,
+//                                or makes a choice to record.
 
 /** The first stage's glue once loaded (its exports: `b` paint, `c` clicked, `u` unpaint). */
 let boot;
 
-/** The SDK's class, set once the SDK has loaded (a live binding: read it after `init`). */
+/** The SDK's class, set once the runtime has loaded (a live binding: read it after `init`). */
 export let Consent;
 
-let sdk;
+let runtime;
+let returning;
+let ui;
 let first;
 
 /**
@@ -38,14 +48,30 @@ async function loadStage(importGlue, wasmUrl) {
   return glue;
 }
 
-/** Loads the SDK once. */
-function loadSdk() {
-  sdk ??= loadStage(() => import('./vivus_consent.js'), new URL('./vivus_consent_bg.wasm', import.meta.url))
+/** Loads the runtime once. */
+function loadRuntime() {
+  runtime ??= loadStage(() => import('./vivus_consent.js'), new URL('./vivus_consent_bg.wasm', import.meta.url))
     .then((glue) => {
       Consent = glue.Consent;
       return glue;
     });
-  return sdk;
+  return runtime;
+}
+
+/** Loads the returning visitor's stage once (its export: `q` run the granted tags). */
+function loadReturning() {
+  returning ??= loadStage(() => import('./vivus_consent_returning.js'), new URL('./vivus_consent_returning_bg.wasm', import.meta.url));
+  return returning;
+}
+
+/** Loads the interactive stage once (the runtime calls it when it first needs the stage). */
+function loadUi() {
+  if (!ui) {
+    ui = loadStage(() => import('./vivus_consent_ui.js'), new URL('./vivus_consent_ui_bg.wasm', import.meta.url));
+    // A failed load is tried again by the next need (the runtime asks again).
+    ui.catch(() => { ui = undefined; });
+  }
+  return ui;
 }
 
 /**
@@ -65,9 +91,12 @@ function mayBeStored(config) {
   }
 }
 
-/** The first stage: draws the banner if the SDK would, then waits until it is painted. */
+/**
+ * The first stage: draws the banner if the SDK would, then waits until it is painted.
+ * Resolves with whether it drew one (the interactive stage will then be needed at once).
+ */
 async function firstPaint(config) {
-  if (mayBeStored(config)) return;
+  if (mayBeStored(config)) return false;
   let painted = false;
   try {
     const glue = await loadStage(() => import('./vivus_consent_boot.js'), new URL('./vivus_consent_boot_bg.wasm', import.meta.url));
@@ -94,10 +123,11 @@ async function firstPaint(config) {
       setTimeout(resolve, 100);
     });
   }
+  return painted;
 }
 
-// A guarded form submitted while the SDK loads would go without a token: hold it, and submit
-// it again (its button, if still there) once the SDK guards forms or failed to start.
+// A guarded form submitted while the runtime loads would go without a token: hold it, and
+// submit it again (its button, if still there) once the runtime guards forms or failed to start.
 function holdSubmits() {
   let held;
   const hold = (event) => {
@@ -143,10 +173,24 @@ export async function init(config) {
     }
   }
   first ??= firstPaint(config);
-  await first;
+  const painted = await first;
+  // A consent may be stored: its granted tags run before the runtime is even requested. What
+  // this stage cannot settle (nothing valid stored, a choice still to send) the runtime does.
+  let early;
+  if (!painted && mayBeStored(config)) {
+    try {
+      early = await (await loadReturning()).q(config);
+    } catch (error) {
+      console.warn('vivus-consent: the returning visitor\'s stage did not run; the runtime checks the consent', error);
+    }
+  }
+  const loading = loadRuntime();
+  // The banner is up: the widget that takes it over is needed as soon as the runtime is, so
+  // both load side by side (the runtime asked first: it decides what the page may run).
+  if (painted) loadUi().catch(() => {});
   try {
-    const { init: start } = await loadSdk();
-    return await start(config);
+    const { start } = await loading;
+    return await start(config, loadUi, early);
   } catch (error) {
     // No SDK behind the first stage's banner (an invalid config, the SDK unreachable): take it away.
     try {

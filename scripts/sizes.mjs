@@ -1,13 +1,16 @@
-// Prints raw, gzip -9 and brotli-11 sizes of what a page downloads: before the banner shows on
-// a first visit (the entry and the first-paint build), and the SDK loaded after that frame.
+// Prints raw, gzip -9 and brotli-11 sizes of what a page downloads per visitor path: before the
+// banner of a first visit, a returning visitor before granted tags run, and the interactive
+// stage loaded on first need. (make bench counts the same from the network, per path.)
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 
 const dir = process.argv[2] ?? 'pkg';
 const stages = [
-  ['before the banner', ['vivus-consent.js', 'vivus_consent_boot.js', 'vivus_consent_boot_bg.wasm']],
-  ['after it (the SDK)', ['vivus_consent.js', 'vivus_consent_bg.wasm']],
+  ['first visit, before the banner', ['vivus-consent.js', 'vivus_consent_boot.js', 'vivus_consent_boot_bg.wasm']],
+  ['returning visitor, before granted tags run', ['vivus-consent.js', 'vivus_consent_returning.js', 'vivus_consent_returning_bg.wasm']],
+  ['the runtime (every page view, after the tags)', ['vivus_consent.js', 'vivus_consent_bg.wasm']],
+  ['the interactive stage (loaded on first need)', ['vivus_consent_ui.js', 'vivus_consent_ui_bg.wasm']],
 ];
 for (const [stage, files] of stages) {
   const total = { raw: 0, gzip: 0, brotli: 0 };

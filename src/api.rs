@@ -16,7 +16,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::error::{Result, SdkError};
-use crate::runtime::{categories_array, Runtime};
+use crate::gates::Connection;
+use crate::runtime::{Loader, Runtime};
+use crate::seam::Dialog;
 
 // The generated `vivus_consent.d.ts` names these types in its signatures; they are written
 // once, by hand, in `pkg/index.d.ts`.
@@ -26,39 +28,55 @@ const TS_TYPES: &str =
 
 thread_local! {
     // The page's one consent instance, as the promise `init` returned: a second `init`
-    // gets the same promise, hence the same object, even while the first is running.
+    // gets the same promise, hence the same object, even while the first is running. (The
+    // only page-wide state of the SDK: everything else hangs off the runtime.)
     static INSTANCE: RefCell<Option<js_sys::Promise>> = const { RefCell::new(None) };
     static RUNTIME: RefCell<Option<Rc<Runtime>>> = const { RefCell::new(None) };
 }
 
-/// The page's runtime once `init` has finished, for the SDK's other modules (the gates).
+/// The page's runtime once `init` has finished (tests and debugging).
 pub fn runtime() -> Option<Rc<Runtime>> {
     RUNTIME.with(|r| r.borrow().clone())
 }
 
 /// Starts the SDK: reads and verifies the stored consent, shows the banner if there is
 /// none, and resolves with the consent object. Calling it again returns the same object
-/// (the later config is ignored).
+/// (the later config is ignored). `load_ui` is the entry's loader of the interactive stage
+/// (`pkg/vivus-consent.js`); without it, in a build that does not link that stage, nothing
+/// that needs it (the banner, dialogs, recording) can happen. `early` is what the returning
+/// visitor's stage did, when it ran first (`crate::returning::Early`), for the gates to take
+/// over from.
 ///
 /// Rejects with a `TypeError` whose `code` is `invalid_config` and whose message names the
 /// offending member when the config is invalid; unknown members are errors.
-#[wasm_bindgen(js_name = init, unchecked_return_type = "Promise<Consent>")]
-pub fn init(#[wasm_bindgen(unchecked_param_type = "Config")] config: JsValue) -> js_sys::Promise {
+#[wasm_bindgen(js_name = start, unchecked_return_type = "Promise<Consent>")]
+pub fn start(
+    #[wasm_bindgen(unchecked_param_type = "Config")] config: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "() => Promise<unknown>")] load_ui: Option<js_sys::Function>,
+    #[wasm_bindgen(unchecked_param_type = "unknown")] early: JsValue,
+) -> js_sys::Promise {
     if let Some(promise) = INSTANCE.with(|i| i.borrow().clone()) {
         return promise;
     }
     #[cfg(feature = "panic-hook")]
     console_error_panic_hook::set_once();
+    #[cfg(feature = "ui")]
+    let loader = {
+        let _ = load_ui;
+        Loader::Linked
+    };
+    #[cfg(not(feature = "ui"))]
+    let loader = Loader::Module(load_ui);
     let promise = wasm_bindgen_futures::future_to_promise(async move {
         let started = match config_from_js(&config) {
-            Ok(config) => Runtime::start(config).await,
+            Ok(config) => Runtime::start_with(config, loader).await,
             Err(err) => Err(err),
         };
         match started {
             Ok(rt) => {
                 RUNTIME.with(|r| *r.borrow_mut() = Some(rt.clone()));
-                crate::gates::start(&rt);
-                Ok(Consent { rt }.into())
+                let connection = crate::gates::connect_after(&rt, &early);
+                Ok(Consent { rt, connection }.into())
             }
             Err(err) => {
                 // Let the page call init again with a fixed config.
@@ -71,13 +89,27 @@ pub fn init(#[wasm_bindgen(unchecked_param_type = "Config")] config: JsValue) ->
     promise
 }
 
-pub use crate::config::from_js as config_from_js;
+/// [`start`] from Rust, without a loader (the combined build links the interactive stage).
+pub fn init(config: JsValue) -> js_sys::Promise {
+    start(config, None, JsValue::UNDEFINED)
+}
+
+/// Reads and checks the JS config object (see [`crate::config`]).
+///
+/// # Errors
+///
+/// [`SdkError::Config`] naming the offending member.
+pub fn config_from_js(value: &JsValue) -> Result<crate::config::Config> {
+    crate::config::Config::read(value)
+}
 
 /// The visitor's consent on this page.
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct Consent {
     rt: Rc<Runtime>,
+    /// The page's gates (none for an object made in tests without them).
+    connection: Option<Rc<Connection>>,
 }
 
 #[wasm_bindgen]
@@ -95,13 +127,13 @@ impl Consent {
     /// Opens the settings dialog.
     #[wasm_bindgen(js_name = showPreferences)]
     pub fn show_preferences(&self) {
-        self.rt.show_preferences();
+        self.rt.open(Dialog::Preferences);
     }
 
     /// Opens the policy viewer (the text is fetched on first open).
     #[wasm_bindgen(js_name = showPolicy)]
     pub fn show_policy(&self) {
-        self.rt.show_policy();
+        self.rt.open(Dialog::Policy);
     }
 
     /// Grants every category.
@@ -147,24 +179,7 @@ impl Consent {
     /// language and the token's issue and expiry times (seconds since the epoch).
     #[wasm_bindgen(unchecked_return_type = "ConsentState")]
     pub fn state(&self) -> JsValue {
-        let s = self.rt.snapshot();
-        let out = js_sys::Object::new();
-        let put = |key: &str, value: JsValue| {
-            let _ = js_sys::Reflect::set(&out, &key.into(), &value);
-        };
-        let opt_str = |v: Option<&str>| v.map_or(JsValue::NULL, JsValue::from_str);
-        let opt_num = |v: Option<u64>| v.map_or(JsValue::NULL, |n| JsValue::from_f64(n as f64));
-        put("status", s.status().as_str().into());
-        put("consentId", opt_str(s.consent_id().map(|id| id.as_str())));
-        put("subjectId", s.subject().as_str().into());
-        put("policyVersion", s.policy().id.into());
-        put("policyDigest", s.policy().digest.into());
-        put("categories", categories_array(s.granted()).into());
-        put("policyAccepted", s.policy_accepted().into());
-        put("language", s.language().as_str().into());
-        put("issuedAt", opt_num(s.issued_at()));
-        put("expiresAt", opt_num(s.expires_at()));
-        out.into()
+        self.rt.state_js()
     }
 
     /// The signed token of the recorded choice, or `null` (no choice, or still pending).
@@ -180,7 +195,8 @@ impl Consent {
     /// Resolves with the token once the service has recorded the choice in effect.
     #[wasm_bindgen(js_name = whenRecorded, unchecked_return_type = "Promise<string>")]
     pub fn when_recorded(&self) -> js_sys::Promise {
-        self.rt.when_recorded()
+        let rt = self.rt.clone();
+        wasm_bindgen_futures::future_to_promise(async move { Ok(JsValue::from(rt.recorded().await)) })
     }
 
     /// Asks the visitor to accept the personal data policy and resolves with the recorded
@@ -239,7 +255,7 @@ impl Consent {
         callback: js_sys::Function,
     ) -> Result<(), JsValue> {
         let category = parse_category(category)?;
-        if let Some(gates) = crate::gates::current() {
+        if let Some(gates) = &self.connection {
             gates.on_granted(category, callback);
         }
         Ok(())
@@ -256,9 +272,7 @@ impl Consent {
         #[wasm_bindgen(unchecked_param_type = "{ tokenField?: string } | undefined")]
         options: &JsValue,
     ) -> Result<bool, JsValue> {
-        let field = js_sys::Reflect::get(options, &"tokenField".into())
-            .ok()
-            .filter(|v| !v.is_undefined() && !v.is_null());
+        let field = crate::js::member(options, "tokenField").filter(|v| !v.is_null());
         let token_field = match field {
             None => None,
             Some(v) => match v.as_string().filter(|n| !n.trim().is_empty()) {
@@ -271,7 +285,7 @@ impl Consent {
                 }
             },
         };
-        Ok(crate::gates::current().is_some_and(|gates| gates.guard_form(form, token_field)))
+        Ok(self.connection.as_ref().is_some_and(|gates| gates.guard_form(form, token_field)))
     }
 
     /// For forms that post with `fetch`: gets the recorded token that includes policy
@@ -296,8 +310,7 @@ impl Consent {
     ) -> js_sys::Promise {
         let rt = self.rt.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let set = js_sys::Reflect::get(&target, &"set".into())
-                .ok()
+            let set = crate::js::member(&target, "set")
                 .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
                 .ok_or(SdkError::Argument("attachToken: pass a FormData, URLSearchParams or Headers (something with set(name, value))"))?;
             let token = rt.request_policy_acceptance().await?;
@@ -341,7 +354,7 @@ impl Consent {
 impl Consent {
     /// The JS object for a runtime started from Rust (tests; `init` makes the page's own).
     pub fn from_runtime(rt: Rc<Runtime>) -> Consent {
-        Consent { rt }
+        Consent { rt, connection: None }
     }
 
     /// The runtime behind this object (Rust-side API).

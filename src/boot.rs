@@ -177,15 +177,3 @@ fn answer(event: &web_sys::Event) -> Option<()> {
     }
     Some(())
 }
-
-/// The first stage's allocator: it hands out memory and never takes it back.
-///
-/// dlmalloc, the default, is 7.2 kB of this 45 kB build (2.3 kB of its 18 kB brotli), bytes
-/// every first visitor downloads before the banner. This build lives for one page view
-/// until the SDK takes over and allocates little (one banner, redrawn on a language click),
-/// so a bump allocator that grows memory page by page is enough; the SDK keeps dlmalloc.
-/// The lock is a no-op in practice (wasm32 without threads) and keeps this free of `unsafe`.
-#[cfg(all(target_arch = "wasm32", not(feature = "sdk")))]
-#[global_allocator]
-static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::LeakingAllocator> =
-    lol_alloc::LockedAllocator::new(lol_alloc::LeakingAllocator::new());

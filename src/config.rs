@@ -1,9 +1,15 @@
 //! The integrator's configuration: typed, strict, with a documented default for every member.
 //!
-//! The JS object passed to `init` arrives here as JSON text (`JSON.stringify` in the
-//! browser), so a bad value is reported with the path of the member it is in, e.g.
-//! `ui.autoShow: invalid type: string "yes", expected a boolean`. Unknown members are
-//! errors, never silently ignored: a misspelt option would otherwise look like it works.
+//! `init(config)` reads the JS object as it is (no `JSON.stringify`): a bad value is reported
+//! with the path of the member it is in, e.g. `ui.autoShow: expected true or false, found a
+//! string "yes"`. Unknown members are errors, never silently ignored: a misspelt option would
+//! otherwise look like it works. Functions, `undefined` and symbols are refused by name.
+//!
+//! The reader walks a [`crate::js::Value`], so the same rules read a JS object in the browser
+//! and JSON text in native tests. It is hand-written, not serde-derived, for size: see
+//! [`crate::js`] for the measured cost of a serde deserializer in the runtime, which every
+//! page view loads. There is exactly one reader; the interactive stage gets the members it
+//! needs from the runtime ([`crate::seam::UiSettings`], serde both ways).
 //!
 //! ```
 //! use vivus_consent::config::Config;
@@ -17,12 +23,15 @@
 //! # Ok::<(), vivus_consent::error::SdkError>(())
 //! ```
 
+use vivus_consent_core::category::Category;
 use vivus_consent_core::jwk::Jwks;
 use vivus_consent_core::language::Language;
 use vivus_consent_core::policy::{self, PolicyVersion};
 
 use crate::error::{Result, SdkError};
-use crate::json::{self, Json, Value};
+use crate::consent_mode::ConsentModeConfig;
+use crate::cookie_cleanup::CleanupConfig;
+use crate::js::{Kind, Value};
 
 /// Everything `init(config)` accepts. Every member is optional.
 #[derive(Debug, Clone)]
@@ -57,10 +66,10 @@ pub struct Config {
     /// Requests to the consent service.
     pub net: NetConfig,
     /// Google Consent Mode v2 (see [`crate::consent_mode`]).
-    pub consent_mode: crate::consent_mode::ConsentModeConfig,
+    pub consent_mode: ConsentModeConfig,
     /// Cookies deleted on reject and withdrawal (see [`crate::cookie_cleanup`]); the cookies
     /// listed per service in `categories` are added.
-    pub cleanup: crate::cookie_cleanup::CleanupConfig,
+    pub cleanup: CleanupConfig,
     /// Guarded forms (see [`crate::dom::form`]).
     pub forms: FormConfig,
 }
@@ -105,7 +114,7 @@ pub struct CategoryConfig {
 }
 
 /// A third-party service, shown to the visitor in the settings dialog.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Service {
     /// Its name as people know it, e.g. `"Google Analytics"`. Required.
     pub name: String,
@@ -182,178 +191,175 @@ impl Default for NetConfig {
 }
 
 impl Config {
-    /// Parses and validates the JSON form of the config object.
+    /// Reads and validates the config object `init` was given (`undefined` and `null` mean
+    /// every default).
     ///
     /// # Errors
     ///
     /// [`SdkError::Config`], whose text starts with the path of the offending member.
+    pub fn read<V: Value>(value: &V) -> Result<Config> {
+        let mut c = Config::default();
+        if matches!(value.kind(), Kind::Undefined | Kind::Null) {
+            return Ok(c);
+        }
+        refuse_non_json(value, &mut String::new(), 0)?;
+        let root = Object::new(value, "config", CONFIG_MEMBERS)?;
+        if let Some(v) = root.get("endpoint") {
+            c.endpoint = string(v, "endpoint")?;
+        }
+        if let Some(v) = root.get("issuer") {
+            c.issuer = string(v, "issuer")?;
+        }
+        if let Some(v) = root.get("policyUrl") {
+            c.policy_url = string(v, "policyUrl")?;
+        }
+        if let Some(v) = root.get("jwksUrl") {
+            c.jwks_url = optional(v, "jwksUrl", string)?;
+        }
+        if let Some(v) = root.get("jwks") {
+            c.jwks = optional(v, "jwks", read_jwks)?;
+        }
+        if let Some(v) = root.get("policyVersion") {
+            let id = string(v, "policyVersion")?;
+            c.policy_version = policy::version(&id).ok_or_else(|| {
+                let mut text = String::from("policyVersion: unknown policy version \"");
+                text.push_str(&id);
+                text.push_str("\"; use one this SDK was built with:");
+                for version in policy::VERSIONS {
+                    text.push(' ');
+                    text.push_str(version.id);
+                }
+                SdkError::Config(text)
+            })?;
+        }
+        if let Some(v) = root.get("language") {
+            c.language = optional(v, "language", |v, path| {
+                let tag = string(v, path)?;
+                Language::from_tag(&tag).ok_or_else(|| expected(path, "\"ru\" or \"kk\" (or null)", v))
+            })?;
+        }
+        if let Some(v) = root.get("categories") {
+            let categories = Object::new(v, "categories", &["necessary", "analytics", "marketing"])?;
+            for (name, target) in [
+                ("necessary", &mut c.categories.necessary),
+                ("analytics", &mut c.categories.analytics),
+                ("marketing", &mut c.categories.marketing),
+            ] {
+                let Some(v) = categories.get(name) else { continue };
+                let path = join("categories", name);
+                let category = Object::new(v, &path, &["services"])?;
+                if let Some(v) = category.get("services") {
+                    target.services = read_services(v, &join(&path, "services"))?;
+                }
+            }
+        }
+        if let Some(v) = root.get("cookie") {
+            let cookie = Object::new(v, "cookie", &["name", "domain", "path"])?;
+            if let Some(v) = cookie.get("name") {
+                c.cookie.name = string(v, "cookie.name")?;
+            }
+            if let Some(v) = cookie.get("domain") {
+                c.cookie.domain = optional(v, "cookie.domain", string)?;
+            }
+            if let Some(v) = cookie.get("path") {
+                c.cookie.path = string(v, "cookie.path")?;
+            }
+        }
+        if let Some(v) = root.get("ui") {
+            let ui = Object::new(v, "ui", &["autoShow", "hideForBots", "languageSwitch"])?;
+            for (name, flag) in [
+                ("autoShow", &mut c.ui.auto_show),
+                ("hideForBots", &mut c.ui.hide_for_bots),
+                ("languageSwitch", &mut c.ui.language_switch),
+            ] {
+                if let Some(v) = ui.get(name) {
+                    *flag = boolean(v, &join("ui", name))?;
+                }
+            }
+        }
+        if let Some(v) = root.get("net") {
+            let net = Object::new(v, "net", &["timeoutMs", "maxAttempts", "backoffMs"])?;
+            for (name, number) in [
+                ("timeoutMs", &mut c.net.timeout_ms),
+                ("maxAttempts", &mut c.net.max_attempts),
+                ("backoffMs", &mut c.net.backoff_ms),
+            ] {
+                if let Some(v) = net.get(name) {
+                    *number = whole(v, &join("net", name))?;
+                }
+            }
+        }
+        if let Some(v) = root.get("consentMode") {
+            let m = &mut c.consent_mode;
+            let mode = Object::new(v, "consentMode", &["enabled", "mapping", "dataLayer", "event"])?;
+            if let Some(v) = mode.get("enabled") {
+                m.enabled = boolean(v, "consentMode.enabled")?;
+            }
+            if let Some(v) = mode.get("dataLayer") {
+                m.data_layer = string(v, "consentMode.dataLayer")?;
+            }
+            if let Some(v) = mode.get("event") {
+                m.event = string(v, "consentMode.event")?;
+            }
+            if let Some(v) = mode.get("mapping") {
+                let mapping =
+                    Object::new(v, "consentMode.mapping", &["necessary", "analytics", "marketing"])?;
+                for (name, keys) in [
+                    ("necessary", &mut m.mapping.necessary),
+                    ("analytics", &mut m.mapping.analytics),
+                    ("marketing", &mut m.mapping.marketing),
+                ] {
+                    if let Some(v) = mapping.get(name) {
+                        *keys = strings(v, &join("consentMode.mapping", name))?;
+                    }
+                }
+            }
+        }
+        if let Some(v) = root.get("cleanup") {
+            let cleanup = Object::new(v, "cleanup", &["analytics", "marketing", "reload"])?;
+            if let Some(v) = cleanup.get("analytics") {
+                c.cleanup.analytics = strings(v, "cleanup.analytics")?;
+            }
+            if let Some(v) = cleanup.get("marketing") {
+                c.cleanup.marketing = strings(v, "cleanup.marketing")?;
+            }
+            if let Some(v) = cleanup.get("reload") {
+                c.cleanup.reload = boolean(v, "cleanup.reload")?;
+            }
+        }
+        if let Some(v) = root.get("forms") {
+            let forms = Object::new(v, "forms", &["declarative", "tokenField"])?;
+            if let Some(v) = forms.get("declarative") {
+                c.forms.declarative = boolean(v, "forms.declarative")?;
+            }
+            if let Some(v) = forms.get("tokenField") {
+                c.forms.token_field = string(v, "forms.tokenField")?;
+            }
+        }
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Parses JSON text with the core's reader, then [`Config::read`]: for tests and tools;
+    /// `init` reads the JS object itself.
+    ///
+    /// # Errors
+    ///
+    /// As [`Config::read`]; text that is not JSON names the byte where it stops being.
     pub fn from_json(json: &str) -> Result<Config> {
-        let root = json::parse(json).map_err(|at| {
+        let root = vivus_consent_core::json::parse(json).map_err(|at| {
             let mut text = String::from("config: not valid JSON (at byte ");
             crate::storage::push_u64(&mut text, at as u64);
             text.push_str("); pass a plain object");
             SdkError::Config(text)
         })?;
-        let config = Self::read(&root)?;
-        config.validate()?;
-        Ok(config)
-    }
-
-    fn read(root: &Json) -> Result<Config> {
-        let mut c = Config::default();
-        let members = object(
-            root,
-            "config",
-            &[
-                "endpoint",
-                "jwks",
-                "jwksUrl",
-                "issuer",
-                "policyUrl",
-                "policyVersion",
-                "language",
-                "categories",
-                "cookie",
-                "ui",
-                "net",
-                "consentMode",
-                "cleanup",
-                "forms",
-            ],
-        )?;
-        for (key, value) in members {
-            let path = key.as_str();
-            match path {
-                "endpoint" => c.endpoint = string(value, path)?,
-                "issuer" => c.issuer = string(value, path)?,
-                "policyUrl" => c.policy_url = string(value, path)?,
-                "jwksUrl" => c.jwks_url = optional(value, path, string)?,
-                "jwks" => {
-                    c.jwks = optional(value, path, |v, path| {
-                        object(v, path, &["keys"])?;
-                        json::jwks(v)
-                            .ok_or_else(|| expected(path, "{ keys: [...] } with a keys array", v))
-                    })?
-                }
-                "policyVersion" => {
-                    let id = string(value, path)?;
-                    c.policy_version = policy::version(&id).ok_or_else(|| {
-                        let mut text = String::from("policyVersion: unknown policy version \"");
-                        text.push_str(&id);
-                        text.push_str("\"; use one this SDK was built with:");
-                        for version in policy::VERSIONS {
-                            text.push(' ');
-                            text.push_str(version.id);
-                        }
-                        SdkError::Config(text)
-                    })?;
-                }
-                "language" => {
-                    c.language = optional(value, path, |v, path| {
-                        let tag = string(v, path)?;
-                        Language::from_tag(&tag)
-                            .ok_or_else(|| expected(path, "\"ru\" or \"kk\" (or null)", v))
-                    })?
-                }
-                "categories" => {
-                    for (name, category) in
-                        object(value, path, &["necessary", "analytics", "marketing"])?
-                    {
-                        let path = join(path, name);
-                        let target = match name.as_str() {
-                            "necessary" => &mut c.categories.necessary,
-                            "analytics" => &mut c.categories.analytics,
-                            _ => &mut c.categories.marketing,
-                        };
-                        for (_, services) in object(category, &path, &["services"])? {
-                            target.services = read_services(services, &join(&path, "services"))?;
-                        }
-                    }
-                }
-                "cookie" => {
-                    for (key, v) in object(value, path, &["name", "domain", "path"])? {
-                        let path = join(path, key);
-                        match key.as_str() {
-                            "name" => c.cookie.name = string(v, &path)?,
-                            "domain" => c.cookie.domain = optional(v, &path, string)?,
-                            _ => c.cookie.path = string(v, &path)?,
-                        }
-                    }
-                }
-                "ui" => {
-                    for (key, v) in
-                        object(value, path, &["autoShow", "hideForBots", "languageSwitch"])?
-                    {
-                        let path = join(path, key);
-                        let flag = boolean(v, &path)?;
-                        match key.as_str() {
-                            "autoShow" => c.ui.auto_show = flag,
-                            "hideForBots" => c.ui.hide_for_bots = flag,
-                            _ => c.ui.language_switch = flag,
-                        }
-                    }
-                }
-                "consentMode" => {
-                    let m = &mut c.consent_mode;
-                    for (key, v) in
-                        object(value, path, &["enabled", "mapping", "dataLayer", "event"])?
-                    {
-                        let path = join(path, key);
-                        match key.as_str() {
-                            "enabled" => m.enabled = boolean(v, &path)?,
-                            "dataLayer" => m.data_layer = string(v, &path)?,
-                            "event" => m.event = string(v, &path)?,
-                            _ => {
-                                for (name, keys) in
-                                    object(v, &path, &["necessary", "analytics", "marketing"])?
-                                {
-                                    let list = strings(keys, &join(&path, name))?;
-                                    match name.as_str() {
-                                        "necessary" => m.mapping.necessary = list,
-                                        "analytics" => m.mapping.analytics = list,
-                                        _ => m.mapping.marketing = list,
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                "cleanup" => {
-                    for (key, v) in object(value, path, &["analytics", "marketing", "reload"])? {
-                        let path = join(path, key);
-                        match key.as_str() {
-                            "reload" => c.cleanup.reload = boolean(v, &path)?,
-                            "analytics" => c.cleanup.analytics = strings(v, &path)?,
-                            _ => c.cleanup.marketing = strings(v, &path)?,
-                        }
-                    }
-                }
-                "forms" => {
-                    for (key, v) in object(value, path, &["declarative", "tokenField"])? {
-                        let path = join(path, key);
-                        match key.as_str() {
-                            "declarative" => c.forms.declarative = boolean(v, &path)?,
-                            _ => c.forms.token_field = string(v, &path)?,
-                        }
-                    }
-                }
-                _ => {
-                    for (key, v) in object(value, path, &["timeoutMs", "maxAttempts", "backoffMs"])?
-                    {
-                        let path = join(path, key);
-                        let n = whole(v, &path)?;
-                        match key.as_str() {
-                            "timeoutMs" => c.net.timeout_ms = n,
-                            "maxAttempts" => c.net.max_attempts = n,
-                            _ => c.net.backoff_ms = n,
-                        }
-                    }
-                }
-            }
+        if root.value == vivus_consent_core::json::Value::Null {
+            return Err(expected("config", "an object", &root));
         }
-        Ok(c)
+        Self::read(&root)
     }
 
+    /// What no type check catches, each message starting with the member's path.
     fn validate(&self) -> Result<()> {
         if self.endpoint.trim().is_empty() {
             return Err(invalid(
@@ -390,31 +396,52 @@ impl Config {
         if !(1..=20).contains(&self.net.max_attempts) {
             return Err(invalid("net.maxAttempts: must be between 1 and 20"));
         }
-        // The gates' members check themselves; their messages start with the member's path.
-        self.consent_mode
-            .validate()
-            .map_err(|err| SdkError::Config(err.to_string()))?;
-        self.cleanup
-            .validate()
-            .map_err(|err| SdkError::Config(err.to_string()))?;
-        self.forms.validate().map_err(invalid)?;
-        for (path, services) in [
-            (
-                "categories.necessary.services",
-                &self.categories.necessary.services,
-            ),
-            (
-                "categories.analytics.services",
-                &self.categories.analytics.services,
-            ),
-            (
-                "categories.marketing.services",
-                &self.categories.marketing.services,
-            ),
-        ] {
-            if services.iter().any(|s| s.name.trim().is_empty()) {
-                let mut text = String::from(path);
-                text.push_str(": every service needs a non-empty name");
+        for category in Category::ALL {
+            let keys = self.consent_mode.mapping.keys(category);
+            if let Some(key) = keys.iter().find(|k| !crate::consent_mode::KEYS.contains(&k.as_str())) {
+                let mut text = join("consentMode.mapping", category.as_str());
+                text.push_str(": unknown consent mode key \"");
+                text.push_str(key);
+                text.push_str(
+                    "\": use ad_storage, ad_user_data, ad_personalization, analytics_storage, \
+                     functionality_storage, personalization_storage or security_storage",
+                );
+                return Err(SdkError::Config(text));
+            }
+        }
+        for (name, value) in [("dataLayer", &self.consent_mode.data_layer), ("event", &self.consent_mode.event)] {
+            if value.is_empty() {
+                let mut text = join("consentMode", name);
+                text.push_str(": must not be empty; give a name, or leave the member out for the default");
+                return Err(SdkError::Config(text));
+            }
+        }
+        for category in Category::OPTIONAL {
+            for pattern in self.cleanup.patterns(category) {
+                let bad = pattern.is_empty()
+                    || pattern.bytes().any(|b| matches!(b, b';' | b'=' | b',' | b' ' | b'\t'));
+                if bad {
+                    let mut text = join("cleanup", category.as_str());
+                    text.push_str(": the pattern \"");
+                    text.push_str(pattern);
+                    text.push_str(
+                        "\" is empty or holds `;`, `=`, `,` or a space; give a cookie name, with `*` \
+                         for any characters",
+                    );
+                    return Err(SdkError::Config(text));
+                }
+            }
+        }
+        if self.forms.token_field.trim().is_empty() {
+            return Err(invalid(
+                "forms.tokenField: must be the name of the hidden field the token goes in, \
+                 e.g. \"consent_token\" (the default)",
+            ));
+        }
+        for category in Category::ALL {
+            if self.services(category).iter().any(|s| s.name.trim().is_empty()) {
+                let mut text = join("categories", category.as_str());
+                text.push_str(".services: every service needs a non-empty name");
                 return Err(SdkError::Config(text));
             }
         }
@@ -422,8 +449,7 @@ impl Config {
     }
 
     /// The services listed for a category.
-    pub fn services(&self, category: vivus_consent_core::category::Category) -> &[Service] {
-        use vivus_consent_core::category::Category;
+    pub fn services(&self, category: Category) -> &[Service] {
         match category {
             Category::Necessary => &self.categories.necessary.services,
             Category::Analytics => &self.categories.analytics.services,
@@ -431,6 +457,24 @@ impl Config {
         }
     }
 }
+
+/// The members `init(config)` takes, in the order the unknown-member error lists them.
+const CONFIG_MEMBERS: &[&str] = &[
+    "endpoint",
+    "jwks",
+    "jwksUrl",
+    "issuer",
+    "policyUrl",
+    "policyVersion",
+    "language",
+    "categories",
+    "cookie",
+    "ui",
+    "net",
+    "consentMode",
+    "cleanup",
+    "forms",
+];
 
 fn invalid(text: &str) -> SdkError {
     SdkError::Config(text.into())
@@ -441,48 +485,151 @@ fn is_cookie_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-fn read_services(value: &Json, path: &str) -> Result<Vec<Service>> {
-    let Value::Array(items) = &value.value else {
-        return Err(expected(path, "an array of { name, cookies }", value));
+/// An object's members, every one of them known.
+struct Object<V> {
+    members: Vec<(String, V)>,
+}
+
+impl<V: Value> Object<V> {
+    /// The members of the object at `path`, refusing any not in `known` (a misspelt option
+    /// is an error) and any that JSON could not hold.
+    fn new(value: &V, path: &str, known: &[&str]) -> Result<Object<V>> {
+        let members = value.members().ok_or_else(|| expected(path, "an object", value))?;
+        for (key, _) in &members {
+            if !known.contains(&key.as_str()) {
+                let mut text = if path == "config" { String::new() } else { join(path, "") };
+                push_name(&mut text, key);
+                text.push_str(": unknown option; the options here are ");
+                for (i, option) in known.iter().enumerate() {
+                    if i > 0 {
+                        text.push_str(", ");
+                    }
+                    text.push_str(option);
+                }
+                return Err(SdkError::Config(text));
+            }
+        }
+        Ok(Object { members })
+    }
+
+    fn get(&self, name: &str) -> Option<&V> {
+        self.members.iter().find(|(key, _)| key == name).map(|(_, v)| v)
+    }
+}
+
+/// A member name as the path shows it: quoted when it is not a plain identifier, so the
+/// message still reads as "<path>: <problem>".
+fn push_name(text: &mut String, key: &str) {
+    if !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        text.push_str(key);
+    } else {
+        text.push('"');
+        for c in key.chars() {
+            if c == '"' || c == '\\' {
+                text.push('\\');
+            }
+            text.push(c);
+        }
+        text.push('"');
+    }
+}
+
+/// Refuses the first value under `value` that JSON has no form for (a function, `undefined`,
+/// a symbol), naming its path, before any other check: `{ ui: { onShow() {} } }` must not
+/// pass as `{ ui: {} }`, and a callback is not a misspelt option.
+fn refuse_non_json<V: Value>(value: &V, path: &mut String, depth: u8) -> Result<()> {
+    let what = match value.kind() {
+        Kind::Function => ": functions are not accepted; subscribe with consent.on(event, handler)",
+        Kind::Undefined => {
+            ": undefined is not accepted; expected a value, or leave the member out for its default"
+        }
+        Kind::Other => ": symbols are not accepted; expected a string, number, boolean, null, array or object",
+        // Deeper than any config member is left to the member checks.
+        _ if depth >= 8 => return Ok(()),
+        Kind::Array => {
+            let at = path.len();
+            for (i, item) in value.items().unwrap_or_default().iter().enumerate() {
+                path.push('[');
+                crate::storage::push_u64(path, i as u64);
+                path.push(']');
+                refuse_non_json(item, path, depth + 1)?;
+                path.truncate(at);
+            }
+            return Ok(());
+        }
+        Kind::Object => {
+            let at = path.len();
+            for (key, item) in value.members().unwrap_or_default().iter() {
+                if at > 0 {
+                    path.push('.');
+                }
+                push_name(path, key);
+                refuse_non_json(item, path, depth + 1)?;
+                path.truncate(at);
+            }
+            return Ok(());
+        }
+        _ => return Ok(()),
     };
+    path.push_str(what);
+    Err(SdkError::Config(core::mem::take(path)))
+}
+
+fn read_jwks<V: Value>(value: &V, path: &str) -> Result<Jwks> {
+    let set = Object::new(value, path, &["keys"])?;
+    let keys = set
+        .get("keys")
+        .and_then(Value::items)
+        .ok_or_else(|| expected(path, "{ keys: [...] } with a keys array", value))?;
+    Ok(Jwks { keys: keys.iter().filter_map(read_jwk).collect() })
+}
+
+/// A JWK read as the core reads a key set (RFC 7517): members a key does not define are
+/// ignored, and entries that are not octet key pairs with `crv` and `x` are skipped.
+pub(crate) fn read_jwk<V: Value>(entry: &V) -> Option<vivus_consent_core::jwk::Jwk> {
+    use vivus_consent_core::jwk::{Jwk, KTY_OKP};
+    let members = entry.members()?;
+    let text = |name: &str| members.iter().find(|(k, _)| k == name).and_then(|(_, v)| v.string());
+    (text("kty")? == KTY_OKP).then_some(())?;
+    Some(Jwk {
+        kty: KTY_OKP.into(),
+        crv: text("crv")?,
+        x: text("x")?,
+        kid: text("kid"),
+        alg: text("alg"),
+        use_: text("use"),
+    })
+}
+
+fn read_services<V: Value>(value: &V, path: &str) -> Result<Vec<Service>> {
+    let items = value.items().ok_or_else(|| expected(path, "an array of { name, cookies }", value))?;
     let mut services = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let mut path = String::from(path);
         path.push('[');
         crate::storage::push_u64(&mut path, i as u64);
         path.push(']');
-        let mut service = Service {
-            name: String::new(),
-            cookies: Vec::new(),
-        };
-        let mut named = false;
-        for (key, v) in object(item, &path, &["name", "cookies"])? {
-            let path = join(&path, key);
-            if key == "name" {
-                service.name = string(v, &path)?;
-                named = true;
-            } else {
-                let Value::Array(cookies) = &v.value else {
-                    return Err(expected(&path, "an array of cookie names", v));
-                };
-                for cookie in cookies {
-                    service.cookies.push(string(cookie, &path)?);
-                }
-            }
-        }
-        if !named {
+        let service = Object::new(item, &path, &["name", "cookies"])?;
+        let Some(name) = service.get("name") else {
             path.push_str(".name: missing; every service needs a name");
             return Err(SdkError::Config(path));
-        }
-        services.push(service);
+        };
+        let name = string(name, &join(&path, "name"))?;
+        let cookies = match service.get("cookies") {
+            None => Vec::new(),
+            Some(v) => {
+                let path = join(&path, "cookies");
+                let items = v.items().ok_or_else(|| expected(&path, "an array of cookie names", v))?;
+                items.iter().map(|cookie| string(cookie, &path)).collect::<Result<_>>()?
+            }
+        };
+        services.push(Service { name, cookies });
     }
     Ok(services)
 }
 
-fn strings(value: &Json, path: &str) -> Result<Vec<String>> {
-    let Value::Array(items) = &value.value else {
-        return Err(expected(path, "an array of strings", value));
-    };
+fn strings<V: Value>(value: &V, path: &str) -> Result<Vec<String>> {
+    let items = value.items().ok_or_else(|| expected(path, "an array of strings", value))?;
     items.iter().map(|item| string(item, path)).collect()
 }
 
@@ -493,89 +640,39 @@ fn join(parent: &str, key: &str) -> String {
     path
 }
 
-/// The members of an object, refusing any not in `known` (a misspelt option is an error).
-fn object<'a>(value: &'a Json, path: &str, known: &[&str]) -> Result<&'a [(String, Json)]> {
-    let Value::Object(members) = &value.value else {
-        return Err(expected(path, "an object", value));
-    };
-    for (key, _) in members {
-        if !known.contains(&key.as_str()) {
-            let mut text = if path == "config" {
-                String::new()
-            } else {
-                join(path, "")
-            };
-            // A name that is not a plain identifier (empty, spaces, ": ") is quoted, so the
-            // message still reads as "<path>: <problem>".
-            if !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-                text.push_str(key);
-            } else {
-                crate::json::push_str(&mut text, key);
-            }
-            text.push_str(": unknown option; the options here are ");
-            for (i, option) in known.iter().enumerate() {
-                if i > 0 {
-                    text.push_str(", ");
-                }
-                text.push_str(option);
-            }
-            return Err(SdkError::Config(text));
-        }
-    }
-    Ok(members)
-}
-
-fn optional<T>(
-    value: &Json,
-    path: &str,
-    read: impl Fn(&Json, &str) -> Result<T>,
-) -> Result<Option<T>> {
-    match value.value {
-        Value::Null => Ok(None),
+fn optional<V: Value, T>(value: &V, path: &str, read: impl Fn(&V, &str) -> Result<T>) -> Result<Option<T>> {
+    match value.kind() {
+        Kind::Null => Ok(None),
         _ => read(value, path).map(Some),
     }
 }
 
-fn string(value: &Json, path: &str) -> Result<String> {
-    match &value.value {
-        Value::String(s) => Ok(s.clone()),
-        _ => Err(expected(path, "a string", value)),
-    }
+fn string<V: Value>(value: &V, path: &str) -> Result<String> {
+    value.string().ok_or_else(|| expected(path, "a string", value))
 }
 
-fn boolean(value: &Json, path: &str) -> Result<bool> {
-    match value.value {
-        Value::Bool(b) => Ok(b),
-        _ => Err(expected(path, "true or false", value)),
-    }
+fn boolean<V: Value>(value: &V, path: &str) -> Result<bool> {
+    value.boolean().ok_or_else(|| expected(path, "true or false", value))
 }
 
-fn whole(value: &Json, path: &str) -> Result<u32> {
-    match value.value {
-        Value::Whole(n) => u32::try_from(n)
-            .map_err(|_| expected(path, "a whole number from 0 to 4294967295", value)),
+fn whole<V: Value>(value: &V, path: &str) -> Result<u32> {
+    match (value.kind(), value.number()) {
+        (Kind::Whole, Some(n)) if n <= f64::from(u32::MAX) => Ok(n as u32),
+        (Kind::Whole, _) => Err(expected(path, "a whole number from 0 to 4294967295", value)),
         _ => Err(expected(path, "a whole number", value)),
     }
 }
 
 /// `path: expected <what>, found <what it is>`.
-fn expected(path: &str, what: &str, found: &Json) -> SdkError {
+fn expected<V: Value>(path: &str, what: &str, found: &V) -> SdkError {
     let mut text = String::from(path);
     text.push_str(": expected ");
     text.push_str(what);
     text.push_str(", found ");
-    text.push_str(match &found.value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Whole(_) => "a whole number",
-        Value::Number => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    });
-    if let Value::String(s) = &found.value {
+    text.push_str(found.kind().described());
+    if let Some(s) = found.string() {
         text.push_str(" \"");
-        text.push_str(s);
+        text.push_str(&s);
         text.push('"');
     }
     SdkError::Config(text)
@@ -597,82 +694,6 @@ impl Default for FormConfig {
     }
 }
 
-impl FormConfig {
-    /// Checks the token field name is usable.
-    ///
-    /// # Errors
-    /// A message naming the member at fault.
-    pub fn validate(&self) -> Result<(), &'static str> {
-        if self.token_field.trim().is_empty() {
-            return Err("forms.tokenField: must be the name of the hidden field the token goes in, \
-                        e.g. \"consent_token\" (the default)");
-        }
-        Ok(())
-    }
-}
-
-/// Parses the JS config object (through `JSON.stringify`, so errors name the member).
-///
-/// # Errors
-///
-/// [`SdkError::Config`] naming the bad member; functions, `undefined` and symbols are
-/// refused at any depth, since JSON would silently drop them.
-pub fn from_js(value: &wasm_bindgen::JsValue) -> Result<Config> {
-    if value.is_undefined() || value.is_null() {
-        return Config::from_json("{}");
-    }
-    if !value.is_object() || js_sys::Array::is_array(value) {
-        return Err(SdkError::Config(
-            "config: expected an object such as { endpoint: \"/v1/consents\" }".into(),
-        ));
-    }
-    refuse_non_json(value, &mut String::new(), 0)?;
-    let json = js_sys::JSON::stringify(value).map_err(|_| {
-        SdkError::Config("config: must be JSON-serialisable (no cycles, no BigInt)".into())
-    })?;
-    Config::from_json(&String::from(json))
-}
-
-/// Refuses the first value under `value` that `JSON.stringify` would drop (a function,
-/// `undefined` or a symbol as a member) or turn into `null` (in an array) without a word,
-/// naming its path: `{ ui: { onShow() {} } }` must not pass as `{ ui: {} }`.
-fn refuse_non_json(value: &wasm_bindgen::JsValue, path: &mut String, depth: u8) -> Result<()> {
-    use wasm_bindgen::JsCast;
-    let what = if value.is_function() {
-        ": functions are not accepted; subscribe with consent.on(event, handler)"
-    } else if value.is_undefined() {
-        ": undefined is not accepted; expected a value, or leave the member out for its default"
-    } else if value.is_symbol() {
-        ": symbols are not accepted; expected a string, number, boolean, null, array or object"
-    } else {
-        // Deeper than the JSON reader allows (or a cycle) is refused after stringifying.
-        if depth < 64 && value.is_object() {
-            let at = path.len();
-            if js_sys::Array::is_array(value) {
-                for (i, item) in value.unchecked_ref::<js_sys::Array>().iter().enumerate() {
-                    path.push('[');
-                    crate::storage::push_u64(path, i as u64);
-                    path.push(']');
-                    refuse_non_json(&item, path, depth + 1)?;
-                    path.truncate(at);
-                }
-            } else {
-                for entry in js_sys::Object::entries(value.unchecked_ref()).iter() {
-                    let entry: js_sys::Array = entry.unchecked_into();
-                    if at > 0 {
-                        path.push('.');
-                    }
-                    path.push_str(&entry.get(0).as_string().unwrap_or_default());
-                    refuse_non_json(&entry.get(1), path, depth + 1)?;
-                    path.truncate(at);
-                }
-            }
-        }
-        return Ok(());
-    };
-    path.push_str(what);
-    Err(SdkError::Config(core::mem::take(path)))
-}
 
 #[cfg(test)]
 mod tests {
@@ -698,6 +719,8 @@ mod tests {
 
     #[test]
     fn json_strings_and_nesting_are_read_exactly() {
+        // The reader is tested on JSON text through the core's reader (the browser hands it
+        // the JS object itself).
         let config = Config::from_json(
             " {\"issuer\" : \"a\\\"b\\\\c\\u00e9\\ud83d\\ude00\\n\", \"cookie\":{\"path\":\"/қ\"} } ",
         )
@@ -787,6 +810,9 @@ mod tests {
             (r#"{"endpoint":" "}"#, "endpoint: must be"),
             ("[]", "config: expected an object, found an array"),
             ("null", "config: expected an object, found null"),
+            (r#"{"consentMode":{"event":""}}"#, "consentMode.event: must not be empty"),
+            (r#"{"cleanup":{"analytics":[""]}}"#, "cleanup.analytics: the pattern \"\""),
+            (r#"{"cleanup":{"marketing":["_fbp","a=b"]}}"#, "cleanup.marketing: the pattern \"a=b\""),
         ];
         for (json, expected) in cases {
             let text = err(json);

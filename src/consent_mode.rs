@@ -33,7 +33,7 @@ pub const KEYS: [&str; 7] = [
 pub const DEFAULT_EVENT: &str = "vivus_consent_update";
 
 /// Configuration of the Consent Mode bridge (the `consentMode` member of the SDK config,
-/// read by [`crate::config::Config::from_json`]).
+/// read by [`crate::config::Config::read`], which also checks its keys and names).
 ///
 /// ```
 /// use vivus_consent::config::Config;
@@ -101,66 +101,7 @@ impl Mapping {
     }
 }
 
-/// A Consent Mode configuration that gtag could not act on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConfigError {
-    /// A mapping names a key Consent Mode does not have.
-    UnknownKey {
-        /// The category whose list holds the key.
-        category: Category,
-        /// The key as configured.
-        key: String,
-    },
-    /// The data layer or event name is empty.
-    EmptyName(&'static str),
-}
-
-// Hand-written like the SDK's other errors: static text plus one detail, no formatting
-// machinery.
-impl core::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            ConfigError::UnknownKey { category, key } => {
-                f.write_str("consentMode.mapping.")?;
-                f.write_str(category.as_str())?;
-                f.write_str(": unknown consent mode key \"")?;
-                f.write_str(key)?;
-                f.write_str(
-                    "\": use ad_storage, ad_user_data, ad_personalization, analytics_storage, \
-                     functionality_storage, personalization_storage or security_storage",
-                )
-            }
-            ConfigError::EmptyName(field) => {
-                f.write_str("consentMode.")?;
-                f.write_str(field)?;
-                f.write_str(": must not be empty; give a name, or leave the member out for the default")
-            }
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
 impl ConsentModeConfig {
-    /// Checks the mapping names only real Consent Mode keys and the names are not empty.
-    ///
-    /// # Errors
-    /// [`ConfigError`] naming the field at fault.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        for category in Category::ALL {
-            if let Some(key) = self.mapping.keys(category).iter().find(|k| !KEYS.contains(&k.as_str())) {
-                return Err(ConfigError::UnknownKey { category, key: key.clone() });
-            }
-        }
-        if self.data_layer.is_empty() {
-            return Err(ConfigError::EmptyName("dataLayer"));
-        }
-        if self.event.is_empty() {
-            return Err(ConfigError::EmptyName("event"));
-        }
-        Ok(())
-    }
-
     /// The consent state per key for a granted set, in the order keys first appear in the
     /// mapping (necessary, analytics, marketing). A key mapped from a category that is not
     /// granted is denied, even if another, granted category maps it too.
@@ -318,14 +259,5 @@ mod tests {
     fn necessary_keys_are_always_granted() {
         let config = config([&["security_storage"], &["analytics_storage"], &[]]);
         assert_eq!(config.states(Categories::new()), vec![("security_storage", true), ("analytics_storage", false)]);
-    }
-
-    #[test]
-    fn unknown_keys_and_empty_names_are_rejected_with_their_paths() {
-        let err = config([&[], &[], &["ads_storage"]]).validate().unwrap_err().to_string();
-        assert!(err.starts_with("consentMode.mapping.marketing: unknown consent mode key \"ads_storage\""), "{err}");
-        let empty = ConsentModeConfig { event: String::new(), ..ConsentModeConfig::default() };
-        assert_eq!(empty.validate(), Err(ConfigError::EmptyName("event")));
-        assert!(ConsentModeConfig::default().validate().is_ok());
     }
 }

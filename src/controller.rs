@@ -23,6 +23,7 @@
 //! - a failed send is retried with exponential backoff, up to `max_attempts`; after that the
 //!   choice stays pending (and persisted) until the next page load or an explicit retry.
 
+use serde::{Deserialize, Serialize};
 use vivus_consent_core::category::{Categories, Category};
 use vivus_consent_core::consent::{
     CategoryChoices, ConsentId, ConsentRequest, PolicyRef, Source, SubjectId, WithdrawRequest,
@@ -32,7 +33,8 @@ use vivus_consent_core::policy::PolicyVersion;
 use vivus_consent_core::token::Claims;
 
 /// Whether the visitor's choice is recorded by the service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Status {
     /// No choice yet (or the stored one was invalid): only necessary categories.
     None,
@@ -60,6 +62,52 @@ pub struct Verified {
     pub token: String,
     /// Its verified claims.
     pub claims: Claims,
+}
+
+/// A choice an earlier page stored and the service has not recorded yet, as read back: its
+/// id, whether it accepts the policy, and its JSON text, which is sent as it is (the service
+/// checks it; the runtime never needs the rest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredChoice {
+    /// Its consent id (the service's idempotency key).
+    pub id: ConsentId,
+    /// Whether it accepts the personal data policy.
+    pub policy_accepted: bool,
+    /// What it grants (another tab restricts itself to it until its token arrives).
+    pub granted: Categories,
+    /// The `ConsentRequest` JSON as stored.
+    pub text: String,
+}
+
+/// A choice the service has not recorded yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unrecorded {
+    /// Made on this page.
+    Made(ConsentRequest),
+    /// Stored by an earlier page.
+    Stored(StoredChoice),
+}
+
+impl Unrecorded {
+    /// Its consent id.
+    pub fn id(&self) -> &ConsentId {
+        match self {
+            Unrecorded::Made(request) => &request.id,
+            Unrecorded::Stored(stored) => &stored.id,
+        }
+    }
+}
+
+/// Another tab's choice in flight, as its message says: only ever a restriction here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TabChoice {
+    /// Its consent id: the token this tab then waits for.
+    pub id: ConsentId,
+    /// What it grants.
+    pub granted: Categories,
+    /// Whether it accepts the policy.
+    pub policy_accepted: bool,
 }
 
 /// A visitor's decision.
@@ -94,7 +142,7 @@ pub enum Msg {
         /// The stored token, verified; `None` if missing or invalid.
         verified: Option<Verified>,
         /// A choice a previous page made that the service has not recorded.
-        pending: Option<ConsentRequest>,
+        pending: Option<StoredChoice>,
         /// Whether to show the banner when there is no consent (`ui.autoShow`, not a bot).
         show_banner: bool,
     },
@@ -133,7 +181,7 @@ pub enum Msg {
     /// A choice another tab made and has not recorded yet. It is not taken on the other
     /// tab's word: it only *restricts* this tab (what both grant stays granted), which then
     /// waits for its token. A forged message can take grants away, never add one.
-    Follow(ConsentRequest),
+    Follow(TabChoice),
     /// The consent no longer holds (the token expired or failed verification later).
     Revoke,
     /// The recorded token `id` reached its expiry while the page stayed open: it no longer
@@ -184,8 +232,8 @@ pub enum Effect {
     /// Remove the stored pending request if it is still the one with this id: another tab
     /// may have stored a newer choice meanwhile, which must survive.
     ClearPending(ConsentId),
-    /// `POST` the request to the service.
-    Send(ConsentRequest),
+    /// `POST` the choice to the service.
+    Send(Unrecorded),
     /// `POST` the withdrawal to the service, authorized by the withdrawn consent's token.
     SendWithdrawal(Withdrawal),
     /// Dispatch [`Msg::Retry`] after a delay.
@@ -245,6 +293,11 @@ pub enum Event {
         /// The error code.
         code: &'static str,
     },
+    /// The interface language changed (the gates' placeholders follow it; no JS event).
+    Language {
+        /// The new language.
+        lang: Language,
+    },
 }
 
 /// Retry timing for sends.
@@ -284,7 +337,7 @@ pub struct Controller {
     token: Option<String>,
     issued_at: Option<u64>,
     expires_at: Option<u64>,
-    pending: Option<ConsentRequest>,
+    pending: Option<Unrecorded>,
     withdrawal: Option<Withdrawal>,
     /// The choice in flight is another tab's ([`Msg::Follow`]): it sends it, this tab waits.
     following: bool,
@@ -335,7 +388,7 @@ impl Controller {
             Msg::Recorded { id, verified, now } => {
                 if self.is_in_flight(&id) {
                     if let Some(pending) = self.pending.take() {
-                        fx.push(Effect::ClearPending(pending.id));
+                        fx.push(Effect::ClearPending(pending.id().clone()));
                     }
                     self.withdrawal = None;
                     self.failures = 0;
@@ -374,7 +427,7 @@ impl Controller {
                         // for instance): record the same decision as a plain consent.
                         fx.push(Effect::Emit(Event::Error { code }));
                         if let Some(pending) = &self.pending {
-                            self.consent_id = Some(pending.id.clone());
+                            self.consent_id = Some(pending.id().clone());
                             self.failures = 0;
                             fx.push(Effect::Send(pending.clone()));
                         }
@@ -451,7 +504,7 @@ impl Controller {
                     // The stored pending copy, if it is ours, is recorded now (the other tab
                     // sent the same request).
                     if let Some(pending) = self.pending.take() {
-                        fx.push(Effect::ClearPending(pending.id));
+                        fx.push(Effect::ClearPending(pending.id().clone()));
                     }
                     self.withdrawal = None;
                     self.following = false;
@@ -463,24 +516,19 @@ impl Controller {
                     fx.extend(self.expiry());
                 }
             }
-            Msg::Follow(request) => {
-                let current = request.policy.version == self.policy.id
-                    && request.policy.digest == self.policy.digest
-                    && request.categories.necessary;
-                let known = self.consent_id.as_ref() == Some(&request.id);
-                if current && !known {
+            Msg::Follow(choice) => {
+                if self.consent_id.as_ref() != Some(&choice.id) {
                     let before = self.granted;
                     // What both grant stays granted: the other tab's word can only restrict.
                     let mut granted = Categories::new();
                     for category in Category::OPTIONAL {
-                        if before.contains(category) && request.categories.get(category) {
+                        if before.contains(category) && choice.granted.contains(category) {
                             granted.insert(category);
                         }
                     }
                     self.granted = granted;
-                    self.subject = request.subject.clone();
-                    self.policy_accepted = self.policy_accepted && request.policy_accepted;
-                    self.consent_id = Some(request.id);
+                    self.policy_accepted = self.policy_accepted && choice.policy_accepted;
+                    self.consent_id = Some(choice.id);
                     self.status = Status::Pending;
                     self.token = None;
                     self.issued_at = None;
@@ -503,7 +551,7 @@ impl Controller {
             Msg::Revoke => {
                 let before = self.granted;
                 if let Some(pending) = &self.pending {
-                    fx.push(Effect::ClearPending(pending.id.clone()));
+                    fx.push(Effect::ClearPending(pending.id().clone()));
                 }
                 self.reset();
                 fx.push(Effect::ClearToken);
@@ -518,6 +566,7 @@ impl Controller {
             Msg::SetLanguage(lang) => {
                 self.lang = lang;
                 fx.push(Effect::Render);
+                fx.push(Effect::Emit(Event::Language { lang }));
             }
         }
         fx
@@ -526,7 +575,7 @@ impl Controller {
     fn start(
         &mut self,
         verified: Option<Verified>,
-        pending: Option<ConsentRequest>,
+        pending: Option<StoredChoice>,
         show: bool,
         fx: &mut Vec<Effect>,
     ) {
@@ -542,22 +591,11 @@ impl Controller {
             Some(p) if self.consent_id.as_ref() == Some(&p.id) => {
                 fx.push(Effect::ClearPending(p.id));
             }
-            Some(p)
-                if p.categories.necessary
-                    && p.policy.version == self.policy.id
-                    && p.policy.digest == self.policy.digest =>
-            {
-                // A choice to send, not a grant: until the service signs it, only what both
-                // the stored token (if any) and the choice grant stays granted, so a choice
-                // the service will refuse (or one a script wrote) runs no tag.
-                let mut granted = Categories::new();
-                for category in Category::OPTIONAL {
-                    if self.granted.contains(category) && p.categories.get(category) {
-                        granted.insert(category);
-                    }
-                }
-                self.granted = granted;
-                self.subject = p.subject.clone();
+            Some(p) => {
+                // A choice to send, not a grant: until the service signs it (it refuses one
+                // for another policy, or one a script wrote refusing the necessary category),
+                // nothing optional stays granted, so no tag runs on its word.
+                self.granted = Categories::new();
                 self.policy_accepted = p.policy_accepted;
                 self.consent_id = Some(p.id.clone());
                 self.status = Status::Pending;
@@ -568,12 +606,10 @@ impl Controller {
                     self.expires_at = None;
                     fx.push(Effect::ClearToken);
                 }
+                let p = Unrecorded::Stored(p);
                 fx.push(Effect::Send(p.clone()));
                 self.pending = Some(p);
             }
-            // A choice about a policy that is no longer current cannot be recorded, and one
-            // that refuses the necessary category would be refused.
-            Some(p) => fx.push(Effect::ClearPending(p.id)),
             None => {}
         }
         if self.status == Status::None && show {
@@ -623,8 +659,8 @@ impl Controller {
         }
         fx.push(Effect::Render);
         fx.push(self.change_event(before));
-        fx.push(Effect::Send(request.clone()));
-        self.pending = Some(request);
+        fx.push(Effect::Send(Unrecorded::Made(request.clone())));
+        self.pending = Some(Unrecorded::Made(request));
     }
 
     fn adopt(&mut self, verified: Verified) {
@@ -668,7 +704,7 @@ impl Controller {
     fn refused(&mut self, code: &'static str, fx: &mut Vec<Effect>) {
         let before = self.granted;
         if let Some(pending) = &self.pending {
-            fx.push(Effect::ClearPending(pending.id.clone()));
+            fx.push(Effect::ClearPending(pending.id().clone()));
         }
         self.reset();
         self.banner = true;
@@ -684,7 +720,7 @@ impl Controller {
         self.withdrawal
             .as_ref()
             .is_some_and(|w| w.request.id == *id)
-            || self.pending.as_ref().is_some_and(|p| p.id == *id)
+            || self.pending.as_ref().is_some_and(|p| p.id() == id)
     }
 
     /// Sends what is in flight: the withdrawal if there is one, else the pending request.
@@ -740,7 +776,7 @@ impl Controller {
         self.expires_at
     }
     /// The choice waiting to be recorded.
-    pub fn pending(&self) -> Option<&ConsentRequest> {
+    pub fn pending(&self) -> Option<&Unrecorded> {
         self.pending.as_ref()
     }
     /// The withdrawal being recorded, if any.
@@ -815,6 +851,23 @@ mod tests {
     }
     fn marketing() -> Categories {
         [Category::Marketing].into_iter().collect()
+    }
+    /// Another tab's message about its choice.
+    fn follow(request: &ConsentRequest) -> TabChoice {
+        TabChoice {
+            id: request.id.clone(),
+            granted: request.granted(),
+            policy_accepted: request.policy_accepted,
+        }
+    }
+    /// A request as an earlier page stored it and this one reads it back.
+    fn stored(request: &ConsentRequest) -> StoredChoice {
+        StoredChoice {
+            id: request.id.clone(),
+            policy_accepted: request.policy_accepted,
+            granted: request.granted(),
+            text: serde_json::to_string(request).expect("json"),
+        }
     }
 
     #[test]
@@ -907,7 +960,7 @@ mod tests {
                     categories: Categories::all(),
                     changed: vec![Category::Analytics, Category::Marketing]
                 }),
-                Effect::Send(request.clone()),
+                Effect::Send(Unrecorded::Made(request.clone())),
             ]
         );
         assert_eq!(c.status(), Status::Pending);
@@ -986,7 +1039,7 @@ mod tests {
             ]
         );
         assert!(
-            matches!(c.update(Msg::Retry { id: id(5) })[..], [Effect::Send(ref r)] if r.id == id(5))
+            matches!(c.update(Msg::Retry { id: id(5) })[..], [Effect::Send(ref r)] if *r.id() == id(5))
         );
         assert_eq!(
             c.update(fail.clone())[1],
@@ -1066,14 +1119,14 @@ mod tests {
         let mut reloaded = controller();
         let fx = reloaded.update(Msg::Start {
             verified: None,
-            pending: Some(request.clone()),
+            pending: Some(stored(&request)),
             show_banner: true,
         });
         // Sent again, but it grants nothing until the service has signed it.
         assert_eq!(
             fx,
             [
-                Effect::Send(request.clone()),
+                Effect::Send(Unrecorded::Stored(stored(&request))),
                 Effect::Emit(Event::Ready {
                     categories: Categories::new()
                 })
@@ -1102,7 +1155,7 @@ mod tests {
         let mut reloaded = controller();
         reloaded.update(Msg::Start {
             verified: None,
-            pending: Some(request),
+            pending: Some(stored(&request)),
             show_banner: true,
         });
         assert_eq!(reloaded.granted(), Categories::new());
@@ -1127,28 +1180,35 @@ mod tests {
     }
 
     #[test]
-    fn a_stored_choice_that_refuses_necessary_is_dropped_unsent() {
+    fn a_stored_choice_is_sent_as_stored_and_a_refusal_drops_it() {
         let mut first = controller();
         let Effect::PersistPending(mut request) = choose(&mut first, 8, Categories::all())[0].clone()
         else {
             panic!()
         };
+        // What a script could write: refusing the necessary category. The runtime does not
+        // judge it; the service refuses it, and it is dropped having granted nothing.
         request.categories.necessary = false;
         let mut c = controller();
         let fx = c.update(Msg::Start {
             verified: None,
-            pending: Some(request),
+            pending: Some(stored(&request)),
             show_banner: true,
         });
-        assert_eq!(fx[0], Effect::ClearPending(id(8)));
-        assert!(!fx.iter().any(|e| matches!(e, Effect::Send(_))));
+        assert_eq!(fx[0], Effect::Send(Unrecorded::Stored(stored(&request))));
+        assert_eq!(c.granted(), Categories::new());
+        c.update(Msg::Failed {
+            id: id(8),
+            code: "rejected",
+            failure: Failure::Refused,
+        });
         assert_eq!(c.status(), Status::None);
         assert_eq!(c.granted(), Categories::new());
         assert!(c.banner_visible());
     }
 
     #[test]
-    fn a_pending_choice_already_recorded_or_for_an_old_policy_is_dropped() {
+    fn a_pending_choice_already_recorded_is_dropped() {
         let mut first = controller();
         let Effect::PersistPending(request) = choose(&mut first, 9, marketing())[0].clone() else {
             panic!()
@@ -1157,23 +1217,12 @@ mod tests {
         let mut c = controller();
         let fx = c.update(Msg::Start {
             verified: Some(verified(9, marketing(), 10)),
-            pending: Some(request.clone()),
+            pending: Some(stored(&request)),
             show_banner: true,
         });
         assert_eq!(fx[0], Effect::ClearPending(id(9)));
         assert_eq!(c.status(), Status::Recorded);
 
-        let mut old = request;
-        old.policy.version = "v0".into();
-        let mut c = controller();
-        let fx = c.update(Msg::Start {
-            verified: None,
-            pending: Some(old),
-            show_banner: true,
-        });
-        assert_eq!(fx[0], Effect::ClearPending(id(9)));
-        assert_eq!(c.status(), Status::None);
-        assert!(c.banner_visible());
     }
 
     #[test]
@@ -1186,11 +1235,11 @@ mod tests {
         let mut c = controller();
         let fx = c.update(Msg::Start {
             verified: Some(verified(1, Categories::all(), 10)),
-            pending: Some(request.clone()),
+            pending: Some(stored(&request)),
             show_banner: true,
         });
         assert_eq!(fx[0], Effect::ClearToken);
-        assert_eq!(fx[1], Effect::Send(request));
+        assert_eq!(fx[1], Effect::Send(Unrecorded::Stored(stored(&request))));
         assert_eq!(c.status(), Status::Pending);
         assert_eq!(c.granted(), Categories::new(), "the newer refusal wins");
         assert_eq!(c.token(), None);
@@ -1368,7 +1417,7 @@ mod tests {
         let Some(Effect::Send(request)) = fx.last() else {
             panic!("{fx:?}")
         };
-        assert_eq!(request.id, id(21));
+        assert_eq!(*request.id(), id(21));
         assert_eq!(c.consent_id(), Some(&id(21)));
         assert_eq!(c.granted(), Categories::new());
 
@@ -1380,7 +1429,7 @@ mod tests {
             fallback_id: id(31),
             categories: None,
         });
-        assert!(matches!(fx.last(), Some(Effect::Send(r)) if r.id == id(31)));
+        assert!(matches!(fx.last(), Some(Effect::Send(r)) if *r.id() == id(31)));
         assert!(c.withdrawal().is_none());
     }
 
@@ -1415,7 +1464,7 @@ mod tests {
             pending: None,
             show_banner: true,
         });
-        let fx = c.update(Msg::Follow(request.clone()));
+        let fx = c.update(Msg::Follow(follow(&request)));
         assert!(
             !fx.iter().any(|e| matches!(
                 e,
@@ -1428,7 +1477,7 @@ mod tests {
         assert_eq!(c.token(), None);
         assert!(!c.banner_visible());
         // Hearing of it again changes nothing.
-        assert!(c.update(Msg::Follow(request.clone())).is_empty());
+        assert!(c.update(Msg::Follow(follow(&request))).is_empty());
         // Its token, verified here, grants.
         let fx = c.update(Msg::Adopt(verified(7, Categories::all(), 20)));
         assert!(fx.contains(&Effect::Emit(Event::Change {
@@ -1447,7 +1496,7 @@ mod tests {
             panic!()
         };
         let mut c = restored_with_marketing(1);
-        let fx = c.update(Msg::Follow(request));
+        let fx = c.update(Msg::Follow(follow(&request)));
         assert!(fx.contains(&Effect::Emit(Event::Change {
             categories: Categories::new(),
             changed: vec![Category::Marketing]
@@ -1456,21 +1505,15 @@ mod tests {
     }
 
     #[test]
-    fn a_forged_choice_that_refuses_necessary_or_names_another_policy_is_ignored() {
-        let mut other = controller();
-        let Some(Effect::PersistPending(request)) =
-            choose(&mut other, 7, Categories::new()).first().cloned()
-        else {
-            panic!()
-        };
+    fn a_forged_choice_granting_everything_grants_nothing_more() {
         let mut c = restored_with_marketing(1);
-        let mut refusing = request.clone();
-        refusing.categories.necessary = false;
-        assert!(c.update(Msg::Follow(refusing)).is_empty());
-        let mut old = request;
-        old.policy.digest = "0".repeat(64);
-        assert!(c.update(Msg::Follow(old)).is_empty());
-        assert_eq!(c.granted(), marketing());
+        c.update(Msg::Follow(TabChoice {
+            id: id(66),
+            granted: Categories::all(),
+            policy_accepted: true,
+        }));
+        assert_eq!(c.granted(), marketing(), "only what both grant");
+        assert!(!c.policy_accepted(), "nor the policy acceptance");
     }
 
     #[test]

@@ -45,30 +45,6 @@ impl Default for CleanupConfig {
     }
 }
 
-/// A cleanup configuration that could never match a cookie correctly.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The category whose list holds the pattern.
-    pub category: Category,
-    /// The pattern as configured.
-    pub pattern: String,
-}
-
-impl core::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("cleanup.")?;
-        f.write_str(self.category.as_str())?;
-        f.write_str(": the pattern \"")?;
-        f.write_str(&self.pattern)?;
-        f.write_str(
-            "\" is empty or holds `;`, `=`, `,` or a space; give a cookie name, with `*` for any \
-             characters",
-        )
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
 impl CleanupConfig {
     /// The patterns of one category (none for necessary).
     pub fn patterns(&self, category: Category) -> &[String] {
@@ -77,23 +53,6 @@ impl CleanupConfig {
             Category::Analytics => &self.analytics,
             Category::Marketing => &self.marketing,
         }
-    }
-
-    /// Checks every pattern could be a cookie name.
-    ///
-    /// # Errors
-    /// [`ConfigError`] naming the category and pattern at fault.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        for category in Category::OPTIONAL {
-            for pattern in self.patterns(category) {
-                let bad = pattern.is_empty()
-                    || pattern.bytes().any(|b| matches!(b, b';' | b'=' | b',' | b' ' | b'\t'));
-                if bad {
-                    return Err(ConfigError { category, pattern: pattern.clone() });
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Whether a cookie name matches a pattern of a category that is not granted.
@@ -364,16 +323,5 @@ mod tests {
         assert!(lines.contains(&"_ga=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/loan".to_owned()));
         let host = deletions("__Host-x", "www.vivus.kz", "/a");
         assert_eq!(host, vec!["__Host-x=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; Secure".to_owned()]);
-    }
-
-    #[test]
-    fn bad_patterns_are_named() {
-        let config = CleanupConfig { marketing: vec!["_fbp".into(), "a=b".into()], ..CleanupConfig::default() };
-        let err = config.validate().unwrap_err();
-        assert_eq!(err.category, Category::Marketing);
-        assert!(err.to_string().starts_with("cleanup.marketing: the pattern \"a=b\""), "{err}");
-        let config = CleanupConfig { analytics: vec![String::new()], ..CleanupConfig::default() };
-        assert_eq!(config.validate().unwrap_err().category, Category::Analytics);
-        assert!(CleanupConfig::default().validate().is_ok());
     }
 }

@@ -6,7 +6,6 @@
 
 use core::fmt;
 
-use vivus_consent_core::token::TokenError;
 
 /// A `Result` whose error is [`SdkError`].
 pub type Result<T, E = SdkError> = core::result::Result<T, E>;
@@ -22,12 +21,6 @@ pub enum SdkError {
     NotInitialized,
     /// The browser API the SDK needs is missing (no `window`, `document` or `crypto`).
     Unsupported(&'static str),
-    /// Reading or writing cookies or localStorage failed.
-    Storage(StorageError),
-    /// The consent service could not be reached or answered with an error.
-    Net(NetError),
-    /// A consent token failed verification.
-    Token(TokenError),
     /// The visitor closed the policy-acceptance dialog without accepting.
     Declined,
     /// The visitor accepted the policy and closed the dialog before the service recorded it
@@ -43,9 +36,6 @@ impl SdkError {
             SdkError::Argument(_) => "invalid_argument",
             SdkError::NotInitialized => "not_initialized",
             SdkError::Unsupported(_) => "unsupported",
-            SdkError::Storage(_) => "storage",
-            SdkError::Net(err) => err.code(),
-            SdkError::Token(err) => err.code(),
             SdkError::Declined => "declined",
             SdkError::AcceptancePending => "acceptance_pending",
         }
@@ -75,9 +65,6 @@ impl fmt::Display for SdkError {
                 f.write_str(what)?;
                 f.write_str(" is not available: vivus-consent runs in a browser window")
             }
-            SdkError::Storage(err) => fmt::Display::fmt(err, f),
-            SdkError::Net(err) => fmt::Display::fmt(err, f),
-            SdkError::Token(err) => fmt::Display::fmt(err, f),
             SdkError::Declined => f.write_str(
                 "the visitor did not accept the personal data policy; ask again when they submit",
             ),
@@ -90,24 +77,6 @@ impl fmt::Display for SdkError {
 }
 
 impl std::error::Error for SdkError {}
-
-impl From<StorageError> for SdkError {
-    fn from(err: StorageError) -> Self {
-        SdkError::Storage(err)
-    }
-}
-
-impl From<NetError> for SdkError {
-    fn from(err: NetError) -> Self {
-        SdkError::Net(err)
-    }
-}
-
-impl From<TokenError> for SdkError {
-    fn from(err: TokenError) -> Self {
-        SdkError::Token(err)
-    }
-}
 
 /// A cookie or localStorage access failed: storage is disabled, full or throws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,7 +108,8 @@ impl fmt::Display for StorageError {
 impl std::error::Error for StorageError {}
 
 /// Talking to the consent service failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
 pub enum NetError {
     /// The request could not be sent or got no answer (offline, DNS, refused, CORS).
     Network,
@@ -173,7 +143,6 @@ impl NetError {
     }
 
     /// What the failure means for the choice: retried, kept, or dropped as refused.
-    #[cfg(feature = "sdk")]
     pub fn failure(&self) -> crate::controller::Failure {
         use crate::controller::Failure;
         match self {
@@ -237,26 +206,22 @@ mod tests {
         let cases = [
             (SdkError::Config("x".into()), "invalid_config"),
             (SdkError::NotInitialized, "not_initialized"),
-            (SdkError::Net(NetError::Timeout), "timeout"),
-            (
-                SdkError::Net(NetError::Status {
-                    status: 503,
-                    code: "x".into(),
-                }),
-                "server_error",
-            ),
-            (
-                SdkError::Net(NetError::Status {
-                    status: 409,
-                    code: "conflict".into(),
-                }),
-                "rejected",
-            ),
-            (SdkError::Token(TokenError::Expired), "expired"),
             (SdkError::Declined, "declined"),
             (SdkError::AcceptancePending, "acceptance_pending"),
         ];
         for (err, code) in cases {
+            assert_eq!(err.code(), code);
+            let text = err.to_string();
+            assert!(text.starts_with(|c: char| c.is_lowercase()), "{text}");
+            assert!(!text.ends_with('.'), "{text}");
+        }
+        // What the service's failures are reported as (the `error` events' codes).
+        let net = [
+            (NetError::Timeout, "timeout"),
+            (NetError::Status { status: 503, code: "x".into() }, "server_error"),
+            (NetError::Status { status: 409, code: "conflict".into() }, "rejected"),
+        ];
+        for (err, code) in net {
             assert_eq!(err.code(), code);
             let text = err.to_string();
             assert!(text.starts_with(|c: char| c.is_lowercase()), "{text}");

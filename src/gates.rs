@@ -14,22 +14,28 @@
 //! runtime built at start: the *verified* stored token, or the still-pending choice the
 //! runtime is retrying (see the pending-grants rule in [`crate::dom::gate`]).
 //!
-//! Guarded forms ([`crate::dom::form`]) get their acceptance through the runtime's dialog.
+//! Guarded forms ([`crate::dom::form`]) get their acceptance through the runtime, which asks
+//! the interactive stage's dialog only when no recorded token carries it.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use vivus_consent_core::category::{Categories, Category};
 use vivus_consent_core::consent::Source;
+use vivus_consent_core::language::Language;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::consent_mode::{self, Context};
-use crate::controller::{Event, Msg, Status};
+use crate::controller::{Event, Msg, Status, TabChoice, Unrecorded};
 use crate::cookie_cleanup::{self, CleanupConfig};
-use crate::dom::form::{FormOptions, Forms, RuntimeBackend};
+use crate::dom::form::{Backend, FormOptions, Forms};
 use crate::dom::gate::Gates;
+use crate::error::SdkError;
 use crate::runtime::Runtime;
+use crate::seam::Refusal;
 use crate::storage::{local_key, BrowserStore, ConsentStore, Key};
-use crate::tabs::{Stored, TabSync};
+use crate::tabs::{TabMessage, TabSync};
+use crate::task::{spawn, LocalFuture};
 
 /// The page's gates, alive as long as the runtime (held by the API's consent object).
 pub struct Connection {
@@ -52,30 +58,19 @@ impl core::fmt::Debug for Connection {
     }
 }
 
-thread_local! {
-    // The page's one connection, made when `init` finished; the API's `onGranted`,
-    // `guardForm` and `setLanguage` reach it here.
-    static CONNECTION: RefCell<Option<Rc<Connection>>> = const { RefCell::new(None) };
-}
-
-/// Connects the page's runtime (see [`connect`]) and keeps the connection for
-/// [`current`]. Called once by `init`.
-pub fn start(rt: &Rc<Runtime>) {
-    if let Some(connection) = connect(rt) {
-        CONNECTION.with(|c| *c.borrow_mut() = Some(connection));
-    }
-}
-
-/// The page's connection, once `init` finished.
-pub fn current() -> Option<Rc<Connection>> {
-    CONNECTION.with(|c| c.borrow().clone())
-}
-
 /// Connects the gates, Consent Mode, cookie cleanup, guarded forms and tab sync to `rt`,
 /// and applies the current state at once.
 ///
 /// Returns `None` outside a browser window.
 pub fn connect(rt: &Rc<Runtime>) -> Option<Rc<Connection>> {
+    connect_after(rt, &JsValue::UNDEFINED)
+}
+
+/// [`connect`], taking over from the returning visitor's stage (`crate::returning::Early`,
+/// as a JS object: it is another wasm module's) when it ran first: its Trusted Types policy
+/// is adopted, what it told Consent Mode is not told again, and its gates are stopped once
+/// these watch the page.
+pub fn connect_after(rt: &Rc<Runtime>, early: &JsValue) -> Option<Rc<Connection>> {
     let window = web_sys::window()?;
     let document = window.document()?;
     let config = rt.config();
@@ -90,6 +85,14 @@ pub fn connect(rt: &Rc<Runtime>) -> Option<Rc<Connection>> {
         }
     });
     let gates = Gates::install(&document, rt.language(), allow);
+    if let Some(policy) = crate::js::member(early, "policy") {
+        gates.adopt_policy(policy);
+    }
+    // What the earlier stage announced: the same consent is not a second data layer event.
+    let announced = crate::js::string_member(early, "consentId").and_then(|id| {
+        let bits = crate::js::member(early, "granted")?.as_f64()? as u8;
+        Some((Categories::from_bits(bits), Some(id)))
+    });
     let forms = Forms::install(&document, Rc::new(RuntimeBackend(Rc::downgrade(rt))), config.forms.clone());
 
     // The cleanup patterns: the configured ones plus the cookies the integrator listed per
@@ -106,7 +109,7 @@ pub fn connect(rt: &Rc<Runtime>) -> Option<Rc<Connection>> {
         cleanup,
         applied: Cell::new(rt.granted()),
         syncing: Cell::new(false),
-        announced: RefCell::new(None),
+        announced: RefCell::new(announced),
     });
 
     let weak = Rc::downgrade(&connection);
@@ -115,9 +118,9 @@ pub fn connect(rt: &Rc<Runtime>) -> Option<Rc<Connection>> {
     let sync = TabSync::start(
         &window,
         keys,
-        Rc::new(move |stored: Option<Stored>| {
+        Rc::new(move |message: Option<TabMessage>| {
             if let Some(connection) = weak.upgrade() {
-                wasm_bindgen_futures::spawn_local(async move { connection.resync(stored).await });
+                spawn(async move { connection.resync(message).await });
             }
         }),
     );
@@ -134,6 +137,9 @@ pub fn connect(rt: &Rc<Runtime>) -> Option<Rc<Connection>> {
     // update already in the data layer, or Google tags start under the defaults.
     connection.update_consent_mode(rt);
     connection.gates.apply(rt.granted());
+    if let Some(stop) = crate::js::member(early, "stop").and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
+        let _ = stop.call0(early);
+    }
     Some(connection)
 }
 
@@ -152,11 +158,6 @@ impl Connection {
         self.forms.guard(form, FormOptions { token_field })
     }
 
-    /// Switches the placeholders' language (call it when the interface language changes).
-    pub fn set_language(&self, lang: vivus_consent_core::language::Language) {
-        self.gates.set_language(lang);
-    }
-
     fn on_event(&self, rt: &Runtime, event: &Event) {
         match event {
             Event::Change { categories, .. } => {
@@ -172,6 +173,8 @@ impl Connection {
             // The token is stored now: the other tabs can adopt it. No Consent Mode update:
             // nothing changed, and a second data layer event would fire GTM triggers twice.
             Event::Recorded { .. } => self.notify(rt),
+            // The placeholders speak the interface language.
+            Event::Language { lang } => self.gates.set_language(*lang),
             Event::Ready { .. } | Event::Error { .. } => {}
         }
     }
@@ -197,36 +200,50 @@ impl Connection {
             return;
         }
         let state = rt.snapshot();
-        let stored = Stored {
-            token: state.token().map(str::to_owned),
-            pending: state.pending().map(crate::json::consent_request),
+        // The choice in flight (a withdrawal's own id when it is one), which the other tabs
+        // follow until its token arrives.
+        let choice = match (state.pending(), state.consent_id()) {
+            (Some(pending), Some(id)) => Some(TabChoice {
+                id: id.clone(),
+                granted: match pending {
+                    Unrecorded::Made(request) => request.granted(),
+                    Unrecorded::Stored(stored) => stored.granted,
+                },
+                policy_accepted: state.policy_accepted(),
+            }),
+            _ => None,
         };
+        let message = TabMessage { token: state.token().map(str::to_owned), choice };
         if let Some(tabs) = self.tabs.borrow().as_ref() {
-            tabs.notify(&stored);
+            tabs.notify(&message);
         }
     }
 
-    /// Another tab changed the stored consent: apply what it stored (or, from the storage
+    /// Another tab changed the stored consent: apply what it posted (or, from the storage
     /// event, what the storage holds now). Nothing here is taken on the other tab's word: a
     /// choice still in flight there only restricts this tab ([`Msg::Follow`]), and a token
     /// must verify against the service's keys before it is adopted.
-    async fn resync(&self, stored: Option<Stored>) {
+    async fn resync(&self, message: Option<TabMessage>) {
         let Some(rt) = self.rt.upgrade() else { return };
-        let stored = match stored {
-            Some(stored) => stored,
+        let message = match message {
+            Some(message) => message,
             None => {
                 let store = BrowserStore::new(rt.config().cookie.clone(), crate::env::is_https());
                 // Storage that cannot be read tells nothing: keep the state in effect.
                 let (Ok(token), Ok(pending)) = (store.read(Key::Token), store.read(Key::Pending)) else { return };
-                Stored { token, pending }
+                let choice = pending.as_deref().and_then(crate::runtime::read_stored_choice).map(|stored| TabChoice {
+                    id: stored.id,
+                    granted: stored.granted,
+                    policy_accepted: stored.policy_accepted,
+                });
+                TabMessage { token, choice }
             }
         };
-        let pending = stored.pending.and_then(|json| crate::json::read_consent_request(&json));
         // What this tab had chosen when the message came: if it chooses again while the
         // token below is verified, the message is stale and must not undo the new choice.
         let chosen = rt.snapshot().consent_id().cloned();
-        let msg = match (pending, stored.token) {
-            (Some(pending), _) => Some(Msg::Follow(pending)),
+        let msg = match (message.choice, message.token) {
+            (Some(choice), _) => Some(Msg::Follow(choice)),
             (None, Some(token)) => rt.verify(&token).await.ok().map(Msg::Adopt),
             // Cleared there (an invalid token was revoked): no consent here either.
             (None, None) if rt.status() != Status::None => Some(Msg::Revoke),
@@ -242,5 +259,32 @@ impl Connection {
             rt.dispatch(msg);
             self.syncing.set(false);
         }
+    }
+}
+
+/// [`Backend`] of guarded forms over the page's runtime.
+#[derive(Debug, Clone)]
+struct RuntimeBackend(Weak<Runtime>);
+
+impl Backend for RuntimeBackend {
+    fn language(&self) -> Language {
+        self.0.upgrade().map_or(Language::Ru, |rt| rt.language())
+    }
+
+    fn policy_token(&self) -> Option<String> {
+        self.0.upgrade()?.policy_token()
+    }
+
+    fn request_acceptance(&self) -> LocalFuture<Result<String, Refusal>> {
+        let rt = self.0.upgrade();
+        Box::pin(async move {
+            let Some(rt) = rt else { return Err(Refusal::Unsupported) };
+            match rt.request_policy_acceptance().await {
+                Ok(token) => Ok(token),
+                Err(SdkError::Unsupported(_)) => Err(Refusal::Unsupported),
+                Err(SdkError::AcceptancePending) => Err(Refusal::AcceptancePending),
+                Err(_) => Err(Refusal::Declined),
+            }
+        })
     }
 }

@@ -120,19 +120,16 @@ static RU: Text = Text {
     acceptance_body: "Чтобы отправить заявку на микрокредит, нужно ваше согласие на обработку \
                       персональных данных. Прочитайте Политику и отметьте согласие.",
     acceptance_confirm: "Продолжить",
-    acceptance_required: "Без согласия с Политикой заявку отправить нельзя (п. 6.2 Политики). \
-                          Введённые данные сохранены на странице.",
+    acceptance_required: RU_ACCEPTANCE_REQUIRED,
     cancel: "Отмена",
     saving: "Сохраняем ваш выбор…",
     saved: "Ваш выбор сохранён.",
-    error_network: "Не удалось связаться с сервисом согласий. Ваш выбор сохранён в браузере, \
-                    мы повторим попытку автоматически.",
-    error_timeout: "Сервис согласий не ответил вовремя. Мы повторим попытку автоматически.",
-    error_server: "Сервис согласий временно недоступен. Мы повторим попытку автоматически.",
-    error_rejected: "Сервис согласий не принял запрос. Обновите страницу и сделайте выбор ещё раз.",
-    error_invalid: "Сервис согласий вернул неверный ответ. Попробуйте ещё раз позже.",
-    error_storage: "Браузер не позволяет запомнить ваш выбор: он действует только на этой странице, \
-                    и при следующем посещении мы спросим снова.",
+    error_network: RU_ERROR_NETWORK,
+    error_timeout: RU_ERROR_TIMEOUT,
+    error_server: RU_ERROR_SERVER,
+    error_rejected: RU_ERROR_REJECTED,
+    error_invalid: RU_ERROR_INVALID,
+    error_storage: RU_ERROR_STORAGE,
 };
 
 static KK_BANNER: Banner = Banner {
@@ -172,21 +169,87 @@ static KK: Text = Text {
     acceptance_body: "Шағын кредитке өтінім жіберу үшін дербес деректеріңізді өңдеуге келісіміңіз \
                       қажет. Саясатпен танысып, келісіміңізді белгілеңіз.",
     acceptance_confirm: "Жалғастыру",
-    acceptance_required:
-        "Саясатпен келіспейінше өтінім жіберу мүмкін емес (Саясаттың 6.2-тармағы). \
-                          Енгізген деректеріңіз бетте сақталды.",
+    acceptance_required: KK_ACCEPTANCE_REQUIRED,
     cancel: "Болдырмау",
     saving: "Таңдауыңыз сақталуда…",
     saved: "Таңдауыңыз сақталды.",
-    error_network: "Келісім сервисімен байланысу мүмкін болмады. Таңдауыңыз браузерде сақталды, \
-                    біз әрекетті автоматты түрде қайталаймыз.",
-    error_timeout: "Келісім сервисі уақытында жауап бермеді. Әрекетті автоматты түрде қайталаймыз.",
-    error_server: "Келісім сервисі уақытша қолжетімсіз. Әрекетті автоматты түрде қайталаймыз.",
-    error_rejected: "Келісім сервисі сұрауды қабылдамады. Бетті жаңартып, таңдауды қайта жасаңыз.",
-    error_invalid: "Келісім сервисі қате жауап қайтарды. Кейінірек қайталап көріңіз.",
-    error_storage: "Браузер таңдауыңызды есте сақтауға мүмкіндік бермейді: ол тек осы бетте әрекет етеді, \
-                    келесі жолы қайта сұраймыз.",
+    error_network: KK_ERROR_NETWORK,
+    error_timeout: KK_ERROR_TIMEOUT,
+    error_server: KK_ERROR_SERVER,
+    error_rejected: KK_ERROR_REJECTED,
+    error_invalid: KK_ERROR_INVALID,
+    error_storage: KK_ERROR_STORAGE,
 };
+
+/// What the runtime says in the visitor's language: the `error` events' messages and the loan
+/// form's notice. Kept apart from the dialogs' strings ([`Text`] points at the same ones) so the
+/// runtime links only these.
+#[derive(Debug)]
+pub struct Messages {
+    /// The service could not be reached.
+    pub network: &'static str,
+    /// The service did not answer in time.
+    pub timeout: &'static str,
+    /// The service failed (5xx).
+    pub server: &'static str,
+    /// The service refused the choice (4xx).
+    pub rejected: &'static str,
+    /// The service's answer or token was not valid.
+    pub invalid: &'static str,
+    /// The browser stores nothing: the choice holds for this page only.
+    pub storage: &'static str,
+    /// The loan form needs the policy accepted (policy 6.2).
+    pub acceptance_required: &'static str,
+}
+
+const RU_ACCEPTANCE_REQUIRED: &str = "Без согласия с Политикой заявку отправить нельзя (п. 6.2 Политики). \
+                          Введённые данные сохранены на странице.";
+const RU_ERROR_NETWORK: &str = "Не удалось связаться с сервисом согласий. Ваш выбор сохранён в браузере, \
+                    мы повторим попытку автоматически.";
+const RU_ERROR_TIMEOUT: &str = "Сервис согласий не ответил вовремя. Мы повторим попытку автоматически.";
+const RU_ERROR_SERVER: &str = "Сервис согласий временно недоступен. Мы повторим попытку автоматически.";
+const RU_ERROR_REJECTED: &str = "Сервис согласий не принял запрос. Обновите страницу и сделайте выбор ещё раз.";
+const RU_ERROR_INVALID: &str = "Сервис согласий вернул неверный ответ. Попробуйте ещё раз позже.";
+const RU_ERROR_STORAGE: &str = "Браузер не позволяет запомнить ваш выбор: он действует только на этой странице, \
+                    и при следующем посещении мы спросим снова.";
+const KK_ACCEPTANCE_REQUIRED: &str = "Саясатпен келіспейінше өтінім жіберу мүмкін емес (Саясаттың 6.2-тармағы). \
+                          Енгізген деректеріңіз бетте сақталды.";
+const KK_ERROR_NETWORK: &str = "Келісім сервисімен байланысу мүмкін болмады. Таңдауыңыз браузерде сақталды, \
+                    біз әрекетті автоматты түрде қайталаймыз.";
+const KK_ERROR_TIMEOUT: &str = "Келісім сервисі уақытында жауап бермеді. Әрекетті автоматты түрде қайталаймыз.";
+const KK_ERROR_SERVER: &str = "Келісім сервисі уақытша қолжетімсіз. Әрекетті автоматты түрде қайталаймыз.";
+const KK_ERROR_REJECTED: &str = "Келісім сервисі сұрауды қабылдамады. Бетті жаңартып, таңдауды қайта жасаңыз.";
+const KK_ERROR_INVALID: &str = "Келісім сервисі қате жауап қайтарды. Кейінірек қайталап көріңіз.";
+const KK_ERROR_STORAGE: &str = "Браузер таңдауыңызды есте сақтауға мүмкіндік бермейді: ол тек осы бетте әрекет етеді, \
+                    келесі жолы қайта сұраймыз.";
+
+static RU_MESSAGES: Messages = Messages {
+    network: RU_ERROR_NETWORK,
+    timeout: RU_ERROR_TIMEOUT,
+    server: RU_ERROR_SERVER,
+    rejected: RU_ERROR_REJECTED,
+    invalid: RU_ERROR_INVALID,
+    storage: RU_ERROR_STORAGE,
+    acceptance_required: RU_ACCEPTANCE_REQUIRED,
+};
+
+static KK_MESSAGES: Messages = Messages {
+    network: KK_ERROR_NETWORK,
+    timeout: KK_ERROR_TIMEOUT,
+    server: KK_ERROR_SERVER,
+    rejected: KK_ERROR_REJECTED,
+    invalid: KK_ERROR_INVALID,
+    storage: KK_ERROR_STORAGE,
+    acceptance_required: KK_ACCEPTANCE_REQUIRED,
+};
+
+/// The runtime's messages in `lang`.
+pub fn messages(lang: Language) -> &'static Messages {
+    match lang {
+        Language::Ru => &RU_MESSAGES,
+        Language::Kk => &KK_MESSAGES,
+    }
+}
 
 /// The banner's strings of `lang`.
 pub fn banner(lang: Language) -> &'static Banner {
@@ -206,14 +269,14 @@ pub fn text(lang: Language) -> &'static Text {
 
 /// The message for an error code (see `SdkError::code`) in `lang`, for `:error` events.
 pub fn error_message(code: &str, lang: Language) -> &'static str {
-    let t = text(lang);
+    let m = messages(lang);
     match code {
-        "network" => t.error_network,
-        "timeout" => t.error_timeout,
-        "server_error" => t.error_server,
-        "rejected" => t.error_rejected,
-        "storage" => t.error_storage,
-        _ => t.error_invalid,
+        "network" => m.network,
+        "timeout" => m.timeout,
+        "server_error" => m.server,
+        "rejected" => m.rejected,
+        "storage" => m.storage,
+        _ => m.invalid,
     }
 }
 

@@ -1,22 +1,31 @@
 //! vivus-consent: the consent banner and client SDK for vivus.kz, compiled to WebAssembly.
 //!
-//! A page loads it through `pkg/vivus-consent.js` and calls `init(config)`; the SDK reads
-//! the consent token (cookie, then its localStorage mirror), verifies it against the
-//! service's keys without a round trip when they are configured inline, and shows the
-//! banner when there is no valid consent. Choices are applied at once, persisted, and
-//! recorded by the consent service, which returns the signed token.
+//! A page loads it through `pkg/vivus-consent.js` and calls `init(config)`. A page view pays
+//! only for what it uses, in three wasm builds of this one crate (docs/architecture.md):
 //!
-//! Two wasm builds come from this crate. The default features (`sdk`, `ui`) give the SDK:
-//! [`api`] is its only set of exports. `--no-default-features --features boot` gives the
-//! small first-paint build (`boot`), which draws the banner on a first visit while the SDK
-//! loads; it shares the SDK's drawing, config, storage and language code, and the linker
-//! keeps only what its two exports reach.
+//! - **boot** (`--features boot`, [`boot`]): on a first visit, draws the banner before
+//!   anything else is requested;
+//! - **runtime** (`--features runtime`, [`runtime`], exports in [`api`]): every page view.
+//!   It owns the consent state ([`controller`]), reads the config and the stored token,
+//!   verifies it against the service's keys, runs the gates ([`gates`]), Consent Mode, tab
+//!   sync and cookie clean-up, holds guarded forms and serves the JS API;
+//! - **ui** (`--features ui`, [`ui`]): loaded when first needed (a first visit, settings, the
+//!   policy viewer, the loan form's acceptance dialog, a new choice or a withdrawal to
+//!   record): the widget and the recorder.
+//!
+//! The runtime and the interactive stage meet at one seam, [`seam`]: two traits and the
+//! plain data that crosses them. In the default (combined) build both stages are linked
+//! together and the traits are called directly, which is what the wasm tests run; in the
+//! package each is its own wasm and the traits are implemented by proxies over the other
+//! module's exports (`runtime::port`, `ui::port`).
 //!
 //! Pure modules ([`config`], [`i18n`], [`controller`]) are tested natively; the browser
-//! parts in Node and headless Chromium (`tests/node.rs`, `tests/browser.rs`).
+//! parts in Node and in headless browsers (`tests/node.rs`, `tests/browser.rs`).
 #![deny(missing_docs, missing_debug_implementations)]
 
-#[cfg(feature = "sdk")]
+#[cfg(any(feature = "runtime", feature = "ui", feature = "boot", feature = "returning"))]
+mod alloc;
+#[cfg(feature = "runtime")]
 pub mod api;
 #[cfg(feature = "boot")]
 pub mod boot;
@@ -27,14 +36,24 @@ pub mod cookie_cleanup;
 pub mod dom;
 pub mod env;
 pub mod error;
-#[cfg(feature = "sdk")]
+#[cfg(feature = "runtime")]
 pub mod gates;
 pub mod i18n;
-pub mod json;
-#[cfg(feature = "sdk")]
+pub mod js;
+#[cfg(any(feature = "runtime", feature = "returning"))]
+pub mod keys;
+#[cfg(any(feature = "runtime", feature = "ui", feature = "returning"))]
 pub mod net;
-#[cfg(feature = "sdk")]
+#[cfg(feature = "runtime")]
 pub mod runtime;
+#[cfg(any(feature = "runtime", feature = "ui"))]
+pub mod seam;
 pub mod storage;
-#[cfg(feature = "sdk")]
+#[cfg(feature = "returning")]
+pub mod returning;
+#[cfg(any(feature = "runtime", feature = "ui", feature = "returning"))]
+pub mod task;
+#[cfg(feature = "runtime")]
 pub mod tabs;
+#[cfg(feature = "ui")]
+pub mod ui;

@@ -1,10 +1,10 @@
-//! Requests to the consent service: `fetch` with a timeout, JSON in and out.
+//! Requests to the consent service: `fetch` with a timeout.
 //!
 //! One call is one attempt; retries, backoff and idempotency (the same consent id on every
-//! attempt) belong to the controller, which decides when to try again.
+//! attempt) belong to the controller, which decides when to try again. What an answer
+//! means is read where it is used: the key set by the runtime (`runtime::keys`), tokens and
+//! refusals by the recorder (`ui::record`), the policy text by the viewer.
 
-use vivus_consent_core::consent::ConsentRequest;
-use vivus_consent_core::jwk::Jwks;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -17,213 +17,112 @@ extern "C" {
     fn global_fetch(request: &web_sys::Request) -> js_sys::Promise;
 }
 
-/// `POST`s a consent request; the signed token on success.
+/// One request.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// `GET` or `POST`.
+    pub method: &'a str,
+    /// Where.
+    pub url: &'a str,
+    /// A JSON body.
+    pub body: Option<&'a str>,
+    /// A token sent as `Authorization: Bearer`.
+    pub bearer: Option<&'a str>,
+    /// The HTTP cache mode (the key set is fetched `force-cache`, then `no-cache`).
+    pub cache: Option<web_sys::RequestCache>,
+    /// How long it may take.
+    pub timeout_ms: u32,
+}
+
+/// Sends `request`; the response when it came, whatever its status.
 ///
 /// # Errors
 ///
-/// [`NetError`]: unreachable, timed out, refused (with the service's code) or a malformed
-/// answer.
-pub async fn record(
-    endpoint: &str,
-    request: &ConsentRequest,
-    timeout_ms: u32,
-) -> Result<String, NetError> {
-    let body = crate::json::consent_request(request);
-    let text = send("POST", endpoint, Some(&body), None, timeout_ms).await?;
-    crate::json::string_member(&text, "token").ok_or(NetError::BadResponse)
-}
-
-/// `POST`s a withdrawal of the consent `withdrawal.of` to `<endpoint>/<of>/withdraw`,
-/// authorized by that consent's token; the new signed token on success.
-///
-/// # Errors
-///
-/// As [`record`].
-pub async fn withdraw(
-    endpoint: &str,
-    withdrawal: &crate::controller::Withdrawal,
-    timeout_ms: u32,
-) -> Result<String, NetError> {
-    let mut url = String::from(endpoint.trim_end_matches('/'));
-    url.push('/');
-    url.push_str(withdrawal.of.as_str());
-    url.push_str("/withdraw");
-    let body = crate::json::withdraw_request(&withdrawal.request);
-    let text = send(
-        "POST",
-        &url,
-        Some(&body),
-        Some(&withdrawal.token),
-        timeout_ms,
-    )
-    .await?;
-    crate::json::string_member(&text, "token").ok_or(NetError::BadResponse)
-}
-
-/// Fetches the service's JWK set with the given HTTP cache mode.
-///
-/// # Errors
-///
-/// As [`record`].
-pub async fn jwks(
-    url: &str,
-    cache: web_sys::RequestCache,
-    timeout_ms: u32,
-) -> Result<Jwks, NetError> {
-    let text = send_with("GET", url, None, None, Some(cache), timeout_ms).await?;
-    crate::json::jwks_text(&text).ok_or(NetError::BadResponse)
-}
-
-/// Fetches a text document (the policy markdown).
-///
-/// # Errors
-///
-/// As [`record`].
-pub async fn text(url: &str, timeout_ms: u32) -> Result<String, NetError> {
-    send("GET", url, None, None, timeout_ms).await
-}
-
-async fn send(
-    method: &str,
-    url: &str,
-    body: Option<&str>,
-    bearer: Option<&str>,
-    timeout_ms: u32,
-) -> Result<String, NetError> {
-    send_with(method, url, body, bearer, None, timeout_ms).await
-}
-
-async fn send_with(
-    method: &str,
-    url: &str,
-    body: Option<&str>,
-    bearer: Option<&str>,
-    cache: Option<web_sys::RequestCache>,
-    timeout_ms: u32,
-) -> Result<String, NetError> {
+/// [`NetError::Network`] or [`NetError::Timeout`] when no answer came.
+pub async fn send(request: Request<'_>) -> Result<web_sys::Response, NetError> {
     let init = web_sys::RequestInit::new();
-    init.set_method(method);
-    if let Some(cache) = cache {
-        init.set_cache(cache);
-    }
+    init.set_method(request.method);
     // The service sets the consent cookie itself when it is same-site.
     init.set_credentials(web_sys::RequestCredentials::Include);
-    if let Some(signal) = timeout_signal(timeout_ms) {
+    if let Some(cache) = request.cache {
+        init.set_cache(cache);
+    }
+    if let Some(signal) = timeout_signal(request.timeout_ms) {
         init.set_signal(Some(&signal));
     }
     let headers = web_sys::Headers::new().map_err(|_| NetError::Network)?;
-    if let Some(body) = body {
+    if let Some(body) = request.body {
         init.set_body(&JsValue::from_str(body));
-        headers
-            .set("content-type", "application/json")
-            .map_err(|_| NetError::Network)?;
+        headers.set("content-type", "application/json").map_err(|_| NetError::Network)?;
     }
-    if let Some(token) = bearer {
+    if let Some(token) = request.bearer {
         let mut value = String::from("Bearer ");
         value.push_str(token);
-        headers
-            .set("authorization", &value)
-            .map_err(|_| NetError::Network)?;
+        headers.set("authorization", &value).map_err(|_| NetError::Network)?;
     }
     init.set_headers(&headers);
-    let request =
-        web_sys::Request::new_with_str_and_init(url, &init).map_err(|_| NetError::Network)?;
-    let response: web_sys::Response = JsFuture::from(global_fetch(&request))
-        .await
-        .map_err(|err| fetch_error(&err))?
-        .unchecked_into();
-    let text_promise = response.text().map_err(|_| NetError::BadResponse)?;
-    let text = JsFuture::from(text_promise)
-        .await
-        .map_err(|err| fetch_error(&err))?
-        .as_string()
-        .unwrap_or_default();
-    if response.ok() {
-        return Ok(text);
-    }
-    let status = response.status();
-    if status == 429 || status == 503 {
-        note_retry_after(&response);
-    }
-    let code = crate::json::string_member(&text, "code").unwrap_or_else(|| {
-        String::from(if status >= 500 {
-            "http_5xx"
-        } else {
-            "http_4xx"
-        })
-    });
-    Err(NetError::Status { status, code })
+    let request = web_sys::Request::new_with_str_and_init(request.url, &init).map_err(|_| NetError::Network)?;
+    Ok(JsFuture::from(global_fetch(&request)).await.map_err(|err| fetch_error(&err))?.unchecked_into())
 }
 
-std::thread_local! {
-    /// The service's last `Retry-After` (429 or 503), in milliseconds; 0 when none.
-    static RETRY_AFTER_MS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+/// The response's body as `Response.json()` reads it.
+///
+/// # Errors
+///
+/// [`NetError::BadResponse`] when it is not JSON; a timeout or network failure while reading.
+pub async fn json(response: &web_sys::Response) -> Result<JsValue, NetError> {
+    let promise = response.json().map_err(|_| NetError::BadResponse)?;
+    JsFuture::from(promise).await.map_err(|err| match fetch_error(&err) {
+        NetError::Network => NetError::BadResponse,
+        other => other,
+    })
+}
+
+/// The response's body as text (the policy markdown).
+///
+/// # Errors
+///
+/// A timeout or network failure while reading.
+pub async fn text(response: &web_sys::Response) -> Result<String, NetError> {
+    let promise = response.text().map_err(|_| NetError::BadResponse)?;
+    let text = JsFuture::from(promise).await.map_err(|err| fetch_error(&err))?;
+    Ok(text.as_string().unwrap_or_default())
 }
 
 /// The longest `Retry-After` honoured: a longer one is read as this (the choice is kept
 /// and retried on the next page load anyway).
 const RETRY_AFTER_MAX_MS: u32 = 300_000;
 
-/// Keeps a `Retry-After: <seconds>` of the response for the next scheduled retry. (The
-/// HTTP-date form is not used by the service and is ignored.)
-fn note_retry_after(response: &web_sys::Response) {
-    let Ok(Some(value)) = response.headers().get("retry-after") else { return };
-    if let Ok(secs) = value.trim().parse::<u32>() {
-        let ms = secs.saturating_mul(1000).min(RETRY_AFTER_MAX_MS);
-        RETRY_AFTER_MS.with(|cell| cell.set(ms));
-    }
-}
-
-/// The `Retry-After` the service last asked for, in milliseconds (0: none), and forgets it:
-/// the next scheduled retry waits at least that long.
-pub fn take_retry_after_ms() -> u32 {
-    RETRY_AFTER_MS.with(|cell| cell.replace(0))
+/// The response's `Retry-After: <seconds>` in milliseconds (capped at 5 min), 0 when absent.
+/// (The HTTP-date form is not used by the service and is ignored.)
+pub fn retry_after_ms(response: &web_sys::Response) -> u32 {
+    let Ok(Some(value)) = response.headers().get("retry-after") else { return 0 };
+    value
+        .trim()
+        .parse::<u32>()
+        .map_or(0, |secs| secs.saturating_mul(1000).min(RETRY_AFTER_MAX_MS))
 }
 
 /// A signal that aborts after `ms`: `AbortSignal.timeout` where it exists, else (Safari before
-/// 16) an `AbortController` aborted by `setTimeout`. Calling a missing static would throw
-/// through the wasm, so its presence is checked first.
+/// 16) an `AbortController` aborted by a timer. Calling a missing static would throw through
+/// the wasm, so its presence is checked first.
 pub fn timeout_signal(ms: u32) -> Option<web_sys::AbortSignal> {
-    let global = js_sys::global();
-    let class = js_sys::Reflect::get(&global, &"AbortSignal".into()).ok()?;
-    if js_sys::Reflect::has(&class, &"timeout".into()).unwrap_or(false) {
+    let class = crate::js::member(&js_sys::global(), "AbortSignal")?;
+    if crate::js::member(&class, "timeout").is_some() {
         return Some(web_sys::AbortSignal::timeout_with_u32(ms));
     }
     let controller = web_sys::AbortController::new().ok()?;
-    let abort: js_sys::Function = js_sys::Reflect::get(&controller, &"abort".into())
-        .ok()?
-        .dyn_into()
-        .ok()?;
-    let set_timeout: js_sys::Function = js_sys::Reflect::get(&global, &"setTimeout".into())
-        .ok()?
-        .dyn_into()
-        .ok()?;
-    set_timeout
-        .call2(&global, &abort.bind0(&controller), &JsValue::from(ms))
-        .ok()?;
-    Some(controller.signal())
+    let signal = controller.signal();
+    // The timer outlives this call on purpose: it fires once and then lets go of the controller.
+    gloo_timers::callback::Timeout::new(ms, move || controller.abort()).forget();
+    Some(signal)
 }
 
 /// Our signals only ever abort for the timeout: `TimeoutError` (`AbortSignal.timeout`) or
 /// `AbortError` (the fallback). Anything else is the network's fault.
 fn fetch_error(err: &JsValue) -> NetError {
-    let name = js_sys::Reflect::get(err, &"name".into())
-        .ok()
-        .and_then(|n| n.as_string());
-    match name.as_deref() {
+    match crate::js::string_member(err, "name").as_deref() {
         Some("TimeoutError" | "AbortError") => NetError::Timeout,
         _ => NetError::Network,
     }
-}
-
-/// Resolves after `ms` milliseconds (`setTimeout`, no closure kept alive by Rust).
-pub async fn sleep(ms: u32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let global = js_sys::global();
-        if let Ok(set_timeout) = js_sys::Reflect::get(&global, &"setTimeout".into()) {
-            let set_timeout: js_sys::Function = set_timeout.unchecked_into();
-            let _ = set_timeout.call2(&global, &resolve, &JsValue::from(ms));
-        }
-    });
-    let _ = JsFuture::from(promise).await;
 }

@@ -14,7 +14,8 @@ use vivus_consent::consent_mode::{self, ConsentModeConfig, Context};
 use vivus_consent::cookie_cleanup::{self, CleanupConfig};
 use vivus_consent::dom::form::{Backend, FormConfig, FormOptions, Forms, LocalFuture, Refusal};
 use vivus_consent::dom::gate::{Gates, ACTIVATED, PLACEHOLDER};
-use vivus_consent::tabs::{Stored, TabSync, Transport};
+use vivus_consent::controller::TabChoice;
+use vivus_consent::tabs::{TabMessage, TabSync, Transport};
 use vivus_consent_core::category::{Categories, Category};
 use vivus_consent_core::language::Language;
 use wasm_bindgen::closure::Closure;
@@ -442,21 +443,21 @@ async fn a_change_in_one_tab_reaches_the_others() {
     let b_seen = Rc::new(RefCell::new(Vec::new()));
     let a = {
         let a_seen = Rc::clone(&a_seen);
-        TabSync::start(&window(), keys.clone(), Rc::new(move |s: Option<Stored>| a_seen.borrow_mut().push(s)))
+        TabSync::start(&window(), keys.clone(), Rc::new(move |s: Option<TabMessage>| a_seen.borrow_mut().push(s)))
     };
     let b = {
         let b_seen = Rc::clone(&b_seen);
-        TabSync::start(&window(), keys, Rc::new(move |s: Option<Stored>| b_seen.borrow_mut().push(s)))
+        TabSync::start(&window(), keys, Rc::new(move |s: Option<TabMessage>| b_seen.borrow_mut().push(s)))
     };
     assert_eq!(a.transport(), Transport::BroadcastChannel);
-    let stored = Stored { token: Some("h.c.s".into()), pending: None };
+    let stored = TabMessage { token: Some("h.c.s".into()), choice: None };
     a.notify(&stored);
     assert!(until(|| b_seen.borrow().len() == 1).await);
     assert_eq!(b_seen.borrow()[0], Some(stored), "the values travel with the message");
     sleep(30).await;
     assert!(a_seen.borrow().is_empty(), "a tab does not hear itself");
     drop(b);
-    a.notify(&Stored::default());
+    a.notify(&TabMessage::default());
     sleep(50).await;
     assert_eq!(b_seen.borrow().len(), 1, "a dropped sync listens no more");
 }
@@ -469,7 +470,7 @@ fn the_storage_event_stands_in_for_broadcast_channel() {
         TabSync::start_storage_fallback(
             &window(),
             vec!["vivus_consent".into()],
-            Rc::new(move |stored: Option<Stored>| {
+            Rc::new(move |stored: Option<TabMessage>| {
                 assert!(stored.is_none(), "the fallback re-reads the storage");
                 seen.set(seen.get() + 1);
             }),
@@ -732,7 +733,6 @@ mod wired {
     use super::*;
     use vivus_consent::config::Config;
     use vivus_consent::controller::Status;
-    use vivus_consent::dom::form::RuntimeBackend;
     use vivus_consent::runtime::Runtime;
     use vivus_consent_core::consent::{ConsentId, SubjectId};
     use vivus_consent_core::policy;
@@ -809,7 +809,7 @@ mod wired {
         let seen = watch_submits("consent_token");
         root.query_selector("#apply").unwrap().unwrap().unchecked_into::<HtmlElement>().click();
         assert_eq!(*seen.submits.borrow(), [(Some("apply".to_owned()), Some(signed.clone()))]);
-        assert_eq!(RuntimeBackend(Rc::downgrade(&rt)).policy_token(), Some(signed));
+        assert_eq!(rt.policy_token(), Some(signed));
 
         // A rejection applies at once, before the (unreachable) service answers.
         rt.choose(Categories::new(), None, vivus_consent_core::consent::Source::Api).unwrap();
@@ -819,7 +819,7 @@ mod wired {
         let layer = js_sys::Array::from(&global("dataLayer"));
         let event = layer.get(layer.length() - 1);
         assert_eq!(js_sys::Array::from(&get(&event, "categories")).length(), 1);
-        assert_eq!(RuntimeBackend(Rc::downgrade(&rt)).policy_token(), None, "a pending choice has no token");
+        assert_eq!(rt.policy_token(), None, "a pending choice has no token");
 
         drop(connection);
         drop(seen);
@@ -888,24 +888,19 @@ mod wired {
         let _connection = vivus_consent::gates::connect(&rt).unwrap();
         assert_eq!(counter("__w2_a"), 0.0);
 
-        // "Another tab": a second runtime state made the choice; its request is what travels.
+        // "Another tab": a second runtime state made the choice; what it has in flight travels.
         // Anyone on the site can post that on the channel, so it grants nothing here (issue 15).
-        let request = r#"{"id":"BgYGBgYGBgYGBgYGBgYGBg","subject":"BQUFBQUFBQUFBQUFBQUFBQ",
-            "policy":{"version":"VERSION","digest":"DIGEST"},"language":"ru",
-            "categories":{"necessary":true,"analytics":true,"marketing":false},
-            "policyAccepted":false,"source":"banner","gpc":false}"#
-            .replace("VERSION", policy::CURRENT.id)
-            .replace("DIGEST", policy::CURRENT.digest);
+        let analytics: Categories = [Category::Analytics].into_iter().collect();
+        let choice = TabChoice { id: ConsentId::from_bytes([6; 16]), granted: analytics, policy_accepted: false };
         let other = TabSync::start(&window(), Vec::new(), Rc::new(|_| {}));
-        other.notify(&Stored { token: None, pending: Some(request) });
+        other.notify(&TabMessage { token: None, choice: Some(choice) });
         assert!(until(|| rt.status() == Status::Pending).await, "this tab waits for the other tab's choice");
         sleep(50).await;
         assert_eq!(counter("__w2_a"), 0.0, "the other tab's word grants nothing");
         assert!(!rt.granted().contains(Category::Analytics));
 
         // Then the other tab's token for that same choice: it verifies here, and grants.
-        let analytics: Categories = [Category::Analytics].into_iter().collect();
-        other.notify(&Stored { token: Some(token(analytics, false)), pending: None });
+        other.notify(&TabMessage { token: Some(token(analytics, false)), choice: None });
         assert!(until(|| rt.status() == Status::Recorded).await);
         assert!(until(|| counter("__w2_a") == 1.0).await, "the token's grant applies here");
         assert!(rt.granted().contains(Category::Analytics));

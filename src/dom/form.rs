@@ -31,11 +31,10 @@
 //! guarded forms with `requestSubmit()`.
 
 use std::cell::{Cell, RefCell};
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 
 use vivus_consent_core::language::Language;
+use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, HtmlElement, HtmlFormElement};
@@ -54,24 +53,11 @@ const DECLARATIVE: &str = "form[data-vivus-consent=\"policy\"]";
 
 pub use crate::config::FormConfig;
 
-/// Why no token came back from [`Backend::request_acceptance`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// The visitor closed the dialog without accepting the policy.
-    Declined,
-    /// The visitor accepted and closed the dialog before the service recorded it (it was
-    /// failing): the choice is kept, and the next submit opens the dialog ticked and sends it
-    /// again with the same consent id.
-    AcceptancePending,
-    /// The acceptance dialog cannot be shown (a build without the `ui` feature).
-    Unsupported,
-}
+pub use crate::seam::Refusal;
+pub use crate::task::LocalFuture;
 
-/// A boxed future that needs no `Send`, as everything in the browser.
-pub type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
-
-/// What guarded forms need from the SDK's consent state. [`RuntimeBackend`] implements it over
-/// the page's runtime; tests implement it with a fake.
+/// What guarded forms need from the SDK's consent state. The runtime implements it (`gates`);
+/// tests implement it with a fake.
 pub trait Backend {
     /// The interface language.
     fn language(&self) -> Language;
@@ -80,40 +66,6 @@ pub trait Backend {
     /// Asks for acceptance in the SDK's dialog and records it; resolves with the signed token
     /// once the service returned it and it verified.
     fn request_acceptance(&self) -> LocalFuture<Result<String, Refusal>>;
-}
-
-/// [`Backend`] over the page's [`Runtime`](crate::runtime::Runtime).
-#[derive(Debug, Clone)]
-pub struct RuntimeBackend(pub Weak<crate::runtime::Runtime>);
-
-impl Backend for RuntimeBackend {
-    fn language(&self) -> Language {
-        self.0.upgrade().map_or(Language::Ru, |rt| rt.language())
-    }
-
-    fn policy_token(&self) -> Option<String> {
-        let rt = self.0.upgrade()?;
-        let state = rt.snapshot();
-        let recorded = state.status() == crate::controller::Status::Recorded && state.policy_accepted();
-        if recorded {
-            state.token().map(str::to_owned)
-        } else {
-            None
-        }
-    }
-
-    fn request_acceptance(&self) -> LocalFuture<Result<String, Refusal>> {
-        let rt = self.0.upgrade();
-        Box::pin(async move {
-            let Some(rt) = rt else { return Err(Refusal::Unsupported) };
-            match rt.request_policy_acceptance().await {
-                Ok(token) => Ok(token),
-                Err(crate::error::SdkError::Unsupported(_)) => Err(Refusal::Unsupported),
-                Err(crate::error::SdkError::AcceptancePending) => Err(Refusal::AcceptancePending),
-                Err(_) => Err(Refusal::Declined),
-            }
-        })
-    }
 }
 
 /// The options of one guarded form.
@@ -138,8 +90,10 @@ fn kept(lang: Language) -> &'static str {
 /// Dropping it releases every form.
 pub struct Forms {
     inner: Rc<FormsInner>,
-    window: Option<web_sys::Window>,
-    submit: Closure<dyn FnMut(web_sys::Event)>,
+    /// On `window`, in the capture phase: it runs before any listener the page has on the
+    /// form or its ancestors, whenever they were added. Not passive: the whole point is
+    /// preventDefault.
+    _submit: Option<EventListener>,
     observer: Option<web_sys::MutationObserver>,
     _observed: Option<Closure<dyn FnMut(js_sys::Array)>>,
 }
@@ -171,19 +125,16 @@ impl Forms {
         // before any listener the page has on the form or its ancestors, whenever they were
         // added. Not passive: the whole point is preventDefault.
         let weak = Rc::downgrade(&inner);
-        let submit = Closure::new(move |event: web_sys::Event| {
-            if let Some(inner) = weak.upgrade() {
-                inner.on_submit(&event);
-            }
+        let submit = web_sys::window().map(|window| {
+            let options = EventListenerOptions { phase: EventListenerPhase::Capture, passive: false };
+            EventListener::new_with_options(&window, "submit", options, move |event| {
+                if let Some(inner) = weak.upgrade() {
+                    inner.on_submit(event);
+                }
+            })
         });
-        let window = web_sys::window();
-        if let Some(window) = &window {
-            // `true`: the capture phase. Browsers make only touch and wheel listeners passive
-            // by default, so preventDefault works here without an options object.
-            let _ = window.add_event_listener_with_callback_and_bool("submit", submit.as_ref().unchecked_ref(), true);
-        }
         if !inner.config.declarative {
-            return Forms { inner, window, submit, observer: None, _observed: None };
+            return Forms { inner, _submit: submit, observer: None, _observed: None };
         }
         inner.scan();
         let weak = Rc::downgrade(&inner);
@@ -199,7 +150,7 @@ impl Forms {
             init.set_subtree(true);
             let _ = observer.observe_with_options(document, &init);
         }
-        Forms { inner, window, submit, observer, _observed: Some(observed) }
+        Forms { inner, _submit: submit, observer, _observed: Some(observed) }
     }
 
     /// Guards `form` (the JS `guardForm(form, options)`); guarding it again replaces its
@@ -232,9 +183,6 @@ impl Drop for Forms {
     fn drop(&mut self) {
         if let Some(observer) = &self.observer {
             observer.disconnect();
-        }
-        if let Some(window) = &self.window {
-            let _ = window.remove_event_listener_with_callback_and_bool("submit", self.submit.as_ref().unchecked_ref(), true);
         }
         self.inner.guards.borrow_mut().clear();
     }
@@ -368,7 +316,7 @@ impl Shared {
         // A synthetic `new Event('submit')` has no `submitter`: the getter then gives None.
         let submitter = event.unchecked_ref::<web_sys::SubmitEvent>().submitter();
         let this = Rc::clone(this);
-        wasm_bindgen_futures::spawn_local(async move {
+        crate::task::spawn(async move {
             this.flow(submitter).await;
             this.waiting.set(false);
         });
@@ -386,7 +334,7 @@ impl Shared {
             Err(refusal) => {
                 let text = match refusal {
                     Refusal::AcceptancePending => kept(lang),
-                    Refusal::Declined | Refusal::Unsupported => i18n::text(lang).acceptance_required,
+                    Refusal::Declined | Refusal::Unsupported => i18n::messages(lang).acceptance_required,
                 };
                 self.show_notice(text);
                 if let Some(button) = submitter.filter(|b| b.is_connected()) {
@@ -466,9 +414,10 @@ mod tests {
         let config = FormConfig::default();
         assert_eq!(config.token_field, "consent_token");
         assert!(config.declarative);
-        assert!(config.validate().is_ok());
-        let config = FormConfig { token_field: " ".into(), ..FormConfig::default() };
-        assert!(config.validate().unwrap_err().starts_with("forms.tokenField: must be"));
+        // The config reader checks the field name (it holds every member's rules).
+        assert!(crate::config::Config::from_json(r#"{"forms":{}}"#).is_ok());
+        let err = crate::config::Config::from_json(r#"{"forms":{"tokenField":" "}}"#).unwrap_err().to_string();
+        assert!(err.contains("forms.tokenField: must be"), "{err}");
     }
 
     #[test]

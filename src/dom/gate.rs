@@ -52,8 +52,11 @@
 //! [`Gates::apply`]; the controller decides which set that is by these rules.
 
 use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
+use gloo_events::EventListener;
+#[cfg(feature = "runtime")]
+use gloo_events::EventListenerOptions;
 use js_sys::Reflect;
 use vivus_consent_core::category::{Categories, Category};
 use vivus_consent_core::language::Language;
@@ -220,7 +223,6 @@ button:focus-visible{outline:3px solid var(--vivus-focus,#1a73e8);outline-offset
 /// [`Gates::apply`] with the new set.
 pub type AllowHook = Box<dyn Fn(Category)>;
 
-type EventClosure = Closure<dyn FnMut(web_sys::Event)>;
 
 struct State {
     granted: Categories,
@@ -243,15 +245,14 @@ struct Inner {
     waiting: Cell<bool>,
     /// The queue is being worked through (an inline script may re-enter the gates).
     pumping: Cell<bool>,
-    /// Called on load or error of the script waited for; one closure for all of them.
-    script_done: RefCell<Option<EventClosure>>,
-    /// The script waited for, so its handlers can be removed.
-    waited: RefCell<Option<Element>>,
+    /// The load and error listeners of the script waited for; dropping them unhooks it.
+    waited: RefCell<Option<[EventListener; 2]>>,
     /// The Trusted Types policy for activated scripts, made on first use (`Some(None)`: none).
     trusted: RefCell<Option<Option<ScriptPolicy>>>,
     /// The shadow roots of the placeholders this page's gates drew: only a click inside one
     /// of them loads or allows anything, never one on markup the page made look alike.
     ours: js_sys::WeakSet,
+    this: Weak<Inner>,
 }
 
 /// The gates of one page: build with [`Gates::install`], feed with [`Gates::apply`].
@@ -260,7 +261,7 @@ pub struct Gates {
     inner: Rc<Inner>,
     observer: Option<web_sys::MutationObserver>,
     _observed: Closure<dyn FnMut(js_sys::Array)>,
-    click: Closure<dyn FnMut(web_sys::Event)>,
+    _click: Option<EventListener>,
 }
 
 impl core::fmt::Debug for Gates {
@@ -278,7 +279,7 @@ impl Gates {
     /// Starts watching `document` for gated elements added later and for placeholder clicks.
     /// Nothing runs until the first [`Gates::apply`].
     pub fn install(document: &Document, lang: Language, on_allow: AllowHook) -> Gates {
-        let inner = Rc::new(Inner {
+        let inner = Rc::new_cyclic(|this| Inner {
             document: document.clone(),
             sheet: RefCell::new(None),
             state: RefCell::new(State {
@@ -291,21 +292,11 @@ impl Gates {
             on_allow,
             waiting: Cell::new(false),
             pumping: Cell::new(false),
-            script_done: RefCell::new(None),
             waited: RefCell::new(None),
             trusted: RefCell::new(None),
             ours: js_sys::WeakSet::new(),
+            this: this.clone(),
         });
-
-        let weak = Rc::downgrade(&inner);
-        let done = Closure::new(move |_event: web_sys::Event| {
-            if let Some(inner) = weak.upgrade() {
-                inner.unhook_waited();
-                inner.waiting.set(false);
-                inner.pump();
-            }
-        });
-        *inner.script_done.borrow_mut() = Some(done);
 
         let weak = Rc::downgrade(&inner);
         // Any batch of added nodes triggers a re-scan: two selector queries cost less than
@@ -323,15 +314,38 @@ impl Gates {
             let _ = observer.observe_with_options(document, &init);
         }
 
-        let weak = Rc::downgrade(&inner);
-        let click = Closure::new(move |event: web_sys::Event| {
-            if let Some(inner) = weak.upgrade() {
-                inner.placeholder_click(&event);
-            }
-        });
-        let _ = document.add_event_listener_with_callback("click", click.as_ref().unchecked_ref());
+        // Not passive: a click the gates handle is marked (preventDefault) so a second copy
+        // of the SDK on the page leaves it alone.
+        #[cfg(feature = "runtime")]
+        let click = {
+            let weak = Rc::downgrade(&inner);
+            Some(EventListener::new_with_options(
+                document,
+                "click",
+                EventListenerOptions::enable_prevent_default(),
+                move |event| {
+                    if let Some(inner) = weak.upgrade() {
+                        inner.placeholder_click(event);
+                    }
+                },
+            ))
+        };
+        // The returning visitor's stage draws no placeholders: the runtime, which takes over
+        // right after it, does.
+        #[cfg(not(feature = "runtime"))]
+        let click = None;
 
-        Gates { inner, observer, _observed: observed, click }
+        Gates { inner, observer, _observed: observed, _click: click }
+    }
+
+    /// Uses the Trusted Types policy another stage made (see `trusted_types::ScriptPolicy::adopt`).
+    pub fn adopt_policy(&self, policy: JsValue) {
+        *self.inner.trusted.borrow_mut() = Some(ScriptPolicy::adopt(policy));
+    }
+
+    /// The Trusted Types policy these gates made, if they made one, for the stage that takes over.
+    pub fn policy(&self) -> Option<JsValue> {
+        self.inner.trusted.borrow().as_ref()?.as_ref().map(|p| p.object().clone())
     }
 
     /// Applies the granted set: activates every gated element whose requirement now holds,
@@ -365,6 +379,7 @@ impl Gates {
     }
 
     /// Switches the placeholders to another language.
+    #[cfg(feature = "runtime")]
     pub fn set_language(&self, lang: Language) {
         self.inner.state.borrow_mut().lang = lang;
         let Ok(hosts) = self.inner.document.query_selector_all("[data-vivus-placeholder]") else { return };
@@ -395,22 +410,15 @@ impl Drop for Gates {
         if let Some(observer) = &self.observer {
             observer.disconnect();
         }
-        let _ = self
-            .inner
-            .document
-            .remove_event_listener_with_callback("click", self.click.as_ref().unchecked_ref());
     }
 }
 
 impl Inner {
     /// Removes the load/error listeners of the script waited for, if any.
     fn unhook_waited(&self) {
-        let Some(script) = self.waited.borrow_mut().take() else { return };
-        if let Some(done) = self.script_done.borrow().as_ref() {
-            for kind in ["load", "error"] {
-                let _ = script.remove_event_listener_with_callback(kind, done.as_ref().unchecked_ref());
-            }
-        }
+        // Dropped after the borrow ends: a listener may be the one running.
+        let waited = self.waited.borrow_mut().take();
+        drop(waited);
     }
 
     /// Walks the page's gated elements. `previous` is the set granted before this change, if
@@ -550,17 +558,24 @@ impl Inner {
         }
         drop(trusted);
         let wait = external && !is_async;
-        if wait {
-            // Listen before insertion: a cached script may load very fast.
-            if let Some(done) = self.script_done.borrow().as_ref() {
-                for kind in ["load", "error"] {
-                    let _ = copy.add_event_listener_with_callback(kind, done.as_ref().unchecked_ref());
-                }
-            }
-        }
+        // Listen before insertion: a cached script may load very fast.
+        let listeners = wait.then(|| {
+            ["load", "error"].map(|kind| {
+                let weak = self.this.clone();
+                EventListener::once(&copy, kind, move |_| {
+                    if let Some(inner) = weak.upgrade() {
+                        crate::task::spawn(async move {
+                            inner.unhook_waited();
+                            inner.waiting.set(false);
+                            inner.pump();
+                        });
+                    }
+                })
+            })
+        });
         if script.replace_with_with_node_1(&copy).is_ok() && wait {
             self.waiting.set(true);
-            *self.waited.borrow_mut() = Some(copy);
+            *self.waited.borrow_mut() = listeners;
         }
     }
 
@@ -603,6 +618,10 @@ impl Inner {
         self.show_placeholder(element);
     }
 
+    #[cfg(not(feature = "runtime"))]
+    fn show_placeholder(&self, _element: &Element) {}
+
+    #[cfg(feature = "runtime")]
     fn show_placeholder(&self, element: &Element) {
         if !wants_placeholder(element) {
             return;
@@ -633,6 +652,7 @@ impl Inner {
     }
 
     /// Fills (or refills, on a language change) a placeholder's shadow root.
+    #[cfg(feature = "runtime")]
     fn render_placeholder(&self, host: &Element, element: &Element) {
         let Some(root) = host.shadow_root() else { return };
         let Some(category) = requirement(element).map(Requirement::category) else { return };
@@ -676,6 +696,7 @@ impl Inner {
         let _ = build();
     }
 
+    #[cfg(feature = "runtime")]
     fn placeholder_click(&self, event: &web_sys::Event) {
         if event.default_prevented() {
             // Another copy of the SDK on this page handled it.
@@ -735,6 +756,7 @@ impl Inner {
     }
 }
 
+#[cfg(feature = "runtime")]
 fn placeholder_sheet() -> Option<web_sys::CssStyleSheet> {
     let sheet = web_sys::CssStyleSheet::new().ok()?;
     sheet.replace_sync(PLACEHOLDER_CSS).ok()?;

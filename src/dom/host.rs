@@ -16,9 +16,6 @@ use super::{attr, button, child};
 /// host, as the embed placeholders read them), else the light or dark default (pkg/README.md,
 /// "Theming"). Said here rather than in the sheet, whose text ships in the wasm.
 pub(crate) const BANNER_CSS: &str = include_str!("banner.css");
-/// The SDK's sheet: the banner's rules, then the dialogs'.
-#[cfg(feature = "ui")]
-pub(crate) const CSS: &str = concat!(include_str!("banner.css"), include_str!("dialogs.css"));
 
 /// The host element with its open shadow root and `css` adopted, not yet in the page. The
 /// SDK and the first-paint build both make their host here, so the two are the same.

@@ -1,82 +1,27 @@
-//! The widget's DOM: one `<vivus-consent>` host with an open shadow root holding the banner
-//! and a stack of modal dialogs (settings, policy viewer, policy acceptance).
+//! The DOM pieces the builds share: the gates of the page's tags and embeds ([`gate`]) and
+//! guarded forms ([`form`]) (the runtime's); the banner's drawing ([`banner::draw`]) and the
+//! host element ([`host`]) (the first stage's and the widget's, so both draw the same DOM);
+//! and the element helpers below.
 //!
-//! All text goes in through `textContent` and text nodes, never markup. Event listeners are
-//! RAII values that remove themselves when the view that owns them is dropped, and views
-//! remove their elements on drop, so re-rendering is "build the new view, drop the old".
+//! All text goes in through `textContent` and text nodes, never markup.
 
 #![cfg_attr(not(feature = "ui"), allow(dead_code))]
-//!
-//! The banner's drawing ([`banner::draw`]) and the host ([`host`]) are shared with the
-//! first-paint build (feature `boot`); everything that needs the runtime is the SDK's.
 
-#[cfg(feature = "ui")]
-pub(crate) mod acceptance;
 #[cfg(any(feature = "ui", feature = "boot"))]
 pub(crate) mod banner;
-#[cfg(feature = "sdk")]
+#[cfg(feature = "runtime")]
 pub mod form;
-#[cfg(feature = "sdk")]
+#[cfg(any(feature = "runtime", feature = "returning"))]
 pub mod gate;
 #[cfg(any(feature = "ui", feature = "boot"))]
 mod host;
-#[cfg(feature = "ui")]
-pub(crate) mod modal;
-#[cfg(feature = "ui")]
-pub(crate) mod policy_viewer;
-#[cfg(feature = "ui")]
-pub(crate) mod preferences;
-#[cfg(feature = "sdk")]
+#[cfg(any(feature = "runtime", feature = "returning"))]
 pub(crate) mod trusted_types;
-#[cfg(feature = "ui")]
-mod widget;
 #[cfg(any(feature = "ui", feature = "boot"))]
 pub(crate) use host::*;
-#[cfg(feature = "ui")]
-pub(crate) use widget::*;
-
-#[cfg(feature = "sdk")]
-use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use web_sys::{Document, Element, EventTarget};
-
-#[cfg(feature = "sdk")]
-use crate::runtime::Runtime;
-
-/// An event listener that removes itself on drop (gloo-events style): no `Closure::forget`.
-pub(crate) struct Listener {
-    target: EventTarget,
-    kind: &'static str,
-    closure: Closure<dyn FnMut(web_sys::Event)>,
-}
-
-impl Listener {
-    pub(crate) fn new(target: &EventTarget, kind: &'static str, f: impl FnMut(web_sys::Event) + 'static) -> Self {
-        let closure = Closure::<dyn FnMut(web_sys::Event)>::new(f);
-        let _ = target.add_event_listener_with_callback(kind, closure.as_ref().unchecked_ref());
-        Listener { target: target.clone(), kind, closure }
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        let _ = self.target.remove_event_listener_with_callback(self.kind, self.closure.as_ref().unchecked_ref());
-    }
-}
-
-/// A rendered piece of UI: its root element and listeners. Dropping it removes both.
-pub(crate) struct View {
-    pub(crate) el: Element,
-    pub(crate) listeners: Vec<Listener>,
-}
-
-impl Drop for View {
-    fn drop(&mut self) {
-        self.el.remove();
-    }
-}
+use web_sys::{Document, Element};
 
 /// Element helpers. Creating elements with fixed, valid names and appending them to
 /// elements we created cannot throw, so these treat failures as invariants.
@@ -123,20 +68,4 @@ pub(crate) fn button(parent: &Element, class: &str, text: &str, hook: &str) -> E
     attr(&b, "type", "button");
     attr(&b, "data-vc", hook);
     b
-}
-
-#[cfg(feature = "sdk")]
-/// Runs `action` on click, after the handler returns: the action may re-render and drop the
-/// listener that is running.
-pub(crate) fn on_click(rt: &Runtime, target: &Element, action: impl Fn(&Runtime) + 'static) -> Listener {
-    let weak = rt.weak();
-    let action = Rc::new(action);
-    Listener::new(target, "click", move |_| {
-        let (weak, action) = (weak.clone(), action.clone());
-        wasm_bindgen_futures::spawn_local(async move {
-            if let Some(rt) = weak.upgrade() {
-                action(&rt);
-            }
-        });
-    })
 }

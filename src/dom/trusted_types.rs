@@ -25,7 +25,9 @@ pub(crate) struct ScriptPolicy {
     policy: JsValue,
     create_script: Function,
     create_script_url: Function,
-    _pass: Closure<dyn Fn(JsValue) -> JsValue>,
+    /// The pass-through function, while this stage owns the policy (`None` when adopted from
+    /// the stage that made it, which keeps its own alive).
+    _pass: Option<Closure<dyn Fn(JsValue) -> JsValue>>,
 }
 
 impl ScriptPolicy {
@@ -54,18 +56,29 @@ impl ScriptPolicy {
                 return None;
             }
         };
+        let mut made = Self::adopt(policy)?;
+        made._pass = Some(pass);
+        Some(made)
+    }
+
+    /// The policy another stage of the SDK made (the returning visitor's stage activates the
+    /// first scripts; a site's `trusted-types vivus-consent` allows the name only once). The
+    /// object travels from stage to stage through the SDK's own entry, never through a global.
+    pub(crate) fn adopt(policy: JsValue) -> Option<ScriptPolicy> {
         let method = |name: &str| -> Option<Function> {
-            Reflect::get(&policy, &JsValue::from_str(name))
-                .ok()?
-                .dyn_into()
-                .ok()
+            Reflect::get(&policy, &JsValue::from_str(name)).ok()?.dyn_into().ok()
         };
         Some(ScriptPolicy {
             create_script: method("createScript")?,
             create_script_url: method("createScriptURL")?,
             policy,
-            _pass: pass,
+            _pass: None,
         })
+    }
+
+    /// The policy object, for the stage that takes over.
+    pub(crate) fn object(&self) -> &JsValue {
+        &self.policy
     }
 
     /// `text` as a `TrustedScript`.

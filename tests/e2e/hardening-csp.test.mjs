@@ -6,20 +6,9 @@
 
 import assert from 'node:assert/strict';
 import {
-  e2e, ENGINES, Service, UI, TEXT, APPLICANT, consentReady, eventually, fillApplication, seeVideo, tagRuns, watchApplications,
+  e2e, ENGINES, Service, UI, TEXT, APPLICANT, STRICT_CSP, consentReady, eventually, fillApplication, seeVideo, tagRuns, watchApplications,
 } from './support.mjs';
 
-/** The policy docs/security.md recommends, with the demo's own Trusted Types policy (metrika). */
-export const STRICT_CSP = [
-  "script-src 'self' 'wasm-unsafe-eval' 'nonce-{nonce}'",
-  "style-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'self'",
-  "require-trusted-types-for 'script'",
-  'trusted-types vivus-consent metrika',
-  'report-uri /csp-reports',
-].join('; ');
 
 const h = e2e({ engines: ENGINES, args: ['--content-security-policy', STRICT_CSP, '--csp-report-collector'] });
 

@@ -43,7 +43,7 @@ if (!ENGINES.includes(ENGINE)) throw new Error(`E2E_ENGINE=${ENGINE}: one of ${E
 export const SCREENSHOTS = path.join(ROOT, 'docs', 'screenshots');
 export const OUT = path.join(ROOT, 'tests', 'e2e', 'out');
 /** What a page loads from pkg/: without them the SDK journeys cannot run. */
-export const SDK_FILES = ['vivus-consent.js', 'vivus_consent_boot.js', 'vivus_consent_boot_bg.wasm', 'vivus_consent.js', 'vivus_consent_bg.wasm', 'consent-mode.js'];
+export const SDK_FILES = ['vivus-consent.js', 'vivus_consent_boot.js', 'vivus_consent_boot_bg.wasm', 'vivus_consent.js', 'vivus_consent_bg.wasm', 'vivus_consent_ui.js', 'vivus_consent_ui_bg.wasm', 'vivus_consent_returning.js', 'vivus_consent_returning_bg.wasm', 'consent-mode.js'];
 const AXE_SOURCE = path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
 
 /**
@@ -61,6 +61,18 @@ export const VIEWPORTS = {
 /** Cookies the stand-in tags set and the SDK must delete on reject and withdrawal. */
 export const TAG_COOKIES = ['_ga', '_gid', '_gcl_au', '_fbp', '_ym_uid', '_ym_d'];
 export const TAG_COOKIE = /^(_ga|_gid|_gcl_|_fbp|_ym_)/;
+
+/** The policy docs/security.md recommends, with the demo's own Trusted Types policy (metrika). */
+export const STRICT_CSP = [
+  "script-src 'self' 'wasm-unsafe-eval' 'nonce-{nonce}'",
+  "style-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'self'",
+  "require-trusted-types-for 'script'",
+  'trusted-types vivus-consent metrika',
+  'report-uri /csp-reports',
+].join('; ');
 
 // ---- the service -------------------------------------------------------------
 

@@ -30,9 +30,11 @@ const APP_LOCKED = path.join(ROOT, 'tests', 'package', 'app');
 const TSC = path.join(ROOT, 'node_modules', '.bin', 'tsc');
 /** Exactly what the tarball must hold (package.json `files`, plus what npm always adds). */
 const SHIPPED = ['LICENSE-APACHE', 'LICENSE-MIT', 'README.md', 'consent-mode.js', 'index.d.ts', 'package.json', 'vivus-consent.js',
-  'vivus_consent.js', 'vivus_consent_bg.wasm', 'vivus_consent_boot.js', 'vivus_consent_boot_bg.wasm'];
-/** The two wasm modules (the first-paint stage, the SDK), as a bundler names their assets. */
-const WASM = ['vivus_consent_boot_bg', 'vivus_consent_bg'];
+  'vivus_consent.js', 'vivus_consent_bg.wasm', 'vivus_consent_boot.js', 'vivus_consent_boot_bg.wasm',
+  'vivus_consent_ui.js', 'vivus_consent_ui_bg.wasm', 'vivus_consent_returning.js', 'vivus_consent_returning_bg.wasm'];
+/** The four wasm modules (the first-paint stage, the runtime, the interactive stage, the
+ * returning visitor's stage), as a bundler names their assets. */
+const WASM = ['vivus_consent_boot_bg', 'vivus_consent_bg', 'vivus_consent_ui_bg', 'vivus_consent_returning_bg'];
 /** The emitted asset of `name` (one of WASM) among `files`. */
 const assetOf = (files, name) => files.find((f) => f.endsWith('.wasm') && (f.startsWith(`${name}-`) || f.startsWith(`${name}.`)));
 
@@ -275,7 +277,7 @@ async function acceptAndVerify(page) {
 
 before(async () => {
   const missing = ['vivus-consent.js', 'vivus_consent_boot.js', 'vivus_consent_boot_bg.wasm', 'vivus_consent.js', 'vivus_consent_bg.wasm',
-    'index.d.ts', 'package.json', 'README.md']
+    'vivus_consent_ui.js', 'vivus_consent_ui_bg.wasm', 'vivus_consent_returning.js', 'vivus_consent_returning_bg.wasm', 'index.d.ts', 'package.json', 'README.md']
     .filter((f) => !fs.existsSync(path.join(PKG, f)));
   if (missing.length) throw new Error(`pkg/ is not built (missing ${missing.join(', ')}): run make pkg first (make test does)`);
 
@@ -344,11 +346,11 @@ test('importing the installed package on the server (SSR) neither throws nor tou
   assert.deepEqual(Object.keys(globalThis).sort(), before, 'no global set outside a browser');
 });
 
-test('vite build emits the two wasm modules as assets; vite preview serves them; accepting records consent and has(marketing) flips', async (t) => {
+test('vite build emits the four wasm modules as assets; vite preview serves them; accepting records consent and has(marketing) flips', async (t) => {
   const built = await sh(process.execPath, [path.join(s.app, 'node_modules', 'vite', 'bin', 'vite.js'), 'build'], { cwd: s.app });
   const assets = fs.readdirSync(path.join(s.app, 'dist', 'assets'));
   const wasm = WASM.map((name) => assetOf(assets, name));
-  assert.equal(assets.filter((f) => f.endsWith('.wasm')).length, 2, `two wasm assets in dist/assets: ${assets.join(', ')}`);
+  assert.equal(assets.filter((f) => f.endsWith('.wasm')).length, 4, `four wasm assets in dist/assets: ${assets.join(', ')}`);
   const js = assets.filter((f) => f.endsWith('.js')).map((f) => fs.readFileSync(path.join(s.app, 'dist', 'assets', f), 'utf8')).join('\n');
   for (const [i, name] of WASM.entries()) {
     assert.ok(wasm[i], `${name} emitted: ${assets.join(', ')}`);
@@ -364,14 +366,18 @@ test('vite build emits the two wasm modules as assets; vite preview serves them;
   const page = await openPage(preview.origin + '/');
   await acceptAndVerify(page);
   assert.deepEqual(page.wasm.map(({ url, status, type }) => [new URL(url).pathname, status, type]),
-    wasm.map((f) => [`/assets/${f}`, 200, 'application/wasm']), 'the first stage, then the SDK');
+    wasm.slice(0, 3).map((f) => [`/assets/${f}`, 200, 'application/wasm']), 'the first stage, then the runtime and the interactive stage');
 
-  // A returning visitor: no banner, the token verified with the key set fetched through the proxy.
+  // A returning visitor: no banner, the token verified with the key set fetched through the proxy;
+  // the returning visitor's stage first, then the runtime.
+  page.wasm.length = 0;
   await page.reload();
   await page.waitForFunction(() => document.documentElement.dataset.consent === 'ready');
   assert.equal(await page.evaluate(() => window.consent.has('marketing')), true, 'the choice survives a reload');
   assert.equal(await page.evaluate(() => window.consent.state().status), 'recorded');
   assert.equal(await UI.banner(page).count(), 0, 'no banner for a returning visitor');
+  assert.deepEqual(page.wasm.map(({ url }) => new URL(url).pathname), [`/assets/${wasm[3]}`, `/assets/${wasm[1]}`],
+    'a returning visitor: the returning stage, then the runtime');
 
   // The policy viewer fetches the text from policyUrl (the service's /v1/policy/).
   await page.evaluate(() => window.consent.showPolicy());
@@ -406,7 +412,7 @@ test('vite dev serves the package without plugins (the wasm through new URL(...,
   const dev = await startVite([], port, { VITE_CONSENT_SERVICE: s.service.origin });
   const page = await openPage(dev.origin + '/');
   await acceptAndVerify(page);
-  assert.equal(page.wasm.length, 2, JSON.stringify(page.wasm));
+  assert.equal(page.wasm.length, 3, JSON.stringify(page.wasm));
   for (const w of page.wasm) {
     assert.equal(w.status, 200);
     assert.equal(w.type, 'application/wasm', 'the dev server sends application/wasm (streaming compile)');
@@ -422,7 +428,7 @@ test('webpack 5 bundles the package with no loader or plugin (the wasm as an ass
   const built = await sh(process.execPath, ['build-webpack.js'], { cwd: s.app });
   const out = path.join(s.app, 'dist-webpack');
   const wasm = fs.readdirSync(out).filter((f) => f.endsWith('.wasm'));
-  assert.equal(wasm.length, 2, `two wasm assets: ${built.stdout}`);
+  assert.equal(wasm.length, 4, `four wasm assets: ${built.stdout}`);
   // The SDK's glue is a dynamic import: its own chunk, beside main.js.
   const js = fs.readdirSync(out).filter((f) => f.endsWith('.js')).map((f) => fs.readFileSync(path.join(out, f), 'utf8')).join('\n');
   for (const f of wasm) assert.ok(js.includes(f), `the bundle refers to the emitted ${f}`);
@@ -432,8 +438,13 @@ test('webpack 5 bundles the package with no loader or plugin (the wasm as an ass
   const preview = await startVite(['preview', '--outDir', 'dist-webpack'], await freePort(), { CONSENT_SERVICE_TARGET: s.service.origin });
   const page = await openPage(preview.origin + '/');
   await acceptAndVerify(page);
+  // A first visit loads every stage but the returning visitor's (webpack names the assets by
+  // hash: that one is known by its size).
+  const returningSize = s.pack.files.find((f) => f.path === 'vivus_consent_returning_bg.wasm').size;
+  const firstVisit = wasm.filter((f) => fs.statSync(path.join(out, f)).size !== returningSize);
+  assert.equal(firstVisit.length, 3);
   assert.deepEqual(page.wasm.map(({ url, status, type }) => [new URL(url).pathname, status, type]).sort(),
-    wasm.map((f) => [`/${f}`, 200, 'application/wasm']).sort());
+    firstVisit.map((f) => [`/${f}`, 200, 'application/wasm']).sort());
   assert.deepEqual(page.errors, [], 'no errors on the page');
   await page.context().close();
 });

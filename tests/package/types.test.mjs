@@ -35,9 +35,11 @@ test('a consumer using the whole API type-checks (tsc --noEmit tests/package/typ
 
 test('the config types declare exactly the members src/config.rs accepts', () => {
   const rust = read('src/config.rs');
-  // Every `object(value, path, &["a", "b", …])` lists the members accepted at one level.
-  const accepted = new Set([...rust.matchAll(/object\(\s*\w+,\s*[^,]+,\s*&\[([^\]]*)\]/g)]
-    .flatMap((m) => [...m[1].matchAll(/"(\w+)"/g)].map((n) => n[1])));
+  // Every `Object::new(value, path, &["a", "b", …])` lists the members accepted at one level,
+  // and CONFIG_MEMBERS the top level's.
+  const levels = [...rust.matchAll(/Object::new\(\s*\w+,\s*[^,]+,\s*&\[([^\]]*)\]/g)].map((m) => m[1]);
+  levels.push(/const CONFIG_MEMBERS: &\[&str\] = &\[([^\]]*)\]/.exec(rust)?.[1] ?? '');
+  const accepted = new Set(levels.flatMap((list) => [...list.matchAll(/"(\w+)"/g)].map((n) => n[1])));
   assert.ok(accepted.has('endpoint') && accepted.has('autoShow'), `read the member lists of src/config.rs: ${[...accepted]}`);
   const interfaces = ['Config', 'CookieConfig', 'UiConfig', 'NetConfig', 'ConsentModeConfig', 'CleanupConfig',
     'FormsConfig', 'CategoryServices', 'Service', 'Jwks'];
@@ -66,7 +68,8 @@ test('the error codes declared are the codes the SDK can produce', () => {
   const produced = new Set([
     ...[...read('src/error.rs').matchAll(/=> "([a-z_]+)"/g)].map((m) => m[1]),
     ...[...read('crates/core/src/token.rs').matchAll(/TokenError::\w+(?:\(_\))? => "([a-z_]+)"/g)].map((m) => m[1]),
-    ...[...read('src/runtime.rs').matchAll(/Msg::Failed \{\s*id,\s*code: "([a-z_]+)"/g)].map((m) => m[1]),
+    ...[...read('src/runtime/mod.rs').matchAll(/Msg::Failed \{\s*id,\s*code: "([a-z_]+)"/g)].map((m) => m[1]),
+    ...[...read('src/runtime/mod.rs').matchAll(/Event::Error \{\s*code: "([a-z_]+)"/g)].map((m) => m[1]),
   ]);
   assert.ok(produced.has('declined') && produced.has('expired') && produced.has('invalid_token'), [...produced].join());
   const start = DTS.indexOf('export type NetErrorCode');

@@ -53,9 +53,17 @@ impl Category {
         !matches!(self, Category::Necessary)
     }
 
-    /// A short title for a switch or a heading.
+    /// A short title for a switch or a heading. Kept apart from the longer texts, so a
+    /// build that shows only titles (the runtime's placeholders) links only them.
     pub const fn title(self, lang: Language) -> &'static str {
-        self.texts(lang).title
+        match (self, lang) {
+            (Category::Necessary, Language::Ru) => NECESSARY_RU_TITLE,
+            (Category::Necessary, Language::Kk) => NECESSARY_KK_TITLE,
+            (Category::Analytics, Language::Ru) => ANALYTICS_RU_TITLE,
+            (Category::Analytics, Language::Kk) => ANALYTICS_KK_TITLE,
+            (Category::Marketing, Language::Ru) => MARKETING_RU_TITLE,
+            (Category::Marketing, Language::Kk) => MARKETING_KK_TITLE,
+        }
     }
 
     /// One sentence, written for people, on what the category is for.
@@ -86,13 +94,22 @@ impl Category {
 }
 
 struct Texts {
+    // Read only in tests: `title` has its own table (see [`Category::title`]).
+    #[allow(dead_code)]
     title: &'static str,
     description: &'static str,
     purposes: &'static [&'static str],
 }
 
+const NECESSARY_RU_TITLE: &str = "Необходимые";
+const NECESSARY_KK_TITLE: &str = "Қажетті";
+const ANALYTICS_RU_TITLE: &str = "Аналитические";
+const ANALYTICS_KK_TITLE: &str = "Аналитикалық";
+const MARKETING_RU_TITLE: &str = "Маркетинговые";
+const MARKETING_KK_TITLE: &str = "Маркетингтік";
+
 const NECESSARY_RU: Texts = Texts {
-    title: "Необходимые",
+    title: NECESSARY_RU_TITLE,
     description: "Нужны для работы сайта, входа в Личный кабинет, оформления договора микрокредита \
                   и защиты ваших данных, поэтому их нельзя отключить.",
     purposes: &[
@@ -105,7 +122,7 @@ const NECESSARY_RU: Texts = Texts {
 };
 
 const NECESSARY_KK: Texts = Texts {
-    title: "Қажетті",
+    title: NECESSARY_KK_TITLE,
     description: "Сайттың жұмысы, Жеке кабинетке кіру, шағын кредит шартын ресімдеу және деректеріңізді \
                   қорғау үшін қажет, сондықтан оларды өшіру мүмкін емес.",
     purposes: &[
@@ -118,7 +135,7 @@ const NECESSARY_KK: Texts = Texts {
 };
 
 const ANALYTICS_RU: Texts = Texts {
-    title: "Аналитические",
+    title: ANALYTICS_RU_TITLE,
     description:
         "Помогают понять, как посетители пользуются сайтом, чтобы мы могли улучшать качество \
                   наших услуг.",
@@ -129,7 +146,7 @@ const ANALYTICS_RU: Texts = Texts {
 };
 
 const ANALYTICS_KK: Texts = Texts {
-    title: "Аналитикалық",
+    title: ANALYTICS_KK_TITLE,
     description: "Келушілердің сайтты қалай пайдаланатынын түсінуге көмектеседі, осылайша біз \
                   қызметтеріміздің сапасын жақсарта аламыз.",
     purposes: &[
@@ -139,7 +156,7 @@ const ANALYTICS_KK: Texts = Texts {
 };
 
 const MARKETING_RU: Texts = Texts {
-    title: "Маркетинговые",
+    title: MARKETING_RU_TITLE,
     description: "Позволяют показывать вам рекламу и предложения МФО и третьих лиц, подобранные \
                   с учётом ваших интересов.",
     purposes: &[
@@ -150,7 +167,7 @@ const MARKETING_RU: Texts = Texts {
 };
 
 const MARKETING_KK: Texts = Texts {
-    title: "Маркетингтік",
+    title: MARKETING_KK_TITLE,
     description: "Сізге қызығушылықтарыңызды ескере отырып іріктелген ШҚҰ мен үшінші тұлғалардың \
                   жарнамасы мен ұсыныстарын көрсетуге мүмкіндік береді.",
     purposes: &[
@@ -211,6 +228,18 @@ impl Categories {
         Categories(
             Category::Necessary.bit() | Category::Analytics.bit() | Category::Marketing.bit(),
         )
+    }
+
+    /// The set as bits (bit `n` for the `n`-th of [`Category::ALL`]): a compact form for
+    /// handing the set between the SDK's wasm modules.
+    pub const fn bits(self) -> u8 {
+        self.0
+    }
+
+    /// The set of `bits` (see [`Categories::bits`]); unknown bits are ignored and necessary
+    /// is always in it.
+    pub const fn from_bits(bits: u8) -> Self {
+        Categories((bits & Categories::all().0) | Category::Necessary.bit())
     }
 
     /// Adds a category; `true` if it was not there yet.

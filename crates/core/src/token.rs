@@ -267,7 +267,9 @@ fn split(token: &str) -> Result<Segments<'_>, TokenError> {
     })
 }
 
-fn parse_header(encoded: &str) -> Result<Header, TokenError> {
+/// `typ`: `None` for a consent token (`typ` absent or `JWT`), `Some(t)` for another kind of
+/// JWS, which must name exactly that type.
+fn parse_header(encoded: &str, typ: Option<&str>) -> Result<Header, TokenError> {
     let bytes =
         base64url::decode(encoded).map_err(|_| TokenError::Malformed("header is not base64url"))?;
     let header = Header::from_json(&bytes).ok_or(TokenError::Malformed(
@@ -280,12 +282,25 @@ fn parse_header(encoded: &str) -> Result<Header, TokenError> {
         return Err(TokenError::Malformed("header has critical extensions"));
     }
     // RFC 7515 §4.1.9: typ is compared case-insensitively; any other type is not a consent token.
-    if header
-        .typ
-        .as_deref()
-        .is_some_and(|typ| !typ.eq_ignore_ascii_case("JWT"))
-    {
-        return Err(TokenError::Malformed("header typ is not JWT"));
+    match typ {
+        None if header
+            .typ
+            .as_deref()
+            .is_some_and(|typ| !typ.eq_ignore_ascii_case("JWT")) =>
+        {
+            return Err(TokenError::Malformed("header typ is not JWT"));
+        }
+        // Explicit typing (RFC 8725 §3.11): a consent token is never taken for another JWS
+        // the service signs, nor the reverse.
+        Some(required)
+            if !header
+                .typ
+                .as_deref()
+                .is_some_and(|typ| typ.eq_ignore_ascii_case(required)) =>
+        {
+            return Err(TokenError::Malformed("header typ is not the expected type"));
+        }
+        _ => {}
     }
     Ok(header)
 }
@@ -296,6 +311,93 @@ fn parse_claims(encoded: &str) -> Result<Claims, TokenError> {
     Claims::from_json(&bytes).ok_or(TokenError::Malformed("payload is not consent token claims"))
 }
 
+
+/// A token taken apart and its header checked, its signature not yet verified: what a
+/// verifier with its own Ed25519 primitive (the browser's WebCrypto) needs, in the order
+/// [`verify`] checks it. The rules stay here: [`decode`], the key's eligibility
+/// ([`crate::jwk::Jwk::verification_key`]), [`Unverified::signature`], and
+/// [`Unverified::claims`], which only a verified signature may reach.
+#[derive(Debug, Clone)]
+pub struct Unverified<'a> {
+    kid: Option<String>,
+    signing_input: &'a str,
+    signature: Vec<u8>,
+    payload: Vec<u8>,
+}
+
+/// Splits a compact JWS and checks its header (steps 1 and 2 of [`verify`]).
+///
+/// # Errors
+///
+/// [`TokenError::Malformed`] or [`TokenError::UnsupportedAlgorithm`], as [`verify`] says.
+pub fn decode(token: &str) -> Result<Unverified<'_>, TokenError> {
+    decode_typed(token, None)
+}
+
+/// [`decode`] for a JWS whose header `typ` must be `typ` (`None`: a consent token, `JWT` or
+/// no `typ`).
+fn decode_typed<'a>(token: &'a str, typ: Option<&str>) -> Result<Unverified<'a>, TokenError> {
+    let segments = split(token)?;
+    let payload = base64url::decode(segments.payload)
+        .map_err(|_| TokenError::Malformed("payload is not base64url"))?;
+    let signature = base64url::decode(segments.signature)
+        .map_err(|_| TokenError::Malformed("signature is not base64url"))?;
+    let header = parse_header(segments.header, typ)?;
+    Ok(Unverified {
+        kid: header.kid,
+        signing_input: segments.signing_input,
+        signature,
+        payload,
+    })
+}
+
+impl<'a> Unverified<'a> {
+    /// The `kid` header, naming the key that must verify the signature.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// The bytes the signature covers (`header.payload`, still encoded).
+    pub fn signing_input(&self) -> &'a str {
+        self.signing_input
+    }
+
+    /// The 64-byte Ed25519 signature (step 4 of [`verify`]).
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Malformed`] when it is not 64 bytes. Checked only once a key was found,
+    /// so that `alg: none` and HMAC tokens are reported as the wrong algorithm.
+    pub fn signature(&self) -> Result<[u8; SIGNATURE_LEN], TokenError> {
+        <[u8; SIGNATURE_LEN]>::try_from(self.signature.as_slice())
+            .map_err(|_| TokenError::Malformed("signature is not 64 bytes"))
+    }
+
+    /// The claims, checked against `expected` (steps 5 and 6 of [`verify`]). Call it only
+    /// once the signature verified: before that anyone could have written them.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Malformed`], then [`TokenError::WrongIssuer`], [`TokenError::Expired`],
+    /// [`TokenError::NotYetValid`], [`TokenError::OtherPolicy`].
+    pub fn claims(self, expected: &Expected<'_>) -> Result<Claims, TokenError> {
+        let claims = Claims::from_json(&self.payload)
+            .ok_or(TokenError::Malformed("payload is not consent token claims"))?;
+        if claims.iss != expected.issuer {
+            return Err(TokenError::WrongIssuer);
+        }
+        if claims.exp <= expected.now {
+            return Err(TokenError::Expired);
+        }
+        if claims.iat > expected.now.saturating_add(IAT_LEEWAY_SECONDS) {
+            return Err(TokenError::NotYetValid);
+        }
+        if claims.pd != expected.policy_digest {
+            return Err(TokenError::OtherPolicy);
+        }
+        Ok(claims)
+    }
+}
 
 /// Verifies a consent token and returns its claims.
 ///
@@ -322,54 +424,65 @@ fn parse_claims(encoded: &str) -> Result<Claims, TokenError> {
 /// 6. [`TokenError::WrongIssuer`], [`TokenError::Expired`], [`TokenError::NotYetValid`],
 ///    [`TokenError::OtherPolicy`].
 pub fn verify(token: &str, jwks: &Jwks, expected: &Expected<'_>) -> Result<Claims, TokenError> {
-    let segments = split(token)?;
-    let payload = base64url::decode(segments.payload)
-        .map_err(|_| TokenError::Malformed("payload is not base64url"))?;
-    let signature = base64url::decode(segments.signature)
-        .map_err(|_| TokenError::Malformed("signature is not base64url"))?;
-    let header = parse_header(segments.header)?;
+    let unverified = decode(token)?;
+    check_signature(&unverified, jwks)?;
+    // Claims are only parsed once the signature proves the service wrote them.
+    unverified.claims(expected)
+}
 
-    let jwk = header
-        .kid
-        .as_deref()
-        .and_then(|kid| jwks.find(kid))
-        .ok_or(TokenError::UnknownKey)?;
-    if !jwk.is_eddsa() {
-        return Err(TokenError::UnsupportedAlgorithm);
-    }
-    if !jwk.is_for_signatures() {
-        return Err(TokenError::UnknownKey);
-    }
-    // A key whose `x` is not 32 canonical bytes cannot verify anything: treat it as absent.
-    let public_key = jwk.public_key_bytes().ok_or(TokenError::UnknownKey)?;
+/// Checks only that a consent token is well formed and signed by a key of `jwks`, and returns
+/// its claims: steps 1 to 5 of [`verify`], without the issuer, time and policy checks.
+///
+/// For audits of tokens kept in the ledger, which have long expired and may be for earlier
+/// policies; a token presented to grant anything goes through [`verify`].
+///
+/// # Errors
+///
+/// As [`verify`], steps 1 to 5.
+pub fn verify_signature(token: &str, jwks: &Jwks) -> Result<Claims, TokenError> {
+    let signed = verify_typed_inner(token, jwks, None)?;
+    // Claims are only parsed once the signature proves the service wrote them.
+    Claims::from_json(&signed.payload).ok_or(TokenError::Malformed("payload is not consent token claims"))
+}
 
-    // The length is checked only now so that `alg: none` and HMAC tokens, whose signatures
-    // are empty or shorter, are reported as the wrong algorithm rather than as malformed.
-    let signature = <[u8; SIGNATURE_LEN]>::try_from(signature.as_slice())
-        .map_err(|_| TokenError::Malformed("signature is not 64 bytes"))?;
+/// A compact JWS whose signature checked out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    /// The `kid` of the key that signed it.
+    pub kid: String,
+    /// The decoded payload, for the caller to parse.
+    pub payload: Vec<u8>,
+}
+
+/// Checks a compact JWS of another type than a consent token (for example the service's
+/// signed ledger head): EdDSA, a key of `jwks` by `kid`, a valid signature, and a header
+/// `typ` equal to `typ` (case-insensitive; a missing `typ` fails). Returns the payload
+/// undecoded, since its claims are not consent token claims.
+///
+/// # Errors
+///
+/// As [`verify`], steps 1 to 4; [`TokenError::Malformed`] when `typ` is not the one required.
+pub fn verify_typed(token: &str, jwks: &Jwks, typ: &str) -> Result<Signed, TokenError> {
+    verify_typed_inner(token, jwks, Some(typ))
+}
+
+fn verify_typed_inner(token: &str, jwks: &Jwks, typ: Option<&str>) -> Result<Signed, TokenError> {
+    let unverified = decode_typed(token, typ)?;
+    check_signature(&unverified, jwks)?;
+    let kid = unverified.kid.unwrap_or_default();
+    Ok(Signed { kid, payload: unverified.payload })
+}
+
+/// Steps 3 and 4 of [`verify`]: the key `jwks` has for the token's `kid`, and its signature.
+fn check_signature(unverified: &Unverified<'_>, jwks: &Jwks) -> Result<(), TokenError> {
+    let public_key = jwks.verification_key(unverified.kid())?;
+    let signature = unverified.signature()?;
     ed25519_compact::PublicKey::new(public_key)
         .verify(
-            segments.signing_input.as_bytes(),
+            unverified.signing_input().as_bytes(),
             &ed25519_compact::Signature::new(signature),
         )
-        .map_err(|_| TokenError::BadSignature)?;
-
-    // Claims are only parsed once the signature proves the service wrote them.
-    let claims = Claims::from_json(&payload)
-        .ok_or(TokenError::Malformed("payload is not consent token claims"))?;
-    if claims.iss != expected.issuer {
-        return Err(TokenError::WrongIssuer);
-    }
-    if claims.exp <= expected.now {
-        return Err(TokenError::Expired);
-    }
-    if claims.iat > expected.now.saturating_add(IAT_LEEWAY_SECONDS) {
-        return Err(TokenError::NotYetValid);
-    }
-    if claims.pd != expected.policy_digest {
-        return Err(TokenError::OtherPolicy);
-    }
-    Ok(claims)
+        .map_err(|_| TokenError::BadSignature)
 }
 
 /// Decodes a token's claims WITHOUT verifying anything but its shape.
@@ -456,14 +569,35 @@ mod signing {
             // Claims hold strings, numbers, booleans and a category list: serialising them
             // cannot fail, so an empty payload here is unreachable.
             let payload = serde_json::to_vec(claims).unwrap_or_default();
+            self.sign_with_prefix(&self.header_prefix, &payload)
+        }
+
+        /// Signs `payload` (a JSON object) into a compact JWS with header
+        /// `{"alg":"EdDSA","kid":"<kid>","typ":"<typ>"}`, for what the service signs besides
+        /// consent tokens; [`super::verify_typed`] checks it. `typ` must not be `JWT`, so
+        /// that such a JWS is never taken for a consent token.
+        pub fn sign_typed(&self, typ: &str, payload: &[u8]) -> String {
+            debug_assert!(!typ.eq_ignore_ascii_case("JWT"));
+            let header = Header {
+                alg: ALG_EDDSA,
+                kid: &self.kid,
+                typ,
+            };
+            let header_json = serde_json::to_vec(&header).unwrap_or_default();
+            let mut prefix = base64url::encode(&header_json);
+            prefix.push('.');
+            self.sign_with_prefix(&prefix, payload)
+        }
+
+        fn sign_with_prefix(&self, header_prefix: &str, payload: &[u8]) -> String {
             let mut token = String::with_capacity(
-                self.header_prefix.len()
+                header_prefix.len()
                     + base64url::encoded_len(payload.len())
                     + 1
                     + base64url::encoded_len(super::SIGNATURE_LEN),
             );
-            token.push_str(&self.header_prefix);
-            base64url::encode_into(&payload, &mut token);
+            token.push_str(header_prefix);
+            base64url::encode_into(payload, &mut token);
             let signature = self.key_pair.sk.sign(token.as_bytes(), None);
             token.push('.');
             base64url::encode_into(signature.as_ref(), &mut token);

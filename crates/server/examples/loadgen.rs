@@ -8,7 +8,13 @@
 //! loadgen --url http://127.0.0.1:8080 --clients 32 --duration 8 --acks acks.jsonl
 //! # after the restart: every acknowledged consent must come back as recorded, unchanged
 //! loadgen --url http://127.0.0.1:8080 --replay acks.jsonl
+//! # a ledger of a million records spread over 90 days, for the operator's figures and exports
+//! loadgen --fill 1000000 --days 90 --database /tmp/big.sqlite3 --key-dir /tmp/big-keys
 //! ```
+//!
+//! `--fill` appends straight through the ledger (`ledger::open`, `Ledger::append`, the same
+//! writer and batching as the service), without HTTP: the service stamps `recorded_at`
+//! with the present, and a benchmark of the figures needs records spread over months.
 //!
 //! Each client is one keep-alive HTTP/1.1 connection posting unique, valid consents
 //! back to back (a closed loop). Latency is measured from sending the request to having
@@ -64,6 +70,19 @@ struct Args {
     /// Check every consent in this acks file is recorded with the same receipt.
     #[arg(long)]
     replay: Option<PathBuf>,
+    /// Append this many records straight to `--database`, spread over `--days` up to now.
+    #[arg(long)]
+    fill: Option<u64>,
+    /// The ledger `--fill` appends to (an SQLite path or a postgres:// URL).
+    #[arg(long, default_value = "data/consent.sqlite3")]
+    database: String,
+    /// Days the filled records span, ending now.
+    #[arg(long, default_value_t = 90)]
+    days: u64,
+    /// Sign the filled records' tokens with the newest key here (created if empty), so
+    /// they verify like the service's own.
+    #[arg(long, default_value = "data/keys")]
+    key_dir: PathBuf,
 }
 
 #[derive(Debug, Default)]
@@ -77,6 +96,9 @@ struct ClientStats {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    if let Some(n) = args.fill {
+        std::process::exit(fill(&args.database, &args.key_dir, n, args.days).await);
+    }
     let addr = match resolve(&args.url) {
         Ok(a) => a,
         Err(e) => {
@@ -338,7 +360,9 @@ fn round2(x: f64) -> f64 {
 }
 
 /// Re-posts every acknowledged consent; each must answer 200 with the receipt it got
-/// before the crash (same sequence and record hash). Returns the exit code.
+/// before the crash (same sequence, record hash and signed head: a retry gets the
+/// checkpoint that first covered its record, the one committed with it). Returns the exit
+/// code.
 async fn replay(addr: SocketAddr, path: &PathBuf) -> i32 {
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
@@ -452,4 +476,136 @@ fn merge(out: &PathBuf, label: &str, note: &str, results: &[Value]) -> std::io::
         }
     }
     std::fs::write(out.with_extension("md"), md)
+}
+
+/// `--fill`: `n` records through the ledger's own writer, `recorded_at` spread evenly over
+/// the last `days` days, with the mix a lender's site might see: ru/kk 2:1, banner,
+/// preferences and form consents, 5% withdrawals, 8% with GPC, a third of the visitors
+/// coming back.
+async fn fill(database: &str, key_dir: &std::path::Path, n: u64, days: u64) -> i32 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    use vivus_consent_core::category::{Categories, Category};
+    use vivus_consent_core::consent::{ConsentId, SubjectId};
+    use vivus_consent_core::language::Language;
+    use vivus_consent_core::token::Claims;
+    use vivus_consent_server::ledger::{self, Entry, RecordKind};
+
+    const USER_AGENT: &str =
+        "Mozilla/5.0 (Linux; Android 14; SM-A546B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
+    let now = u64::try_from(vivus_consent_server::now_ms() / 1000).unwrap_or(0);
+    let keys = match vivus_consent_server::keys::KeyRing::load_or_generate(key_dir, now) {
+        Ok(k) => Arc::new(k),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
+    // Signed checkpoints on every batch, as the service makes them by default.
+    let options = ledger::Options {
+        checkpoints: Some(Arc::new(ledger::Checkpointer::new(
+            keys.clone(),
+            "vivus-consent".to_owned(),
+            1,
+            Duration::from_secs(10),
+        ))),
+        ..ledger::Options::default()
+    };
+    let ledger = match ledger::open_with(database, &options).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
+    let end = vivus_consent_server::now_ms();
+    let span = i64::try_from(days * 86_400_000).unwrap_or(i64::MAX);
+    let start = end - span;
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    // Enough appenders in flight that the writer's batches stay full.
+    let workers: Vec<_> = (0..2048)
+        .map(|_| {
+            let (ledger, keys, next) = (ledger.clone(), keys.clone(), next.clone());
+            tokio::spawn(async move {
+                let signer = keys.signer().expect("a key");
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        return Ok::<(), String>(());
+                    }
+                    let h = i.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(17);
+                    let recorded_at = start + i64::try_from(u128::from(i) * span as u128 / u128::from(n.max(1))).unwrap_or(0);
+                    let lang = if h % 3 == 0 { Language::Kk } else { Language::Ru };
+                    let withdrawal = h % 20 == 7;
+                    let source = if withdrawal { "api" } else { ["banner", "banner", "banner", "preferences", "form"][(h >> 8) as usize % 5] };
+                    let mut cat: Categories = [Category::Necessary].into_iter().collect();
+                    if !withdrawal && (h >> 12) % 5 < 3 {
+                        cat.insert(Category::Analytics);
+                    }
+                    if !withdrawal && (h >> 16) % 5 < 2 {
+                        cat.insert(Category::Marketing);
+                    }
+                    // A third of the records come from a returning visitor.
+                    let subject = if (h >> 20) % 3 == 0 { (h >> 24) % (n / 3).max(1) } else { n + i };
+                    let subject_bytes: [u8; 16] = (u128::from(subject) ^ 0x5bd1_e995_5bd1_e995_5bd1_e995_5bd1_e995).to_be_bytes();
+                    let id = ConsentId::parse(&base64url::encode(&random_bytes::<16>())).map_err(|e| e.to_string())?;
+                    let sub = SubjectId::parse(&base64url::encode(&subject_bytes)).map_err(|e| e.to_string())?;
+                    let iat = u64::try_from(recorded_at / 1000).unwrap_or(0);
+                    let network = format!("95.{}.{}.0/24", (h >> 32) % 256, (h >> 40) % 256);
+                    let claims = Claims {
+                        iss: "vivus-consent".to_owned(),
+                        sub,
+                        jti: id,
+                        iat,
+                        exp: iat + 365 * 86_400,
+                        pv: policy::CURRENT.id.to_owned(),
+                        pd: policy::CURRENT.digest.to_owned(),
+                        lang,
+                        cat,
+                        pa: source == "form",
+                    };
+                    let entry = Entry {
+                        consent_id: claims.jti.as_str().to_owned(),
+                        subject_id: claims.sub.as_str().to_owned(),
+                        kind: if withdrawal { RecordKind::Withdrawal } else { RecordKind::Consent },
+                        withdraws: withdrawal.then(|| base64url::encode(&random_bytes::<16>())),
+                        recorded_at,
+                        policy_version: claims.pv.clone(),
+                        policy_digest: claims.pd.clone(),
+                        language: lang.as_str().to_owned(),
+                        categories: Category::ALL.iter().filter(|c| cat.contains(**c)).map(|c| c.as_str()).collect::<Vec<_>>().join(","),
+                        policy_accepted: claims.pa,
+                        source: source.to_owned(),
+                        gpc: (h >> 28) % 100 < 8,
+                        user_agent: USER_AGENT.to_owned(),
+                        client_network: network.clone(),
+                        personal: ledger::Personal::seal_with(random_bytes::<16>(), USER_AGENT, &network),
+                        request_hash: random_bytes::<32>(),
+                        token: signer.sign(&claims),
+                    };
+                    ledger.append(entry).await.map_err(|e| e.to_string())?;
+                    if i > 0 && i % 100_000 == 0 {
+                        eprintln!("{i} records, {:.0} s", started.elapsed().as_secs_f64());
+                    }
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        match worker.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                eprintln!("error: {e}");
+                return 1;
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 1;
+            }
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!("filled {n} records over {days} days into {} in {secs:.0} s ({:.0}/s)", ledger::redact_url(database), n as f64 / secs);
+    0
 }

@@ -16,7 +16,10 @@ use vivus_consent_core::consent::{ConsentId, SubjectId};
 use vivus_consent_core::language::Language;
 use vivus_consent_core::policy;
 use vivus_consent_core::token::{Claims, SigningKey};
-use vivus_consent_server::ledger::{self, Entry, Ledger, RecordKind};
+use vivus_consent_server::ledger::{self, Entry, Ledger, Personal, RecordKind};
+
+const USER_AGENT: &str =
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -29,6 +32,10 @@ struct Args {
     /// Concurrent appenders.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
+    /// Append without signed checkpoints (the service signs one per batch), to see what
+    /// they cost.
+    #[arg(long)]
+    no_checkpoints: bool,
 }
 
 fn cpu_seconds() -> f64 {
@@ -85,7 +92,17 @@ async fn main() {
 
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let database = args.database.clone().unwrap_or_else(|| dir.path().join("l.sqlite3").display().to_string());
-    let ledger: Arc<dyn Ledger> = ledger::open(&database, ledger::DEFAULT_BATCH_MAX).await.unwrap_or_else(|e| panic!("{e}"));
+    let keys = Arc::new(
+        vivus_consent_server::keys::KeyRing::load_or_generate(&dir.path().join("keys"), vivus_consent_server::now_secs())
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let options = ledger::Options {
+        checkpoints: (!args.no_checkpoints).then(|| {
+            Arc::new(ledger::Checkpointer::new(keys, "vivus-consent".to_owned(), 1, Duration::from_secs(10)))
+        }),
+        ..ledger::Options::default()
+    };
+    let ledger: Arc<dyn Ledger> = ledger::open_with(&database, &options).await.unwrap_or_else(|e| panic!("{e}"));
     let stop = Instant::now() + Duration::from_secs_f64(args.seconds);
     let (t, c) = (Instant::now(), cpu_seconds());
     let mut tasks = Vec::new();
@@ -111,8 +128,9 @@ async fn main() {
                     policy_accepted: true,
                     source: "banner".to_owned(),
                     gpc: false,
-                    user_agent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36".to_owned(),
+                    user_agent: USER_AGENT.to_owned(),
                     client_network: "203.0.113.0/24".to_owned(),
+                    personal: Personal::seal(USER_AGENT, "203.0.113.0/24").unwrap_or_else(|e| panic!("{e}")),
                     request_hash: [5; 32],
                     token: token.clone(),
                 };

@@ -19,6 +19,8 @@ pub mod config;
 pub mod http;
 pub mod keys;
 pub mod ledger;
+pub mod operator;
+pub mod period;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -26,6 +28,7 @@ use std::sync::Arc;
 use config::ServeConfig;
 use http::{AppState, Settings};
 use keys::{KeyError, KeyRing};
+
 use ledger::LedgerError;
 
 /// Why the service cannot start.
@@ -37,9 +40,25 @@ pub enum StartError {
     /// The ledger cannot be opened or migrated.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    /// The operator accounts cannot be opened.
+    #[error(transparent)]
+    Accounts(#[from] operator::AccountError),
     /// The static directory is missing.
     #[error("the static directory {0} does not exist; pass --static-dir with the folder that holds www/ and pkg/")]
     StaticDir(std::path::PathBuf),
+    /// The key directory is empty but the ledger holds tokens.
+    #[error("the key directory {dir} holds no key, but the ledger already holds {records} records whose tokens were signed by {kid}: the keys were lost or --key-dir is wrong. Pass the --key-dir with those keys; only if they are gone for good, start once with --generate-key (tokens they signed will no longer verify, and visitors will be asked again)")]
+    KeysMissing {
+        /// The key directory.
+        dir: std::path::PathBuf,
+        /// The newest record's sequence.
+        records: i64,
+        /// The kid of the newest record's token.
+        kid: String,
+    },
+    /// No key can sign now.
+    #[error("no key in {0} can sign now (every key is pending or retired; `vivus-consent-server keys list` shows them); add an active key or wait for a pending one's time")]
+    NoSigner(std::path::PathBuf),
     /// Serving failed.
     #[error("the server stopped with an error: {0}")]
     Serve(#[from] std::io::Error),
@@ -56,12 +75,20 @@ pub async fn start(config: &ServeConfig, database: &str) -> Result<AppState, Sta
             return Err(StartError::StaticDir(dir.clone()));
         }
     }
-    let key_dir = config.key_dir.clone();
-    let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
-    let keys = tokio::task::spawn_blocking(move || KeyRing::load_or_generate(&key_dir, now))
-        .await
-        .map_err(|e| StartError::Serve(std::io::Error::other(e)))??;
-    let ledger = ledger::open(database, config.ledger_batch_max).await?;
+    let keys = Arc::new(load_keys(config, database).await?);
+    let options = ledger::Options {
+        batch_max: config.ledger_batch_max,
+        checkpoints: Some(Arc::new(ledger::Checkpointer::new(
+            keys.clone(),
+            config.issuer.clone(),
+            config.checkpoint_every,
+            std::time::Duration::from_secs(config.checkpoint_interval_secs),
+        ))),
+        postgres: config.postgres_timeouts(),
+    };
+    let ledger = ledger::open_with(database, &options).await?;
+    // After the ledger: its migrations create the accounts table.
+    let accounts = operator::open(database).await?;
     if let Some(cause) = ledger.unwritable() {
         tracing::warn!(%cause, "serving degraded: reads, keys and verification work, appends answer 503 until the ledger is writable");
     }
@@ -73,11 +100,66 @@ pub async fn start(config: &ServeConfig, database: &str) -> Result<AppState, Sta
     );
     Ok(AppState {
         ledger,
-        keys: Arc::new(keys),
+        keys,
         settings: Arc::new(Settings::from_config(config)),
         metrics: Arc::default(),
         limiter: http::ratelimit::RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst).map(Arc::new),
+        operator: Arc::new(http::operator::OperatorAccess {
+            accounts,
+            failures: http::ratelimit::RateLimiter::per_minute(config.operator_failed_auth_per_minute),
+            proof_max_records: config.operator_proof_max_records,
+        }),
     })
+}
+
+/// Loads the key directory. An empty one gets a first key only while the ledger holds no
+/// record (or with `--generate-key`): a ledger with tokens and no keys means the keys were
+/// lost or the directory is wrong, and a fresh key would quietly leave every earlier token
+/// unverifiable (each instance of a cluster inventing its own, even).
+async fn load_keys(config: &ServeConfig, database: &str) -> Result<KeyRing, StartError> {
+    let key_dir = config.key_dir.clone();
+    let dir = key_dir.clone();
+    let mut keys = tokio::task::spawn_blocking(move || KeyRing::load_or_create_dir(&dir))
+        .await
+        .map_err(|e| StartError::Serve(std::io::Error::other(e)))??;
+    let now = now_secs();
+    let newest = ledger::newest_read_only(database).await?;
+    let newest_kid = newest.as_ref().map(|r| keys::kid_of(&r.entry.token).unwrap_or_else(|| "an unreadable kid".to_owned()));
+    if keys.is_empty() {
+        if let (Some(record), Some(kid)) = (&newest, &newest_kid) {
+            if !config.generate_key {
+                return Err(StartError::KeysMissing { dir: key_dir, records: record.sequence, kid: kid.clone() });
+            }
+            tracing::warn!(records = record.sequence, %kid, "--generate-key: a new key replaces the lost ones; tokens they signed no longer verify");
+        }
+        let dir = key_dir.clone();
+        keys = tokio::task::spawn_blocking(move || {
+            let path = keys::generate(&dir, now)?;
+            tracing::info!(path = %path.display(), "generated the first signing key");
+            KeyRing::load(&dir)
+        })
+        .await
+        .map_err(|e| StartError::Serve(std::io::Error::other(e)))??;
+    } else if let Some(kid) = newest_kid.filter(|kid| !keys.contains(kid)) {
+        tracing::warn!(%kid, dir = %key_dir.display(), "the ledger's newest token was signed by a key that is not in the key directory; is --key-dir the one the other instances use?");
+    }
+    if keys.signer_at(now).is_none() {
+        return Err(StartError::NoSigner(key_dir));
+    }
+    for status in keys.statuses(now) {
+        if let keys::KeyState::Pending { activate_at } = status.state {
+            // Published from now on; verifiers that cached the set just before learn it only
+            // when their copy expires.
+            let published_for = activate_at.saturating_sub(now);
+            if published_for < config.jwks_max_age_secs {
+                tracing::warn!(kid = %status.kid, activate_at, published_for, max_age = config.jwks_max_age_secs,
+                    "a pending key signs sooner than the JWK set's cache lifetime after this start: verifiers holding an older copy may see unknown_key until it expires");
+            } else {
+                tracing::info!(kid = %status.kid, activate_at, "a pending key is published and signs from its time on");
+            }
+        }
+    }
+    Ok(keys)
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then finishes the requests
@@ -146,6 +228,11 @@ pub async fn serve(
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_secs() -> u64 {
+    u64::try_from(now_ms() / 1000).unwrap_or(0)
 }
 
 /// Milliseconds since the Unix epoch.

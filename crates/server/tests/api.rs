@@ -452,6 +452,45 @@ async fn rotation_publishes_both_keys_and_old_tokens_still_verify() {
     assert_eq!(history["records"].as_array().expect("records").len(), 2);
 }
 
+/// Every receipt carries the ledger's head signed by the service (a compact JWS any JOSE
+/// library verifies with the published keys) covering its record; `GET /v1/ledger/head`
+/// serves the newest; a retry's receipt is the original one.
+#[tokio::test]
+async fn receipts_carry_a_signed_head_that_covers_their_record() {
+    let server = TestServer::start(&[]).await;
+    let none = server.client.get(server.url("/v1/ledger/head")).send().await.expect("head");
+    assert_eq!(none.status(), 404, "an empty ledger has no signed head");
+
+    let body = consent_body(&new_id(), &new_id());
+    let (status, first) = server.post_consent(&body).await;
+    assert_eq!(status, 201);
+    let receipt = &first["receipt"];
+    let signed = receipt["signedHead"].as_str().expect("signedHead");
+    let jwks: Jwks = server.client.get(server.url("/.well-known/jwks.json")).send().await.expect("jwks").json().await.expect("json");
+    let (claims, kid) = vivus_consent_server::ledger::checkpoint::verify(signed, &jwks).expect("a head signed by the service");
+    assert_eq!(json!(claims.seq), receipt["sequence"]);
+    assert_eq!(json!(claims.head), receipt["recordHash"]);
+    assert_eq!(claims.iss, "vivus-consent");
+    assert_eq!(kid, token_kid(first["token"].as_str().expect("token")));
+
+    let head: Value = server.client.get(server.url("/v1/ledger/head")).send().await.expect("head").json().await.expect("json");
+    assert_eq!(head["sequence"], 1);
+    assert_eq!(head["recordHash"], receipt["recordHash"]);
+    assert_eq!(head["kid"], kid.as_str());
+    assert_eq!(head["signedAt"], claims.iat);
+    assert_eq!(head["signedHead"], signed);
+
+    server.consent(&new_id()).await;
+    let (status, again) = server.post_consent(&body).await;
+    assert_eq!((status, &again), (200, &first), "a retry gets the original receipt, signed head included");
+    let head: Value = server.client.get(server.url("/v1/ledger/head")).send().await.expect("head").json().await.expect("json");
+    assert_eq!(head["sequence"], 2);
+
+    // A signed head is never taken for a consent token.
+    let verdict: Value = server.post_json("/v1/verify", &json!({"token": signed})).await.json().await.expect("json");
+    assert_eq!((verdict["valid"].clone(), verdict["code"].clone()), (json!(false), json!("malformed")), "{verdict}");
+}
+
 fn token_kid(token: &str) -> String {
     let header = token.split('.').next().expect("header");
     let header: Value = serde_json::from_slice(&vivus_consent_core::base64url::decode(header).expect("b64")).expect("json");

@@ -19,19 +19,22 @@ async fn ledger_verify_reports_the_first_broken_record() {
     for _ in 0..4 {
         server.consent(&common::new_id()).await;
     }
-    let (_dir, database) = {
-        let (dir, database) = server.stop().await;
-        (dir, database)
-    };
-    let (code, out) = run(&["ledger", "verify", "--database", &database]);
+    let (dir, database) = server.stop().await;
+    let keys = dir.path().join("keys").display().to_string();
+    let (code, out) = run(&["ledger", "verify", "--database", &database, "--key-dir", &keys]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("ledger intact: 4 records"), "{out}");
+    assert!(out.contains("every token verifies") && out.contains("records 1 to 4 match a head the service signed"), "{out}");
+
+    let (code, out) = run(&["ledger", "verify", "--database", &database, "--key-dir", "/nonexistent/keys"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("/nonexistent/keys"), "without keys there is nothing to verify tokens against: {out}");
 
     let conn = rusqlite::Connection::open(&database).expect("open");
     conn.execute_batch("DROP TRIGGER ledger_no_update; UPDATE ledger SET gpc = 1 WHERE sequence = 2")
         .expect("edit");
     drop(conn);
-    let (code, out) = run(&["ledger", "verify", "--database", &database]);
+    let (code, out) = run(&["ledger", "verify", "--database", &database, "--key-dir", &keys]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("BROKEN at record 2") && out.contains("edited"), "{out}");
 
@@ -87,19 +90,32 @@ fn head_of(out: &str) -> String {
     out.split("head ").nth(1).and_then(|h| h.split_whitespace().next()).expect("a head hash in the output").to_owned()
 }
 
-/// Deleting the newest records leaves an intact chain; `--expect-head` with a head noted
-/// earlier and `--min-records` with a count noted earlier catch it.
+/// Deleting the newest records: the checkpoints in the database that cover them catch it;
+/// deleting those too leaves an intact chain, and `--expect-head` with a head noted
+/// earlier, `--min-records` with a count noted earlier and `--checkpoint` with a receipt
+/// kept earlier catch it.
 #[tokio::test]
 async fn ledger_verify_detects_a_cut_off_tail_against_a_noted_head() {
     let server = common::TestServer::start(&[]).await;
     let mut receipts = Vec::new();
+    let mut answers = Vec::new();
     for _ in 0..4 {
         let body = common::consent_body(&common::new_id(), &common::new_id());
         let (status, answer) = server.post_consent(&body).await;
         assert_eq!(status, 201);
         receipts.push(answer["receipt"]["recordHash"].as_str().expect("hash").to_owned());
+        answers.push(answer);
     }
-    let (_dir, database) = server.stop().await;
+    let (dir, database) = server.stop().await;
+    let keys = dir.path().join("keys").display().to_string();
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--key-dir", keys.as_str()]);
+        run(&all)
+    };
+    let kept = dir.path().join("receipt-4.json");
+    std::fs::write(&kept, answers[3].to_string()).expect("keep the answer");
+    let kept = kept.display().to_string();
     let (code, out) = run(&["ledger", "verify", "--database", &database]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("ledger intact: 4 records"), "{out}");
@@ -113,8 +129,19 @@ async fn ledger_verify_detects_a_cut_off_tail_against_a_noted_head() {
     conn.execute_batch("DROP TRIGGER ledger_no_delete; DELETE FROM ledger WHERE sequence > 2").expect("cut the tail");
     drop(conn);
     let (code, out) = run(&["ledger", "verify", "--database", &database]);
-    assert_eq!(code, 0, "without a noted head the chain alone looks whole: {out}");
+    assert_eq!(code, 1, "the checkpoints in the database still name record 4: {out}");
+    assert!(out.contains("TRUNCATED") && out.contains("covers record 4, but the ledger ends at record 2"), "{out}");
+
+    // Whoever cut the tail deletes its checkpoints too.
+    let conn = rusqlite::Connection::open(&database).expect("open");
+    conn.execute_batch("DROP TRIGGER checkpoints_no_delete; DELETE FROM checkpoints WHERE sequence > 2").expect("cut the checkpoints");
+    drop(conn);
+    let (code, out) = run(&["ledger", "verify", "--database", &database]);
+    assert_eq!(code, 0, "without a noted head the database alone looks whole: {out}");
     assert!(out.contains("ledger intact: 2 records"), "{out}");
+    let (code, out) = run(&["ledger", "verify", "--database", &database, "--checkpoint", &kept]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("TRUNCATED") && out.contains(&kept) && out.contains("covers record 4"), "{out}");
     let (code, out) = run(&["ledger", "verify", "--database", &database, "--expect-head", &head]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("TRUNCATED") && out.contains(&head), "{out}");
@@ -137,7 +164,10 @@ fn ledger_verify_on_a_file_without_a_ledger_creates_nothing() {
     let other = dir.path().join("other.sqlite3");
     rusqlite::Connection::open(&other).expect("create").execute_batch("CREATE TABLE t (x)").expect("table");
     let other_arg = other.display().to_string();
-    let (code, out) = run(&["ledger", "verify", "--database", &other_arg]);
+    let keys = dir.path().join("keys");
+    vivus_consent_server::keys::KeyRing::load_or_generate(&keys, 1).expect("a key");
+    let keys = keys.display().to_string();
+    let (code, out) = run(&["ledger", "verify", "--database", &other_arg, "--key-dir", &keys]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("no ledger table"), "{out}");
     let conn = rusqlite::Connection::open(&other).expect("open");
@@ -157,7 +187,11 @@ fn ledger_verify_on_a_file_without_a_ledger_creates_nothing() {
 async fn ledger_verify_on_postgres_without_a_ledger_creates_nothing() {
     let Some(url) = common::postgres_url("ledger_verify_on_postgres_without_a_ledger_creates_nothing") else { return };
     let (empty_url, empty_schema) = common::postgres_schema(&url).await;
-    let (code, out) = run(&["ledger", "verify", "--database", &empty_url]);
+    let no_keys = tempfile::tempdir().expect("tempdir");
+    let generated = no_keys.path().join("keys");
+    vivus_consent_server::keys::KeyRing::load_or_generate(&generated, 1).expect("a key");
+    let generated = generated.display().to_string();
+    let (code, out) = run(&["ledger", "verify", "--database", &empty_url, "--key-dir", &generated]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("no ledger table") && !out.contains("intact"), "{out}");
     let mut conn = {
@@ -176,12 +210,14 @@ async fn ledger_verify_on_postgres_without_a_ledger_creates_nothing() {
     for _ in 0..3 {
         server.consent(&common::new_id()).await;
     }
-    drop(server.stop().await);
-    let (code, out) = run(&["ledger", "verify", "--database", &full_url]);
+    let (dir, _) = server.stop().await;
+    let keys = dir.path().join("keys").display().to_string();
+    let (code, out) = run(&["ledger", "verify", "--database", &full_url, "--key-dir", &keys]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("ledger intact: 3 records"), "{out}");
     let head = head_of(&out);
-    let (code, out) = run(&["ledger", "verify", "--database", &full_url, "--expect-head", &head, "--min-records", "3"]);
+    let (code, out) =
+        run(&["ledger", "verify", "--database", &full_url, "--expect-head", &head, "--min-records", "3", "--key-dir", &keys]);
     assert_eq!(code, 0, "{out}");
     common::drop_postgres_schema(&url, &empty_schema).await;
     common::drop_postgres_schema(&url, &full_schema).await;

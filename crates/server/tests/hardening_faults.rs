@@ -114,8 +114,12 @@ async fn records(server: &TestServer) -> u64 {
     }
 }
 
-fn ledger_verify(database: &str) -> (i32, String) {
-    let out = Command::new(BIN).args(["ledger", "verify", "--database", database]).output().expect("run ledger verify");
+fn ledger_verify(database: &str, dir: &tempfile::TempDir) -> (i32, String) {
+    let keys = dir.path().join("keys").display().to_string();
+    let out = Command::new(BIN)
+        .args(["ledger", "verify", "--database", database, "--key-dir", &keys])
+        .output()
+        .expect("run ledger verify");
     (out.status.code().unwrap_or(-1), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
@@ -159,8 +163,8 @@ async fn a_full_disk_gives_503_and_recovers_when_space_returns() {
     acknowledged += 1;
     assert_eq!(records(&server).await, acknowledged);
 
-    let (_dir, database) = server.stop().await;
-    let (code, out) = ledger_verify(&database);
+    let (dir, database) = server.stop().await;
+    let (code, out) = ledger_verify(&database, &dir);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(&format!("ledger intact: {acknowledged} records")), "{out}");
     drop(disk);
@@ -195,9 +199,9 @@ async fn a_full_ledger_gives_503_and_recovers_without_root() {
     assert_eq!(status, 201, "the refused consent is recorded on retry, once: {answer}");
     acknowledged += 1;
     assert_eq!(records(&server).await, acknowledged);
-    let (_dir, database) = server.stop().await;
+    let (dir, database) = server.stop().await;
     drop(ledger);
-    let (code, out) = ledger_verify(&database);
+    let (code, out) = ledger_verify(&database, &dir);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(&format!("ledger intact: {acknowledged} records")), "{out}");
 }
@@ -261,8 +265,8 @@ async fn a_read_only_database_serves_reads_refuses_appends_and_recovers_without_
     let history: Value = server.client.get(&history_url).bearer_auth(&token).send().await.expect("history").json().await.expect("json");
     assert_eq!(history["records"].as_array().expect("records").len(), 3, "reads see the new record");
     assert_eq!(records(&server).await, 3);
-    let (_dir, _) = server.stop().await;
-    let (code, out) = ledger_verify(&ro_db);
+    let (dir, _) = server.stop().await;
+    let (code, out) = ledger_verify(&ro_db, &dir);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("ledger intact: 3 records"), "{out}");
     drop(ro);

@@ -5,83 +5,9 @@ mod common;
 
 use std::sync::Arc;
 
-use vivus_consent_server::ledger::{self, Appended, BreakReason, ChainStatus, Entry, Ledger, RecordKind};
+use common::Backend;
 
-/// A ledger under test and a way to reach around the service to its storage.
-enum Backend {
-    Sqlite { _dir: tempfile::TempDir, path: String },
-    Postgres { url: String, schema: String },
-}
-
-impl Backend {
-    fn sqlite() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("ledger.sqlite3").display().to_string();
-        Self::Sqlite { _dir: dir, path }
-    }
-
-    async fn postgres(test: &str) -> Option<Self> {
-        let url = common::postgres_url(test)?;
-        let (url, schema) = common::postgres_schema(&url).await;
-        Some(Self::Postgres { url, schema })
-    }
-
-    async fn cleanup(&self) {
-        if let Self::Postgres { url, schema } = self {
-            common::drop_postgres_schema(url, schema).await;
-        }
-    }
-
-    fn database(&self) -> &str {
-        match self {
-            Self::Sqlite { path, .. } => path,
-            Self::Postgres { url, .. } => url,
-        }
-    }
-
-    async fn open(&self) -> Arc<dyn Ledger> {
-        ledger::open(self.database(), 256).await.expect("ledger opens")
-    }
-
-    /// Runs SQL directly against the storage, as someone with file or database access
-    /// could, dropping the append-only triggers first.
-    async fn tamper(&self, sql: &str) {
-        match self {
-            Self::Sqlite { path, .. } => {
-                let conn = rusqlite::Connection::open(path).expect("open file");
-                conn.execute_batch(&format!(
-                    "DROP TRIGGER IF EXISTS ledger_no_update; DROP TRIGGER IF EXISTS ledger_no_delete; {sql}"
-                ))
-                .expect("tamper");
-            }
-            Self::Postgres { url, .. } => {
-                use sqlx::Connection;
-                let options: sqlx::postgres::PgConnectOptions = url.parse().expect("url");
-                let mut conn = sqlx::PgConnection::connect_with(&options).await.expect("connect");
-                sqlx::raw_sql(&format!("DROP TRIGGER IF EXISTS ledger_no_update_or_delete ON ledger; {sql}"))
-                    .execute(&mut conn)
-                    .await
-                    .expect("tamper");
-            }
-        }
-    }
-
-    /// Runs SQL through the normal path, triggers in place.
-    async fn try_sql(&self, sql: &str) -> Result<(), String> {
-        match self {
-            Self::Sqlite { path, .. } => {
-                let conn = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
-                conn.execute_batch(sql).map_err(|e| e.to_string())
-            }
-            Self::Postgres { url, .. } => {
-                use sqlx::Connection;
-                let options: sqlx::postgres::PgConnectOptions = url.parse().map_err(|e: sqlx::Error| e.to_string())?;
-                let mut conn = sqlx::PgConnection::connect_with(&options).await.map_err(|e| e.to_string())?;
-                sqlx::raw_sql(sql).execute(&mut conn).await.map(|_| ()).map_err(|e| e.to_string())
-            }
-        }
-    }
-}
+use vivus_consent_server::ledger::{self, Appended, BreakReason, ChainStatus, Entry, Ledger, Personal, RecordKind};
 
 fn entry(id: &str, subject: &str) -> Entry {
     Entry {
@@ -99,6 +25,7 @@ fn entry(id: &str, subject: &str) -> Entry {
         gpc: false,
         user_agent: "Mozilla/5.0 test".to_owned(),
         client_network: "203.0.113.0/24".to_owned(),
+        personal: Personal::seal("Mozilla/5.0 test", "203.0.113.0/24").expect("salt"),
         request_hash: [3; 32],
         token: format!("token-{id}"),
     }
@@ -263,6 +190,91 @@ macro_rules! both_backends {
     };
 }
 
+/// Records of format 1 (written before format 2: personal data in clear) keep verifying
+/// next to format 2 records, and read back as they were written.
+async fn format_1_records_still_verify_next_to_format_2(backend: &Backend) {
+    let ledger = backend.open().await;
+    let mut written = Vec::new();
+    for i in 1..=6 {
+        let mut e = entry(&format!("f-{i}"), "s");
+        if i <= 3 {
+            e.personal = Personal::Clear;
+        }
+        written.push(e.clone());
+        assert!(matches!(ledger.append(e).await.expect("append"), Appended::New(_)));
+    }
+    assert!(matches!(ledger.verify().await.expect("verify"), ChainStatus::Intact { records: 6, .. }));
+    let read: Vec<Entry> = ledger.history("s", 10).await.expect("history").into_iter().map(|r| r.entry).collect();
+    assert_eq!(read, written);
+    assert_eq!(read[0].personal.format(), 1);
+    assert_eq!(read[5].personal.format(), 2);
+    // A format 2 record keeps its clear values apart; one written into its chained row
+    // (which stays empty) is seen, as is one edited where it is kept.
+    backend.tamper("UPDATE ledger SET user_agent = 'x' WHERE sequence = 5").await;
+    assert_eq!(
+        ledger.verify().await.expect("verify"),
+        ChainStatus::Broken { sequence: 5, reason: BreakReason::PersonalDataMismatch, checked: 4 }
+    );
+    backend.tamper("UPDATE ledger SET user_agent = '' WHERE sequence = 5; UPDATE ledger_personal SET client_network = '198.51.100.0/24' WHERE sequence = 6").await;
+    assert_eq!(
+        ledger.verify().await.expect("verify"),
+        ChainStatus::Broken { sequence: 6, reason: BreakReason::PersonalDataMismatch, checked: 5 }
+    );
+}
+
+/// The store refuses a row at sequence 0 or below (PostgreSQL: CHECK; SQLite: trigger).
+async fn the_store_refuses_sequences_at_or_below_zero(backend: &Backend) {
+    let _ledger = five(backend).await;
+    for sequence in [0, -1] {
+        let err = backend
+            .try_sql(&format!(
+                "INSERT INTO ledger SELECT {sequence}, 'z{}', subject_id, kind, withdraws, recorded_at, policy_version, \
+                 policy_digest, language, categories, policy_accepted, source, gpc, user_agent, client_network, \
+                 request_hash, token, prev_hash, hash, format, user_agent_hash, client_network_hash FROM ledger WHERE sequence = 1",
+                -sequence
+            ))
+            .await
+            .expect_err("refused");
+        assert!(err.contains("sequence") && (err.contains("positive") || err.contains("check constraint")), "{err}");
+    }
+}
+
+/// With a checkpoint every N records, one is signed once N records are unanchored, and
+/// the timer anchors a tail that no further append comes to.
+async fn checkpoints_every_n_records_and_on_the_timer(backend: &Backend) {
+    let keys_dir = tempfile::tempdir().expect("tempdir");
+    let keys = Arc::new(vivus_consent_server::keys::KeyRing::load_or_generate(keys_dir.path(), 1).expect("keys"));
+    let options = ledger::Options {
+        batch_max: 16,
+        checkpoints: Some(Arc::new(ledger::Checkpointer::new(
+            keys.clone(),
+            "vivus-consent".to_owned(),
+            3,
+            std::time::Duration::from_secs(1),
+        ))),
+        postgres: ledger::PostgresTimeouts::default(),
+    };
+    let ledger = ledger::open_with(backend.database(), &options).await.expect("ledger opens");
+    let mut heads = Vec::new();
+    for i in 1..=5 {
+        let committed = ledger.commit(entry(&format!("n-{i}"), "s"), None).await.expect("append");
+        heads.push(committed.head.map(|h| h.sequence));
+    }
+    // The first record is anchored at once (no checkpoint yet), then every third.
+    assert_eq!(heads, [Some(1), Some(1), Some(1), Some(4), Some(4)]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let head = ledger.signed_head().await.expect("head").expect("some");
+        if head.sequence == 5 {
+            let (claims, kid) = ledger::checkpoint::verify(&head.token, keys.jwks()).expect("verifies");
+            assert_eq!((claims.seq, kid.as_str()), (5, keys.signer().expect("key").kid()));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the tail was not anchored by the timer");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 both_backends!(
     appends_chain_and_read_back,
     concurrent_appends_share_batches,
@@ -270,6 +282,9 @@ both_backends!(
     a_deleted_record_breaks_the_chain,
     a_deletion_hidden_by_renumbering_breaks_the_chain,
     the_store_refuses_updates_and_deletes,
+    format_1_records_still_verify_next_to_format_2,
+    the_store_refuses_sequences_at_or_below_zero,
+    checkpoints_every_n_records_and_on_the_timer,
 );
 
 /// Two PostgreSQL ledgers on one schema stand for two service instances: their appends
@@ -335,24 +350,38 @@ async fn sqlite_runs_in_wal_mode_with_full_sync() {
     assert_eq!(mode, "wal", "WAL mode is a property of the file");
 }
 
-/// The ledger's connections commit with `synchronous_commit=on` even when the
-/// connection's own default says `off` (here through the URL's startup options, which
-/// is what a database or role default amounts to for a session).
+/// The ledger's connections commit with `synchronous_commit=on`, and run with the
+/// service's lock, statement and idle-in-transaction timeouts, even when the connection's
+/// own defaults say `off` and no timeout (here through the URL's startup options, which is
+/// what a database or role default amounts to for a session).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_commits_synchronously_whatever_the_default() {
     use sqlx::Connection;
     let Some(url) = common::postgres_url("postgres_commits_synchronously_whatever_the_default") else { return };
     let (schema_url, schema) = common::postgres_schema(&url).await;
-    let lax_url = format!("{schema_url}%20-c%20synchronous_commit%3Doff");
+    let lax_url = format!(
+        "{schema_url}%20-c%20synchronous_commit%3Doff%20-c%20lock_timeout%3D0%20-c%20statement_timeout%3D0\
+         %20-c%20idle_in_transaction_session_timeout%3D0"
+    );
     let mut plain = sqlx::PgConnection::connect(&lax_url).await.expect("connect");
     let default: String = sqlx::query_scalar("SHOW synchronous_commit").fetch_one(&mut plain).await.expect("show");
     assert_eq!(default, "off", "the test's own connection has the lax default");
+    let lock: String = sqlx::query_scalar("SHOW lock_timeout").fetch_one(&mut plain).await.expect("show");
+    assert_eq!(lock, "0", "and waits for locks forever");
     drop(plain);
 
     let ledger = ledger::open(&lax_url, 16).await.expect("ledger opens");
     for _ in 0..3 {
         // Several pool connections: every one of them is forced.
-        assert_eq!(ledger.durability().await.expect("durability"), [("synchronous_commit", "on".to_owned())]);
+        assert_eq!(
+            ledger.durability().await.expect("durability"),
+            [
+                ("synchronous_commit", "on".to_owned()),
+                ("lock_timeout", "5s".to_owned()),
+                ("statement_timeout", "10s".to_owned()),
+                ("idle_in_transaction_session_timeout", "10s".to_owned()),
+            ]
+        );
     }
     assert!(matches!(ledger.append(entry("sync-1", "s")).await.expect("append"), Appended::New(_)));
     drop(ledger);

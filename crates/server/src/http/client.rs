@@ -40,7 +40,10 @@ pub fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, trust_forwarded_
 }
 
 /// The client network the ledger keeps instead of the IP: IPv4 masked to /24, IPv6 to
-/// /48 (an IPv4-mapped IPv6 address counts as IPv4). `"unknown"` when there is none.
+/// /48. An IPv6 address that carries an IPv4 address counts as that IPv4 address:
+/// IPv4-mapped (`::ffff:a.b.c.d`), 6to4 (`2002:AABB:CCDD::/16`, whose /48 *is* the whole
+/// IPv4 address), Teredo (`2001:0::/32`, the client's IPv4 in the last 32 bits, inverted)
+/// and NAT64's well-known prefix (`64:ff9b::/96`). `"unknown"` when there is none.
 pub fn masked_network(ip: Option<IpAddr>) -> String {
     match ip.map(canonical) {
         Some(IpAddr::V4(v4)) => {
@@ -57,8 +60,24 @@ pub fn masked_network(ip: Option<IpAddr>) -> String {
 
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        IpAddr::V6(v6) => embedded_ipv4(v6).map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
+    }
+}
+
+/// The IPv4 address an IPv6 address carries, if it is of a kind that carries one.
+fn embedded_ipv4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = v6.segments();
+    let v4 = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    match s {
+        // 6to4 (RFC 3056): 2002:AABB:CCDD::/48 is the site of IPv4 AA.BB.CC.DD.
+        [0x2002, hi, lo, ..] => Some(v4(hi, lo)),
+        // Teredo (RFC 4380): 2001:0:<server>:<flags>:<port>:<client>, the client's
+        // address with every bit inverted.
+        [0x2001, 0, _, _, _, _, hi, lo] => Some(v4(!hi, !lo)),
+        // NAT64 well-known prefix (RFC 6052): 64:ff9b::a.b.c.d.
+        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(v4(hi, lo)),
+        _ => v6.to_ipv4_mapped(),
     }
 }
 
@@ -79,6 +98,25 @@ mod tests {
             "2001:db8:abcd::/48"
         );
         assert_eq!(masked_network(None), "unknown");
+    }
+
+    /// A /48 of a 6to4 address is the whole IPv4 address inside it (and a Teredo /48 is
+    /// its relay server's, which lumps its clients together): both are masked as that
+    /// IPv4 address, to /24.
+    #[test]
+    fn ipv6_carrying_ipv4_is_masked_like_that_ipv4() {
+        // 6to4 of 203.0.113.77 (cb00:714d).
+        assert_eq!(masked_network(Some("2002:cb00:714d::1".parse().expect("ip"))), "203.0.113.0/24");
+        assert_eq!(masked_network(Some("2002:cb00:714d:5:6:7:8:9".parse().expect("ip"))), "203.0.113.0/24");
+        // Teredo, RFC 4380's example: server 65.54.227.120, client 192.0.2.45 (inverted: 3fff:fdd2).
+        assert_eq!(
+            masked_network(Some("2001:0:4136:e378:8000:63bf:3fff:fdd2".parse().expect("ip"))),
+            "192.0.2.0/24"
+        );
+        assert_eq!(masked_network(Some("64:ff9b::c000:22d".parse().expect("ip"))), "192.0.2.0/24");
+        // Other 2001: addresses are ordinary IPv6.
+        assert_eq!(masked_network(Some("2001:db8:abcd:12::1".parse().expect("ip"))), "2001:db8:abcd::/48");
+        assert_eq!(masked_network(Some("2001:1::1".parse().expect("ip"))), "2001:1::/48");
     }
 
     #[test]

@@ -6,7 +6,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use vivus_consent_core::category::{Categories, Category};
 use vivus_consent_core::consent::{ConsentId, ConsentRequest, SubjectId, WithdrawRequest};
 use vivus_consent_core::policy;
 use vivus_consent_core::token::{self, Claims};
@@ -14,10 +13,19 @@ use vivus_consent_core::token::{self, Claims};
 use super::client::Peer;
 use super::jwks::bearer_claims;
 use super::{client_network, AppJson, AppState, Error, Result, Settings};
-use crate::ledger::{truncate_user_agent, Appended, Entry, Record, RecordKind};
+pub use crate::ledger::hex;
+use crate::ledger::{
+    category_list, truncate_user_agent, Appended, Committed, Entry, LedgerError, Personal, Record, RecordKind,
+    SignedHead,
+};
 
 /// Most records the history endpoint returns.
 pub const HISTORY_LIMIT: u32 = 1000;
+
+/// How often a withdrawal is derived again when the subject's newest record changed
+/// between reading it and appending (another decision of the same visitor landed in
+/// between). Each retry means another record of that subject was committed meanwhile.
+const WITHDRAW_ATTEMPTS: usize = 16;
 
 /// The answer to a recorded consent or withdrawal.
 #[derive(Debug, Serialize)]
@@ -40,17 +48,38 @@ pub struct Receipt {
     pub recorded_at: i64,
     /// The record's chain hash (hex); keep it to prove later that the record is unchanged.
     pub record_hash: String,
+    /// The newest signed checkpoint of the ledger's head (a compact JWS, typ
+    /// `ledger-head+jwt`), which covers this record when `sequence` ≤ its `seq`; keep it to
+    /// prove later that the ledger was not rewritten. `null` only when the ledger has none.
+    pub signed_head: Option<String>,
 }
 
 impl Receipt {
-    fn of(record: &Record) -> Self {
+    fn of(record: &Record, head: Option<&SignedHead>) -> Self {
         Self {
             consent_id: record.entry.consent_id.clone(),
             sequence: record.sequence,
             recorded_at: record.entry.recorded_at,
             record_hash: hex(&record.hash),
+            signed_head: head.map(|h| h.token.clone()),
         }
     }
+}
+
+/// `GET /v1/ledger/head`: the newest signed checkpoint of the ledger's head.
+pub async fn head(State(state): State<AppState>) -> Result<Json<serde_json::Value>> {
+    let head = state
+        .ledger
+        .signed_head()
+        .await?
+        .ok_or_else(|| Error::NotFound("the ledger has no signed head yet: nothing has been recorded".to_owned()))?;
+    Ok(Json(serde_json::json!({
+        "sequence": head.sequence,
+        "recordHash": hex(&head.hash),
+        "signedAt": head.signed_at,
+        "kid": head.kid,
+        "signedHead": head.token,
+    })))
 }
 
 /// `POST /v1/consents`.
@@ -69,6 +98,8 @@ pub async fn record(
     let iat = u64::try_from(recorded_at / 1000).unwrap_or(0);
     let claims = Claims::from_request(&request, &state.settings.issuer, iat, iat + state.settings.token_ttl_secs);
     let token = sign(&state, &claims)?;
+    let user_agent = user_agent(&headers);
+    let client_network = client_network(&headers, peer, &state.settings);
     let entry = Entry {
         consent_id: request.id.as_str().to_owned(),
         subject_id: request.subject.as_str().to_owned(),
@@ -82,13 +113,14 @@ pub async fn record(
         policy_accepted: request.policy_accepted,
         source: request.source.as_str().to_owned(),
         gpc: request.gpc,
-        user_agent: user_agent(&headers),
-        client_network: client_network(&headers, peer, &state.settings),
+        personal: Personal::seal(&user_agent, &client_network)?,
+        user_agent,
+        client_network,
         request_hash,
         token,
     };
-    let appended = state.ledger.append(entry).await?;
-    respond(&state.settings, &headers, appended, &request_hash)
+    let committed = state.ledger.commit(entry, None).await?;
+    respond(&state, &headers, committed, &request_hash).await
 }
 
 /// `POST /v1/consents/{id}/withdraw`: authorized by the token of consent `{id}`.
@@ -119,53 +151,72 @@ pub async fn withdraw(
     // record), not from the presented token: an older token may still grant a category
     // that a later decision refused, and a withdrawal must never grant it again. Its
     // policy, language and acceptance come from the same record for the same reason.
-    let current = match state.ledger.latest(previous.sub.as_str()).await? {
-        Some(record) => token::peek_claims(&record.entry.token).map_err(|e| {
-            Error::Internal(format!("the token stored in ledger record {} does not decode: {e}", record.sequence))
-        })?,
-        // Nothing recorded for this subject (a ledger started afresh): the token is all there is.
-        None => previous.clone(),
-    };
-    let mut granted = current.cat;
-    for category in request.withdrawn() {
-        granted.remove(category);
-    }
-    // Withdrawing the policy acceptance is recorded as a request and does not change
-    // `pa`: the law may keep it from taking effect while a loan obligation is open, and
-    // the operator decides (policy section 7).
+    // Reading that record and appending are one step: the append names the record it was
+    // derived from, and the writer refuses it (`Outdated`) if the subject has a newer one
+    // by then (two withdrawals from two tabs at once), so it is derived again from that.
     let kind = if request.policy_acceptance { RecordKind::PolicyWithdrawalRequest } else { RecordKind::Withdrawal };
-    let recorded_at = crate::now_ms();
-    let iat = u64::try_from(recorded_at / 1000).unwrap_or(0);
-    let claims = Claims {
-        iss: state.settings.issuer.clone(),
-        sub: previous.sub.clone(),
-        jti: request.id.clone(),
-        iat,
-        exp: iat + state.settings.token_ttl_secs,
-        cat: granted,
-        ..current
-    };
-    let token = sign(&state, &claims)?;
-    let entry = Entry {
-        consent_id: request.id.as_str().to_owned(),
-        subject_id: claims.sub.as_str().to_owned(),
-        kind,
-        withdraws: Some(id.as_str().to_owned()),
-        recorded_at,
-        policy_version: claims.pv.clone(),
-        policy_digest: claims.pd.clone(),
-        language: claims.lang.as_str().to_owned(),
-        categories: category_list(granted),
-        policy_accepted: claims.pa,
-        source: "api".to_owned(),
-        gpc: headers.get("sec-gpc").is_some_and(|v| v.as_bytes() == b"1"),
-        user_agent: user_agent(&headers),
-        client_network: client_network(&headers, peer, &state.settings),
-        request_hash,
-        token,
-    };
-    let appended = state.ledger.append(entry).await?;
-    respond(&state.settings, &headers, appended, &request_hash)
+    let user_agent = user_agent(&headers);
+    let client_network = client_network(&headers, peer, &state.settings);
+    let gpc = headers.get("sec-gpc").is_some_and(|v| v.as_bytes() == b"1");
+    let mut last_error = None;
+    for _ in 0..WITHDRAW_ATTEMPTS {
+        let (newest, current) = match state.ledger.latest(previous.sub.as_str()).await? {
+            Some(record) => {
+                let claims = token::peek_claims(&record.entry.token).map_err(|e| {
+                    Error::Internal(format!("the token stored in ledger record {} does not decode: {e}", record.sequence))
+                })?;
+                (record.sequence, claims)
+            }
+            // Nothing recorded for this subject (a ledger started afresh): the token is all there is.
+            None => (0, previous.clone()),
+        };
+        let mut granted = current.cat;
+        for category in request.withdrawn() {
+            granted.remove(category);
+        }
+        // Withdrawing the policy acceptance is recorded as a request and does not change
+        // `pa`: the law may keep it from taking effect while a loan obligation is open, and
+        // the operator decides (policy section 7).
+        let recorded_at = crate::now_ms();
+        let iat = u64::try_from(recorded_at / 1000).unwrap_or(0);
+        let claims = Claims {
+            iss: state.settings.issuer.clone(),
+            sub: previous.sub.clone(),
+            jti: request.id.clone(),
+            iat,
+            exp: iat + state.settings.token_ttl_secs,
+            cat: granted,
+            ..current
+        };
+        let token = sign(&state, &claims)?;
+        let entry = Entry {
+            consent_id: request.id.as_str().to_owned(),
+            subject_id: claims.sub.as_str().to_owned(),
+            kind,
+            withdraws: Some(id.as_str().to_owned()),
+            recorded_at,
+            policy_version: claims.pv.clone(),
+            policy_digest: claims.pd.clone(),
+            language: claims.lang.as_str().to_owned(),
+            categories: category_list(granted),
+            policy_accepted: claims.pa,
+            source: "api".to_owned(),
+            gpc,
+            personal: Personal::seal(&user_agent, &client_network)?,
+            user_agent: user_agent.clone(),
+            client_network: client_network.clone(),
+            request_hash,
+            token,
+        };
+        match state.ledger.commit(entry, Some(newest)).await {
+            Ok(committed) => return respond(&state, &headers, committed, &request_hash).await,
+            Err(e @ LedgerError::Outdated { .. }) => last_error = Some(e),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    // Another record of this subject landed before each of the attempts: answer 503 (a
+    // retry with the same id is safe) rather than keep the request waiting.
+    Err(last_error.map_or_else(|| Error::Internal("no withdrawal attempt was made".to_owned()), Error::from))
 }
 
 /// One record as the history endpoint shows it.
@@ -262,11 +313,15 @@ fn sign(state: &AppState, claims: &Claims) -> Result<String> {
 }
 
 /// 201 for a new record, 200 for an idempotent retry, 409 for the same id with another
-/// request.
-fn respond(settings: &Settings, headers: &HeaderMap, appended: Appended, request_hash: &[u8; 32]) -> Result<Response> {
-    let (status, record) = match appended {
-        Appended::New(r) => (StatusCode::CREATED, r),
-        Appended::Existing(r) if r.entry.request_hash == *request_hash => (StatusCode::OK, r),
+/// request. A retry's receipt carries the signed head that first covered the record, so
+/// it is the answer the first attempt got (or would have got).
+async fn respond(state: &AppState, headers: &HeaderMap, committed: Committed, request_hash: &[u8; 32]) -> Result<Response> {
+    let (status, record, head) = match committed.outcome {
+        Appended::New(r) => (StatusCode::CREATED, r, committed.head),
+        Appended::Existing(r) if r.entry.request_hash == *request_hash => {
+            let head = state.ledger.signed_head_covering(r.sequence).await?;
+            (StatusCode::OK, r, head)
+        }
         Appended::Existing(r) => {
             return Err(Error::Conflict(format!(
                 "consent id {} is already recorded with a different request; generate a new id for a new decision",
@@ -274,8 +329,8 @@ fn respond(settings: &Settings, headers: &HeaderMap, appended: Appended, request
             )))
         }
     };
-    let cookie = consent_cookie(settings, headers, &record.entry.token);
-    let body = Recorded { receipt: Receipt::of(&record), token: record.entry.token };
+    let cookie = consent_cookie(&state.settings, headers, &record.entry.token);
+    let body = Recorded { receipt: Receipt::of(&record, head.as_deref()), token: record.entry.token };
     let mut response = (status, Json(body)).into_response();
     if let Some(cookie) = cookie {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
@@ -334,29 +389,11 @@ fn domain_matches(host: &str, domain: &str) -> bool {
     host == domain || host.strip_suffix(domain).is_some_and(|prefix| prefix.ends_with('.'))
 }
 
-fn category_list(categories: Categories) -> String {
-    Category::ALL
-        .into_iter()
-        .filter(|c| categories.contains(*c))
-        .map(Category::as_str)
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 fn user_agent(headers: &HeaderMap) -> String {
     headers
         .get(header::USER_AGENT)
         .map(|v| truncate_user_agent(&String::from_utf8_lossy(v.as_bytes())))
         .unwrap_or_default()
-}
-
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 #[cfg(test)]
@@ -377,6 +414,7 @@ mod tests {
             header_read_timeout: std::time::Duration::from_secs(10),
             body_read_timeout: std::time::Duration::from_secs(10),
             max_connections: 16,
+            jwks_max_age_secs: 300,
         }
     }
 
@@ -414,6 +452,7 @@ mod tests {
 
     #[test]
     fn categories_are_stored_in_canonical_order() {
+        use vivus_consent_core::category::{Categories, Category};
         let set: Categories = [Category::Marketing, Category::Necessary].into_iter().collect();
         assert_eq!(category_list(set), "necessary,marketing");
     }

@@ -77,8 +77,8 @@ fn accepted(claims: &Claims, fields: &[(String, String)]) -> Response {
         }
     }
     let body = format!(
-        "<p lang=\"ru\">Заявка принята. Согласие {jti} от {iat} (политика {pv}) проверено.</p>\
-         <p lang=\"kk\">Өтінім қабылданды. {jti} келісімі ({pv} саясаты) тексерілді.</p>\
+        "<p lang=\"ru\">Заявка принята. Согласие <code data-consent-id>{jti}</code> от {iat} (политика {pv}) проверено.</p>\
+         <p lang=\"kk\">Өтінім қабылданды. <code>{jti}</code> келісімі ({pv} саясаты) тексерілді.</p>\
          <table>{rows}</table>",
         jti = escape(claims.jti.as_str()),
         iat = claims.iat,

@@ -90,7 +90,11 @@ impl Error {
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             // The ledger could not commit (disk full, read-only, writer gone): nothing was
             // recorded, and a retry with the same id may succeed once storage is back.
-            Self::Ledger(LedgerError::NotCommitted(_) | LedgerError::Closed) => StatusCode::SERVICE_UNAVAILABLE,
+            // `Outdated`: the subject's record kept changing under a withdrawal; retrying
+            // with the same id is safe.
+            Self::Ledger(LedgerError::NotCommitted(_) | LedgerError::Closed | LedgerError::Outdated { .. }) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Ledger(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -107,7 +111,9 @@ impl Error {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",
             Self::RateLimited { .. } => "rate_limited",
-            Self::Ledger(LedgerError::NotCommitted(_) | LedgerError::Closed) => "unavailable",
+            Self::Ledger(LedgerError::NotCommitted(_) | LedgerError::Closed | LedgerError::Outdated { .. }) => {
+                "unavailable"
+            }
             Self::Ledger(_) | Self::Internal(_) => "internal",
         }
     }

@@ -2,20 +2,47 @@
 //! other endpoints use.
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use vivus_consent_core::policy;
 use vivus_consent_core::token::{self, Claims, Expected, TokenError};
 
 use super::{AppJson, AppState, Error, Result};
+use crate::ledger::hex;
 
-/// `GET /.well-known/jwks.json`: every key, newest (the signing one) first.
-pub async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
-    // Verifiers may cache the set briefly; a rotation publishes the new key before it
-    // signs anything (it signs from the next start), so a short cache is safe.
-    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(state.keys.jwks().clone()))
+/// `GET /.well-known/jwks.json`: every key, newest first, pending and retired ones too.
+///
+/// `Cache-Control: public, max-age=<--jwks-max-age-secs>`: browsers (the SDK fetches it
+/// with `cache: 'force-cache'`, trusting only keys that came from the network or the HTTP
+/// cache, which no page script can write) and other instances keep it that long. That is
+/// why a new key is published for at least this long before it signs (`keys rotate
+/// --activate-after`). An `ETag` lets a client that must refresh early (a token with an
+/// unknown `kid`) revalidate with `If-None-Match` and get a `304` when nothing changed.
+pub async fn jwks(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    // A key set of a few keys: serialising cannot fail.
+    let body = serde_json::to_vec(state.keys.jwks()).unwrap_or_default();
+    let etag = format!("\"{}\"", hex(&Sha256::digest(&body)[..16]));
+    let cache_control = format!("public, max-age={}", state.settings.jwks_max_age_secs);
+    let revalidated = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|t| t.trim().trim_start_matches("W/") == etag || t.trim() == "*"));
+    let mut response = if revalidated {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+    };
+    let h = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&cache_control) {
+        h.insert(header::CACHE_CONTROL, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, value);
+    }
+    response
 }
 
 /// The body of `POST /v1/verify`.
@@ -86,5 +113,5 @@ pub fn verify_any_policy(jws: &str, state: &AppState) -> Result<Claims, TokenErr
 
 /// Seconds since the Unix epoch.
 pub fn now_secs() -> u64 {
-    u64::try_from(crate::now_ms() / 1000).unwrap_or(0)
+    crate::now_secs()
 }

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod consent;
+pub mod console;
 pub mod csp;
 pub mod deadline;
 pub mod demo;
@@ -10,6 +11,7 @@ pub mod error;
 pub mod health;
 pub mod jwks;
 pub mod metrics;
+pub mod operator;
 pub mod policy;
 pub mod ratelimit;
 
@@ -69,6 +71,8 @@ pub struct Settings {
     pub body_read_timeout: Duration,
     /// Most client connections open at once.
     pub max_connections: usize,
+    /// `max-age` of the JWK set: how long verifiers may cache it.
+    pub jwks_max_age_secs: u64,
 }
 
 impl Settings {
@@ -87,6 +91,7 @@ impl Settings {
             header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
             body_read_timeout: Duration::from_secs(config.body_read_timeout_secs),
             max_connections: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
+            jwks_max_age_secs: config.jwks_max_age_secs,
         }
     }
 }
@@ -104,6 +109,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The per-client rate limiter; `None` when off.
     pub limiter: Option<Arc<RateLimiter>>,
+    /// Operator accounts and the operator API's limits.
+    pub operator: Arc<operator::OperatorAccess>,
 }
 
 /// The whole service as a router. Serve it with `into_make_service_with_connect_info`
@@ -114,9 +121,11 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/consents/{id}/withdraw", post(consent::withdraw))
         .route("/v1/subjects/{subject}/consents", get(consent::history))
         .route("/v1/verify", post(jwks::verify))
+        .route("/v1/ledger/head", get(consent::head))
         .route_layer(middleware::from_fn_with_state(state.clone(), rate_limit));
     let api = Router::new()
         .merge(limited)
+        .merge(operator::routes(state.clone()))
         .route("/v1/policy", get(policy::current))
         .route("/v1/policy/{version}/{file}", get(policy::text))
         .route("/.well-known/jwks.json", get(jwks::jwks))
@@ -130,7 +139,8 @@ pub fn app(state: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
 
-    let mut router = Router::new().merge(api).merge(demo);
+    let console = console::routes(state.settings.content_security_policy.clone());
+    let mut router = Router::new().merge(api).merge(demo).merge(console);
     if state.settings.csp_report_collector {
         router = router.merge(csp::collector());
     }

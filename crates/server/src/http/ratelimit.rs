@@ -44,6 +44,32 @@ impl RateLimiter {
         })
     }
 
+    /// A limiter of `per_minute` events per minute per key, `per_minute` at once; `None`
+    /// when it is 0. For rare events (failed sign-ins), where a per-second rate is too coarse.
+    pub fn per_minute(per_minute: u32) -> Option<Self> {
+        (per_minute > 0).then(|| Self {
+            per_second: f64::from(per_minute) / 60.0,
+            burst: f64::from(per_minute),
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            hasher: std::collections::hash_map::RandomState::new(),
+        })
+    }
+
+    /// Whether `key` has a token left, without taking it; `Err` carries how long until
+    /// it will. A key never seen has a full bucket.
+    pub fn peek(&self, key: &str, now: Instant) -> Result<(), Duration> {
+        let shard = &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS];
+        let shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(bucket) = shard.buckets.get(key) else { return Ok(()) };
+        let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
+        let tokens = (bucket.tokens + elapsed * self.per_second).min(self.burst);
+        if tokens >= 1.0 {
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - tokens) / self.per_second))
+        }
+    }
+
     /// Takes one token for `key`; `Err` carries how long until one is available.
     pub fn check(&self, key: &str, now: Instant) -> Result<(), Duration> {
         let shard = &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS];
@@ -86,6 +112,21 @@ mod tests {
         limiter.check("b", t0).expect("other clients are separate");
         limiter.check("a", t0 + Duration::from_millis(100)).expect("one token refilled");
         limiter.check("a", t0 + Duration::from_millis(100)).expect_err("only one");
+    }
+
+    #[test]
+    fn peeking_takes_nothing() {
+        let limiter = RateLimiter::per_minute(2).expect("on");
+        let t0 = Instant::now();
+        for _ in 0..5 {
+            limiter.peek("a", t0).expect("nothing taken yet");
+        }
+        limiter.check("a", t0).expect("first");
+        limiter.check("a", t0).expect("second");
+        let wait = limiter.peek("a", t0).expect_err("both spent");
+        assert!(wait > Duration::from_secs(29) && wait <= Duration::from_secs(30), "{wait:?}");
+        limiter.peek("a", t0 + Duration::from_secs(30)).expect("one back after 30 s");
+        assert!(RateLimiter::per_minute(0).is_none());
     }
 
     #[test]

@@ -49,12 +49,18 @@ impl TestServer {
         let (cli, key_dir) = cli(&dir, extra);
         let now = u64::try_from(vivus_consent_server::now_ms() / 1000).expect("time");
         let keys = vivus_consent_server::keys::KeyRing::load_or_generate(&key_dir, now).expect("keys");
+        let accounts = vivus_consent_server::operator::open(&database).await.expect("operator accounts");
         let state = AppState {
             ledger,
             keys: std::sync::Arc::new(keys),
             settings: std::sync::Arc::new(vivus_consent_server::http::Settings::from_config(&cli.serve)),
             metrics: std::sync::Arc::default(),
             limiter: None,
+            operator: std::sync::Arc::new(vivus_consent_server::http::operator::OperatorAccess {
+                accounts,
+                failures: None,
+                proof_max_records: vivus_consent_server::http::operator::DEFAULT_PROOF_MAX_RECORDS,
+            }),
         };
         Self::serve(dir, database, key_dir, state).await
     }
@@ -149,6 +155,10 @@ fn cli(dir: &tempfile::TempDir, extra: &[&str]) -> (Cli, PathBuf) {
         // Every test talks from 127.0.0.1; only the rate-limit test wants a limit.
         args.extend(["--rate-limit-per-second".to_owned(), "0".to_owned()]);
     }
+    if !extra.iter().any(|a| a.starts_with("--operator-failed-auth-per-minute")) {
+        // Likewise for failed operator sign-ins; one test wants the limit.
+        args.extend(["--operator-failed-auth-per-minute".to_owned(), "0".to_owned()]);
+    }
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     (Cli::try_parse_from(&args).expect("test flags parse"), key_dir)
 }
@@ -206,3 +216,96 @@ pub async fn postgres_schema(url: &str) -> (String, String) {
     let sep = if url.contains('?') { '&' } else { '?' };
     (format!("{url}{sep}options=-c%20search_path%3D{schema}"), schema)
 }
+
+/// A ledger under test and a way to reach around the service to its storage.
+pub enum Backend {
+    Sqlite { _dir: tempfile::TempDir, path: String },
+    Postgres { url: String, schema: String },
+}
+
+impl Backend {
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ledger.sqlite3").display().to_string();
+        Self::Sqlite { _dir: dir, path }
+    }
+
+    pub async fn postgres(test: &str) -> Option<Self> {
+        let url = postgres_url(test)?;
+        let (url, schema) = postgres_schema(&url).await;
+        Some(Self::Postgres { url, schema })
+    }
+
+    pub async fn cleanup(&self) {
+        if let Self::Postgres { url, schema } = self {
+            drop_postgres_schema(url, schema).await;
+        }
+    }
+
+    pub fn database(&self) -> &str {
+        match self {
+            Self::Sqlite { path, .. } => path,
+            Self::Postgres { url, .. } => url,
+        }
+    }
+
+    pub async fn open(&self) -> std::sync::Arc<dyn vivus_consent_server::ledger::Ledger> {
+        vivus_consent_server::ledger::open(self.database(), 256).await.expect("ledger opens")
+    }
+
+    /// Runs SQL directly against the storage, as someone with file or database access
+    /// could, dropping the append-only triggers and the sequence check first.
+    pub async fn tamper(&self, sql: &str) {
+        match self {
+            Self::Sqlite { path, .. } => {
+                let conn = rusqlite::Connection::open(path).expect("open file");
+                conn.execute_batch(&format!(
+                    "DROP TRIGGER IF EXISTS ledger_no_update; DROP TRIGGER IF EXISTS ledger_no_delete; \
+                     DROP TRIGGER IF EXISTS ledger_sequence_positive; DROP TRIGGER IF EXISTS checkpoints_no_update; \
+                     DROP TRIGGER IF EXISTS checkpoints_no_delete; DROP TRIGGER IF EXISTS ledger_personal_no_update; {sql}"
+                ))
+                .expect("tamper");
+            }
+            Self::Postgres { url, .. } => {
+                use sqlx::Connection;
+                let options: sqlx::postgres::PgConnectOptions = url.parse().expect("url");
+                let mut conn = sqlx::PgConnection::connect_with(&options).await.expect("connect");
+                sqlx::raw_sql(&format!(
+                    "DROP TRIGGER IF EXISTS ledger_no_update_or_delete ON ledger; \
+                     DROP TRIGGER IF EXISTS checkpoints_no_update_or_delete ON checkpoints; \
+                     DROP TRIGGER IF EXISTS ledger_personal_no_update ON ledger_personal; \
+                     ALTER TABLE ledger DROP CONSTRAINT IF EXISTS ledger_sequence_positive; {sql}"
+                ))
+                .execute(&mut conn)
+                .await
+                .expect("tamper");
+            }
+        }
+    }
+
+    /// A byte string as an SQL literal of this backend.
+    pub fn blob(&self, bytes: &[u8]) -> String {
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        match self {
+            Self::Sqlite { .. } => format!("X'{hex}'"),
+            Self::Postgres { .. } => format!("'\\x{hex}'::bytea"),
+        }
+    }
+
+    /// Runs SQL through the normal path, triggers in place.
+    pub async fn try_sql(&self, sql: &str) -> Result<(), String> {
+        match self {
+            Self::Sqlite { path, .. } => {
+                let conn = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
+                conn.execute_batch(sql).map_err(|e| e.to_string())
+            }
+            Self::Postgres { url, .. } => {
+                use sqlx::Connection;
+                let options: sqlx::postgres::PgConnectOptions = url.parse().map_err(|e: sqlx::Error| e.to_string())?;
+                let mut conn = sqlx::PgConnection::connect_with(&options).await.map_err(|e| e.to_string())?;
+                sqlx::raw_sql(sql).execute(&mut conn).await.map(|_| ()).map_err(|e| e.to_string())
+            }
+        }
+    }
+}
+

@@ -2,7 +2,6 @@
 //! parsed (by the core) only when the viewer is first opened, rendered as headings,
 //! paragraphs and lists through text nodes.
 
-use std::cell::Cell;
 use std::rc::Rc;
 
 use vivus_consent_core::language::Language;
@@ -11,20 +10,15 @@ use web_sys::{Element, ShadowRoot};
 
 use super::modal::frame;
 use super::{attr, button, child, on_click, text_child, Kind, View};
-use crate::runtime::Runtime;
+use super::Widget;
 
-thread_local! {
-    // The language being fetched, so reopening the viewer does not start a second request.
-    static LOADING: Cell<Option<Language>> = const { Cell::new(None) };
-}
-
-pub(crate) fn build(rt: &Runtime, root: &ShadowRoot) -> (View, Element, Option<Element>) {
-    let t = crate::i18n::text(rt.language());
-    let mut f = frame(rt, root, Kind::Policy, t.banner.policy_link, "vc-vt");
+pub(crate) fn build(w: &Widget, root: &ShadowRoot) -> (View, Element, Option<Element>) {
+    let t = crate::i18n::text(w.language());
+    let mut f = frame(w, root, Kind::Policy, t.banner.policy_link, "vc-vt");
     let _ = f.body.class_list().add_1("policy");
     let close = button(&f.footer, "btn", t.close, "done");
     f.listeners
-        .push(on_click(rt, &close, |rt| super::close(rt, Kind::Policy)));
+        .push(on_click(w, &close, |w| super::close(w, Kind::Policy)));
     (
         View {
             el: f.backdrop,
@@ -49,16 +43,16 @@ pub(crate) fn url(base: &str, version: &str, lang: Language) -> String {
 }
 
 /// Fills the open viewer: the cached document, or a loading line while it is fetched.
-pub(crate) fn refresh(rt: &Runtime) {
-    let lang = rt.language();
-    let cached = rt
+pub(crate) fn refresh(w: &Widget) {
+    let lang = w.language();
+    let cached = w
         .policy_cache
         .borrow()
         .iter()
         .find(|(l, _)| *l == lang)
         .map(|(_, d)| d.clone());
     let body = {
-        let ui = rt.ui.borrow();
+        let ui = w.ui.borrow();
         let Some(modal) = ui
             .as_ref()
             .and_then(|ui| ui.modals.iter().find(|m| m.kind == Kind::Policy))
@@ -74,24 +68,21 @@ pub(crate) fn refresh(rt: &Runtime) {
             let t = crate::i18n::text(lang);
             let line = text_child(&body, "p", "status", t.loading);
             attr(&line, "role", "status");
-            if LOADING.get() != Some(lang) {
-                LOADING.set(Some(lang));
-                let weak = rt.weak();
-                let url = url(&rt.config().policy_url, rt.config().policy_version.id, lang);
-                let timeout = rt.config().net.timeout_ms;
-                wasm_bindgen_futures::spawn_local(async move {
-                    let loaded = crate::net::text(&url, timeout)
-                        .await
-                        .ok()
-                        .and_then(|md| Document::parse(&md).ok());
-                    LOADING.set(None);
-                    let Some(rt) = weak.upgrade() else { return };
+            if w.policy_loading.get() != Some(lang) {
+                w.policy_loading.set(Some(lang));
+                let weak = w.weak();
+                let url = url(&w.settings().policy_url, &w.settings().policy_version, lang);
+                let timeout = w.settings().timeout_ms;
+                crate::task::spawn(async move {
+                    let loaded = fetch_text(&url, timeout).await.and_then(|md| Document::parse(&md).ok());
+                    let Some(w) = weak.upgrade() else { return };
+                    w.policy_loading.set(None);
                     match loaded {
                         Some(doc) => {
-                            rt.policy_cache.borrow_mut().push((lang, Rc::new(doc)));
-                            refresh(&rt);
+                            w.policy_cache.borrow_mut().push((lang, Rc::new(doc)));
+                            refresh(&w);
                         }
-                        None => failed(&rt, &body),
+                        None => failed(&w, &body),
                     }
                 });
             }
@@ -99,15 +90,22 @@ pub(crate) fn refresh(rt: &Runtime) {
     }
 }
 
-fn failed(rt: &Runtime, body: &Element) {
-    let t = crate::i18n::text(rt.language());
+/// The policy markdown at `url`, `None` when it could not be fetched.
+async fn fetch_text(url: &str, timeout_ms: u32) -> Option<String> {
+    let request = crate::net::Request { method: "GET", url, body: None, bearer: None, cache: None, timeout_ms };
+    let response = crate::net::send(request).await.ok().filter(web_sys::Response::ok)?;
+    crate::net::text(&response).await.ok()
+}
+
+fn failed(w: &Widget, body: &Element) {
+    let t = crate::i18n::text(w.language());
     body.set_text_content(None);
     let line = text_child(body, "p", "status error", t.policy_failed);
     attr(&line, "role", "alert");
     let retry = button(body, "btn", t.retry, "retry");
-    let listener = on_click(rt, &retry, refresh);
+    let listener = on_click(w, &retry, refresh);
     // The listener lives as long as the viewer's body: keep it with the open modal.
-    if let Some(modal) = rt
+    if let Some(modal) = w
         .ui
         .borrow_mut()
         .as_mut()

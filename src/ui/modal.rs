@@ -6,8 +6,9 @@
 use wasm_bindgen::{JsCast, UnwrapThrowExt};
 use web_sys::{Element, HtmlElement, KeyboardEvent, ShadowRoot};
 
-use super::{attr, button, child, el, language_switch, on_click, text_child, Kind, Listener};
-use crate::runtime::Runtime;
+use gloo_events::EventListenerOptions;
+
+use super::{attr, button, child, el, language_switch, on_click, text_child, Kind, Listener, Widget};
 
 /// What can take focus inside a dialog.
 const FOCUSABLE: &str =
@@ -20,8 +21,8 @@ pub(crate) struct Frame {
     pub(crate) listeners: Vec<Listener>,
 }
 
-pub(crate) fn frame(rt: &Runtime, root: &ShadowRoot, kind: Kind, title: &str, id: &str) -> Frame {
-    let t = crate::i18n::text(rt.language());
+pub(crate) fn frame(w: &Widget, root: &ShadowRoot, kind: Kind, title: &str, id: &str) -> Frame {
+    let t = crate::i18n::text(w.language());
     let doc = root.owner_document().unwrap_throw();
     let backdrop = el(&doc, "div", "backdrop");
     let dialog = child(&backdrop, "div", "dialog");
@@ -29,25 +30,26 @@ pub(crate) fn frame(rt: &Runtime, root: &ShadowRoot, kind: Kind, title: &str, id
     attr(&dialog, "aria-modal", "true");
     attr(&dialog, "aria-labelledby", id);
     attr(&dialog, "tabindex", "-1");
-    attr(&dialog, "lang", rt.language().as_str());
+    attr(&dialog, "lang", w.language().as_str());
     let header = child(&dialog, "header", "");
     attr(&text_child(&header, "h2", "", title), "id", id);
     let mut listeners = Vec::new();
-    language_switch(rt, &header, &mut listeners);
+    language_switch(w, &header, &mut listeners);
     // The name ("Закрыть") is the button's own text, hidden from sight, and the "×" is
     // hidden from assistive tech: an aria-label over a visible "×" fails WCAG 2.5.3
     // (label in name) for speech users, who say what they see.
     let close = button(&header, "close", "", "close");
     attr(&text_child(&close, "span", "", "×"), "aria-hidden", "true");
     text_child(&close, "span", "vh", t.close);
-    listeners.push(on_click(rt, &close, move |rt| super::close(rt, kind)));
+    listeners.push(on_click(w, &close, move |w| super::close(w, kind)));
     let body = child(&dialog, "div", "body");
     let footer = child(&dialog, "footer", "");
 
-    let weak = rt.weak();
+    let weak = w.weak();
     let trap_dialog = dialog.clone();
     let trap_root = root.clone();
-    listeners.push(Listener::new(&dialog, "keydown", move |event| {
+    // Not passive: Escape and the Tab trap call preventDefault.
+    listeners.push(Listener::new_with_options(&dialog, "keydown", EventListenerOptions::enable_prevent_default(), move |event| {
         let Some(key) = event.dyn_ref::<KeyboardEvent>() else {
             return;
         };
@@ -56,9 +58,9 @@ pub(crate) fn frame(rt: &Runtime, root: &ShadowRoot, kind: Kind, title: &str, id
                 event.prevent_default();
                 event.stop_propagation();
                 let weak = weak.clone();
-                wasm_bindgen_futures::spawn_local(async move {
-                    if let Some(rt) = weak.upgrade() {
-                        super::close(&rt, kind);
+                crate::task::spawn(async move {
+                    if let Some(w) = weak.upgrade() {
+                        super::close(&w, kind);
                     }
                 });
             }
@@ -68,7 +70,7 @@ pub(crate) fn frame(rt: &Runtime, root: &ShadowRoot, kind: Kind, title: &str, id
     }));
     // A press on the backdrop would move focus to the body, out of the dialog.
     let backdrop_target: web_sys::EventTarget = backdrop.clone().into();
-    listeners.push(Listener::new(&backdrop, "mousedown", move |event| {
+    listeners.push(Listener::new_with_options(&backdrop, "mousedown", EventListenerOptions::enable_prevent_default(), move |event| {
         if event.target().as_ref() == Some(&backdrop_target) {
             event.prevent_default();
         }

@@ -10,13 +10,13 @@ use web_sys::{Element, HtmlInputElement, ShadowRoot};
 use super::modal::frame;
 use super::{append_text, attr, button, child, on_click, text_child, Kind, View};
 use crate::controller::Status;
-use crate::runtime::Runtime;
+use super::Widget;
 
-pub(crate) fn build(rt: &Runtime, root: &ShadowRoot) -> (View, Element, Option<Element>) {
-    let lang = rt.language();
+pub(crate) fn build(w: &Widget, root: &ShadowRoot) -> (View, Element, Option<Element>) {
+    let lang = w.language();
     let t = crate::i18n::text(lang);
-    let state = rt.snapshot();
-    let mut f = frame(rt, root, Kind::Preferences, t.preferences_title, "vc-pt");
+    let state = w.snapshot();
+    let mut f = frame(w, root, Kind::Preferences, t.preferences_title, "vc-pt");
     text_child(&f.body, "p", "note", t.preferences_intro);
     if state.gpc() {
         text_child(&f.body, "p", "note", t.banner.gpc_note);
@@ -60,7 +60,7 @@ pub(crate) fn build(rt: &Runtime, root: &ShadowRoot) -> (View, Element, Option<E
         for purpose in category.policy_purposes(lang) {
             text_child(&list, "li", "", purpose);
         }
-        let services = rt.config().services(category);
+        let services = &w.settings().services[category as usize];
         if !services.is_empty() {
             text_child(&section, "p", "", t.services);
             let list = child(&section, "ul", "");
@@ -80,14 +80,14 @@ pub(crate) fn build(rt: &Runtime, root: &ShadowRoot) -> (View, Element, Option<E
 
     let accept = button(&f.footer, "btn", t.banner.accept_all, "accept");
     f.listeners
-        .push(on_click(rt, &accept, |rt| save(rt, Categories::all())));
+        .push(on_click(w, &accept, |w| save(w, Categories::all())));
     let reject = button(&f.footer, "btn", t.banner.reject_all, "reject");
     f.listeners
-        .push(on_click(rt, &reject, |rt| save(rt, Categories::new())));
+        .push(on_click(w, &reject, |w| save(w, Categories::new())));
     let save_button = button(&f.footer, "btn", t.save, "save");
     let body = f.body.clone();
-    f.listeners.push(on_click(rt, &save_button, move |rt| {
-        save(rt, checked(&body))
+    f.listeners.push(on_click(w, &save_button, move |w| {
+        save(w, checked(&body))
     }));
     (
         View {
@@ -118,7 +118,7 @@ fn checked(body: &Element) -> Categories {
     granted
 }
 
-fn save(rt: &Runtime, categories: Categories) {
-    super::close(rt, Kind::Preferences);
-    let _ = rt.choose(categories, None, Source::Preferences);
+fn save(w: &Widget, categories: Categories) {
+    super::close(w, Kind::Preferences);
+    let _ = w.choose(categories, None, Source::Preferences);
 }

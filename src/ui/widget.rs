@@ -8,49 +8,51 @@ use vivus_consent_core::language::Language;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlElement, ShadowRoot};
 
+use vivus_consent_core::category::Categories;
+use vivus_consent_core::consent::Source;
+
 use super::{
-    acceptance, banner, host, language_buttons, on_click, pad_body, policy_viewer, preferences,
-    unpad_body, BootLeftover, Listener, View, CSS,
+    acceptance, host, language_buttons, on_click, pad_body, policy_viewer, preferences, unpad_body, BootLeftover,
+    Listener, View, Widget, CSS,
 };
-use crate::runtime::Runtime;
 
 /// Carries on what the visitor did on the first-paint banner: the same clicks on the SDK's
 /// own buttons (so a choice is recorded as a banner choice, as if the SDK had drawn the
 /// banner), then keyboard focus back on the button that had it.
-pub(crate) fn resume(rt: &Runtime, leftover: &BootLeftover) {
+pub(crate) fn resume(w: &Widget, leftover: &BootLeftover) {
     if let Some(hook) = &leftover.focus {
-        focus_hook(rt, hook);
+        focus_hook(w, hook);
     }
     for hook in &leftover.clicks {
-        if let Some(button) = find_hook(rt, hook) {
+        if let Some(button) = find_hook(w, hook) {
             button.click();
         }
     }
     if let Some(hook) = &leftover.pressed {
-        finish_press(rt, hook);
+        finish_press(w, hook);
     }
 }
 
 /// A press that began on the first-stage banner and ends on the SDK's: the browser fires no
 /// click (its `pointerdown` target is gone), so the release over the same button clicks it.
 /// A new press anywhere first means the visitor moved on.
-fn finish_press(rt: &Runtime, hook: &str) {
-    let Some(doc) = rt.ui.borrow().as_ref().map(|ui| ui.doc.clone()) else {
+fn finish_press(w: &Widget, hook: &str) {
+    let Some(doc) = w.ui.borrow().as_ref().map(|ui| ui.doc.clone()) else {
         return;
     };
     let listeners: Rc<RefCell<Vec<Listener>>> = Rc::default();
     for kind in ["pointerdown", "pointerup"] {
-        let (weak, hook, held) = (rt.weak(), hook.to_owned(), listeners.clone());
+        let (weak, hook, held) = (w.weak(), hook.to_owned(), listeners.clone());
         let listener = Listener::new(&doc, kind, move |event| {
             let held = held.clone();
             if held.borrow().is_empty() {
                 return; // already decided
             }
             // Dropped after this handler returns: a closure must not drop itself while it runs.
-            wasm_bindgen_futures::spawn_local(async move { held.borrow_mut().clear() });
-            let Some(rt) = weak.upgrade() else { return };
+            crate::task::spawn(async move { held.borrow_mut().clear() });
+            let Some(w) = weak.upgrade() else { return };
             if event.type_() == "pointerup" {
-                if let Some(button) = find_hook(&rt, &hook) {
+                if let Some(button) = find_hook(&w, &hook) {
                     if event.composed_path().includes(&button, 0) {
                         button.click();
                     }
@@ -155,45 +157,45 @@ impl Drop for Ui {
 }
 
 /// The Русский / Қазақша switch.
-pub(crate) fn language_switch(rt: &Runtime, parent: &Element, listeners: &mut Vec<Listener>) {
-    if !rt.config().ui.language_switch {
+pub(crate) fn language_switch(w: &Widget, parent: &Element, listeners: &mut Vec<Listener>) {
+    if !w.settings().language_switch {
         return;
     }
-    for (b, lang, hook) in language_buttons(parent, rt.language()) {
-        listeners.push(on_language(rt, &b, lang, hook));
+    for (b, lang, hook) in language_buttons(parent, w.language()) {
+        listeners.push(on_language(w, &b, lang, hook));
     }
 }
 
 /// A language button's click: switch, and keep focus on the (rebuilt) button.
-pub(crate) fn on_language(rt: &Runtime, button: &Element, lang: Language, hook: &'static str) -> Listener {
-    on_click(rt, button, move |rt| {
-        rt.set_language(lang);
-        focus_hook(rt, hook);
+pub(crate) fn on_language(w: &Widget, button: &Element, lang: Language, hook: &'static str) -> Listener {
+    on_click(w, button, move |w| {
+        w.set_language(lang);
+        focus_hook(w, hook);
     })
 }
 
 /// The element with `data-vc=hook` in the topmost view.
-fn find_hook(rt: &Runtime, hook: &str) -> Option<HtmlElement> {
-    let ui = rt.ui.borrow();
+fn find_hook(w: &Widget, hook: &str) -> Option<HtmlElement> {
+    let ui = w.ui.borrow();
     let ui = ui.as_ref()?;
     let top = ui.modals.last().map(|m| &m.view).or(ui.banner.as_ref())?;
     top.el.query_selector(&super::hook_selector(hook)).ok().flatten()?.dyn_into().ok()
 }
 
 /// Focuses the element with `data-vc=hook` in the topmost view.
-pub(crate) fn focus_hook(rt: &Runtime, hook: &str) {
-    if let Some(e) = find_hook(rt, hook) {
+pub(crate) fn focus_hook(w: &Widget, hook: &str) {
+    if let Some(e) = find_hook(w, hook) {
         let _ = e.focus();
     }
 }
 
 /// Brings the DOM in line with the state: banner shown or not, texts in the current language.
-pub(crate) fn render(rt: &Runtime) {
-    let state = rt.snapshot();
+pub(crate) fn render(w: &Widget) {
+    let state = w.snapshot();
     let lang = state.language();
-    let mut slot = rt.ui.borrow_mut();
+    let mut slot = w.ui.borrow_mut();
     if slot.is_none() {
-        if !state.banner_visible() && !rt.storage_failed() {
+        if !state.banner_visible() && !w.storage_failed() {
             return;
         }
         *slot = Ui::new(lang);
@@ -205,15 +207,15 @@ pub(crate) fn render(rt: &Runtime) {
     // Dropping the old view removes it and its listeners.
     ui.banner = None;
     if state.banner_visible() {
-        let view = banner::build(rt, &ui.root);
+        let view = banner(w, &ui.root);
         ui.banner = Some(view);
         ui.pad();
         if ui.resize.is_none() {
             if let Some(window) = web_sys::window() {
-                let weak = rt.weak();
+                let weak = w.weak();
                 ui.resize = Some(Listener::new(&window, "resize", move |_| {
-                    if let Some(rt) = weak.upgrade() {
-                        if let Some(ui) = rt.ui.borrow_mut().as_mut() {
+                    if let Some(w) = weak.upgrade() {
+                        if let Some(ui) = w.ui.borrow_mut().as_mut() {
                             ui.pad();
                         }
                     }
@@ -224,13 +226,13 @@ pub(crate) fn render(rt: &Runtime) {
         ui.unpad();
     }
     // Built once (a live region re-inserted would be announced again), rebuilt in a new language.
-    if rt.storage_failed() && !ui.notice_closed && (ui.notice.is_none() || relabel) {
-        ui.notice = Some(storage_notice(rt, ui));
+    if w.storage_failed() && !ui.notice_closed && (ui.notice.is_none() || relabel) {
+        ui.notice = Some(storage_notice(w, ui));
     }
     if relabel {
         for i in 0..ui.modals.len() {
             let kind = ui.modals[i].kind;
-            let (view, body, status) = build_modal(rt, kind, &ui.root);
+            let (view, body, status) = build_modal(w, kind, &ui.root);
             let old = &mut ui.modals[i];
             old.view = view;
             old.body = body;
@@ -243,21 +245,21 @@ pub(crate) fn render(rt: &Runtime) {
     }
     drop(slot);
     if relabel {
-        policy_viewer::refresh(rt);
+        policy_viewer::refresh(w);
     }
 }
 
 /// Tells the visitor, after the choice, that the browser keeps nothing: the choice holds on
 /// this page only and they will be asked again next time. Above the page, not modal.
-fn storage_notice(rt: &Runtime, ui: &Ui) -> View {
+fn storage_notice(w: &Widget, ui: &Ui) -> View {
     let t = crate::i18n::text(ui.lang);
     let notice = super::el(&ui.doc, "div", "notice");
     super::attr(&notice, "role", "status");
     super::text_child(&notice, "p", "", t.error_storage);
     let close = super::button(&notice, "close", "×", "notice-close");
     super::attr(&close, "aria-label", t.close);
-    let closing = on_click(rt, &close, |rt| {
-        if let Some(ui) = rt.ui.borrow_mut().as_mut() {
+    let closing = on_click(w, &close, |w| {
+        if let Some(ui) = w.ui.borrow_mut().as_mut() {
             ui.notice = None;
             ui.notice_closed = true;
         }
@@ -266,18 +268,18 @@ fn storage_notice(rt: &Runtime, ui: &Ui) -> View {
     View { el: notice, listeners: vec![closing] }
 }
 
-fn build_modal(rt: &Runtime, kind: Kind, root: &ShadowRoot) -> (View, Element, Option<Element>) {
+fn build_modal(w: &Widget, kind: Kind, root: &ShadowRoot) -> (View, Element, Option<Element>) {
     match kind {
-        Kind::Preferences => preferences::build(rt, root),
-        Kind::Policy => policy_viewer::build(rt, root),
-        Kind::Acceptance => acceptance::build(rt, root),
+        Kind::Preferences => preferences::build(w, root),
+        Kind::Policy => policy_viewer::build(w, root),
+        Kind::Acceptance => acceptance::build(w, root),
     }
 }
 
 /// Opens a dialog on top of whatever is shown, moving focus into it.
-pub(crate) fn open(rt: &Runtime, kind: Kind) {
-    let lang = rt.language();
-    let mut slot = rt.ui.borrow_mut();
+pub(crate) fn open(w: &Widget, kind: Kind) {
+    let lang = w.language();
+    let mut slot = w.ui.borrow_mut();
     if slot.is_none() {
         *slot = Ui::new(lang);
     }
@@ -290,7 +292,7 @@ pub(crate) fn open(rt: &Runtime, kind: Kind) {
         .as_ref()
         .filter(|e| ui.root.contains(Some(e)))
         .and_then(|e| e.get_attribute("data-vc"));
-    let (view, body, status) = build_modal(rt, kind, &ui.root);
+    let (view, body, status) = build_modal(w, kind, &ui.root);
     if let Some(dialog) = dialog_of(&view) {
         let _ = dialog.focus();
     }
@@ -303,19 +305,19 @@ pub(crate) fn open(rt: &Runtime, kind: Kind) {
         restore_hook,
     });
     if ui.focus_guard.is_none() {
-        ui.focus_guard = Some(focus_guard(rt, &ui.doc, &ui.host));
+        ui.focus_guard = Some(focus_guard(w, &ui.doc, &ui.host));
     }
     drop(slot);
     if kind == Kind::Policy {
-        policy_viewer::refresh(rt);
+        policy_viewer::refresh(w);
     }
 }
 
 /// Closes the dialog of `kind` (and any opened above it), restoring focus.
-pub(crate) fn close(rt: &Runtime, kind: Kind) {
+pub(crate) fn close(w: &Widget, kind: Kind) {
     let mut closed = Vec::new();
     {
-        let mut slot = rt.ui.borrow_mut();
+        let mut slot = w.ui.borrow_mut();
         let Some(ui) = slot.as_mut() else { return };
         let Some(at) = ui.modals.iter().position(|m| m.kind == kind) else {
             return;
@@ -332,12 +334,12 @@ pub(crate) fn close(rt: &Runtime, kind: Kind) {
         drop(modal);
         let target = restore
             .filter(|e| e.is_connected())
-            .or_else(|| find_hook(rt, hook.as_deref()?));
+            .or_else(|| find_hook(w, hook.as_deref()?));
         if let Some(target) = target {
             let _ = target.focus();
         }
         if was == Kind::Acceptance {
-            acceptance::closed(rt);
+            acceptance::closed(w);
         }
     }
 }
@@ -350,17 +352,17 @@ fn dialog_of(view: &View) -> Option<HtmlElement> {
 /// Sends focus that lands outside the widget back to the top dialog. The dialog's Tab trap
 /// alone lets it leave: a page script can focus its own elements, and Tab from the body
 /// (after a click that focused nothing) reaches the page behind the backdrop.
-fn focus_guard(rt: &Runtime, doc: &Document, host: &HtmlElement) -> Listener {
-    let weak = rt.weak();
+fn focus_guard(w: &Widget, doc: &Document, host: &HtmlElement) -> Listener {
+    let weak = w.weak();
     let host: web_sys::EventTarget = host.clone().into();
     Listener::new(doc, "focusin", move |event| {
         // Focus inside the shadow root reaches the document retargeted to the host.
         if event.target().as_ref() == Some(&host) {
             return;
         }
-        let Some(rt) = weak.upgrade() else { return };
+        let Some(w) = weak.upgrade() else { return };
         // Busy: the widget itself is moving focus while it renders.
-        let Ok(ui) = rt.ui.try_borrow() else { return };
+        let Ok(ui) = w.ui.try_borrow() else { return };
         let top = ui.as_ref().and_then(|ui| ui.modals.last());
         if let Some(dialog) = top.and_then(|m| dialog_of(&m.view)) {
             let _ = dialog.focus();
@@ -369,13 +371,38 @@ fn focus_guard(rt: &Runtime, doc: &Document, host: &HtmlElement) -> Listener {
 }
 
 /// Closes every dialog.
-pub(crate) fn close_all(rt: &Runtime) {
-    let first = rt
+pub(crate) fn close_all(w: &Widget) {
+    let first = w
         .ui
         .borrow()
         .as_ref()
         .and_then(|ui| ui.modals.first().map(|m| m.kind));
     if let Some(kind) = first {
-        close(rt, kind);
+        close(w, kind);
     }
+}
+
+/// The widget's banner: the first stage's drawing ([`crate::dom::banner::draw`]), wired.
+fn banner(w: &Widget, root: &ShadowRoot) -> View {
+    let lang = w.language();
+    let doc = wasm_bindgen::UnwrapThrowExt::unwrap_throw(root.owner_document());
+    let switch = w.settings().language_switch;
+    let banner = crate::dom::banner::draw(&doc, lang, w.snapshot().gpc(), switch);
+    let mut listeners = Vec::new();
+    let hook = |name: &str| {
+        let found = banner.query_selector(&super::hook_selector(name)).ok().flatten();
+        wasm_bindgen::UnwrapThrowExt::unwrap_throw(found)
+    };
+    if switch {
+        for lang in Language::ALL {
+            let name = super::language_hook(lang);
+            listeners.push(on_language(w, &hook(name), lang, name));
+        }
+    }
+    listeners.push(on_click(w, &hook("policy"), |w| open(w, Kind::Policy)));
+    listeners.push(on_click(w, &hook("accept"), |w| w.choose(Categories::all(), None, Source::Banner)));
+    listeners.push(on_click(w, &hook("reject"), |w| w.choose(Categories::new(), None, Source::Banner)));
+    listeners.push(on_click(w, &hook("settings"), |w| open(w, Kind::Preferences)));
+    root.append_child(&banner).ok();
+    View { el: banner, listeners }
 }
