@@ -113,3 +113,27 @@ h.test('without WebAssembly (below the SDK\'s floor): no banner, every optional 
   await page.waitForURL('**/apply.html');
   await eventually(async () => (await page.locator('#application').count()) === 1, { message: 'the form' });
 });
+
+// Found in WebKitGTK (issue 16): a click on the first stage's banner made just before the SDK
+// takes it over is lost about one time in five. The page gets pointerdown and pointerup on
+// the first stage's button but no click, and the data-vc-pressed mark that the pointerup should
+// clear is still set at the takeover, so the SDK waits for a release that already happened.
+// A todo in WebKit until that is fixed (node --test reports it, the run stays green). The click
+// here is the mouse's own: the locators' click tries again when no click follows a release.
+h.test('a click on the first stage\'s banner as the SDK takes over is never lost (8 visits)', {
+  todo: ENGINE === 'webkit' ? 'WebKitGTK loses about one in five (see the comment above)' : false,
+}, async (t) => {
+  const lost = [];
+  for (let i = 0; i < 8; i++) {
+    const page = await t.open('/?lang=kk');
+    const box = await eventually(() => UI.rejectAll(page, 'kk').boundingBox(), { message: 'the reject button' });
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    try {
+      await UI.banner(page, 'kk').waitFor({ state: 'hidden', timeout: 4000 });
+    } catch {
+      lost.push(i);
+    }
+    await page.context().close();
+  }
+  assert.deepEqual(lost, [], `visits whose click was lost: ${lost.join(', ')}`);
+});

@@ -255,7 +255,12 @@ class Browser {
     this.session = session;
     this.processes = processes;
     this.dir = dir;
-    this.home = session.current;   // the session's first window stays open (closing the last ends it)
+    // The session's first window stays open (closing the last ends the session). A context's
+    // first page uses it when it is free: WebKit sometimes never paints a window created just
+    // before (a click then reaches nothing and a screenshot never comes), and it saves the
+    // window's creation.
+    this.home = session.current;
+    this.homeFree = true;
     this.contexts = new Set();
     this.chrome = null;            // window size minus viewport size, measured once
   }
@@ -343,9 +348,15 @@ class BrowserContext extends EventEmitter {
   async unroute(pattern, handler) { this.proxy.unroute(pattern, handler); }
 
   async newPage() {
-    // WebKitGTK delivers input only to the shown tab of a window: each page gets its own window there.
-    const type = this.browser.engine === 'webkit' ? 'window' : 'tab';
-    const handle = (await this.session.cmd(null, 'POST', '/window/new', { type })).handle;
+    let handle;
+    if (this.browser.homeFree) {
+      this.browser.homeFree = false;
+      handle = this.browser.home;
+    } else {
+      // WebKitGTK delivers input only to the shown tab of a window: other pages get their own window there.
+      const type = this.browser.engine === 'webkit' ? 'window' : 'tab';
+      handle = (await this.session.cmd(null, 'POST', '/window/new', { type })).handle;
+    }
     const page = new Page(this, handle);
     this.openPages.push(page);
     await page._fitViewport();
@@ -589,8 +600,14 @@ class Page extends EventEmitter {
     this._closed = true;
     const ctx = this._context;
     ctx.openPages = ctx.openPages.filter((p) => p !== this);
-    await this.session.cmd(this.handle, 'DELETE', '/window');
-    this.session.current = null;
+    const browser = ctx.browser;
+    if (this.handle === browser.home) {
+      await this.session.cmd(this.handle, 'POST', '/url', { url: 'about:blank' });
+      browser.homeFree = true;
+    } else {
+      await this.session.cmd(this.handle, 'DELETE', '/window');
+      this.session.current = null;
+    }
     this.emit('close', this);
   }
 }
