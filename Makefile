@@ -26,7 +26,7 @@ PG_URL ?= postgres://postgres:postgres@127.0.0.1:5432/vivus_consent_test
 PORT ?= 8080
 
 .PHONY: help tools tool-rust tool-wasm-bindgen tool-apt tool-geckodriver tool-node tool-postgres \
-        pkg run server-release test-deps test-crash test-package test test-native test-wasm-node test-wasm-browser \
+        pkg run server-release test-lint test-deps test-crash test-package test test-native test-wasm-node test-wasm-browser \
         test-node test-e2e bench fuzz clean
 
 help:
@@ -41,6 +41,8 @@ tools: tool-rust tool-wasm-bindgen tool-apt tool-geckodriver tool-node
 
 tool-rust:
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup +$(WASM_TOOLCHAIN) component list --installed 2>/dev/null | grep -q '^rust-src' || \
 	  rustup toolchain install $(WASM_TOOLCHAIN) --profile minimal --component rust-src
 
@@ -124,8 +126,19 @@ run: pkg
 
 # ---- tests -----------------------------------------------------------------
 
-test: tools tool-postgres pkg test-deps test-native test-wasm-node test-wasm-browser test-node server-release test-crash test-e2e test-package
+test: tools tool-postgres pkg test-lint test-deps test-native test-wasm-node test-wasm-browser test-node server-release test-crash test-e2e test-package
 	@echo "make test: every layer passed"
+
+# The toolchain checks what the code claims: rustfmt, and clippy with the workspace lints
+# (Cargo.toml) as errors, for the workspace and for each wasm build's features on wasm32.
+test-lint: tool-rust
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --all-features -- -D warnings
+	cargo clippy -p vivus-consent --all-targets --target $(WASM_TARGET) -- -D warnings
+	@for features in runtime ui returning boot; do \
+	  set -x; \
+	  cargo clippy -p vivus-consent --lib --target $(WASM_TARGET) --no-default-features --features $$features -- -D warnings; \
+	done
 
 # Offline dependency policy: nothing server-side in the wasm tree, licences on the allowlist.
 test-deps: tool-rust

@@ -12,12 +12,19 @@
 //!
 //! The lock is a no-op in practice (wasm32 without threads) and keeps this free of `unsafe`.
 
-#[cfg(all(target_arch = "wasm32", feature = "boot", not(any(feature = "runtime", feature = "ui", feature = "returning"))))]
+#[cfg(all(
+    target_arch = "wasm32",
+    feature = "boot",
+    not(any(feature = "runtime", feature = "ui", feature = "returning"))
+))]
 #[global_allocator]
 static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::LeakingAllocator> =
     lol_alloc::LockedAllocator::new(lol_alloc::LeakingAllocator::new());
 
-#[cfg(all(target_arch = "wasm32", any(feature = "runtime", feature = "ui", feature = "returning")))]
+#[cfg(all(
+    target_arch = "wasm32",
+    any(feature = "runtime", feature = "ui", feature = "returning")
+))]
 #[global_allocator]
 static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
     lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());

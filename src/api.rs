@@ -50,9 +50,12 @@ pub fn runtime() -> Option<Rc<Runtime>> {
 /// Rejects with a `TypeError` whose `code` is `invalid_config` and whose message names the
 /// offending member when the config is invalid; unknown members are errors.
 #[wasm_bindgen(js_name = start, unchecked_return_type = "Promise<Consent>")]
+#[allow(clippy::needless_pass_by_value)] // `load_ui` is kept only by the build without the ui stage
 pub fn start(
     #[wasm_bindgen(unchecked_param_type = "Config")] config: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "() => Promise<unknown>")] load_ui: Option<js_sys::Function>,
+    #[wasm_bindgen(unchecked_param_type = "() => Promise<unknown>")] load_ui: Option<
+        js_sys::Function,
+    >,
     #[wasm_bindgen(unchecked_param_type = "unknown")] early: JsValue,
 ) -> js_sys::Promise {
     if let Some(promise) = INSTANCE.with(|i| i.borrow().clone()) {
@@ -196,7 +199,9 @@ impl Consent {
     #[wasm_bindgen(js_name = whenRecorded, unchecked_return_type = "Promise<string>")]
     pub fn when_recorded(&self) -> js_sys::Promise {
         let rt = self.rt.clone();
-        wasm_bindgen_futures::future_to_promise(async move { Ok(JsValue::from(rt.recorded().await)) })
+        wasm_bindgen_futures::future_to_promise(
+            async move { Ok(JsValue::from(rt.recorded().await)) },
+        )
     }
 
     /// Asks the visitor to accept the personal data policy and resolves with the recorded
@@ -285,7 +290,10 @@ impl Consent {
                 }
             },
         };
-        Ok(self.connection.as_ref().is_some_and(|gates| gates.guard_form(form, token_field)))
+        Ok(self
+            .connection
+            .as_ref()
+            .is_some_and(|gates| gates.guard_form(form, token_field)))
     }
 
     /// For forms that post with `fetch`: gets the recorded token that includes policy
@@ -354,7 +362,10 @@ impl Consent {
 impl Consent {
     /// The JS object for a runtime started from Rust (tests; `init` makes the page's own).
     pub fn from_runtime(rt: Rc<Runtime>) -> Consent {
-        Consent { rt, connection: None }
+        Consent {
+            rt,
+            connection: None,
+        }
     }
 
     /// The runtime behind this object (Rust-side API).

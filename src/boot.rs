@@ -98,7 +98,12 @@ pub fn paint(config: &JsValue) -> Option<ShadowRoot> {
     }
     let doc = web_sys::window()?.document()?;
     let body = doc.body()?;
-    if doc.query_selector(boot_host::SELECTOR).ok().flatten().is_some() {
+    if doc
+        .query_selector(boot_host::SELECTOR)
+        .ok()
+        .flatten()
+        .is_some()
+    {
         return None;
     }
     let (host, root) = dom::host(&doc, dom::BANNER_CSS)?;

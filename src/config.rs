@@ -28,10 +28,11 @@ use vivus_consent_core::jwk::Jwks;
 use vivus_consent_core::language::Language;
 use vivus_consent_core::policy::{self, PolicyVersion};
 
-use crate::error::{Result, SdkError};
 use crate::consent_mode::ConsentModeConfig;
 use crate::cookie_cleanup::CleanupConfig;
+use crate::error::{Result, SdkError};
 use crate::js::{Kind, Value};
+pub use crate::storage::CookieConfig;
 
 /// Everything `init(config)` accepts. Every member is optional.
 #[derive(Debug, Clone)]
@@ -120,28 +121,6 @@ pub struct Service {
     pub name: String,
     /// The cookies it sets (names or patterns such as `"_ga*"`). Default `[]`.
     pub cookies: Vec<String>,
-}
-
-/// Where the consent token cookie lives.
-#[derive(Debug, Clone)]
-pub struct CookieConfig {
-    /// The cookie name. Default `"vivus_consent"`.
-    pub name: String,
-    /// The `Domain` attribute, e.g. `".vivus.kz"` to share consent across subdomains.
-    /// Default `null`: this host only.
-    pub domain: Option<String>,
-    /// The `Path` attribute. Default `"/"`.
-    pub path: String,
-}
-
-impl Default for CookieConfig {
-    fn default() -> Self {
-        CookieConfig {
-            name: "vivus_consent".into(),
-            domain: None,
-            path: "/".into(),
-        }
-    }
 }
 
 /// The banner and dialogs.
@@ -235,17 +214,21 @@ impl Config {
         if let Some(v) = root.get("language") {
             c.language = optional(v, "language", |v, path| {
                 let tag = string(v, path)?;
-                Language::from_tag(&tag).ok_or_else(|| expected(path, "\"ru\" or \"kk\" (or null)", v))
+                Language::from_tag(&tag)
+                    .ok_or_else(|| expected(path, "\"ru\" or \"kk\" (or null)", v))
             })?;
         }
         if let Some(v) = root.get("categories") {
-            let categories = Object::new(v, "categories", &["necessary", "analytics", "marketing"])?;
+            let categories =
+                Object::new(v, "categories", &["necessary", "analytics", "marketing"])?;
             for (name, target) in [
                 ("necessary", &mut c.categories.necessary),
                 ("analytics", &mut c.categories.analytics),
                 ("marketing", &mut c.categories.marketing),
             ] {
-                let Some(v) = categories.get(name) else { continue };
+                let Some(v) = categories.get(name) else {
+                    continue;
+                };
                 let path = join("categories", name);
                 let category = Object::new(v, &path, &["services"])?;
                 if let Some(v) = category.get("services") {
@@ -291,7 +274,11 @@ impl Config {
         }
         if let Some(v) = root.get("consentMode") {
             let m = &mut c.consent_mode;
-            let mode = Object::new(v, "consentMode", &["enabled", "mapping", "dataLayer", "event"])?;
+            let mode = Object::new(
+                v,
+                "consentMode",
+                &["enabled", "mapping", "dataLayer", "event"],
+            )?;
             if let Some(v) = mode.get("enabled") {
                 m.enabled = boolean(v, "consentMode.enabled")?;
             }
@@ -302,8 +289,11 @@ impl Config {
                 m.event = string(v, "consentMode.event")?;
             }
             if let Some(v) = mode.get("mapping") {
-                let mapping =
-                    Object::new(v, "consentMode.mapping", &["necessary", "analytics", "marketing"])?;
+                let mapping = Object::new(
+                    v,
+                    "consentMode.mapping",
+                    &["necessary", "analytics", "marketing"],
+                )?;
                 for (name, keys) in [
                     ("necessary", &mut m.mapping.necessary),
                     ("analytics", &mut m.mapping.analytics),
@@ -398,7 +388,10 @@ impl Config {
         }
         for category in Category::ALL {
             let keys = self.consent_mode.mapping.keys(category);
-            if let Some(key) = keys.iter().find(|k| !crate::consent_mode::KEYS.contains(&k.as_str())) {
+            if let Some(key) = keys
+                .iter()
+                .find(|k| !crate::consent_mode::KEYS.contains(&k.as_str()))
+            {
                 let mut text = join("consentMode.mapping", category.as_str());
                 text.push_str(": unknown consent mode key \"");
                 text.push_str(key);
@@ -409,17 +402,24 @@ impl Config {
                 return Err(SdkError::Config(text));
             }
         }
-        for (name, value) in [("dataLayer", &self.consent_mode.data_layer), ("event", &self.consent_mode.event)] {
+        for (name, value) in [
+            ("dataLayer", &self.consent_mode.data_layer),
+            ("event", &self.consent_mode.event),
+        ] {
             if value.is_empty() {
                 let mut text = join("consentMode", name);
-                text.push_str(": must not be empty; give a name, or leave the member out for the default");
+                text.push_str(
+                    ": must not be empty; give a name, or leave the member out for the default",
+                );
                 return Err(SdkError::Config(text));
             }
         }
         for category in Category::OPTIONAL {
             for pattern in self.cleanup.patterns(category) {
                 let bad = pattern.is_empty()
-                    || pattern.bytes().any(|b| matches!(b, b';' | b'=' | b',' | b' ' | b'\t'));
+                    || pattern
+                        .bytes()
+                        .any(|b| matches!(b, b';' | b'=' | b',' | b' ' | b'\t'));
                 if bad {
                     let mut text = join("cleanup", category.as_str());
                     text.push_str(": the pattern \"");
@@ -439,7 +439,11 @@ impl Config {
             ));
         }
         for category in Category::ALL {
-            if self.services(category).iter().any(|s| s.name.trim().is_empty()) {
+            if self
+                .services(category)
+                .iter()
+                .any(|s| s.name.trim().is_empty())
+            {
                 let mut text = join("categories", category.as_str());
                 text.push_str(".services: every service needs a non-empty name");
                 return Err(SdkError::Config(text));
@@ -494,10 +498,16 @@ impl<V: Value> Object<V> {
     /// The members of the object at `path`, refusing any not in `known` (a misspelt option
     /// is an error) and any that JSON could not hold.
     fn new(value: &V, path: &str, known: &[&str]) -> Result<Object<V>> {
-        let members = value.members().ok_or_else(|| expected(path, "an object", value))?;
+        let members = value
+            .members()
+            .ok_or_else(|| expected(path, "an object", value))?;
         for (key, _) in &members {
             if !known.contains(&key.as_str()) {
-                let mut text = if path == "config" { String::new() } else { join(path, "") };
+                let mut text = if path == "config" {
+                    String::new()
+                } else {
+                    join(path, "")
+                };
                 push_name(&mut text, key);
                 text.push_str(": unknown option; the options here are ");
                 for (i, option) in known.iter().enumerate() {
@@ -513,7 +523,10 @@ impl<V: Value> Object<V> {
     }
 
     fn get(&self, name: &str) -> Option<&V> {
-        self.members.iter().find(|(key, _)| key == name).map(|(_, v)| v)
+        self.members
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, v)| v)
     }
 }
 
@@ -543,7 +556,9 @@ fn refuse_non_json<V: Value>(value: &V, path: &mut String, depth: u8) -> Result<
         Kind::Undefined => {
             ": undefined is not accepted; expected a value, or leave the member out for its default"
         }
-        Kind::Other => ": symbols are not accepted; expected a string, number, boolean, null, array or object",
+        Kind::Other => {
+            ": symbols are not accepted; expected a string, number, boolean, null, array or object"
+        }
         // Deeper than any config member is left to the member checks.
         _ if depth >= 8 => return Ok(()),
         Kind::Array => {
@@ -581,7 +596,9 @@ fn read_jwks<V: Value>(value: &V, path: &str) -> Result<Jwks> {
         .get("keys")
         .and_then(Value::items)
         .ok_or_else(|| expected(path, "{ keys: [...] } with a keys array", value))?;
-    Ok(Jwks { keys: keys.iter().filter_map(read_jwk).collect() })
+    Ok(Jwks {
+        keys: keys.iter().filter_map(read_jwk).collect(),
+    })
 }
 
 /// A JWK read as the core reads a key set (RFC 7517): members a key does not define are
@@ -589,7 +606,12 @@ fn read_jwks<V: Value>(value: &V, path: &str) -> Result<Jwks> {
 pub(crate) fn read_jwk<V: Value>(entry: &V) -> Option<vivus_consent_core::jwk::Jwk> {
     use vivus_consent_core::jwk::{Jwk, KTY_OKP};
     let members = entry.members()?;
-    let text = |name: &str| members.iter().find(|(k, _)| k == name).and_then(|(_, v)| v.string());
+    let text = |name: &str| {
+        members
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.string())
+    };
     (text("kty")? == KTY_OKP).then_some(())?;
     Some(Jwk {
         kty: KTY_OKP.into(),
@@ -602,7 +624,9 @@ pub(crate) fn read_jwk<V: Value>(entry: &V) -> Option<vivus_consent_core::jwk::J
 }
 
 fn read_services<V: Value>(value: &V, path: &str) -> Result<Vec<Service>> {
-    let items = value.items().ok_or_else(|| expected(path, "an array of { name, cookies }", value))?;
+    let items = value
+        .items()
+        .ok_or_else(|| expected(path, "an array of { name, cookies }", value))?;
     let mut services = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let mut path = String::from(path);
@@ -619,8 +643,13 @@ fn read_services<V: Value>(value: &V, path: &str) -> Result<Vec<Service>> {
             None => Vec::new(),
             Some(v) => {
                 let path = join(&path, "cookies");
-                let items = v.items().ok_or_else(|| expected(&path, "an array of cookie names", v))?;
-                items.iter().map(|cookie| string(cookie, &path)).collect::<Result<_>>()?
+                let items = v
+                    .items()
+                    .ok_or_else(|| expected(&path, "an array of cookie names", v))?;
+                items
+                    .iter()
+                    .map(|cookie| string(cookie, &path))
+                    .collect::<Result<_>>()?
             }
         };
         services.push(Service { name, cookies });
@@ -629,7 +658,9 @@ fn read_services<V: Value>(value: &V, path: &str) -> Result<Vec<Service>> {
 }
 
 fn strings<V: Value>(value: &V, path: &str) -> Result<Vec<String>> {
-    let items = value.items().ok_or_else(|| expected(path, "an array of strings", value))?;
+    let items = value
+        .items()
+        .ok_or_else(|| expected(path, "an array of strings", value))?;
     items.iter().map(|item| string(item, path)).collect()
 }
 
@@ -640,7 +671,11 @@ fn join(parent: &str, key: &str) -> String {
     path
 }
 
-fn optional<V: Value, T>(value: &V, path: &str, read: impl Fn(&V, &str) -> Result<T>) -> Result<Option<T>> {
+fn optional<V: Value, T>(
+    value: &V,
+    path: &str,
+    read: impl Fn(&V, &str) -> Result<T>,
+) -> Result<Option<T>> {
     match value.kind() {
         Kind::Null => Ok(None),
         _ => read(value, path).map(Some),
@@ -648,11 +683,15 @@ fn optional<V: Value, T>(value: &V, path: &str, read: impl Fn(&V, &str) -> Resul
 }
 
 fn string<V: Value>(value: &V, path: &str) -> Result<String> {
-    value.string().ok_or_else(|| expected(path, "a string", value))
+    value
+        .string()
+        .ok_or_else(|| expected(path, "a string", value))
 }
 
 fn boolean<V: Value>(value: &V, path: &str) -> Result<bool> {
-    value.boolean().ok_or_else(|| expected(path, "true or false", value))
+    value
+        .boolean()
+        .ok_or_else(|| expected(path, "true or false", value))
 }
 
 fn whole<V: Value>(value: &V, path: &str) -> Result<u32> {
@@ -690,10 +729,12 @@ pub struct FormConfig {
 
 impl Default for FormConfig {
     fn default() -> Self {
-        FormConfig { declarative: true, token_field: "consent_token".into() }
+        FormConfig {
+            declarative: true,
+            token_field: "consent_token".into(),
+        }
     }
 }
-
 
 #[cfg(test)]
 mod tests {

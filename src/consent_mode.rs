@@ -85,7 +85,11 @@ impl Default for Mapping {
         Mapping {
             necessary: Vec::new(),
             analytics: vec!["analytics_storage".into()],
-            marketing: vec!["ad_storage".into(), "ad_user_data".into(), "ad_personalization".into()],
+            marketing: vec![
+                "ad_storage".into(),
+                "ad_user_data".into(),
+                "ad_personalization".into(),
+            ],
         }
     }
 }
@@ -147,8 +151,16 @@ pub struct Sent {
 /// is created if missing, as GTM's own snippet does.
 ///
 /// Never throws: a page whose `gtag` throws must not break the consent flow.
-pub fn update(window: &web_sys::Window, config: &ConsentModeConfig, granted: Categories, context: Context<'_>) -> Sent {
-    let mut sent = Sent { gtag: false, data_layer: false };
+pub fn update(
+    window: &web_sys::Window,
+    config: &ConsentModeConfig,
+    granted: Categories,
+    context: Context<'_>,
+) -> Sent {
+    let mut sent = Sent {
+        gtag: false,
+        data_layer: false,
+    };
     if !config.enabled {
         return sent;
     }
@@ -156,12 +168,21 @@ pub fn update(window: &web_sys::Window, config: &ConsentModeConfig, granted: Cat
 
     let states = js_sys::Object::new();
     for (key, on) in config.states(granted) {
-        set(&states, key, &JsValue::from_str(if on { "granted" } else { "denied" }));
+        set(
+            &states,
+            key,
+            &JsValue::from_str(if on { "granted" } else { "denied" }),
+        );
     }
     if let Ok(gtag) = js_sys::Reflect::get(global, &JsValue::from_str("gtag")) {
         if let Some(gtag) = gtag.dyn_ref::<js_sys::Function>() {
             sent.gtag = gtag
-                .call3(&JsValue::UNDEFINED, &"consent".into(), &"update".into(), &states)
+                .call3(
+                    &JsValue::UNDEFINED,
+                    &"consent".into(),
+                    &"update".into(),
+                    &states,
+                )
                 .is_ok();
         }
     }
@@ -181,8 +202,18 @@ pub fn update(window: &web_sys::Window, config: &ConsentModeConfig, granted: Cat
         categories.push(&JsValue::from_str(category.as_str()));
     }
     set(&event, "categories", &categories);
-    set(&event, "consentId", &context.consent_id.map_or(JsValue::NULL, JsValue::from_str));
-    set(&event, "policyVersion", &context.policy_version.map_or(JsValue::NULL, JsValue::from_str));
+    set(
+        &event,
+        "consentId",
+        &context.consent_id.map_or(JsValue::NULL, JsValue::from_str),
+    );
+    set(
+        &event,
+        "policyVersion",
+        &context
+            .policy_version
+            .map_or(JsValue::NULL, JsValue::from_str),
+    );
     // GTM replaces `dataLayer.push` with its own; calling the property (not Array.prototype.push)
     // is what makes GTM see the event.
     if let Ok(push) = js_sys::Reflect::get(&layer, &JsValue::from_str("push")) {
@@ -234,7 +265,11 @@ mod tests {
     fn config(mapping: [&[&str]; 3]) -> ConsentModeConfig {
         let owned = |keys: &[&str]| keys.iter().map(|&k| k.to_owned()).collect();
         ConsentModeConfig {
-            mapping: Mapping { necessary: owned(mapping[0]), analytics: owned(mapping[1]), marketing: owned(mapping[2]) },
+            mapping: Mapping {
+                necessary: owned(mapping[0]),
+                analytics: owned(mapping[1]),
+                marketing: owned(mapping[2]),
+            },
             ..ConsentModeConfig::default()
         }
     }
@@ -249,7 +284,11 @@ mod tests {
         let states = config.states(set_of(&[Category::Analytics]));
         assert_eq!(
             states,
-            vec![("analytics_storage", true), ("personalization_storage", false), ("ad_storage", false)]
+            vec![
+                ("analytics_storage", true),
+                ("personalization_storage", false),
+                ("ad_storage", false)
+            ]
         );
         let states = config.states(Categories::all());
         assert!(states.iter().all(|(_, on)| *on));
@@ -258,6 +297,9 @@ mod tests {
     #[test]
     fn necessary_keys_are_always_granted() {
         let config = config([&["security_storage"], &["analytics_storage"], &[]]);
-        assert_eq!(config.states(Categories::new()), vec![("security_storage", true), ("analytics_storage", false)]);
+        assert_eq!(
+            config.states(Categories::new()),
+            vec![("security_storage", true), ("analytics_storage", false)]
+        );
     }
 }

@@ -679,7 +679,9 @@ impl Controller {
     /// treating the token as consent.
     fn expiry(&self) -> Option<Effect> {
         match (self.status, &self.consent_id, self.expires_at) {
-            (Status::Recorded, Some(id), Some(at)) => Some(Effect::ScheduleExpiry { id: id.clone(), at }),
+            (Status::Recorded, Some(id), Some(at)) => {
+                Some(Effect::ScheduleExpiry { id: id.clone(), at })
+            }
             _ => None,
         }
     }
@@ -919,7 +921,10 @@ mod tests {
         assert_eq!(
             fx,
             [
-                Effect::ScheduleExpiry { id: id(1), at: 1010 },
+                Effect::ScheduleExpiry {
+                    id: id(1),
+                    at: 1010
+                },
                 Effect::Emit(Event::Ready {
                     categories: marketing()
                 })
@@ -994,7 +999,10 @@ mod tests {
                     token: "token-3".into(),
                     consent_id: id(3)
                 }),
-                Effect::ScheduleExpiry { id: id(3), at: 1100 },
+                Effect::ScheduleExpiry {
+                    id: id(3),
+                    at: 1100
+                },
             ]
         );
         assert_eq!(c.status(), Status::Recorded);
@@ -1149,7 +1157,8 @@ mod tests {
     #[test]
     fn a_reloaded_choice_the_service_refuses_never_granted_and_is_dropped() {
         let mut first = controller();
-        let Effect::PersistPending(request) = choose(&mut first, 8, Categories::all())[0].clone() else {
+        let Effect::PersistPending(request) = choose(&mut first, 8, Categories::all())[0].clone()
+        else {
             panic!()
         };
         let mut reloaded = controller();
@@ -1182,7 +1191,8 @@ mod tests {
     #[test]
     fn a_stored_choice_is_sent_as_stored_and_a_refusal_drops_it() {
         let mut first = controller();
-        let Effect::PersistPending(mut request) = choose(&mut first, 8, Categories::all())[0].clone()
+        let Effect::PersistPending(mut request) =
+            choose(&mut first, 8, Categories::all())[0].clone()
         else {
             panic!()
         };
@@ -1222,7 +1232,6 @@ mod tests {
         });
         assert_eq!(fx[0], Effect::ClearPending(id(9)));
         assert_eq!(c.status(), Status::Recorded);
-
     }
 
     #[test]

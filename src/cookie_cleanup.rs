@@ -110,7 +110,10 @@ pub fn domain_variants(hostname: &str) -> Vec<Option<String>> {
     if host.is_empty() {
         return variants;
     }
-    let is_ip = host.contains(':') || host.split('.').all(|label| label.bytes().all(|b| b.is_ascii_digit()));
+    let is_ip = host.contains(':')
+        || host
+            .split('.')
+            .all(|label| label.bytes().all(|b| b.is_ascii_digit()));
     if is_ip {
         variants.push(Some(host));
         return variants;
@@ -194,7 +197,12 @@ pub struct Report {
 ///
 /// Cookies that are blocked or throw are skipped: cleanup is best effort and never fails
 /// the consent flow.
-pub fn delete_refused(document: &web_sys::Document, config: &CleanupConfig, granted: Categories, keep: &str) -> Report {
+pub fn delete_refused(
+    document: &web_sys::Document,
+    config: &CleanupConfig,
+    granted: Categories,
+    keep: &str,
+) -> Report {
     let mut report = Report::default();
     let Some(html) = document.dyn_ref::<web_sys::HtmlDocument>() else {
         return report;
@@ -203,7 +211,10 @@ pub fn delete_refused(document: &web_sys::Document, config: &CleanupConfig, gran
         return report;
     };
     let (hostname, pathname) = match document.location() {
-        Some(location) => (location.hostname().unwrap_or_default(), location.pathname().unwrap_or_default()),
+        Some(location) => (
+            location.hostname().unwrap_or_default(),
+            location.pathname().unwrap_or_default(),
+        ),
         None => return report,
     };
     let targets: Vec<&str> = cookie_names(&before)
@@ -241,7 +252,9 @@ pub fn after_decision(
         return Report::default();
     };
     let report = delete_refused(&document, config, now, keep);
-    let revoked = Category::OPTIONAL.into_iter().any(|c| before.contains(c) && !now.contains(c));
+    let revoked = Category::OPTIONAL
+        .into_iter()
+        .any(|c| before.contains(c) && !now.contains(c));
     if config.reload && revoked {
         let _ = window.location().reload();
     }
@@ -270,12 +283,10 @@ mod tests {
 
     #[test]
     fn names_from_document_cookie() {
-        assert_eq!(cookie_names("_ga=GA1.1; vivus_consent=x.y.z;_fbp=fb.1; _ga=dup; novalue"), vec![
-            "_ga",
-            "vivus_consent",
-            "_fbp",
-            "novalue"
-        ]);
+        assert_eq!(
+            cookie_names("_ga=GA1.1; vivus_consent=x.y.z;_fbp=fb.1; _ga=dup; novalue"),
+            vec!["_ga", "vivus_consent", "_fbp", "novalue"]
+        );
         assert!(cookie_names("").is_empty());
     }
 
@@ -298,11 +309,26 @@ mod tests {
     fn every_parent_domain_with_and_without_dot() {
         let d = domain_variants("www.vivus.kz");
         let d: Vec<_> = d.iter().map(|d| d.as_deref()).collect();
-        assert_eq!(d, vec![None, Some("www.vivus.kz"), Some(".www.vivus.kz"), Some("vivus.kz"), Some(".vivus.kz")]);
+        assert_eq!(
+            d,
+            vec![
+                None,
+                Some("www.vivus.kz"),
+                Some(".www.vivus.kz"),
+                Some("vivus.kz"),
+                Some(".vivus.kz")
+            ]
+        );
         let d = domain_variants("a.b.vivus.kz");
         assert_eq!(d.len(), 1 + 2 * 3);
-        assert_eq!(domain_variants("localhost"), vec![None, Some("localhost".into()), Some(".localhost".into())]);
-        assert_eq!(domain_variants("127.0.0.1"), vec![None, Some("127.0.0.1".into())]);
+        assert_eq!(
+            domain_variants("localhost"),
+            vec![None, Some("localhost".into()), Some(".localhost".into())]
+        );
+        assert_eq!(
+            domain_variants("127.0.0.1"),
+            vec![None, Some("127.0.0.1".into())]
+        );
         assert_eq!(domain_variants("[::1]"), vec![None, Some("[::1]".into())]);
         assert_eq!(domain_variants(""), vec![None]);
     }
@@ -310,8 +336,14 @@ mod tests {
     #[test]
     fn every_path_prefix_with_and_without_slash() {
         assert_eq!(path_variants("/"), vec!["/"]);
-        assert_eq!(path_variants("/loan/apply"), vec!["/", "/loan", "/loan/", "/loan/apply"]);
-        assert_eq!(path_variants("/loan/apply/"), vec!["/", "/loan", "/loan/", "/loan/apply", "/loan/apply/"]);
+        assert_eq!(
+            path_variants("/loan/apply"),
+            vec!["/", "/loan", "/loan/", "/loan/apply"]
+        );
+        assert_eq!(
+            path_variants("/loan/apply/"),
+            vec!["/", "/loan", "/loan/", "/loan/apply", "/loan/apply/"]
+        );
         assert_eq!(path_variants(""), vec!["/"]);
     }
 
@@ -319,9 +351,20 @@ mod tests {
     fn deletions_cover_the_cross_product() {
         let lines = deletions("_ga", "www.vivus.kz", "/loan/apply");
         assert_eq!(lines.len(), 5 * 4);
-        assert!(lines.contains(&"_ga=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; Domain=.vivus.kz".to_owned()));
-        assert!(lines.contains(&"_ga=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/loan".to_owned()));
+        assert!(lines.contains(
+            &"_ga=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; Domain=.vivus.kz"
+                .to_owned()
+        ));
+        assert!(lines.contains(
+            &"_ga=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/loan".to_owned()
+        ));
         let host = deletions("__Host-x", "www.vivus.kz", "/a");
-        assert_eq!(host, vec!["__Host-x=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; Secure".to_owned()]);
+        assert_eq!(
+            host,
+            vec![
+                "__Host-x=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; Secure"
+                    .to_owned()
+            ]
+        );
     }
 }

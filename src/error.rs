@@ -6,7 +6,6 @@
 
 use core::fmt;
 
-
 /// A `Result` whose error is [`SdkError`].
 pub type Result<T, E = SdkError> = core::result::Result<T, E>;
 
@@ -218,8 +217,20 @@ mod tests {
         // What the service's failures are reported as (the `error` events' codes).
         let net = [
             (NetError::Timeout, "timeout"),
-            (NetError::Status { status: 503, code: "x".into() }, "server_error"),
-            (NetError::Status { status: 409, code: "conflict".into() }, "rejected"),
+            (
+                NetError::Status {
+                    status: 503,
+                    code: "x".into(),
+                },
+                "server_error",
+            ),
+            (
+                NetError::Status {
+                    status: 409,
+                    code: "conflict".into(),
+                },
+                "rejected",
+            ),
         ];
         for (err, code) in net {
             assert_eq!(err.code(), code);
@@ -243,9 +254,19 @@ mod tests {
             code: String::new()
         }
         .is_retryable());
-        let busy = NetError::Status { status: 429, code: "rate_limited".into() };
-        assert_eq!(busy.code(), "server_error", "told as retried, not as refused");
-        let slow = NetError::Status { status: 408, code: "request_timeout".into() };
+        let busy = NetError::Status {
+            status: 429,
+            code: "rate_limited".into(),
+        };
+        assert_eq!(
+            busy.code(),
+            "server_error",
+            "told as retried, not as refused"
+        );
+        let slow = NetError::Status {
+            status: 408,
+            code: "request_timeout".into(),
+        };
         assert_eq!(slow.code(), "timeout");
         assert!(!NetError::Status {
             status: 409,

@@ -54,7 +54,10 @@ pub struct Connection {
 
 impl core::fmt::Debug for Connection {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Connection").field("gates", &self.gates).field("forms", &self.forms).finish()
+        f.debug_struct("Connection")
+            .field("gates", &self.gates)
+            .field("forms", &self.forms)
+            .finish()
     }
 }
 
@@ -93,13 +96,31 @@ pub fn connect_after(rt: &Rc<Runtime>, early: &JsValue) -> Option<Rc<Connection>
         let bits = crate::js::member(early, "granted")?.as_f64()? as u8;
         Some((Categories::from_bits(bits), Some(id)))
     });
-    let forms = Forms::install(&document, Rc::new(RuntimeBackend(Rc::downgrade(rt))), config.forms.clone());
+    let forms = Forms::install(
+        &document,
+        Rc::new(RuntimeBackend(Rc::downgrade(rt))),
+        config.forms.clone(),
+    );
 
     // The cleanup patterns: the configured ones plus the cookies the integrator listed per
     // service (the same names the settings dialog shows).
     let mut cleanup = config.cleanup.clone();
-    cleanup.analytics.extend(config.categories.analytics.services.iter().flat_map(|s| s.cookies.iter().cloned()));
-    cleanup.marketing.extend(config.categories.marketing.services.iter().flat_map(|s| s.cookies.iter().cloned()));
+    cleanup.analytics.extend(
+        config
+            .categories
+            .analytics
+            .services
+            .iter()
+            .flat_map(|s| s.cookies.iter().cloned()),
+    );
+    cleanup.marketing.extend(
+        config
+            .categories
+            .marketing
+            .services
+            .iter()
+            .flat_map(|s| s.cookies.iter().cloned()),
+    );
 
     let connection = Rc::new(Connection {
         rt: Rc::downgrade(rt),
@@ -137,7 +158,9 @@ pub fn connect_after(rt: &Rc<Runtime>, early: &JsValue) -> Option<Rc<Connection>
     // update already in the data layer, or Google tags start under the defaults.
     connection.update_consent_mode(rt);
     connection.gates.apply(rt.granted());
-    if let Some(stop) = crate::js::member(early, "stop").and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
+    if let Some(stop) =
+        crate::js::member(early, "stop").and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+    {
         let _ = stop.call0(early);
     }
     Some(connection)
@@ -153,7 +176,10 @@ impl Connection {
     /// `false` if another copy of the SDK on the page guards it already.
     pub fn guard_form(&self, form: &web_sys::HtmlFormElement, token_field: Option<String>) -> bool {
         let token_field = token_field.unwrap_or_else(|| {
-            self.rt.upgrade().map_or_else(|| "consent_token".into(), |rt| rt.config().forms.token_field.clone())
+            self.rt.upgrade().map_or_else(
+                || "consent_token".into(),
+                |rt| rt.config().forms.token_field.clone(),
+            )
         });
         self.forms.guard(form, FormOptions { token_field })
     }
@@ -166,7 +192,13 @@ impl Connection {
                 self.update_consent_mode(rt);
                 self.gates.apply(*categories);
                 if let Some(window) = web_sys::window() {
-                    cookie_cleanup::after_decision(&window, &self.cleanup, before, *categories, &rt.config().cookie.name);
+                    cookie_cleanup::after_decision(
+                        &window,
+                        &self.cleanup,
+                        before,
+                        *categories,
+                        &rt.config().cookie.name,
+                    );
                 }
                 self.notify(rt);
             }
@@ -180,7 +212,9 @@ impl Connection {
     }
 
     fn update_consent_mode(&self, rt: &Runtime) {
-        let Some(window) = web_sys::window() else { return };
+        let Some(window) = web_sys::window() else {
+            return;
+        };
         let state = rt.snapshot();
         let consent_id = state.consent_id().map(|id| id.as_str());
         let announced = (state.granted(), consent_id.map(str::to_owned));
@@ -190,7 +224,10 @@ impl Connection {
             return;
         }
         let policy = state.policy();
-        let context = Context { consent_id, policy_version: (state.status() != Status::None).then_some(policy.id) };
+        let context = Context {
+            consent_id,
+            policy_version: (state.status() != Status::None).then_some(policy.id),
+        };
         consent_mode::update(&window, &rt.config().consent_mode, state.granted(), context);
         *self.announced.borrow_mut() = Some(announced);
     }
@@ -213,7 +250,10 @@ impl Connection {
             }),
             _ => None,
         };
-        let message = TabMessage { token: state.token().map(str::to_owned), choice };
+        let message = TabMessage {
+            token: state.token().map(str::to_owned),
+            choice,
+        };
         if let Some(tabs) = self.tabs.borrow().as_ref() {
             tabs.notify(&message);
         }
@@ -230,12 +270,18 @@ impl Connection {
             None => {
                 let store = BrowserStore::new(rt.config().cookie.clone(), crate::env::is_https());
                 // Storage that cannot be read tells nothing: keep the state in effect.
-                let (Ok(token), Ok(pending)) = (store.read(Key::Token), store.read(Key::Pending)) else { return };
-                let choice = pending.as_deref().and_then(crate::runtime::read_stored_choice).map(|stored| TabChoice {
-                    id: stored.id,
-                    granted: stored.granted,
-                    policy_accepted: stored.policy_accepted,
-                });
+                let (Ok(token), Ok(pending)) = (store.read(Key::Token), store.read(Key::Pending))
+                else {
+                    return;
+                };
+                let choice = pending
+                    .as_deref()
+                    .and_then(crate::runtime::read_stored_choice)
+                    .map(|stored| TabChoice {
+                        id: stored.id,
+                        granted: stored.granted,
+                        policy_accepted: stored.policy_accepted,
+                    });
                 TabMessage { token, choice }
             }
         };
@@ -278,7 +324,9 @@ impl Backend for RuntimeBackend {
     fn request_acceptance(&self) -> LocalFuture<Result<String, Refusal>> {
         let rt = self.0.upgrade();
         Box::pin(async move {
-            let Some(rt) = rt else { return Err(Refusal::Unsupported) };
+            let Some(rt) = rt else {
+                return Err(Refusal::Unsupported);
+            };
             match rt.request_policy_acceptance().await {
                 Ok(token) => Ok(token),
                 Err(SdkError::Unsupported(_)) => Err(Refusal::Unsupported),

@@ -21,6 +21,9 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::net;
 
+/// Ed25519 for when WebCrypto has none: whether the signature is the key's over the message.
+pub type Ed25519 = dyn Fn([u8; 32], &[u8], [u8; 64]) -> crate::task::LocalFuture<bool>;
+
 /// How far this page has fetched the key set from `jwksUrl`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fetched {
@@ -92,15 +95,27 @@ impl Keys {
     /// Fetches `jwksUrl` a step further than before on this page and adds its keys; `false`
     /// when there is no step left.
     async fn fetch_more(&self) -> bool {
-        let Some(url) = self.url.as_deref() else { return false };
+        let Some(url) = self.url.as_deref() else {
+            return false;
+        };
         let cache = match self.fetched.get() {
             Fetched::No => web_sys::RequestCache::ForceCache,
             Fetched::Cached => web_sys::RequestCache::NoCache,
             Fetched::Confirmed | Fetched::Unreachable => return false,
         };
-        let request = net::Request { method: "GET", url, body: None, bearer: None, cache: Some(cache), timeout_ms: self.timeout_ms };
+        let request = net::Request {
+            method: "GET",
+            url,
+            body: None,
+            bearer: None,
+            cache: Some(cache),
+            timeout_ms: self.timeout_ms,
+        };
         let keys = match net::send(request).await {
-            Ok(response) if response.ok() => net::json(&response).await.ok().and_then(|set| read_set(&set)),
+            Ok(response) if response.ok() => net::json(&response)
+                .await
+                .ok()
+                .and_then(|set| read_set(&set)),
             _ => None,
         };
         self.fetched.set(match (cache, &keys) {
@@ -124,7 +139,7 @@ impl Keys {
         &self,
         token: &str,
         expected: &Expected<'_>,
-        ed25519: &dyn Fn([u8; 32], &[u8], [u8; 64]) -> crate::task::LocalFuture<bool>,
+        ed25519: &Ed25519,
     ) -> Result<Claims, TokenError> {
         let unverified = token::decode(token)?;
         let key = self.key(unverified.kid()).await?;
@@ -152,7 +167,9 @@ impl Keys {
 fn read_set(set: &JsValue) -> Option<Jwks> {
     use crate::js::Value;
     let keys = crate::js::member(set, "keys")?.items()?;
-    Some(Jwks { keys: keys.iter().filter_map(crate::config::read_jwk).collect() })
+    Some(Jwks {
+        keys: keys.iter().filter_map(crate::config::read_jwk).collect(),
+    })
 }
 
 /// WebCrypto's verdict, or `None` when this browser's WebCrypto has no Ed25519 (or no
@@ -165,7 +182,13 @@ async fn webcrypto_verify(key: [u8; 32], message: &[u8], signature: [u8; 64]) ->
     js_sys::Reflect::set(&algorithm, &"name".into(), &"Ed25519".into()).ok()?;
     let usages = js_sys::Array::of1(&"verify".into());
     let imported = subtle
-        .import_key_with_object("raw", &js_sys::Uint8Array::from(&key[..]), &algorithm, false, &usages)
+        .import_key_with_object(
+            "raw",
+            &js_sys::Uint8Array::from(&key[..]),
+            &algorithm,
+            false,
+            &usages,
+        )
         .ok()?;
     let crypto_key: web_sys::CryptoKey = JsFuture::from(imported).await.ok()?.unchecked_into();
     let verdict = subtle

@@ -23,7 +23,12 @@
 //! parts in Node and in headless browsers (`tests/node.rs`, `tests/browser.rs`).
 #![deny(missing_docs, missing_debug_implementations)]
 
-#[cfg(any(feature = "runtime", feature = "ui", feature = "boot", feature = "returning"))]
+#[cfg(any(
+    feature = "runtime",
+    feature = "ui",
+    feature = "boot",
+    feature = "returning"
+))]
 mod alloc;
 #[cfg(feature = "runtime")]
 pub mod api;
@@ -44,16 +49,16 @@ pub mod js;
 pub mod keys;
 #[cfg(any(feature = "runtime", feature = "ui", feature = "returning"))]
 pub mod net;
+#[cfg(feature = "returning")]
+pub mod returning;
 #[cfg(feature = "runtime")]
 pub mod runtime;
 #[cfg(any(feature = "runtime", feature = "ui"))]
 pub mod seam;
 pub mod storage;
-#[cfg(feature = "returning")]
-pub mod returning;
-#[cfg(any(feature = "runtime", feature = "ui", feature = "returning"))]
-pub mod task;
 #[cfg(feature = "runtime")]
 pub mod tabs;
+#[cfg(any(feature = "runtime", feature = "ui", feature = "returning"))]
+pub mod task;
 #[cfg(feature = "ui")]
 pub mod ui;

@@ -53,16 +53,24 @@ pub async fn send(request: Request<'_>) -> Result<web_sys::Response, NetError> {
     let headers = web_sys::Headers::new().map_err(|_| NetError::Network)?;
     if let Some(body) = request.body {
         init.set_body(&JsValue::from_str(body));
-        headers.set("content-type", "application/json").map_err(|_| NetError::Network)?;
+        headers
+            .set("content-type", "application/json")
+            .map_err(|_| NetError::Network)?;
     }
     if let Some(token) = request.bearer {
         let mut value = String::from("Bearer ");
         value.push_str(token);
-        headers.set("authorization", &value).map_err(|_| NetError::Network)?;
+        headers
+            .set("authorization", &value)
+            .map_err(|_| NetError::Network)?;
     }
     init.set_headers(&headers);
-    let request = web_sys::Request::new_with_str_and_init(request.url, &init).map_err(|_| NetError::Network)?;
-    Ok(JsFuture::from(global_fetch(&request)).await.map_err(|err| fetch_error(&err))?.unchecked_into())
+    let request = web_sys::Request::new_with_str_and_init(request.url, &init)
+        .map_err(|_| NetError::Network)?;
+    Ok(JsFuture::from(global_fetch(&request))
+        .await
+        .map_err(|err| fetch_error(&err))?
+        .unchecked_into())
 }
 
 /// The response's body as `Response.json()` reads it.
@@ -72,10 +80,12 @@ pub async fn send(request: Request<'_>) -> Result<web_sys::Response, NetError> {
 /// [`NetError::BadResponse`] when it is not JSON; a timeout or network failure while reading.
 pub async fn json(response: &web_sys::Response) -> Result<JsValue, NetError> {
     let promise = response.json().map_err(|_| NetError::BadResponse)?;
-    JsFuture::from(promise).await.map_err(|err| match fetch_error(&err) {
-        NetError::Network => NetError::BadResponse,
-        other => other,
-    })
+    JsFuture::from(promise)
+        .await
+        .map_err(|err| match fetch_error(&err) {
+            NetError::Network => NetError::BadResponse,
+            other => other,
+        })
 }
 
 /// The response's body as text (the policy markdown).
@@ -85,7 +95,9 @@ pub async fn json(response: &web_sys::Response) -> Result<JsValue, NetError> {
 /// A timeout or network failure while reading.
 pub async fn text(response: &web_sys::Response) -> Result<String, NetError> {
     let promise = response.text().map_err(|_| NetError::BadResponse)?;
-    let text = JsFuture::from(promise).await.map_err(|err| fetch_error(&err))?;
+    let text = JsFuture::from(promise)
+        .await
+        .map_err(|err| fetch_error(&err))?;
     Ok(text.as_string().unwrap_or_default())
 }
 
@@ -96,7 +108,9 @@ const RETRY_AFTER_MAX_MS: u32 = 300_000;
 /// The response's `Retry-After: <seconds>` in milliseconds (capped at 5 min), 0 when absent.
 /// (The HTTP-date form is not used by the service and is ignored.)
 pub fn retry_after_ms(response: &web_sys::Response) -> u32 {
-    let Ok(Some(value)) = response.headers().get("retry-after") else { return 0 };
+    let Ok(Some(value)) = response.headers().get("retry-after") else {
+        return 0;
+    };
     value
         .trim()
         .parse::<u32>()

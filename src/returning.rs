@@ -54,7 +54,10 @@ impl Early {
     /// The Trusted Types policy its gates made, if any.
     #[wasm_bindgen(getter)]
     pub fn policy(&self) -> JsValue {
-        self.gates.as_ref().and_then(Gates::policy).unwrap_or(JsValue::UNDEFINED)
+        self.gates
+            .as_ref()
+            .and_then(Gates::policy)
+            .unwrap_or(JsValue::UNDEFINED)
     }
 
     /// Stops its gates: the runtime's watch the page from now on.
@@ -73,7 +76,11 @@ pub async fn run(config: JsValue) -> Option<Early> {
         return None;
     }
     let token = store.read(Key::Token).ok().flatten()?;
-    let keys = crate::keys::Keys::new(config.jwks.clone(), config.jwks_url.clone(), config.net.timeout_ms);
+    let keys = crate::keys::Keys::new(
+        config.jwks.clone(),
+        config.jwks_url.clone(),
+        config.net.timeout_ms,
+    );
     let expected = Expected {
         issuer: &config.issuer,
         policy_digest: config.policy_version.digest,
@@ -96,10 +103,17 @@ pub async fn run(config: JsValue) -> Option<Early> {
     // Consent Mode first: an inline gated `gtag('config', …)` the gates run must find the
     // update already in the data layer (as the runtime does).
     if let Some(window) = web_sys::window() {
-        let context = Context { consent_id: Some(claims.jti.as_str()), policy_version: Some(config.policy_version.id) };
+        let context = Context {
+            consent_id: Some(claims.jti.as_str()),
+            policy_version: Some(config.policy_version.id),
+        };
         consent_mode::update(&window, &config.consent_mode, claims.cat, context);
     }
     let gates = Gates::install(&document, lang, Box::new(|_| {}));
     gates.apply(claims.cat);
-    Some(Early { consent_id: claims.jti.as_str().into(), categories: claims.cat, gates: Some(gates) })
+    Some(Early {
+        consent_id: claims.jti.as_str().into(),
+        categories: claims.cat,
+        gates: Some(gates),
+    })
 }

@@ -10,13 +10,34 @@ use std::cell::RefCell;
 
 use wasm_bindgen::JsCast;
 
-use crate::config::CookieConfig;
 use crate::error::StorageError;
 
 /// localStorage key of the subject id (one per browser, whatever the cookie's name).
 pub const SUBJECT_KEY: &str = "vivus_consent_subject";
 /// What [`local_key`] appends to the cookie's name for the choice not yet recorded.
 const PENDING_SUFFIX: &str = "_pending";
+
+/// Where the consent token cookie lives (the `cookie` member of the config).
+#[derive(Debug, Clone)]
+pub struct CookieConfig {
+    /// The cookie name. Default `"vivus_consent"`.
+    pub name: String,
+    /// The `Domain` attribute, e.g. `".vivus.kz"` to share consent across subdomains.
+    /// Default `null`: this host only.
+    pub domain: Option<String>,
+    /// The `Path` attribute. Default `"/"`.
+    pub path: String,
+}
+
+impl Default for CookieConfig {
+    fn default() -> Self {
+        CookieConfig {
+            name: "vivus_consent".into(),
+            domain: None,
+            path: "/".into(),
+        }
+    }
+}
 
 /// What is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -289,8 +310,14 @@ mod tests {
         assert_eq!(local_key(&default, Key::Token), "vivus_consent");
         assert_eq!(local_key(&default, Key::Pending), "vivus_consent_pending");
         assert_eq!(local_key("shop_consent", Key::Token), "shop_consent");
-        assert_eq!(local_key("shop_consent", Key::Pending), "shop_consent_pending");
-        assert_eq!(local_key("shop_consent", Key::Subject), "vivus_consent_subject");
+        assert_eq!(
+            local_key("shop_consent", Key::Pending),
+            "shop_consent_pending"
+        );
+        assert_eq!(
+            local_key("shop_consent", Key::Subject),
+            "vivus_consent_subject"
+        );
     }
 
     #[test]

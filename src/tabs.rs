@@ -67,7 +67,10 @@ fn read(data: &JsValue) -> Option<TabMessage> {
             })
         }
     };
-    Some(TabMessage { token: string_member(data, "token"), choice })
+    Some(TabMessage {
+        token: string_member(data, "token"),
+        choice,
+    })
 }
 
 /// The handler of changes made in other tabs: `Some` with what the other tab posted, or
@@ -91,7 +94,9 @@ pub struct TabSync {
 
 impl core::fmt::Debug for TabSync {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("TabSync").field("transport", &self.transport()).finish()
+        f.debug_struct("TabSync")
+            .field("transport", &self.transport())
+            .finish()
     }
 }
 
@@ -112,13 +117,20 @@ impl TabSync {
                 on_change(Some(message));
             }
         });
-        TabSync { channel: Some(channel), _listener: listener }
+        TabSync {
+            channel: Some(channel),
+            _listener: listener,
+        }
     }
 
     /// Like [`TabSync::start`] but always on the `storage` event, for browsers (and tests)
     /// without `BroadcastChannel`. The browser fires it only in the *other* tabs, so a tab
     /// does not react to its own writes.
-    pub fn start_storage_fallback(window: &web_sys::Window, keys: Vec<String>, on_change: OnChange) -> TabSync {
+    pub fn start_storage_fallback(
+        window: &web_sys::Window,
+        keys: Vec<String>,
+        on_change: OnChange,
+    ) -> TabSync {
         let listener = EventListener::new(window, "storage", move |event| {
             // The event carries nothing the handler believes: it re-reads the storage, where
             // a choice only restricts and a token must verify, so a synthetic event a page
@@ -133,7 +145,10 @@ impl TabSync {
                 on_change(None);
             }
         });
-        TabSync { channel: None, _listener: listener }
+        TabSync {
+            channel: None,
+            _listener: listener,
+        }
     }
 
     /// The transport in use.
@@ -150,8 +165,11 @@ impl TabSync {
     /// message, so this does nothing.
     pub fn notify(&self, message: &TabMessage) {
         if let Some(channel) = &self.channel {
-            let posted =
-                Posted { kind: MESSAGE, token: message.token.as_deref(), choice: message.choice.as_ref() };
+            let posted = Posted {
+                kind: MESSAGE,
+                token: message.token.as_deref(),
+                choice: message.choice.as_ref(),
+            };
             // A closed channel throws; the other tabs then learn of it on their next load.
             let _ = channel.post_message(&to_js(&posted));
         }

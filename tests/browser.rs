@@ -298,7 +298,11 @@ async fn the_sdk_takes_over_the_first_stage_banner_with_its_focus() {
     reset_page();
     fake_first_stage("", "reject");
     let rt = start(config(r#""language":"ru""#)).await;
-    assert_eq!(hosts(), 1, "the first stage's host is gone, the SDK's is there");
+    assert_eq!(
+        hosts(),
+        1,
+        "the first stage's host is gone, the SDK's is there"
+    );
     assert!(find("[role=region]").is_connected());
     assert_eq!(
         inner_active()
@@ -308,7 +312,12 @@ async fn the_sdk_takes_over_the_first_stage_banner_with_its_focus() {
         "focus on the SDK's button with the same hook"
     );
     drop(rt);
-    let body = web_sys::window().unwrap().document().unwrap().body().unwrap();
+    let body = web_sys::window()
+        .unwrap()
+        .document()
+        .unwrap()
+        .body()
+        .unwrap();
     assert_eq!(
         body.style().get_property_value("padding-bottom").unwrap(),
         "7px",
@@ -326,9 +335,15 @@ async fn clicks_on_the_first_stage_banner_are_repeated_on_the_sdks() {
     assert_eq!(rt.language(), Language::Kk, "the language chosen first");
     assert_eq!(rt.granted(), Categories::all(), "then accept all");
     assert_eq!(rt.status(), Status::Pending);
-    assert!(try_find("[role=region]").is_none(), "banner hidden after the choice");
+    assert!(
+        try_find("[role=region]").is_none(),
+        "banner hidden after the choice"
+    );
     let pending = local("vivus_consent_pending").expect("the choice is persisted");
-    assert!(pending.contains(r#""source":"banner""#), "a banner choice: {pending}");
+    assert!(
+        pending.contains(r#""source":"banner""#),
+        "a banner choice: {pending}"
+    );
     drop(rt);
 }
 
@@ -508,8 +523,16 @@ async fn focus_that_lands_outside_an_open_dialog_goes_back_to_it() {
     let dialog = find("[role=dialog]");
     // A page script (or Tab from the body) focuses something behind the backdrop.
     opener.focus().unwrap();
-    assert_ne!(active().as_ref(), Some(opener.as_ref()), "focus did not stay behind");
-    assert_eq!(inner_active().as_ref(), Some(&dialog), "focus is back in the dialog");
+    assert_ne!(
+        active().as_ref(),
+        Some(opener.as_ref()),
+        "focus did not stay behind"
+    );
+    assert_eq!(
+        inner_active().as_ref(),
+        Some(&dialog),
+        "focus is back in the dialog"
+    );
     press(&dialog, "Escape", false);
     sleep(10).await;
     assert!(try_find("[role=dialog]").is_none());
@@ -534,22 +557,41 @@ async fn focus_returns_to_the_banner_button_after_a_language_switch_in_the_dialo
     sleep(10).await;
     assert!(try_find("[role=dialog]").is_none());
     let focused = inner_active().expect("focus is in the widget");
-    assert_eq!(focused.get_attribute("data-vc").as_deref(), Some("settings"));
+    assert_eq!(
+        focused.get_attribute("data-vc").as_deref(),
+        Some("settings")
+    );
     assert_eq!(text("[data-vc=settings]"), focused.text_content().unwrap());
 }
 
 #[wasm_bindgen_test]
 async fn the_page_themes_the_widget_with_vivus_custom_properties() {
     reset_page();
-    let root: HtmlElement = web_sys::window().unwrap().document().unwrap().document_element().unwrap().dyn_into().unwrap();
-    root.style().set_property("--vivus-accent", "rgb(1, 2, 3)").unwrap();
+    let root: HtmlElement = web_sys::window()
+        .unwrap()
+        .document()
+        .unwrap()
+        .document_element()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    root.style()
+        .set_property("--vivus-accent", "rgb(1, 2, 3)")
+        .unwrap();
     let _rt = start(config("")).await;
     let accept = find("[data-vc=accept]");
-    let style = web_sys::window().unwrap().get_computed_style(&accept).unwrap().unwrap();
+    let style = web_sys::window()
+        .unwrap()
+        .get_computed_style(&accept)
+        .unwrap()
+        .unwrap();
     // The computed style is live: read it before the page takes its property back.
     let background = style.get_property_value("background-color").unwrap();
     root.style().remove_property("--vivus-accent").unwrap();
-    assert_eq!(background, "rgb(1, 2, 3)", "the page's --vivus-accent reaches the shadow root");
+    assert_eq!(
+        background, "rgb(1, 2, 3)",
+        "the page's --vivus-accent reaches the shadow root"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -706,9 +748,16 @@ async fn the_local_storage_mirror_is_named_after_the_cookie() {
     let shop = || config(r#""cookie":{"name":"shop_consent"}"#);
     let rt = start(shop()).await;
     assert_eq!(rt.status(), Status::None, "the default mirror is not read");
-    rt.choose(Categories::all(), None, vivus_consent_core::consent::Source::Api)
-        .expect("choose");
-    assert!(local("shop_consent_pending").is_some(), "its choice is kept under its own name");
+    rt.choose(
+        Categories::all(),
+        None,
+        vivus_consent_core::consent::Source::Api,
+    )
+    .expect("choose");
+    assert!(
+        local("shop_consent_pending").is_some(),
+        "its choice is kept under its own name"
+    );
     assert!(local("vivus_consent_pending").is_none());
     drop(rt);
 
@@ -832,19 +881,34 @@ fn invalid_config_is_rejected_with_a_type_error_naming_the_member() {
     }
     // What JSON.stringify would drop (or make null) without a word, at any depth.
     for (source, message) in [
-        ("({ onChange() {} })", "onChange: functions are not accepted"),
-        ("({ ui: { onShow() {} } })", "ui.onShow: functions are not accepted"),
+        (
+            "({ onChange() {} })",
+            "onChange: functions are not accepted",
+        ),
+        (
+            "({ ui: { onShow() {} } })",
+            "ui.onShow: functions are not accepted",
+        ),
         (
             "({ categories: { analytics: { services: [], onGrant() {} } } })",
             "categories.analytics.onGrant: functions are not accepted",
         ),
-        ("({ language: undefined })", "language: undefined is not accepted"),
-        ("({ cookie: { path: undefined } })", "cookie.path: undefined is not accepted"),
+        (
+            "({ language: undefined })",
+            "language: undefined is not accepted",
+        ),
+        (
+            "({ cookie: { path: undefined } })",
+            "cookie.path: undefined is not accepted",
+        ),
         (
             "({ cleanup: { analytics: ['_ga', undefined] } })",
             "cleanup.analytics[1]: undefined is not accepted",
         ),
-        ("({ ui: { autoShow: Symbol('x') } })", "ui.autoShow: symbols are not accepted"),
+        (
+            "({ ui: { autoShow: Symbol('x') } })",
+            "ui.autoShow: symbols are not accepted",
+        ),
     ] {
         let value = js_sys::eval(source).unwrap();
         let err = vivus_consent::api::config_from_js(&value).expect_err(source);
@@ -987,9 +1051,11 @@ async fn accepted_policy_with_the_service_down_shows_the_error_and_a_retry_and_s
             .expect("window")
             .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 1000);
     });
-    let err = JsFuture::from(js_sys::Promise::race(&js_sys::Array::of2(&waiting, &give_up)))
-        .await
-        .expect_err("the caller is settled when the dialog closes");
+    let err = JsFuture::from(js_sys::Promise::race(&js_sys::Array::of2(
+        &waiting, &give_up,
+    )))
+    .await
+    .expect_err("the caller is settled when the dialog closes");
     assert_eq!(
         js_sys::Reflect::get(&err, &"code".into())
             .unwrap()
@@ -1127,7 +1193,11 @@ async fn only_a_fetched_key_set_is_trusted_never_one_planted_in_storage() {
     block_local_storage();
     let rt = start(fetching()).await;
     restore_local_storage();
-    assert_eq!(rt.status(), Status::Recorded, "verified with the fetched set, storage throwing");
+    assert_eq!(
+        rt.status(),
+        Status::Recorded,
+        "verified with the fetched set, storage throwing"
+    );
     drop(rt);
 
     // A key of the attacker's own, planted where the set was kept, and a token it signed.
@@ -1142,6 +1212,10 @@ async fn only_a_fetched_key_set_is_trusted_never_one_planted_in_storage() {
     let rt = start(fetching()).await;
     assert_eq!(rt.status(), Status::None, "a planted key verifies nothing");
     assert_eq!(rt.granted(), Categories::new());
-    assert_eq!(local(&cache_key).as_deref(), Some(planted.as_str()), "and the SDK keeps no set of its own there");
+    assert_eq!(
+        local(&cache_key).as_deref(),
+        Some(planted.as_str()),
+        "and the SDK keeps no set of its own there"
+    );
     drop(rt);
 }

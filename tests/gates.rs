@@ -11,10 +11,10 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use vivus_consent::consent_mode::{self, ConsentModeConfig, Context};
+use vivus_consent::controller::TabChoice;
 use vivus_consent::cookie_cleanup::{self, CleanupConfig};
 use vivus_consent::dom::form::{Backend, FormConfig, FormOptions, Forms, LocalFuture, Refusal};
 use vivus_consent::dom::gate::{Gates, ACTIVATED, PLACEHOLDER};
-use vivus_consent::controller::TabChoice;
 use vivus_consent::tabs::{TabMessage, TabSync, Transport};
 use vivus_consent_core::category::{Categories, Category};
 use vivus_consent_core::language::Language;
@@ -36,7 +36,9 @@ fn document() -> Document {
 
 async fn sleep(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
-        window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms).expect("setTimeout");
+        window()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .expect("setTimeout");
     });
     JsFuture::from(promise).await.expect("timer");
 }
@@ -104,14 +106,26 @@ fn no_hook() -> Box<dyn Fn(Category)> {
 fn nothing_runs_before_the_first_apply_and_refused_scripts_never_run() {
     let root = fixture("");
     gated_script(&root, &[("data-category", "marketing")], &bump("__t1_m"));
-    gated_script(&root, &[("data-category", "!marketing")], &bump("__t1_not_m"));
+    gated_script(
+        &root,
+        &[("data-category", "!marketing")],
+        &bump("__t1_not_m"),
+    );
     let gates = Gates::install(&document(), Language::Ru, no_hook());
     assert_eq!(counter("__t1_m"), 0.0);
-    assert_eq!(counter("__t1_not_m"), 0.0, "`!marketing` waits for the state to be known");
+    assert_eq!(
+        counter("__t1_not_m"),
+        0.0,
+        "`!marketing` waits for the state to be known"
+    );
 
     gates.apply(Categories::new());
     assert_eq!(counter("__t1_m"), 0.0, "marketing is not granted");
-    assert_eq!(counter("__t1_not_m"), 1.0, "`!marketing` runs while marketing is not granted");
+    assert_eq!(
+        counter("__t1_not_m"),
+        1.0,
+        "`!marketing` runs while marketing is not granted"
+    );
     root.remove();
 }
 
@@ -119,7 +133,11 @@ fn nothing_runs_before_the_first_apply_and_refused_scripts_never_run() {
 fn a_granted_script_runs_once_even_when_applied_again() {
     let root = fixture("");
     gated_script(&root, &[("data-category", "marketing")], &bump("__t2_m"));
-    gated_script(&root, &[("data-category", "!marketing")], &bump("__t2_not_m"));
+    gated_script(
+        &root,
+        &[("data-category", "!marketing")],
+        &bump("__t2_not_m"),
+    );
     let gates = Gates::install(&document(), Language::Ru, no_hook());
     gates.apply(marketing());
     assert_eq!(counter("__t2_m"), 1.0);
@@ -132,7 +150,9 @@ fn a_granted_script_runs_once_even_when_applied_again() {
     assert_eq!(counter("__t2_not_m"), 1.0);
     gates.apply(Categories::new());
     assert_eq!(counter("__t2_not_m"), 1.0);
-    let live = root.query_selector_all("script[data-vivus-activated=\"1\"]").unwrap();
+    let live = root
+        .query_selector_all("script[data-vivus-activated=\"1\"]")
+        .unwrap();
     assert_eq!(live.length(), 2);
     root.remove();
 }
@@ -157,26 +177,54 @@ async fn scripts_run_in_document_order_waiting_for_external_ones() {
     // that depends on it, then an async external one that nobody waits for.
     gated_script(
         &root,
-        &[("data-category", "analytics"), ("data-src", "data:text/javascript,window.__t4.push('external')")],
+        &[
+            ("data-category", "analytics"),
+            (
+                "data-src",
+                "data:text/javascript,window.__t4.push('external')",
+            ),
+        ],
         "",
     );
-    gated_script(&root, &[("data-category", "analytics")], "window.__t4.push('inline')");
     gated_script(
         &root,
-        &[("data-category", "analytics"), ("data-src", "data:text/javascript,window.__t4.push('async')"), ("async", "")],
+        &[("data-category", "analytics")],
+        "window.__t4.push('inline')",
+    );
+    gated_script(
+        &root,
+        &[
+            ("data-category", "analytics"),
+            ("data-src", "data:text/javascript,window.__t4.push('async')"),
+            ("async", ""),
+        ],
         "",
     );
     let gates = Gates::install(&document(), Language::Ru, no_hook());
     gates.apply(Categories::all());
-    let order = || js_sys::Array::from(&global("__t4")).iter().filter_map(|v| v.as_string()).collect::<Vec<_>>();
-    assert!(order().is_empty(), "the inline script waits for the external one before it");
+    let order = || {
+        js_sys::Array::from(&global("__t4"))
+            .iter()
+            .filter_map(|v| v.as_string())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        order().is_empty(),
+        "the inline script waits for the external one before it"
+    );
     assert!(until(|| order().len() == 3).await, "{:?}", order());
     let order = order();
     let ext = order.iter().position(|s| s == "external").unwrap();
     let inline = order.iter().position(|s| s == "inline").unwrap();
     assert!(ext < inline, "{order:?}");
-    let copy = root.query_selector("script[async][data-vivus-activated]").unwrap().unwrap();
-    assert!(copy.unchecked_ref::<web_sys::HtmlScriptElement>().r#async(), "async intent kept");
+    let copy = root
+        .query_selector("script[async][data-vivus-activated]")
+        .unwrap()
+        .unwrap();
+    assert!(
+        copy.unchecked_ref::<web_sys::HtmlScriptElement>().r#async(),
+        "async intent kept"
+    );
     root.remove();
 }
 
@@ -185,7 +233,12 @@ fn activated_copies_keep_nonce_module_type_and_attributes() {
     let root = fixture("");
     let script = gated_script(
         &root,
-        &[("data-category", "marketing"), ("data-type", "module"), ("data-service", "Ads"), ("id", "t5")],
+        &[
+            ("data-category", "marketing"),
+            ("data-type", "module"),
+            ("data-service", "Ads"),
+            ("id", "t5"),
+        ],
         "window.__t5 = 1;",
     );
     script.unchecked_ref::<HtmlElement>().set_nonce("n0nce");
@@ -207,7 +260,10 @@ async fn scripts_added_after_init_are_found() {
     gates.apply(marketing());
     gated_script(&root, &[("data-category", "marketing")], &bump("__t6"));
     gated_script(&root, &[("data-category", "analytics")], &bump("__t6_a"));
-    assert!(until(|| counter("__t6") == 1.0).await, "the observer activates late scripts");
+    assert!(
+        until(|| counter("__t6") == 1.0).await,
+        "the observer activates late scripts"
+    );
     sleep(50).await;
     assert_eq!(counter("__t6"), 1.0);
     assert_eq!(counter("__t6_a"), 0.0, "not granted");
@@ -230,7 +286,12 @@ fn placeholder_button(host: &Element, action: &str) -> HtmlElement {
     let mut selector = String::from("button[data-vivus-action=");
     selector.push_str(action);
     selector.push(']');
-    host.shadow_root().unwrap().query_selector(&selector).unwrap().unwrap().unchecked_into()
+    host.shadow_root()
+        .unwrap()
+        .query_selector(&selector)
+        .unwrap()
+        .unwrap()
+        .unchecked_into()
 }
 
 #[wasm_bindgen_test]
@@ -246,28 +307,56 @@ fn refused_iframes_get_a_placeholder_and_load_once_on_request() {
     let host = frame.previous_element_sibling().unwrap();
     assert!(host.has_attribute(PLACEHOLDER));
     let text = host.shadow_root().unwrap().text_content().unwrap();
-    assert!(text.contains("YouTube") && text.contains("Маркетинговые"), "{text}");
-    assert_eq!(placeholder_button(&host, "load").text_content().as_deref(), Some("Загрузить"));
-    assert_eq!(host.get_attribute("style").as_deref(), Some("width: 320px; min-height: 180px;"), "sized like the frame");
+    assert!(
+        text.contains("YouTube") && text.contains("Маркетинговые"),
+        "{text}"
+    );
+    assert_eq!(
+        placeholder_button(&host, "load").text_content().as_deref(),
+        Some("Загрузить")
+    );
+    assert_eq!(
+        host.get_attribute("style").as_deref(),
+        Some("width: 320px; min-height: 180px;"),
+        "sized like the frame"
+    );
     let shadow = host.shadow_root().unwrap();
-    assert_eq!(shadow.adopted_style_sheets().length(), 1, "a constructed sheet, fine under a strict CSP");
+    assert_eq!(
+        shadow.adopted_style_sheets().length(),
+        1,
+        "a constructed sheet, fine under a strict CSP"
+    );
     assert!(shadow.query_selector("style").unwrap().is_none());
 
     // Applying again does not add a second placeholder.
     gates.apply(Categories::new());
-    assert_eq!(root.query_selector_all("[data-vivus-placeholder]").unwrap().length(), 1);
+    assert_eq!(
+        root.query_selector_all("[data-vivus-placeholder]")
+            .unwrap()
+            .length(),
+        1
+    );
 
     gates.set_language(Language::Kk);
     let text = host.shadow_root().unwrap().text_content().unwrap();
-    assert!(text.contains("Маркетингтік") && text.contains("Жүктеу"), "{text}");
+    assert!(
+        text.contains("Маркетингтік") && text.contains("Жүктеу"),
+        "{text}"
+    );
 
     placeholder_button(&host, "load").click();
-    assert_eq!(frame.get_attribute("src").as_deref(), Some("about:blank#video"));
+    assert_eq!(
+        frame.get_attribute("src").as_deref(),
+        Some("about:blank#video")
+    );
     assert!(!frame.has_attribute("hidden"));
     assert!(!host.is_connected());
     // "Load" was for this time: an unrelated re-apply keeps it loaded.
     gates.apply(Categories::new());
-    assert_eq!(frame.get_attribute("src").as_deref(), Some("about:blank#video"));
+    assert_eq!(
+        frame.get_attribute("src").as_deref(),
+        Some("about:blank#video")
+    );
     root.remove();
 }
 
@@ -285,26 +374,65 @@ fn always_allow_asks_the_controller_and_revoking_unloads_again() {
     };
     let gates = Gates::install(&document(), Language::Ru, hook);
     gates.apply(Categories::new());
-    assert_eq!(root.query_selector_all("[data-vivus-placeholder]").unwrap().length(), 2);
-    assert!(document().get_element_by_id("t9p").unwrap().previous_element_sibling().is_none(), "no placeholder for a pixel");
+    assert_eq!(
+        root.query_selector_all("[data-vivus-placeholder]")
+            .unwrap()
+            .length(),
+        2
+    );
+    assert!(
+        document()
+            .get_element_by_id("t9p")
+            .unwrap()
+            .previous_element_sibling()
+            .is_none(),
+        "no placeholder for a pixel"
+    );
     let frame = document().get_element_by_id("t9").unwrap();
     let host = frame.previous_element_sibling().unwrap();
     let text = host.shadow_root().unwrap().text_content().unwrap();
-    assert!(text.contains("video.example"), "the host names an unnamed service: {text}");
+    assert!(
+        text.contains("video.example"),
+        "the host names an unnamed service: {text}"
+    );
     placeholder_button(&host, "allow").click();
     assert_eq!(asked.get(), Some(Category::Marketing));
 
     // The controller records the grant and re-applies: everything of the category loads.
     gates.apply(marketing());
     let img = document().get_element_by_id("t9i").unwrap();
-    assert!(img.get_attribute("src").unwrap().starts_with("data:image/gif"));
-    assert_eq!(root.query_selector_all("[data-vivus-placeholder]").unwrap().length(), 0);
-    assert!(document().get_element_by_id("t9p").unwrap().get_attribute("src").is_some(), "the pixel loads when granted");
+    assert!(img
+        .get_attribute("src")
+        .unwrap()
+        .starts_with("data:image/gif"));
+    assert_eq!(
+        root.query_selector_all("[data-vivus-placeholder]")
+            .unwrap()
+            .length(),
+        0
+    );
+    assert!(
+        document()
+            .get_element_by_id("t9p")
+            .unwrap()
+            .get_attribute("src")
+            .is_some(),
+        "the pixel loads when granted"
+    );
 
     gates.apply(Categories::new());
-    assert_eq!(frame.get_attribute("src").as_deref(), Some("about:blank"), "the frame is unloaded");
+    assert_eq!(
+        frame.get_attribute("src").as_deref(),
+        Some("about:blank"),
+        "the frame is unloaded"
+    );
     assert!(img.get_attribute("src").is_none());
-    assert_eq!(root.query_selector_all("[data-vivus-placeholder]").unwrap().length(), 2);
+    assert_eq!(
+        root.query_selector_all("[data-vivus-placeholder]")
+            .unwrap()
+            .length(),
+        2
+    );
     root.remove();
 }
 
@@ -315,12 +443,17 @@ fn on_granted_calls_once_when_the_category_is_granted() {
     let calls = Rc::new(RefCell::new(Vec::<String>::new()));
     let callback = {
         let calls = Rc::clone(&calls);
-        Closure::<dyn FnMut(JsValue)>::new(move |c: JsValue| calls.borrow_mut().push(c.as_string().unwrap()))
+        Closure::<dyn FnMut(JsValue)>::new(move |c: JsValue| {
+            calls.borrow_mut().push(c.as_string().unwrap())
+        })
     };
     let f: &js_sys::Function = callback.as_ref().unchecked_ref();
     let gates = Gates::install(&document(), Language::Ru, no_hook());
     gates.on_granted(Category::Marketing, f.clone());
-    assert!(calls.borrow().is_empty(), "nothing is known before the first apply");
+    assert!(
+        calls.borrow().is_empty(),
+        "nothing is known before the first apply"
+    );
     gates.apply(Categories::new());
     assert!(calls.borrow().is_empty());
     gates.apply(marketing());
@@ -342,7 +475,9 @@ fn consent_mode_defaults_come_first_then_updates_and_the_event() {
     let _ = js_sys::Reflect::delete_property(&window(), &"gtag".into());
     let _ = js_sys::Reflect::delete_property(&window(), &"dataLayer".into());
     let snippet = document().create_element("script").unwrap();
-    snippet.set_attribute("data-wait-for-update", "300").unwrap();
+    snippet
+        .set_attribute("data-wait-for-update", "300")
+        .unwrap();
     snippet.set_text_content(Some(include_str!("../pkg/consent-mode.js")));
     document().body().unwrap().append_child(&snippet).unwrap();
     let layer = js_sys::Array::from(&global("dataLayer"));
@@ -352,16 +487,28 @@ fn consent_mode_defaults_come_first_then_updates_and_the_event() {
     assert_eq!(first.get(1).as_string().as_deref(), Some("default"));
     let defaults = first.get(2);
     let get = |o: &JsValue, k: &str| js_sys::Reflect::get(o, &k.into()).unwrap();
-    assert_eq!(get(&defaults, "ad_storage").as_string().as_deref(), Some("denied"));
-    assert_eq!(get(&defaults, "analytics_storage").as_string().as_deref(), Some("denied"));
-    assert_eq!(get(&defaults, "security_storage").as_string().as_deref(), Some("granted"));
+    assert_eq!(
+        get(&defaults, "ad_storage").as_string().as_deref(),
+        Some("denied")
+    );
+    assert_eq!(
+        get(&defaults, "analytics_storage").as_string().as_deref(),
+        Some("denied")
+    );
+    assert_eq!(
+        get(&defaults, "security_storage").as_string().as_deref(),
+        Some("granted")
+    );
     assert_eq!(get(&defaults, "wait_for_update").as_f64(), Some(300.0));
 
     let sent = consent_mode::update(
         &window(),
         &ConsentModeConfig::default(),
         marketing(),
-        Context { consent_id: Some("AAAAAAAAAAAAAAAAAAAAAA"), policy_version: Some("v1") },
+        Context {
+            consent_id: Some("AAAAAAAAAAAAAAAAAAAAAA"),
+            policy_version: Some("v1"),
+        },
     );
     assert!(sent.gtag && sent.data_layer);
     let layer = js_sys::Array::from(&global("dataLayer"));
@@ -369,14 +516,35 @@ fn consent_mode_defaults_come_first_then_updates_and_the_event() {
     let update = js_sys::Array::from(&layer.get(1));
     assert_eq!(update.get(1).as_string().as_deref(), Some("update"));
     let states = update.get(2);
-    assert_eq!(get(&states, "ad_storage").as_string().as_deref(), Some("granted"));
-    assert_eq!(get(&states, "ad_personalization").as_string().as_deref(), Some("granted"));
-    assert_eq!(get(&states, "analytics_storage").as_string().as_deref(), Some("denied"));
+    assert_eq!(
+        get(&states, "ad_storage").as_string().as_deref(),
+        Some("granted")
+    );
+    assert_eq!(
+        get(&states, "ad_personalization").as_string().as_deref(),
+        Some("granted")
+    );
+    assert_eq!(
+        get(&states, "analytics_storage").as_string().as_deref(),
+        Some("denied")
+    );
     let event = layer.get(2);
-    assert_eq!(get(&event, "event").as_string().as_deref(), Some("vivus_consent_update"));
-    assert_eq!(get(&event, "consentId").as_string().as_deref(), Some("AAAAAAAAAAAAAAAAAAAAAA"));
-    assert_eq!(get(&event, "policyVersion").as_string().as_deref(), Some("v1"));
-    let cats: Vec<String> = js_sys::Array::from(&get(&event, "categories")).iter().filter_map(|v| v.as_string()).collect();
+    assert_eq!(
+        get(&event, "event").as_string().as_deref(),
+        Some("vivus_consent_update")
+    );
+    assert_eq!(
+        get(&event, "consentId").as_string().as_deref(),
+        Some("AAAAAAAAAAAAAAAAAAAAAA")
+    );
+    assert_eq!(
+        get(&event, "policyVersion").as_string().as_deref(),
+        Some("v1")
+    );
+    let cats: Vec<String> = js_sys::Array::from(&get(&event, "categories"))
+        .iter()
+        .filter_map(|v| v.as_string())
+        .collect();
     assert_eq!(cats, ["necessary", "marketing"]);
     snippet.remove();
 }
@@ -385,21 +553,34 @@ fn consent_mode_defaults_come_first_then_updates_and_the_event() {
 fn consent_mode_without_the_snippet_still_pushes_the_event() {
     let _ = js_sys::Reflect::delete_property(&window(), &"gtag".into());
     let _ = js_sys::Reflect::delete_property(&window(), &"dataLayer".into());
-    let sent = consent_mode::update(&window(), &ConsentModeConfig::default(), Categories::new(), Context::default());
+    let sent = consent_mode::update(
+        &window(),
+        &ConsentModeConfig::default(),
+        Categories::new(),
+        Context::default(),
+    );
     assert!(!sent.gtag && sent.data_layer);
     let layer = js_sys::Array::from(&global("dataLayer"));
     assert_eq!(layer.length(), 1);
-    assert!(js_sys::Reflect::get(&layer.get(0), &"consentId".into()).unwrap().is_null());
+    assert!(js_sys::Reflect::get(&layer.get(0), &"consentId".into())
+        .unwrap()
+        .is_null());
 }
 
 // ---- cookie cleanup --------------------------------------------------------------------
 
 fn cookies() -> String {
-    document().unchecked_into::<web_sys::HtmlDocument>().cookie().unwrap()
+    document()
+        .unchecked_into::<web_sys::HtmlDocument>()
+        .cookie()
+        .unwrap()
 }
 
 fn set_cookie(line: &str) {
-    document().unchecked_into::<web_sys::HtmlDocument>().set_cookie(line).unwrap();
+    document()
+        .unchecked_into::<web_sys::HtmlDocument>()
+        .set_cookie(line)
+        .unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -423,13 +604,28 @@ fn refused_cookies_are_deleted_and_granted_ones_kept() {
     assert_eq!(deleted, ["_fbp", "_gcl_au"]);
     assert!(report.remaining.is_empty(), "{report:?}");
     let left = cookies();
-    assert!(left.contains("_ga=") && left.contains("_ga_ABC=") && !left.contains("_fbp") && !left.contains("_gcl_au"), "{left}");
+    assert!(
+        left.contains("_ga=")
+            && left.contains("_ga_ABC=")
+            && !left.contains("_fbp")
+            && !left.contains("_gcl_au"),
+        "{left}"
+    );
 
-    let report = cookie_cleanup::after_decision(&window(), &config, analytics, Categories::new(), "vivus_consent");
+    let report = cookie_cleanup::after_decision(
+        &window(),
+        &config,
+        analytics,
+        Categories::new(),
+        "vivus_consent",
+    );
     assert_eq!(report.deleted.len(), 2, "{report:?}");
     let left = cookies();
     assert!(!left.contains("_ga"), "{left}");
-    assert!(left.contains("vivus_consent=keep") && left.contains("session=keep"), "{left}");
+    assert!(
+        left.contains("vivus_consent=keep") && left.contains("session=keep"),
+        "{left}"
+    );
     set_cookie("vivus_consent=; max-age=0; path=/");
     set_cookie("session=; max-age=0; path=/");
 }
@@ -438,22 +634,40 @@ fn refused_cookies_are_deleted_and_granted_ones_kept() {
 
 #[wasm_bindgen_test]
 async fn a_change_in_one_tab_reaches_the_others() {
-    let keys = vec!["vivus_consent".to_owned(), "vivus_consent_pending".to_owned()];
+    let keys = vec![
+        "vivus_consent".to_owned(),
+        "vivus_consent_pending".to_owned(),
+    ];
     let a_seen = Rc::new(RefCell::new(Vec::new()));
     let b_seen = Rc::new(RefCell::new(Vec::new()));
     let a = {
         let a_seen = Rc::clone(&a_seen);
-        TabSync::start(&window(), keys.clone(), Rc::new(move |s: Option<TabMessage>| a_seen.borrow_mut().push(s)))
+        TabSync::start(
+            &window(),
+            keys.clone(),
+            Rc::new(move |s: Option<TabMessage>| a_seen.borrow_mut().push(s)),
+        )
     };
     let b = {
         let b_seen = Rc::clone(&b_seen);
-        TabSync::start(&window(), keys, Rc::new(move |s: Option<TabMessage>| b_seen.borrow_mut().push(s)))
+        TabSync::start(
+            &window(),
+            keys,
+            Rc::new(move |s: Option<TabMessage>| b_seen.borrow_mut().push(s)),
+        )
     };
     assert_eq!(a.transport(), Transport::BroadcastChannel);
-    let stored = TabMessage { token: Some("h.c.s".into()), choice: None };
+    let stored = TabMessage {
+        token: Some("h.c.s".into()),
+        choice: None,
+    };
     a.notify(&stored);
     assert!(until(|| b_seen.borrow().len() == 1).await);
-    assert_eq!(b_seen.borrow()[0], Some(stored), "the values travel with the message");
+    assert_eq!(
+        b_seen.borrow()[0],
+        Some(stored),
+        "the values travel with the message"
+    );
     sleep(30).await;
     assert!(a_seen.borrow().is_empty(), "a tab does not hear itself");
     drop(b);
@@ -505,7 +719,11 @@ struct FakeBackend {
 
 impl FakeBackend {
     fn new() -> Rc<FakeBackend> {
-        Rc::new(FakeBackend { token: RefCell::new(None), answers: RefCell::new(Vec::new()), asked: Cell::new(0) })
+        Rc::new(FakeBackend {
+            token: RefCell::new(None),
+            answers: RefCell::new(Vec::new()),
+            asked: Cell::new(0),
+        })
     }
 }
 
@@ -518,7 +736,11 @@ impl Backend for FakeBackend {
     }
     fn request_acceptance(&self) -> LocalFuture<Result<String, Refusal>> {
         self.asked.set(self.asked.get() + 1);
-        let answer = if self.answers.borrow().is_empty() { Err(Refusal::Declined) } else { self.answers.borrow_mut().remove(0) };
+        let answer = if self.answers.borrow().is_empty() {
+            Err(Refusal::Declined)
+        } else {
+            self.answers.borrow_mut().remove(0)
+        };
         Box::pin(async move {
             // The dialog and the service take a while.
             sleep(60).await;
@@ -540,7 +762,8 @@ struct Seen {
 
 impl Drop for Seen {
     fn drop(&mut self) {
-        let _ = document().remove_event_listener_with_callback("submit", self._listener.as_ref().unchecked_ref());
+        let _ = document()
+            .remove_event_listener_with_callback("submit", self._listener.as_ref().unchecked_ref());
     }
 }
 
@@ -550,7 +773,10 @@ fn watch_submits(field: &'static str) -> Seen {
         let submits = Rc::clone(&submits);
         Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
             event.prevent_default();
-            let submitter = event.dyn_ref::<web_sys::SubmitEvent>().and_then(|e| e.submitter()).and_then(|b| b.get_attribute("value"));
+            let submitter = event
+                .dyn_ref::<web_sys::SubmitEvent>()
+                .and_then(|e| e.submitter())
+                .and_then(|b| b.get_attribute("value"));
             let form: HtmlFormElement = event.target().unwrap().unchecked_into();
             let token = form
                 .elements()
@@ -560,8 +786,13 @@ fn watch_submits(field: &'static str) -> Seen {
             submits.borrow_mut().push((submitter, token));
         })
     };
-    document().add_event_listener_with_callback("submit", listener.as_ref().unchecked_ref()).unwrap();
-    Seen { submits, _listener: listener }
+    document()
+        .add_event_listener_with_callback("submit", listener.as_ref().unchecked_ref())
+        .unwrap();
+    Seen {
+        submits,
+        _listener: listener,
+    }
 }
 
 const FORM: &str = r#"<form id="app" data-vivus-consent="policy" action="/nowhere" method="post">
@@ -571,9 +802,21 @@ const FORM: &str = r#"<form id="app" data-vivus-consent="policy" action="/nowher
 </form>"#;
 
 fn form_parts(root: &Element) -> (HtmlFormElement, HtmlElement, web_sys::HtmlInputElement) {
-    let form: HtmlFormElement = root.query_selector("#app").unwrap().unwrap().unchecked_into();
-    let apply: HtmlElement = root.query_selector("#apply").unwrap().unwrap().unchecked_into();
-    let name: web_sys::HtmlInputElement = root.query_selector("[name=name]").unwrap().unwrap().unchecked_into();
+    let form: HtmlFormElement = root
+        .query_selector("#app")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    let apply: HtmlElement = root
+        .query_selector("#apply")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    let name: web_sys::HtmlInputElement = root
+        .query_selector("[name=name]")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
     (form, apply, name)
 }
 
@@ -587,10 +830,16 @@ fn a_form_with_recorded_consent_submits_at_once_with_the_token() {
     let (form, apply, _) = form_parts(&root);
     assert!(form.has_attribute("data-vivus-guarded"));
     apply.click();
-    assert_eq!(*seen.submits.borrow(), [(Some("apply".into()), Some("header.claims.sig".into()))]);
+    assert_eq!(
+        *seen.submits.borrow(),
+        [(Some("apply".into()), Some("header.claims.sig".into()))]
+    );
     assert_eq!(backend.asked.get(), 0, "no dialog");
     drop(forms);
-    assert!(!form.has_attribute("data-vivus-guarded"), "released on drop");
+    assert!(
+        !form.has_attribute("data-vivus-guarded"),
+        "released on drop"
+    );
     root.remove();
 }
 
@@ -598,7 +847,10 @@ fn a_form_with_recorded_consent_submits_at_once_with_the_token() {
 async fn without_consent_the_form_waits_and_then_submits_exactly_once_with_the_same_submitter() {
     let root = fixture(FORM);
     let backend = FakeBackend::new();
-    backend.answers.borrow_mut().push(Ok("signed.token.here".into()));
+    backend
+        .answers
+        .borrow_mut()
+        .push(Ok("signed.token.here".into()));
     let _forms = Forms::install(&document(), backend.clone(), FormConfig::default());
     let seen = watch_submits("consent_token");
     let (form, apply, name) = form_parts(&root);
@@ -608,14 +860,21 @@ async fn without_consent_the_form_waits_and_then_submits_exactly_once_with_the_s
     // Enter pressed again and requestSubmit from page code while the dialog is open.
     form.request_submit().unwrap();
     apply.click();
-    assert!(seen.submits.borrow().is_empty(), "the page sees no submission before the token");
+    assert!(
+        seen.submits.borrow().is_empty(),
+        "the page sees no submission before the token"
+    );
     sleep(10).await;
     assert_eq!(backend.asked.get(), 1, "one acceptance flow per form");
     assert!(seen.submits.borrow().is_empty());
 
     assert!(until(|| !seen.submits.borrow().is_empty()).await);
     sleep(100).await;
-    assert_eq!(*seen.submits.borrow(), [(Some("apply".into()), Some("signed.token.here".into()))], "exactly once, same submitter");
+    assert_eq!(
+        *seen.submits.borrow(),
+        [(Some("apply".into()), Some("signed.token.here".into()))],
+        "exactly once, same submitter"
+    );
     assert_eq!(name.value(), "Айгерим Сапарова", "nothing typed is lost");
     root.remove();
 }
@@ -633,13 +892,21 @@ async fn listeners_the_page_added_first_see_only_the_released_submission() {
             seen.set(seen.get() + 1);
         })
     };
-    form.add_event_listener_with_callback_and_bool("submit", early.as_ref().unchecked_ref(), true).unwrap();
+    form.add_event_listener_with_callback_and_bool("submit", early.as_ref().unchecked_ref(), true)
+        .unwrap();
     let backend = FakeBackend::new();
-    backend.answers.borrow_mut().push(Ok("late.but.here".into()));
+    backend
+        .answers
+        .borrow_mut()
+        .push(Ok("late.but.here".into()));
     let _forms = Forms::install(&document(), backend.clone(), FormConfig::default());
     apply.click();
     sleep(10).await;
-    assert_eq!(seen.get(), 0, "the blocked submission never reaches the page");
+    assert_eq!(
+        seen.get(),
+        0,
+        "the blocked submission never reaches the page"
+    );
     assert!(until(|| seen.get() == 1).await);
     sleep(50).await;
     assert_eq!(seen.get(), 1);
@@ -660,7 +927,10 @@ async fn declining_keeps_the_visitor_on_the_form_with_the_reason() {
     assert!(until(|| notice().is_some()).await);
     let text = notice().unwrap().text_content().unwrap();
     assert!(text.contains("6.2"), "{text}");
-    assert_eq!(notice().unwrap().get_attribute("role").as_deref(), Some("alert"));
+    assert_eq!(
+        notice().unwrap().get_attribute("role").as_deref(),
+        Some("alert")
+    );
     assert!(seen.submits.borrow().is_empty());
     assert_eq!(name.value(), "Ерлан");
 
@@ -677,7 +947,10 @@ async fn declining_keeps_the_visitor_on_the_form_with_the_reason() {
 async fn closing_the_dialog_while_the_service_fails_says_the_choice_is_kept() {
     let root = fixture(FORM);
     let backend = FakeBackend::new();
-    backend.answers.borrow_mut().push(Err(Refusal::AcceptancePending));
+    backend
+        .answers
+        .borrow_mut()
+        .push(Err(Refusal::AcceptancePending));
     let _forms = Forms::install(&document(), backend.clone(), FormConfig::default());
     let seen = watch_submits("consent_token");
     let (_, apply, _) = form_parts(&root);
@@ -688,11 +961,17 @@ async fn closing_the_dialog_while_the_service_fails_says_the_choice_is_kept() {
     assert!(text.contains("сервис согласий недоступен"), "{text}");
 
     // The next submit asks again (the runtime reopens the dialog ticked and resends).
-    backend.answers.borrow_mut().push(Ok("kept.then.recorded".into()));
+    backend
+        .answers
+        .borrow_mut()
+        .push(Ok("kept.then.recorded".into()));
     apply.click();
     assert!(until(|| !seen.submits.borrow().is_empty()).await);
     assert_eq!(backend.asked.get(), 2);
-    assert_eq!(seen.submits.borrow()[0].1.as_deref(), Some("kept.then.recorded"));
+    assert_eq!(
+        seen.submits.borrow()[0].1.as_deref(),
+        Some("kept.then.recorded")
+    );
     root.remove();
 }
 
@@ -706,22 +985,56 @@ async fn forms_added_later_are_guarded_with_their_own_field_name_and_only_once()
     root.set_inner_html(
         r#"<form id="late" data-vivus-consent="policy" data-vivus-token-field="ct"><button id="go">go</button></form>"#,
     );
-    let form: HtmlFormElement = root.query_selector("#late").unwrap().unwrap().unchecked_into();
+    let form: HtmlFormElement = root
+        .query_selector("#late")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
     assert!(until(|| form.has_attribute("data-vivus-guarded")).await);
-    assert_eq!(first.len() + second.len(), 1, "a second copy of the SDK leaves it alone");
+    assert_eq!(
+        first.len() + second.len(),
+        1,
+        "a second copy of the SDK leaves it alone"
+    );
     let seen = watch_submits("ct");
-    root.query_selector("#go").unwrap().unwrap().unchecked_into::<HtmlElement>().click();
+    root.query_selector("#go")
+        .unwrap()
+        .unwrap()
+        .unchecked_into::<HtmlElement>()
+        .click();
     assert_eq!(seen.submits.borrow()[0].1.as_deref(), Some("tok"));
 
     // guardForm from code on an unmarked form, with options.
     let plain = fixture(r#"<form id="plain"><button id="go2">go</button></form>"#);
-    let form: HtmlFormElement = plain.query_selector("#plain").unwrap().unwrap().unchecked_into();
-    let guarded = first.guard(&form, FormOptions { token_field: "x_token".into() });
-    let again = second.guard(&form, FormOptions { token_field: "y".into() });
+    let form: HtmlFormElement = plain
+        .query_selector("#plain")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    let guarded = first.guard(
+        &form,
+        FormOptions {
+            token_field: "x_token".into(),
+        },
+    );
+    let again = second.guard(
+        &form,
+        FormOptions {
+            token_field: "y".into(),
+        },
+    );
     assert!(guarded && !again);
     let seen_x = watch_submits("x_token");
-    plain.query_selector("#go2").unwrap().unwrap().unchecked_into::<HtmlElement>().click();
-    assert_eq!(seen_x.submits.borrow().last().unwrap().1.as_deref(), Some("tok"));
+    plain
+        .query_selector("#go2")
+        .unwrap()
+        .unwrap()
+        .unchecked_into::<HtmlElement>()
+        .click();
+    assert_eq!(
+        seen_x.submits.borrow().last().unwrap().1.as_deref(),
+        Some("tok")
+    );
     drop(seen);
     root.remove();
     plain.remove();
@@ -773,7 +1086,11 @@ mod wired {
     fn clear_storage() {
         set_cookie("vivus_consent=; Max-Age=0; Path=/");
         if let Some(storage) = window().local_storage().ok().flatten() {
-            for key in ["vivus_consent", "vivus_consent_pending", "vivus_consent_subject"] {
+            for key in [
+                "vivus_consent",
+                "vivus_consent_pending",
+                "vivus_consent_subject",
+            ] {
                 let _ = storage.remove_item(key);
             }
         }
@@ -792,7 +1109,11 @@ mod wired {
         set_cookie("_fbp=fb.1.2; Path=/");
         let root = fixture(FORM);
         gated_script(&root, &[("data-category", "marketing")], &bump("__w1_m"));
-        gated_script(&root, &[("data-category", "!marketing")], &bump("__w1_not_m"));
+        gated_script(
+            &root,
+            &[("data-category", "!marketing")],
+            &bump("__w1_not_m"),
+        );
 
         let rt = Runtime::start(config()).await.unwrap();
         assert_eq!(rt.status(), Status::Recorded);
@@ -802,20 +1123,42 @@ mod wired {
         let layer = js_sys::Array::from(&global("dataLayer"));
         let event = layer.get(layer.length() - 1);
         let get = |o: &JsValue, k: &str| js_sys::Reflect::get(o, &k.into()).unwrap();
-        assert_eq!(get(&event, "event").as_string().as_deref(), Some("vivus_consent_update"));
-        assert_eq!(get(&event, "consentId").as_string(), Some(ConsentId::from_bytes([6; 16]).as_str().to_owned()));
+        assert_eq!(
+            get(&event, "event").as_string().as_deref(),
+            Some("vivus_consent_update")
+        );
+        assert_eq!(
+            get(&event, "consentId").as_string(),
+            Some(ConsentId::from_bytes([6; 16]).as_str().to_owned())
+        );
 
         // The recorded token includes policy acceptance: the form goes at once, with it.
         let seen = watch_submits("consent_token");
-        root.query_selector("#apply").unwrap().unwrap().unchecked_into::<HtmlElement>().click();
-        assert_eq!(*seen.submits.borrow(), [(Some("apply".to_owned()), Some(signed.clone()))]);
+        root.query_selector("#apply")
+            .unwrap()
+            .unwrap()
+            .unchecked_into::<HtmlElement>()
+            .click();
+        assert_eq!(
+            *seen.submits.borrow(),
+            [(Some("apply".to_owned()), Some(signed.clone()))]
+        );
         assert_eq!(rt.policy_token(), Some(signed));
 
         // A rejection applies at once, before the (unreachable) service answers.
-        rt.choose(Categories::new(), None, vivus_consent_core::consent::Source::Api).unwrap();
+        rt.choose(
+            Categories::new(),
+            None,
+            vivus_consent_core::consent::Source::Api,
+        )
+        .unwrap();
         assert_eq!(rt.status(), Status::Pending);
         assert_eq!(counter("__w1_not_m"), 1.0, "the fallback runs at once");
-        assert!(!cookies().contains("_fbp"), "marketing cookies are gone: {}", cookies());
+        assert!(
+            !cookies().contains("_fbp"),
+            "marketing cookies are gone: {}",
+            cookies()
+        );
         let layer = js_sys::Array::from(&global("dataLayer"));
         let event = layer.get(layer.length() - 1);
         assert_eq!(js_sys::Array::from(&get(&event, "categories")).length(), 1);
@@ -858,22 +1201,45 @@ mod wired {
         set_cookie(&line);
         // The markup docs/gates.md shows: inline tags that call gtag as they run.
         let root = fixture("");
-        gated_script(&root, &[("data-category", "analytics")], "gtag('config', 'G-LOAD');");
-        gated_script(&root, &[("data-category", "marketing")], "gtag('config', 'AW-CHANGE');");
+        gated_script(
+            &root,
+            &[("data-category", "analytics")],
+            "gtag('config', 'G-LOAD');",
+        );
+        gated_script(
+            &root,
+            &[("data-category", "marketing")],
+            "gtag('config', 'AW-CHANGE');",
+        );
 
         let rt = Runtime::start(config()).await.unwrap();
         let _connection = vivus_consent::gates::connect(&rt).unwrap();
         let at = |commands: &[String], wanted: &str| commands.iter().position(|c| c == wanted);
         let commands = data_layer_commands();
         let config = at(&commands, "config G-LOAD").expect("the analytics tag ran at load");
-        assert!(at(&commands, "consent update").is_some_and(|update| update < config), "at load: {commands:?}");
+        assert!(
+            at(&commands, "consent update").is_some_and(|update| update < config),
+            "at load: {commands:?}"
+        );
 
         // A change: the marketing tag runs after the update that grants it.
-        rt.choose(Categories::all(), None, vivus_consent_core::consent::Source::Api).unwrap();
+        rt.choose(
+            Categories::all(),
+            None,
+            vivus_consent_core::consent::Source::Api,
+        )
+        .unwrap();
         let commands = data_layer_commands();
-        let config = at(&commands, "config AW-CHANGE").expect("the marketing tag ran on the change");
-        let update = commands.iter().rposition(|c| c == "consent update").unwrap();
-        assert!(update < config && update > at(&commands, "config G-LOAD").unwrap(), "on a change: {commands:?}");
+        let config =
+            at(&commands, "config AW-CHANGE").expect("the marketing tag ran on the change");
+        let update = commands
+            .iter()
+            .rposition(|c| c == "consent update")
+            .unwrap();
+        assert!(
+            update < config && update > at(&commands, "config G-LOAD").unwrap(),
+            "on a change: {commands:?}"
+        );
         snippet.remove();
         root.remove();
         clear_storage();
@@ -891,18 +1257,38 @@ mod wired {
         // "Another tab": a second runtime state made the choice; what it has in flight travels.
         // Anyone on the site can post that on the channel, so it grants nothing here (issue 15).
         let analytics: Categories = [Category::Analytics].into_iter().collect();
-        let choice = TabChoice { id: ConsentId::from_bytes([6; 16]), granted: analytics, policy_accepted: false };
+        let choice = TabChoice {
+            id: ConsentId::from_bytes([6; 16]),
+            granted: analytics,
+            policy_accepted: false,
+        };
         let other = TabSync::start(&window(), Vec::new(), Rc::new(|_| {}));
-        other.notify(&TabMessage { token: None, choice: Some(choice) });
-        assert!(until(|| rt.status() == Status::Pending).await, "this tab waits for the other tab's choice");
+        other.notify(&TabMessage {
+            token: None,
+            choice: Some(choice),
+        });
+        assert!(
+            until(|| rt.status() == Status::Pending).await,
+            "this tab waits for the other tab's choice"
+        );
         sleep(50).await;
-        assert_eq!(counter("__w2_a"), 0.0, "the other tab's word grants nothing");
+        assert_eq!(
+            counter("__w2_a"),
+            0.0,
+            "the other tab's word grants nothing"
+        );
         assert!(!rt.granted().contains(Category::Analytics));
 
         // Then the other tab's token for that same choice: it verifies here, and grants.
-        other.notify(&TabMessage { token: Some(token(analytics, false)), choice: None });
+        other.notify(&TabMessage {
+            token: Some(token(analytics, false)),
+            choice: None,
+        });
         assert!(until(|| rt.status() == Status::Recorded).await);
-        assert!(until(|| counter("__w2_a") == 1.0).await, "the token's grant applies here");
+        assert!(
+            until(|| counter("__w2_a") == 1.0).await,
+            "the token's grant applies here"
+        );
         assert!(rt.granted().contains(Category::Analytics));
         sleep(20).await;
         assert_eq!(counter("__w2_a"), 1.0, "once");
@@ -921,12 +1307,22 @@ mod wired {
         let rt = Runtime::start(config()).await.unwrap();
         let consent = vivus_consent::api::Consent::from_runtime(rt);
         let data = web_sys::FormData::new().unwrap();
-        let out = JsFuture::from(consent.attach_token(data.clone().into(), None)).await.unwrap();
+        let out = JsFuture::from(consent.attach_token(data.clone().into(), None))
+            .await
+            .unwrap();
         assert_eq!(data.get("consent_token").as_string(), Some(signed.clone()));
         assert!(out == JsValue::from(data));
-        let err = JsFuture::from(consent.attach_token(JsValue::from_f64(1.0), None)).await.unwrap_err();
-        let message = js_sys::Reflect::get(&err, &"message".into()).unwrap().as_string().unwrap();
-        assert!(message.contains("attachToken: pass a FormData"), "{message}");
+        let err = JsFuture::from(consent.attach_token(JsValue::from_f64(1.0), None))
+            .await
+            .unwrap_err();
+        let message = js_sys::Reflect::get(&err, &"message".into())
+            .unwrap()
+            .as_string()
+            .unwrap();
+        assert!(
+            message.contains("attachToken: pass a FormData"),
+            "{message}"
+        );
         clear_storage();
     }
 }

@@ -33,8 +33,8 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use vivus_consent_core::language::Language;
 use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
+use vivus_consent_core::language::Language;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, HtmlElement, HtmlFormElement};
@@ -79,10 +79,14 @@ pub struct FormOptions {
 /// dialog closed with the acceptance given but not yet recorded.
 fn kept(lang: Language) -> &'static str {
     match lang {
-        Language::Ru => "Заявка пока не отправлена: сервис согласий недоступен. Ваше согласие и введённые \
-                         данные сохранены, отправьте заявку ещё раз чуть позже.",
-        Language::Kk => "Өтінім әзірге жіберілмеді: келісім сервисі қолжетімсіз. Келісіміңіз бен енгізген \
-                         деректеріңіз сақталды, өтінімді сәл кейінірек қайта жіберіңіз.",
+        Language::Ru => {
+            "Заявка пока не отправлена: сервис согласий недоступен. Ваше согласие и введённые \
+                         данные сохранены, отправьте заявку ещё раз чуть позже."
+        }
+        Language::Kk => {
+            "Өтінім әзірге жіберілмеді: келісім сервисі қолжетімсіз. Келісіміңіз бен енгізген \
+                         деректеріңіз сақталды, өтінімді сәл кейінірек қайта жіберіңіз."
+        }
     }
 }
 
@@ -107,7 +111,9 @@ struct FormsInner {
 
 impl core::fmt::Debug for Forms {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Forms").field("guarded", &self.inner.guards.borrow().len()).finish()
+        f.debug_struct("Forms")
+            .field("guarded", &self.inner.guards.borrow().len())
+            .finish()
     }
 }
 
@@ -126,7 +132,10 @@ impl Forms {
         // added. Not passive: the whole point is preventDefault.
         let weak = Rc::downgrade(&inner);
         let submit = web_sys::window().map(|window| {
-            let options = EventListenerOptions { phase: EventListenerPhase::Capture, passive: false };
+            let options = EventListenerOptions {
+                phase: EventListenerPhase::Capture,
+                passive: false,
+            };
             EventListener::new_with_options(&window, "submit", options, move |event| {
                 if let Some(inner) = weak.upgrade() {
                     inner.on_submit(event);
@@ -134,7 +143,12 @@ impl Forms {
             })
         });
         if !inner.config.declarative {
-            return Forms { inner, _submit: submit, observer: None, _observed: None };
+            return Forms {
+                inner,
+                _submit: submit,
+                observer: None,
+                _observed: None,
+            };
         }
         inner.scan();
         let weak = Rc::downgrade(&inner);
@@ -150,7 +164,12 @@ impl Forms {
             init.set_subtree(true);
             let _ = observer.observe_with_options(document, &init);
         }
-        Forms { inner, _submit: submit, observer, _observed: Some(observed) }
+        Forms {
+            inner,
+            _submit: submit,
+            observer,
+            _observed: Some(observed),
+        }
     }
 
     /// Guards `form` (the JS `guardForm(form, options)`); guarding it again replaces its
@@ -194,7 +213,10 @@ impl FormsInner {
         let shared = {
             let guards = self.guards.borrow();
             let target = event.target();
-            guards.iter().find(|g| target.as_ref() == Some(g.form.as_ref())).map(|g| Rc::clone(&g.shared))
+            guards
+                .iter()
+                .find(|g| target.as_ref() == Some(g.form.as_ref()))
+                .map(|g| Rc::clone(&g.shared))
         };
         if let Some(shared) = shared {
             Shared::on_submit(&shared, event);
@@ -202,10 +224,14 @@ impl FormsInner {
     }
 
     fn scan(self: &Rc<Self>) {
-        let Ok(list) = self.document.query_selector_all(DECLARATIVE) else { return };
+        let Ok(list) = self.document.query_selector_all(DECLARATIVE) else {
+            return;
+        };
         for i in 0..list.length() {
             // The selector only matches forms.
-            let Some(form) = list.item(i).map(JsCast::unchecked_into::<HtmlFormElement>) else { continue };
+            let Some(form) = list.item(i).map(JsCast::unchecked_into::<HtmlFormElement>) else {
+                continue;
+            };
             if form.get_attribute(GUARDED).is_some() {
                 continue;
             }
@@ -236,7 +262,10 @@ impl FormsInner {
             releasing: Cell::new(false),
             waiting: Cell::new(false),
         });
-        self.guards.borrow_mut().push(Guard { form: form.clone(), shared });
+        self.guards.borrow_mut().push(Guard {
+            form: form.clone(),
+            shared,
+        });
         true
     }
 }
@@ -264,7 +293,8 @@ fn request_submit(form: &HtmlFormElement, submitter: Option<&HtmlElement>) {
         return;
     }
     let form_value: &wasm_bindgen::JsValue = form.as_ref();
-    let own = |b: &&HtmlElement| js_sys::Reflect::get(b, &"form".into()).is_ok_and(|f| &f == form_value);
+    let own =
+        |b: &&HtmlElement| js_sys::Reflect::get(b, &"form".into()).is_ok_and(|f| &f == form_value);
     if let Some(button) = submitter.filter(own) {
         button.click();
         return;
@@ -272,7 +302,9 @@ fn request_submit(form: &HtmlFormElement, submitter: Option<&HtmlElement>) {
     let init = web_sys::CustomEventInit::new();
     init.set_bubbles(true);
     init.set_cancelable(true);
-    let Ok(event) = web_sys::CustomEvent::new_with_event_init_dict("submit", &init) else { return };
+    let Ok(event) = web_sys::CustomEvent::new_with_event_init_dict("submit", &init) else {
+        return;
+    };
     if form.dispatch_event(&event).unwrap_or(false) {
         let _ = form.submit();
     }
@@ -334,7 +366,9 @@ impl Shared {
             Err(refusal) => {
                 let text = match refusal {
                     Refusal::AcceptancePending => kept(lang),
-                    Refusal::Declined | Refusal::Unsupported => i18n::messages(lang).acceptance_required,
+                    Refusal::Declined | Refusal::Unsupported => {
+                        i18n::messages(lang).acceptance_required
+                    }
                 };
                 self.show_notice(text);
                 if let Some(button) = submitter.filter(|b| b.is_connected()) {
@@ -354,15 +388,21 @@ impl Shared {
     fn set_token(&self, token: &str) {
         let name = self.options.borrow().token_field.clone();
         // A hidden input's value is its `value` attribute, so attributes are enough.
-        let existing = self.form.query_selector_all("input[type=hidden]").ok().and_then(|list| {
-            (0..list.length())
-                .filter_map(|i| list.item(i).map(JsCast::unchecked_into::<web_sys::Element>))
-                .find(|input| input.get_attribute("name").as_deref() == Some(name.as_str()))
-        });
+        let existing = self
+            .form
+            .query_selector_all("input[type=hidden]")
+            .ok()
+            .and_then(|list| {
+                (0..list.length())
+                    .filter_map(|i| list.item(i).map(JsCast::unchecked_into::<web_sys::Element>))
+                    .find(|input| input.get_attribute("name").as_deref() == Some(name.as_str()))
+            });
         let input = match existing {
             Some(input) => input,
             None => {
-                let Ok(input) = self.document.create_element("input") else { return };
+                let Ok(input) = self.document.create_element("input") else {
+                    return;
+                };
                 let _ = input.set_attribute("type", "hidden");
                 let _ = input.set_attribute("name", &name);
                 if self.form.append_child(&input).is_err() {
@@ -375,10 +415,17 @@ impl Shared {
     }
 
     fn show_notice(&self, text: &str) {
-        let notice = match self.form.query_selector("[data-vivus-form-notice]").ok().flatten() {
+        let notice = match self
+            .form
+            .query_selector("[data-vivus-form-notice]")
+            .ok()
+            .flatten()
+        {
             Some(existing) => existing,
             None => {
-                let Ok(p) = self.document.create_element("p") else { return };
+                let Ok(p) = self.document.create_element("p") else {
+                    return;
+                };
                 let _ = p.set_attribute(NOTICE, "");
                 let _ = p.set_attribute("class", "vivus-consent-notice");
                 let _ = p.set_attribute("role", "alert");
@@ -416,7 +463,9 @@ mod tests {
         assert!(config.declarative);
         // The config reader checks the field name (it holds every member's rules).
         assert!(crate::config::Config::from_json(r#"{"forms":{}}"#).is_ok());
-        let err = crate::config::Config::from_json(r#"{"forms":{"tokenField":" "}}"#).unwrap_err().to_string();
+        let err = crate::config::Config::from_json(r#"{"forms":{"tokenField":" "}}"#)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("forms.tokenField: must be"), "{err}");
     }
 

@@ -166,7 +166,9 @@ const KK: Words = Words {
 pub fn placeholder_text(lang: Language, service: &str, category: Category) -> String {
     let w = words(lang);
     let title = category.title(lang);
-    let mut text = String::with_capacity(w.lead.len() + service.len() + w.middle.len() + title.len() + w.end.len());
+    let mut text = String::with_capacity(
+        w.lead.len() + service.len() + w.middle.len() + title.len() + w.end.len(),
+    );
     text.push_str(w.lead);
     text.push_str(service);
     text.push_str(w.middle);
@@ -188,18 +190,25 @@ pub fn host_of(url: &str) -> &str {
     // Byte scans rather than `split_once("//")`: a substring search pulls the two-way
     // searcher into the wasm for one call.
     let b = url.as_bytes();
-    let Some(slashes) = b.windows(2).position(|w| w == b"//") else { return url };
+    let Some(slashes) = b.windows(2).position(|w| w == b"//") else {
+        return url;
+    };
     let scheme = &b[..slashes];
     let is_scheme = match scheme.split_last() {
         None => true,
-        Some((&b':', name)) => name.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')),
+        Some((&b':', name)) => name
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')),
         Some(_) => false,
     };
     if !is_scheme {
         return url;
     }
     let rest = &url[slashes + 2..];
-    let end = rest.bytes().position(|c| matches!(c, b'/' | b'?' | b'#')).unwrap_or(rest.len());
+    let end = rest
+        .bytes()
+        .position(|c| matches!(c, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
     let host = &rest[..end];
     // Drop credentials, if any.
     match host.bytes().rposition(|c| c == b'@') {
@@ -222,7 +231,6 @@ button:focus-visible{outline:3px solid var(--vivus-focus,#1a73e8);outline-offset
 /// controller records the category (adding it to what is granted) and calls
 /// [`Gates::apply`] with the new set.
 pub type AllowHook = Box<dyn Fn(Category)>;
-
 
 struct State {
     granted: Categories,
@@ -335,7 +343,12 @@ impl Gates {
         #[cfg(not(feature = "runtime"))]
         let click = None;
 
-        Gates { inner, observer, _observed: observed, _click: click }
+        Gates {
+            inner,
+            observer,
+            _observed: observed,
+            _click: click,
+        }
     }
 
     /// Uses the Trusted Types policy another stage made (see `trusted_types::ScriptPolicy::adopt`).
@@ -345,7 +358,12 @@ impl Gates {
 
     /// The Trusted Types policy these gates made, if they made one, for the stage that takes over.
     pub fn policy(&self) -> Option<JsValue> {
-        self.inner.trusted.borrow().as_ref()?.as_ref().map(|p| p.object().clone())
+        self.inner
+            .trusted
+            .borrow()
+            .as_ref()?
+            .as_ref()
+            .map(|p| p.object().clone())
     }
 
     /// Applies the granted set: activates every gated element whose requirement now holds,
@@ -356,7 +374,11 @@ impl Gates {
     pub fn apply(&self, granted: Categories) {
         let previous = {
             let mut state = self.inner.state.borrow_mut();
-            let previous = if state.applied { Some(state.granted) } else { None };
+            let previous = if state.applied {
+                Some(state.granted)
+            } else {
+                None
+            };
             state.granted = granted;
             state.applied = true;
             previous
@@ -374,7 +396,11 @@ impl Gates {
     /// if it already is, else on the [`Gates::apply`] that grants it. A callback that throws is
     /// reported on the console and does not stop the others.
     pub fn on_granted(&self, category: Category, callback: js_sys::Function) {
-        self.inner.state.borrow_mut().callbacks.push((category, callback));
+        self.inner
+            .state
+            .borrow_mut()
+            .callbacks
+            .push((category, callback));
         self.inner.run_callbacks();
     }
 
@@ -382,9 +408,17 @@ impl Gates {
     #[cfg(feature = "runtime")]
     pub fn set_language(&self, lang: Language) {
         self.inner.state.borrow_mut().lang = lang;
-        let Ok(hosts) = self.inner.document.query_selector_all("[data-vivus-placeholder]") else { return };
+        let Ok(hosts) = self
+            .inner
+            .document
+            .query_selector_all("[data-vivus-placeholder]")
+        else {
+            return;
+        };
         for i in 0..hosts.length() {
-            let Some(host) = hosts.item(i).map(JsCast::unchecked_into::<Element>) else { continue };
+            let Some(host) = hosts.item(i).map(JsCast::unchecked_into::<Element>) else {
+                continue;
+            };
             if let Some(target) = host.next_element_sibling() {
                 self.inner.render_placeholder(&host, &target);
             }
@@ -508,12 +542,16 @@ impl Inner {
     /// Replaces a gated script with a live copy; an external, ordered one makes the queue wait
     /// for its load or error.
     fn activate_script(&self, script: &Element) {
-        let Ok(copy) = self.document.create_element("script") else { return };
+        let Ok(copy) = self.document.create_element("script") else {
+            return;
+        };
         let mut trusted = self.trusted.borrow_mut();
         let policy = trusted.get_or_insert_with(ScriptPolicy::create).as_ref();
         let mut external = false;
         for name in script.get_attribute_names().iter() {
-            let Some(name) = name.as_string() else { continue };
+            let Some(name) = name.as_string() else {
+                continue;
+            };
             let value = script.get_attribute(&name).unwrap_or_default();
             match name.as_str() {
                 "type" | ACTIVATED => {}
@@ -546,7 +584,8 @@ impl Inner {
         }
         let is_async = script.get_attribute("async").is_some();
         // Inserted scripts are async unless told otherwise; keep the author's intent.
-        copy.unchecked_ref::<web_sys::HtmlScriptElement>().set_async(is_async);
+        copy.unchecked_ref::<web_sys::HtmlScriptElement>()
+            .set_async(is_async);
         if !external {
             let text = script.text_content().unwrap_or_default();
             match policy.and_then(|p| p.script(&text)) {
@@ -626,11 +665,15 @@ impl Inner {
         if !wants_placeholder(element) {
             return;
         }
-        let Ok(host) = self.document.create_element("div") else { return };
+        let Ok(host) = self.document.create_element("div") else {
+            return;
+        };
         let _ = host.set_attribute(PLACEHOLDER, "");
         let _ = host.set_attribute("class", "vivus-consent-placeholder");
         let _ = host.set_attribute("role", "region");
-        let Ok(root) = host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open)) else {
+        let Ok(root) =
+            host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))
+        else {
             return;
         };
         self.ours.add(&root);
@@ -654,8 +697,12 @@ impl Inner {
     /// Fills (or refills, on a language change) a placeholder's shadow root.
     #[cfg(feature = "runtime")]
     fn render_placeholder(&self, host: &Element, element: &Element) {
-        let Some(root) = host.shadow_root() else { return };
-        let Some(category) = requirement(element).map(Requirement::category) else { return };
+        let Some(root) = host.shadow_root() else {
+            return;
+        };
+        let Some(category) = requirement(element).map(Requirement::category) else {
+            return;
+        };
         let lang = self.state.borrow().lang;
         let w = words(lang);
         let service = match element.get_attribute("data-service") {
@@ -670,7 +717,11 @@ impl Inner {
         let build = || -> Result<(), JsValue> {
             // One constructed sheet shared by every placeholder: not inline CSS, so it works
             // under `style-src 'self'`. Browsers without constructable sheets get a <style>.
-            let sheet = self.sheet.borrow_mut().get_or_insert_with(placeholder_sheet).clone();
+            let sheet = self
+                .sheet
+                .borrow_mut()
+                .get_or_insert_with(placeholder_sheet)
+                .clone();
             match sheet {
                 Some(sheet) => root.set_adopted_style_sheets(&js_sys::Array::of1(&sheet)),
                 None => {
@@ -706,11 +757,15 @@ impl Inner {
         // attributes, not the shadow root. (A page script clicking our own button does no
         // more than its call of the API could.)
         let path = event.composed_path();
-        let Some(button) = path.get(0).dyn_into::<Element>().ok() else { return };
+        let Some(button) = path.get(0).dyn_into::<Element>().ok() else {
+            return;
+        };
         if !self.ours.has(button.get_root_node().unchecked_ref()) {
             return;
         }
-        let Some(action) = button.get_attribute("data-vivus-action") else { return };
+        let Some(action) = button.get_attribute("data-vivus-action") else {
+            return;
+        };
         // The host is the first path entry that is a placeholder; its gated element follows it.
         let Some(host) = path
             .iter()
@@ -719,12 +774,16 @@ impl Inner {
         else {
             return;
         };
-        let Some(element) = host.next_element_sibling() else { return };
+        let Some(element) = host.next_element_sibling() else {
+            return;
+        };
         event.prevent_default();
         match action.as_str() {
             "load" => self.activate_media(&element),
             "allow" => {
-                let Some(req) = requirement(&element) else { return };
+                let Some(req) = requirement(&element) else {
+                    return;
+                };
                 (self.on_allow)(req.category());
                 // The hook normally grants the category and re-applies; if it could not (no
                 // controller wired), still honour the click for this element.
@@ -743,13 +802,18 @@ impl Inner {
                 return;
             }
             let granted = state.granted;
-            let (due, later) = state.callbacks.drain(..).partition(|(c, _)| granted.contains(*c));
+            let (due, later) = state
+                .callbacks
+                .drain(..)
+                .partition(|(c, _)| granted.contains(*c));
             state.callbacks = later;
             due
         };
         // Called with no borrow held: a callback may call back into the gates.
         for (category, callback) in due {
-            if let Err(error) = callback.call1(&JsValue::UNDEFINED, &JsValue::from_str(category.as_str())) {
+            if let Err(error) =
+                callback.call1(&JsValue::UNDEFINED, &JsValue::from_str(category.as_str()))
+            {
                 web_sys::console::error_1(&error);
             }
         }
@@ -764,7 +828,9 @@ fn placeholder_sheet() -> Option<web_sys::CssStyleSheet> {
 }
 
 fn elements(document: &Document, selector: &str) -> Vec<Element> {
-    let Ok(list) = document.query_selector_all(selector) else { return Vec::new() };
+    let Ok(list) = document.query_selector_all(selector) else {
+        return Vec::new();
+    };
     (0..list.length())
         .filter_map(|i| list.item(i).map(JsCast::unchecked_into::<Element>))
         .collect()
@@ -775,7 +841,9 @@ fn requirement(element: &Element) -> Option<Requirement> {
 }
 
 fn placeholder_of(element: &Element) -> Option<Element> {
-    element.previous_element_sibling().filter(|e| e.get_attribute(PLACEHOLDER).is_some())
+    element
+        .previous_element_sibling()
+        .filter(|e| e.get_attribute(PLACEHOLDER).is_some())
 }
 
 fn has_placeholder(element: &Element) -> bool {
@@ -788,7 +856,11 @@ fn wants_placeholder(element: &Element) -> bool {
     if element.get_attribute("data-placeholder").as_deref() == Some("false") {
         return false;
     }
-    let tiny = |name: &str| element.get_attribute(name).is_some_and(|v| matches!(v.trim(), "0" | "1"));
+    let tiny = |name: &str| {
+        element
+            .get_attribute(name)
+            .is_some_and(|v| matches!(v.trim(), "0" | "1"))
+    };
     !(tiny("width") || tiny("height"))
 }
 
@@ -815,9 +887,18 @@ mod tests {
 
     #[test]
     fn requirements_parse_with_and_without_negation() {
-        assert_eq!(Requirement::parse("marketing"), Some(Requirement::Granted(Category::Marketing)));
-        assert_eq!(Requirement::parse(" !analytics "), Some(Requirement::Refused(Category::Analytics)));
-        assert_eq!(Requirement::parse("! marketing"), Some(Requirement::Refused(Category::Marketing)));
+        assert_eq!(
+            Requirement::parse("marketing"),
+            Some(Requirement::Granted(Category::Marketing))
+        );
+        assert_eq!(
+            Requirement::parse(" !analytics "),
+            Some(Requirement::Refused(Category::Analytics))
+        );
+        assert_eq!(
+            Requirement::parse("! marketing"),
+            Some(Requirement::Refused(Category::Marketing))
+        );
         assert_eq!(Requirement::parse("ads"), None);
         assert_eq!(Requirement::parse("!"), None);
         assert_eq!(Requirement::parse("Marketing"), None);
@@ -837,7 +918,10 @@ mod tests {
 
     #[test]
     fn service_names_default_to_the_host() {
-        assert_eq!(host_of("https://www.youtube.com/embed/x?y=1"), "www.youtube.com");
+        assert_eq!(
+            host_of("https://www.youtube.com/embed/x?y=1"),
+            "www.youtube.com"
+        );
         assert_eq!(host_of("//cdn.example.kz"), "cdn.example.kz");
         assert_eq!(host_of("https://user:pw@maps.example/x"), "maps.example");
         assert_eq!(host_of("/local/widget.html"), "/local/widget.html");
@@ -848,19 +932,37 @@ mod tests {
     #[test]
     fn placeholder_sentences_name_service_and_category_in_both_languages() {
         let ru = placeholder_text(Language::Ru, "YouTube", Category::Marketing);
-        assert!(ru.contains("сервиса «YouTube»") && ru.contains("«Маркетинговые»"), "{ru}");
+        assert!(
+            ru.contains("сервиса «YouTube»") && ru.contains("«Маркетинговые»"),
+            "{ru}"
+        );
         let kk = placeholder_text(Language::Kk, "YouTube", Category::Marketing);
-        assert!(kk.contains("«YouTube» қызметінің") && kk.contains("«Маркетингтік»"), "{kk}");
+        assert!(
+            kk.contains("«YouTube» қызметінің") && kk.contains("«Маркетингтік»"),
+            "{kk}"
+        );
         assert_ne!(RU.load, KK.load);
         assert_ne!(RU.allow, KK.allow);
     }
 
     #[test]
     fn script_urls_are_recognised_as_the_url_parser_reads_them() {
-        for url in ["javascript:alert(1)", " JavaScript:x", "\u{1}java\tscript:x", "java\nscript:x", "vbscript:x"] {
+        for url in [
+            "javascript:alert(1)",
+            " JavaScript:x",
+            "\u{1}java\tscript:x",
+            "java\nscript:x",
+            "vbscript:x",
+        ] {
             assert!(is_script_url(url), "{url:?}");
         }
-        for url in ["/embed/video.html", "https://x/javascript:", "data:text/plain,x", "javascript", "./javascript:x"] {
+        for url in [
+            "/embed/video.html",
+            "https://x/javascript:",
+            "data:text/plain,x",
+            "javascript",
+            "./javascript:x",
+        ] {
             assert!(!is_script_url(url), "{url:?}");
         }
     }

@@ -109,10 +109,16 @@ pub(crate) fn take_boot_host(doc: &Document) -> Option<BootLeftover> {
         .split_ascii_whitespace()
         .map(str::to_owned)
         .collect();
-    let pressed = host.get_attribute(boot_host::PRESSED).filter(|h| !h.is_empty());
+    let pressed = host
+        .get_attribute(boot_host::PRESSED)
+        .filter(|h| !h.is_empty());
     unpad_body(doc, host.get_attribute(boot_host::PADDING));
     host.remove();
-    Some(BootLeftover { clicks, focus, pressed })
+    Some(BootLeftover {
+        clicks,
+        focus,
+        pressed,
+    })
 }
 
 /// The Русский / Қазақша switch's elements: each button with its language and hook.

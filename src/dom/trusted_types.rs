@@ -66,7 +66,10 @@ impl ScriptPolicy {
     /// object travels from stage to stage through the SDK's own entry, never through a global.
     pub(crate) fn adopt(policy: JsValue) -> Option<ScriptPolicy> {
         let method = |name: &str| -> Option<Function> {
-            Reflect::get(&policy, &JsValue::from_str(name)).ok()?.dyn_into().ok()
+            Reflect::get(&policy, &JsValue::from_str(name))
+                .ok()?
+                .dyn_into()
+                .ok()
         };
         Some(ScriptPolicy {
             create_script: method("createScript")?,

@@ -24,7 +24,8 @@ use wasm_bindgen::prelude::*;
 
 use crate::config::Config;
 use crate::controller::{
-    Backoff, Choice, Controller, Effect, Event, Failure, Msg, Status, StoredChoice, Unrecorded, Verified,
+    Backoff, Choice, Controller, Effect, Event, Failure, Msg, Status, StoredChoice, Unrecorded,
+    Verified,
 };
 use crate::env;
 use crate::error::{Result, SdkError};
@@ -60,7 +61,9 @@ pub struct Runtime {
 
 impl core::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Runtime").field("controller", &self.controller).finish_non_exhaustive()
+        f.debug_struct("Runtime")
+            .field("controller", &self.controller)
+            .finish_non_exhaustive()
     }
 }
 
@@ -84,11 +87,23 @@ struct State<'a> {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum Detail<'a> {
-    Ready { categories: Categories, status: Status },
-    Change { categories: Categories, changed: &'a [Category] },
+    Ready {
+        categories: Categories,
+        status: Status,
+    },
+    Change {
+        categories: Categories,
+        changed: &'a [Category],
+    },
     #[serde(rename_all = "camelCase")]
-    Recorded { token: &'a str, consent_id: &'a str },
-    Error { code: &'a str, message: &'a str },
+    Recorded {
+        token: &'a str,
+        consent_id: &'a str,
+    },
+    Error {
+        code: &'a str,
+        message: &'a str,
+    },
 }
 
 impl Runtime {
@@ -108,7 +123,8 @@ impl Runtime {
     ///
     /// As [`Runtime::start`].
     pub async fn start_with(config: Config, loader: Loader) -> Result<Rc<Runtime>> {
-        let store: Box<dyn ConsentStore> = Box::new(BrowserStore::new(config.cookie.clone(), env::is_https()));
+        let store: Box<dyn ConsentStore> =
+            Box::new(BrowserStore::new(config.cookie.clone(), env::is_https()));
         Self::start_with_store(config, store, loader).await
     }
 
@@ -117,9 +133,18 @@ impl Runtime {
     /// # Errors
     ///
     /// As [`Runtime::start`].
-    pub async fn start_with_store(config: Config, store: Box<dyn ConsentStore>, loader: Loader) -> Result<Rc<Runtime>> {
+    pub async fn start_with_store(
+        config: Config,
+        store: Box<dyn ConsentStore>,
+        loader: Loader,
+    ) -> Result<Rc<Runtime>> {
         let lang = env::language(config.language);
-        let subject = match store.read(Key::Subject).ok().flatten().and_then(|s| SubjectId::parse(&s).ok()) {
+        let subject = match store
+            .read(Key::Subject)
+            .ok()
+            .flatten()
+            .and_then(|s| SubjectId::parse(&s).ok())
+        {
             Some(subject) => subject,
             None => {
                 let subject = env::new_subject_id()?;
@@ -127,9 +152,22 @@ impl Runtime {
                 subject
             }
         };
-        let backoff = Backoff { max_attempts: config.net.max_attempts, base_ms: config.net.backoff_ms };
-        let controller = Controller::new(config.policy_version, lang, subject, backoff, env::global_privacy_control());
-        let keys = crate::keys::Keys::new(config.jwks.clone(), config.jwks_url.clone(), config.net.timeout_ms);
+        let backoff = Backoff {
+            max_attempts: config.net.max_attempts,
+            base_ms: config.net.backoff_ms,
+        };
+        let controller = Controller::new(
+            config.policy_version,
+            lang,
+            subject,
+            backoff,
+            env::global_privacy_control(),
+        );
+        let keys = crate::keys::Keys::new(
+            config.jwks.clone(),
+            config.jwks_url.clone(),
+            config.net.timeout_ms,
+        );
         let runtime = Rc::new_cyclic(|this| Runtime {
             config,
             store,
@@ -173,7 +211,11 @@ impl Runtime {
             None => None,
         };
         let show_banner = env::shows_banner(&runtime.config.ui);
-        runtime.dispatch(Msg::Start { verified, pending, show_banner });
+        runtime.dispatch(Msg::Start {
+            verified,
+            pending,
+            show_banner,
+        });
         Ok(runtime)
     }
 
@@ -207,7 +249,10 @@ impl Runtime {
                 // Only our own copy: another tab may have stored a newer choice since, and
                 // it must still be sent (an unreadable copy is no one's choice).
                 let stored = self.store.read(Key::Pending).ok().flatten();
-                let theirs = stored.as_deref().and_then(read_stored_choice).is_some_and(|other| other.id != id);
+                let theirs = stored
+                    .as_deref()
+                    .and_then(read_stored_choice)
+                    .is_some_and(|other| other.id != id);
                 if stored.is_some() && !theirs {
                     let _ = self.store.remove(Key::Pending);
                 }
@@ -218,7 +263,15 @@ impl Runtime {
                     Unrecorded::Made(request) => js::to_json(&request),
                     Unrecorded::Stored(stored) => stored.text,
                 };
-                self.send(id, Outgoing { url: self.config.endpoint.clone(), body, bearer: None, timeout_ms: self.config.net.timeout_ms });
+                self.send(
+                    id,
+                    Outgoing {
+                        url: self.config.endpoint.clone(),
+                        body,
+                        bearer: None,
+                        timeout_ms: self.config.net.timeout_ms,
+                    },
+                );
             }
             Effect::SendWithdrawal(withdrawal) => {
                 let mut url = String::from(self.config.endpoint.trim_end_matches('/'));
@@ -226,7 +279,15 @@ impl Runtime {
                 url.push_str(withdrawal.of.as_str());
                 url.push_str("/withdraw");
                 let body = js::to_json(&withdrawal.request);
-                self.send(withdrawal.request.id, Outgoing { url, body, bearer: Some(withdrawal.token), timeout_ms: self.config.net.timeout_ms });
+                self.send(
+                    withdrawal.request.id,
+                    Outgoing {
+                        url,
+                        body,
+                        bearer: Some(withdrawal.token),
+                        timeout_ms: self.config.net.timeout_ms,
+                    },
+                );
             }
             Effect::ScheduleRetry { id, delay_ms } => {
                 // Never sooner than the service's Retry-After (a 429 or 503 said when).
@@ -250,7 +311,8 @@ impl Runtime {
                         if left_ms == 0 {
                             break;
                         }
-                        gloo_timers::future::TimeoutFuture::new(left_ms.min(MAX_TIMEOUT_MS) as u32).await;
+                        gloo_timers::future::TimeoutFuture::new(left_ms.min(MAX_TIMEOUT_MS) as u32)
+                            .await;
                     }
                     if let Some(rt) = weak.upgrade() {
                         rt.dispatch(Msg::Expire { id });
@@ -295,7 +357,10 @@ impl Runtime {
             let answer = match rt.stage.get(&rt).await {
                 Some(ui) => ui.send(request).await,
                 // The stage could not load (blocked, offline): like a network failure.
-                None => Err(SendFailure { error: crate::error::NetError::Network, retry_after_ms: 0 }),
+                None => Err(SendFailure {
+                    error: crate::error::NetError::Network,
+                    retry_after_ms: 0,
+                }),
             };
             let msg = rt.recorded_or_failed(id, answer).await;
             rt.dispatch(msg);
@@ -309,19 +374,33 @@ impl Runtime {
             Ok(token) => token,
             Err(failure) => {
                 self.retry_after_ms.set(failure.retry_after_ms);
-                return Msg::Failed { id, code: failure.error.code(), failure: failure.error.failure() };
+                return Msg::Failed {
+                    id,
+                    code: failure.error.code(),
+                    failure: failure.error.failure(),
+                };
             }
         };
         match self.verify(&token).await {
-            Ok(verified) if verified.claims.jti == id => Msg::Recorded { id, verified, now: env::now_secs() },
+            Ok(verified) if verified.claims.jti == id => Msg::Recorded {
+                id,
+                verified,
+                now: env::now_secs(),
+            },
             // Its key is new and the key set could not be fetched: a network failure, worth
             // retrying (the service answers a retry with the same token).
-            Err(TokenError::UnknownKey) if self.keys.may_learn_more() => {
-                Msg::Failed { id, code: "network", failure: Failure::Transient }
-            }
+            Err(TokenError::UnknownKey) if self.keys.may_learn_more() => Msg::Failed {
+                id,
+                code: "network",
+                failure: Failure::Transient,
+            },
             // The service answered with a token we cannot trust (wrong keys or issuer
             // configured, or a token for another consent): retrying will not fix it.
-            _ => Msg::Failed { id, code: "invalid_token", failure: Failure::Unusable },
+            _ => Msg::Failed {
+                id,
+                code: "invalid_token",
+                failure: Failure::Unusable,
+            },
         }
     }
 
@@ -338,18 +417,24 @@ impl Runtime {
             now: env::now_secs(),
         };
         let weak = self.weak();
-        let wasm_ed25519 = move |key: [u8; 32], message: &[u8], signature: [u8; 64]| -> LocalFuture<bool> {
-            let (weak, message) = (weak.clone(), message.to_vec());
-            Box::pin(async move {
-                let Some(rt) = weak.upgrade() else { return false };
-                match rt.stage.get(&rt).await {
-                    Some(ui) => ui.verify_ed25519(key, &message, signature),
-                    None => false,
-                }
-            })
-        };
+        let wasm_ed25519 =
+            move |key: [u8; 32], message: &[u8], signature: [u8; 64]| -> LocalFuture<bool> {
+                let (weak, message) = (weak.clone(), message.to_vec());
+                Box::pin(async move {
+                    let Some(rt) = weak.upgrade() else {
+                        return false;
+                    };
+                    match rt.stage.get(&rt).await {
+                        Some(ui) => ui.verify_ed25519(key, &message, signature),
+                        None => false,
+                    }
+                })
+            };
         let claims = self.keys.verify(token, &expected, &wasm_ed25519).await?;
-        Ok(Verified { token: token.into(), claims })
+        Ok(Verified {
+            token: token.into(),
+            claims,
+        })
     }
 
     fn emit(&self, event: &Event) {
@@ -358,8 +443,13 @@ impl Runtime {
         }
         if let Some((name, detail)) = self.event_detail(event) {
             // Handlers may call on()/off(): iterate over a copy.
-            let listeners: Vec<js_sys::Function> =
-                self.listeners.borrow().iter().filter(|(kind, _)| kind == name).map(|(_, f)| f.clone()).collect();
+            let listeners: Vec<js_sys::Function> = self
+                .listeners
+                .borrow()
+                .iter()
+                .filter(|(kind, _)| kind == name)
+                .map(|(_, f)| f.clone())
+                .collect();
             for listener in listeners {
                 // A throwing handler must not stop the others or the SDK.
                 let _ = listener.call1(&JsValue::NULL, &detail);
@@ -376,9 +466,13 @@ impl Runtime {
                 for waiter in waiters {
                     let _ = waiter.send(token.clone());
                 }
-                Some(Notice::Recorded { token: token.clone() })
+                Some(Notice::Recorded {
+                    token: token.clone(),
+                })
             }
-            Event::Error { code } => Some(Notice::Error { code: (*code).into() }),
+            Event::Error { code } => Some(Notice::Error {
+                code: (*code).into(),
+            }),
             _ => None,
         };
         if let (Some(notice), Some(ui)) = (notice, self.stage.current()) {
@@ -389,14 +483,37 @@ impl Runtime {
     /// The JS event's name and detail (none for the Rust-only language change).
     fn event_detail(&self, event: &Event) -> Option<(&'static str, JsValue)> {
         let (name, detail) = match event {
-            Event::Ready { categories } => ("ready", Detail::Ready { categories: *categories, status: self.status() }),
-            Event::Change { categories, changed } => ("change", Detail::Change { categories: *categories, changed }),
-            Event::Recorded { token, consent_id } => {
-                ("recorded", Detail::Recorded { token, consent_id: consent_id.as_str() })
-            }
-            Event::Error { code } => {
-                ("error", Detail::Error { code, message: i18n::error_message(code, self.language()) })
-            }
+            Event::Ready { categories } => (
+                "ready",
+                Detail::Ready {
+                    categories: *categories,
+                    status: self.status(),
+                },
+            ),
+            Event::Change {
+                categories,
+                changed,
+            } => (
+                "change",
+                Detail::Change {
+                    categories: *categories,
+                    changed,
+                },
+            ),
+            Event::Recorded { token, consent_id } => (
+                "recorded",
+                Detail::Recorded {
+                    token,
+                    consent_id: consent_id.as_str(),
+                },
+            ),
+            Event::Error { code } => (
+                "error",
+                Detail::Error {
+                    code,
+                    message: i18n::error_message(code, self.language()),
+                },
+            ),
             Event::Language { .. } => return None,
         };
         Some((name, to_js(&detail)))
@@ -506,9 +623,19 @@ impl Runtime {
     /// # Errors
     ///
     /// [`SdkError::Unsupported`] if no random consent id can be drawn.
-    pub fn choose(&self, categories: Categories, policy_accepted: Option<bool>, source: Source) -> Result<()> {
+    pub fn choose(
+        &self,
+        categories: Categories,
+        policy_accepted: Option<bool>,
+        source: Source,
+    ) -> Result<()> {
         let id = env::new_consent_id()?;
-        self.dispatch(Msg::Choose(Choice { id, categories, policy_accepted, source }));
+        self.dispatch(Msg::Choose(Choice {
+            id,
+            categories,
+            policy_accepted,
+            source,
+        }));
         Ok(())
     }
 
@@ -525,7 +652,11 @@ impl Runtime {
             // Only `necessary` (or nothing) named: there is nothing that can be withdrawn.
             return Ok(());
         }
-        self.dispatch(Msg::Withdraw { id: env::new_consent_id()?, fallback_id: env::new_consent_id()?, categories });
+        self.dispatch(Msg::Withdraw {
+            id: env::new_consent_id()?,
+            fallback_id: env::new_consent_id()?,
+            categories,
+        });
         Ok(())
     }
 
@@ -538,7 +669,9 @@ impl Runtime {
     /// added after `ready` is called at once, so late subscribers do not wait forever.
     pub fn on(&self, name: &str, handler: js_sys::Function) {
         if name == "ready" && self.ready.get() {
-            if let Some((_, detail)) = self.event_detail(&Event::Ready { categories: self.granted() }) {
+            if let Some((_, detail)) = self.event_detail(&Event::Ready {
+                categories: self.granted(),
+            }) {
                 let _ = handler.call1(&JsValue::NULL, &detail);
             }
         }
@@ -547,7 +680,9 @@ impl Runtime {
 
     /// Removes a JS listener added with [`Runtime::on`].
     pub fn off(&self, name: &str, handler: &js_sys::Function) {
-        self.listeners.borrow_mut().retain(|(kind, f)| !(kind == name && f == handler));
+        self.listeners
+            .borrow_mut()
+            .retain(|(kind, f)| !(kind == name && f == handler));
     }
 
     /// The token once the service has recorded the choice in effect.
@@ -587,9 +722,13 @@ impl Runtime {
         if let Some(token) = self.policy_token() {
             return Ok(token);
         }
-        let Some(rt) = self.rc() else { return Err(SdkError::NotInitialized) };
+        let Some(rt) = self.rc() else {
+            return Err(SdkError::NotInitialized);
+        };
         let Some(ui) = self.stage.get(&rt).await else {
-            return Err(SdkError::Unsupported("the policy acceptance dialog (its stage did not load)"));
+            return Err(SdkError::Unsupported(
+                "the policy acceptance dialog (its stage did not load)",
+            ));
         };
         match ui.request_acceptance().await {
             Ok(token) => Ok(token),
@@ -713,7 +852,9 @@ pub(crate) fn read_stored_choice(text: &str) -> Option<StoredChoice> {
 }
 
 fn dispatch_dom_event(name: &str, detail: &JsValue) {
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
     let init = web_sys::CustomEventInit::new();
     init.set_detail(detail);
     let mut full = String::from("vivus-consent:");

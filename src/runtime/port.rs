@@ -18,7 +18,9 @@ use wasm_bindgen_futures::JsFuture;
 use super::{Runtime, RuntimeHost};
 use crate::error::NetError;
 use crate::js::{member, string_member, to_js};
-use crate::seam::{Dialog, Host, LocalFuture, Notice, Outgoing, Refusal, SendFailure, Snapshot, Ui};
+use crate::seam::{
+    Dialog, Host, LocalFuture, Notice, Outgoing, Refusal, SendFailure, Snapshot, Ui,
+};
 
 /// The runtime, as the interactive module calls it (its `Host`). Not part of the public API.
 #[wasm_bindgen]
@@ -36,7 +38,13 @@ impl Port {
 
     /// A choice: the optional categories granted, the policy acceptance (`null` keeps it),
     /// where it was made.
-    pub fn choose(&self, analytics: bool, marketing: bool, policy_accepted: Option<bool>, source: &str) {
+    pub fn choose(
+        &self,
+        analytics: bool,
+        marketing: bool,
+        policy_accepted: Option<bool>,
+        source: &str,
+    ) {
         let mut categories = Categories::new();
         if analytics {
             categories.insert(Category::Analytics);
@@ -131,7 +139,10 @@ impl Ui for JsUi {
         let promise = self.0.send(to_js(&request));
         Box::pin(async move {
             match JsFuture::from(promise).await {
-                Ok(token) => token.as_string().ok_or(SendFailure { error: NetError::BadResponse, retry_after_ms: 0 }),
+                Ok(token) => token.as_string().ok_or(SendFailure {
+                    error: NetError::BadResponse,
+                    retry_after_ms: 0,
+                }),
                 Err(failure) => Err(read_failure(&failure)),
             }
         })
@@ -154,7 +165,10 @@ fn read_failure(value: &JsValue) -> SendFailure {
         },
         _ => NetError::BadResponse,
     };
-    SendFailure { error, retry_after_ms: number(value, "retryAfterMs") as u32 }
+    SendFailure {
+        error,
+        retry_after_ms: number(value, "retryAfterMs") as u32,
+    }
 }
 
 /// Loads the interactive module through the entry's `load` function and attaches it to `rt`.
@@ -162,7 +176,15 @@ pub async fn load(load: &js_sys::Function, rt: &Rc<Runtime>) -> Option<Rc<dyn Ui
     let promise: js_sys::Promise = load.call0(&JsValue::NULL).ok()?.dyn_into().ok()?;
     let module = JsFuture::from(promise).await.ok()?;
     let attach: js_sys::Function = member(&module, "attach")?.dyn_into().ok()?;
-    let port = Port { host: RuntimeHost(Rc::downgrade(rt)) };
-    let widget = attach.call2(&JsValue::NULL, &JsValue::from(port), &to_js(&rt.ui_settings())).ok()?;
+    let port = Port {
+        host: RuntimeHost(Rc::downgrade(rt)),
+    };
+    let widget = attach
+        .call2(
+            &JsValue::NULL,
+            &JsValue::from(port),
+            &to_js(&rt.ui_settings()),
+        )
+        .ok()?;
     Some(Rc::new(JsUi(widget.unchecked_into())))
 }

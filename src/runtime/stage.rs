@@ -67,7 +67,10 @@ impl core::fmt::Debug for Stage {
 impl Stage {
     /// Not loaded yet.
     pub fn new(loader: Loader) -> Stage {
-        Stage { loader, slot: RefCell::new(Slot::Absent) }
+        Stage {
+            loader,
+            slot: RefCell::new(Slot::Absent),
+        }
     }
 
     /// The stage, if it is loaded.

@@ -35,7 +35,10 @@ pub(crate) async fn open(w: &Widget) -> Answer {
     let (sender, receiver) = oneshot::channel();
     {
         let mut slot = w.acceptance.borrow_mut();
-        let pending = slot.get_or_insert_with(|| Pending { waiters: Vec::new(), confirmed: false });
+        let pending = slot.get_or_insert_with(|| Pending {
+            waiters: Vec::new(),
+            confirmed: false,
+        });
         pending.confirmed |= resend;
         pending.waiters.push(sender);
     }
@@ -89,9 +92,8 @@ pub(crate) fn build(w: &Widget, root: &ShadowRoot) -> (View, Element, Option<Ele
         w.retry_now();
     }));
     let cancel = button(&f.footer, "btn", t.cancel, "cancel");
-    f.listeners.push(on_click(w, &cancel, |w| {
-        super::close(w, Kind::Acceptance)
-    }));
+    f.listeners
+        .push(on_click(w, &cancel, |w| super::close(w, Kind::Acceptance)));
     (
         View {
             el: f.backdrop,
@@ -153,9 +155,8 @@ fn show_status(w: &Widget, text: &str, error: bool) {
         .flatten()
     {
         if let Ok(retry) = retry.dyn_into::<HtmlElement>() {
-            retry.set_hidden(
-                !error || !w.acceptance.borrow().as_ref().is_some_and(|p| p.confirmed),
-            );
+            retry
+                .set_hidden(!error || !w.acceptance.borrow().as_ref().is_some_and(|p| p.confirmed));
         }
     }
 }
@@ -168,7 +169,7 @@ pub(crate) fn on_notice(w: &Widget, notice: &Notice) {
     }
     match notice {
         Notice::Recorded { token } if w.snapshot().policy_accepted() => {
-            answer_all(w, Ok(token.clone()));
+            answer_all(w, &Ok(token.clone()));
             super::close(w, Kind::Acceptance);
         }
         // The storage note is the widget's own (`widget::render`), and "retry" cannot help it.
@@ -188,10 +189,17 @@ pub(crate) fn closed(w: &Widget) {
         Some(pending) => pending.confirmed,
         None => return,
     };
-    answer_all(w, Err(if confirmed { Refusal::AcceptancePending } else { Refusal::Declined }));
+    answer_all(
+        w,
+        &Err(if confirmed {
+            Refusal::AcceptancePending
+        } else {
+            Refusal::Declined
+        }),
+    );
 }
 
-fn answer_all(w: &Widget, answer: Answer) {
+fn answer_all(w: &Widget, answer: &Answer) {
     let pending = w.acceptance.borrow_mut().take();
     for waiter in pending.map(|p| p.waiters).unwrap_or_default() {
         let _ = waiter.send(answer.clone());

@@ -30,11 +30,16 @@ use vivus_consent_core::language::Language;
 use web_sys::Element;
 
 pub(crate) use crate::dom::*;
-use crate::seam::{Dialog, Host, LocalFuture, Notice, Outgoing, Refusal, SendFailure, Snapshot, UiSettings};
+use crate::seam::{
+    Dialog, Host, LocalFuture, Notice, Outgoing, Refusal, SendFailure, Snapshot, UiSettings,
+};
 pub(crate) use widget::*;
 
 /// The widget's sheet: the banner's rules, then the dialogs'.
-pub(crate) const CSS: &str = concat!(include_str!("../dom/banner.css"), include_str!("dialogs.css"));
+pub(crate) const CSS: &str = concat!(
+    include_str!("../dom/banner.css"),
+    include_str!("dialogs.css")
+);
 
 /// An event listener of the widget's (gloo's: it removes itself when dropped).
 pub(crate) type Listener = EventListener;
@@ -53,7 +58,11 @@ impl Drop for View {
 
 /// Runs `action` on click, after the handler returns: the action may re-render and drop the
 /// listener that is running.
-pub(crate) fn on_click(w: &Widget, target: &Element, action: impl Fn(&Widget) + 'static) -> Listener {
+pub(crate) fn on_click(
+    w: &Widget,
+    target: &Element,
+    action: impl Fn(&Widget) + 'static,
+) -> Listener {
     let weak = w.weak();
     let action = Rc::new(action);
     EventListener::new(target, "click", move |_| {
@@ -86,7 +95,9 @@ pub struct Widget {
 
 impl core::fmt::Debug for Widget {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Widget").field("settings", &self.settings).finish_non_exhaustive()
+        f.debug_struct("Widget")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
     }
 }
 
@@ -131,7 +142,12 @@ impl Widget {
     }
 
     /// The visitor decided.
-    pub(crate) fn choose(&self, categories: Categories, policy_accepted: Option<bool>, source: Source) {
+    pub(crate) fn choose(
+        &self,
+        categories: Categories,
+        policy_accepted: Option<bool>,
+        source: Source,
+    ) {
         self.host.choose(categories, policy_accepted, source);
     }
 
@@ -152,7 +168,9 @@ impl crate::seam::Ui for Widget {
         // The first-paint build's banner gives way to ours in this same task, so no frame
         // shows neither and nothing moves; what the visitor did on it is carried on.
         let boot = if first {
-            web_sys::window().and_then(|w| w.document()).and_then(|doc| crate::dom::take_boot_host(&doc))
+            web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|doc| crate::dom::take_boot_host(&doc))
         } else {
             None
         };
@@ -195,6 +213,8 @@ impl crate::seam::Ui for Widget {
     }
 
     fn verify_ed25519(&self, key: [u8; 32], message: &[u8], signature: [u8; 64]) -> bool {
-        ed25519_compact::PublicKey::new(key).verify(message, &ed25519_compact::Signature::new(signature)).is_ok()
+        ed25519_compact::PublicKey::new(key)
+            .verify(message, &ed25519_compact::Signature::new(signature))
+            .is_ok()
     }
 }

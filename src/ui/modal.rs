@@ -8,7 +8,9 @@ use web_sys::{Element, HtmlElement, KeyboardEvent, ShadowRoot};
 
 use gloo_events::EventListenerOptions;
 
-use super::{attr, button, child, el, language_switch, on_click, text_child, Kind, Listener, Widget};
+use super::{
+    attr, button, child, el, language_switch, on_click, text_child, Kind, Listener, Widget,
+};
 
 /// What can take focus inside a dialog.
 const FOCUSABLE: &str =
@@ -49,32 +51,42 @@ pub(crate) fn frame(w: &Widget, root: &ShadowRoot, kind: Kind, title: &str, id: 
     let trap_dialog = dialog.clone();
     let trap_root = root.clone();
     // Not passive: Escape and the Tab trap call preventDefault.
-    listeners.push(Listener::new_with_options(&dialog, "keydown", EventListenerOptions::enable_prevent_default(), move |event| {
-        let Some(key) = event.dyn_ref::<KeyboardEvent>() else {
-            return;
-        };
-        match key.key().as_str() {
-            "Escape" => {
-                event.prevent_default();
-                event.stop_propagation();
-                let weak = weak.clone();
-                crate::task::spawn(async move {
-                    if let Some(w) = weak.upgrade() {
-                        super::close(&w, kind);
-                    }
-                });
+    listeners.push(Listener::new_with_options(
+        &dialog,
+        "keydown",
+        EventListenerOptions::enable_prevent_default(),
+        move |event| {
+            let Some(key) = event.dyn_ref::<KeyboardEvent>() else {
+                return;
+            };
+            match key.key().as_str() {
+                "Escape" => {
+                    event.prevent_default();
+                    event.stop_propagation();
+                    let weak = weak.clone();
+                    crate::task::spawn(async move {
+                        if let Some(w) = weak.upgrade() {
+                            super::close(&w, kind);
+                        }
+                    });
+                }
+                "Tab" if trap(&trap_dialog, &trap_root, key.shift_key()) => event.prevent_default(),
+                _ => {}
             }
-            "Tab" if trap(&trap_dialog, &trap_root, key.shift_key()) => event.prevent_default(),
-            _ => {}
-        }
-    }));
+        },
+    ));
     // A press on the backdrop would move focus to the body, out of the dialog.
     let backdrop_target: web_sys::EventTarget = backdrop.clone().into();
-    listeners.push(Listener::new_with_options(&backdrop, "mousedown", EventListenerOptions::enable_prevent_default(), move |event| {
-        if event.target().as_ref() == Some(&backdrop_target) {
-            event.prevent_default();
-        }
-    }));
+    listeners.push(Listener::new_with_options(
+        &backdrop,
+        "mousedown",
+        EventListenerOptions::enable_prevent_default(),
+        move |event| {
+            if event.target().as_ref() == Some(&backdrop_target) {
+                event.prevent_default();
+            }
+        },
+    ));
     root.append_child(&backdrop).ok();
     Frame {
         backdrop,

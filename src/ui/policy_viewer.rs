@@ -9,8 +9,8 @@ use vivus_consent_core::policy::{Block, Document, Inline};
 use web_sys::{Element, ShadowRoot};
 
 use super::modal::frame;
-use super::{attr, button, child, on_click, text_child, Kind, View};
 use super::Widget;
+use super::{attr, button, child, on_click, text_child, Kind, View};
 
 pub(crate) fn build(w: &Widget, root: &ShadowRoot) -> (View, Element, Option<Element>) {
     let t = crate::i18n::text(w.language());
@@ -74,7 +74,9 @@ pub(crate) fn refresh(w: &Widget) {
                 let url = url(&w.settings().policy_url, &w.settings().policy_version, lang);
                 let timeout = w.settings().timeout_ms;
                 crate::task::spawn(async move {
-                    let loaded = fetch_text(&url, timeout).await.and_then(|md| Document::parse(&md).ok());
+                    let loaded = fetch_text(&url, timeout)
+                        .await
+                        .and_then(|md| Document::parse(&md).ok());
                     let Some(w) = weak.upgrade() else { return };
                     w.policy_loading.set(None);
                     match loaded {
@@ -92,8 +94,18 @@ pub(crate) fn refresh(w: &Widget) {
 
 /// The policy markdown at `url`, `None` when it could not be fetched.
 async fn fetch_text(url: &str, timeout_ms: u32) -> Option<String> {
-    let request = crate::net::Request { method: "GET", url, body: None, bearer: None, cache: None, timeout_ms };
-    let response = crate::net::send(request).await.ok().filter(web_sys::Response::ok)?;
+    let request = crate::net::Request {
+        method: "GET",
+        url,
+        body: None,
+        bearer: None,
+        cache: None,
+        timeout_ms,
+    };
+    let response = crate::net::send(request)
+        .await
+        .ok()
+        .filter(web_sys::Response::ok)?;
     crate::net::text(&response).await.ok()
 }
 
@@ -105,11 +117,10 @@ fn failed(w: &Widget, body: &Element) {
     let retry = button(body, "btn", t.retry, "retry");
     let listener = on_click(w, &retry, refresh);
     // The listener lives as long as the viewer's body: keep it with the open modal.
-    if let Some(modal) = w
-        .ui
-        .borrow_mut()
-        .as_mut()
-        .and_then(|ui| ui.modals.iter_mut().find(|m| m.kind == Kind::Policy))
+    if let Some(modal) =
+        w.ui.borrow_mut()
+            .as_mut()
+            .and_then(|ui| ui.modals.iter_mut().find(|m| m.kind == Kind::Policy))
     {
         modal.view.listeners.push(listener);
     }

@@ -24,7 +24,13 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn snapshot(this: &Port) -> JsValue;
     #[wasm_bindgen(method)]
-    fn choose(this: &Port, analytics: bool, marketing: bool, policy_accepted: Option<bool>, source: &str);
+    fn choose(
+        this: &Port,
+        analytics: bool,
+        marketing: bool,
+        policy_accepted: Option<bool>,
+        source: &str,
+    );
     #[wasm_bindgen(method, js_name = setLanguage)]
     fn set_language(this: &Port, lang: &str);
     #[wasm_bindgen(method, js_name = hideBanner)]
@@ -82,9 +88,13 @@ pub struct WidgetExport(Rc<super::Widget>);
 /// Attaches the widget to the runtime's `port` with the config members it uses.
 #[wasm_bindgen]
 pub fn attach(port: Port, settings: JsValue) -> Result<WidgetExport, JsValue> {
-    let settings: UiSettings =
-        read(settings).ok_or_else(|| JsValue::from_str("vivus-consent: the runtime and the ui stage are from different builds"))?;
-    Ok(WidgetExport(super::Widget::new(Rc::new(JsHost(port)), settings)))
+    let settings: UiSettings = read(settings).ok_or_else(|| {
+        JsValue::from_str("vivus-consent: the runtime and the ui stage are from different builds")
+    })?;
+    Ok(WidgetExport(super::Widget::new(
+        Rc::new(JsHost(port)),
+        settings,
+    )))
 }
 
 #[wasm_bindgen(js_class = Widget)]
@@ -123,7 +133,10 @@ impl WidgetExport {
     pub fn request_acceptance(&self) -> js_sys::Promise {
         let answer = self.0.request_acceptance();
         wasm_bindgen_futures::future_to_promise(async move {
-            answer.await.map(JsValue::from).map_err(|refusal| to_js(&refusal))
+            answer
+                .await
+                .map(JsValue::from)
+                .map_err(|refusal| to_js(&refusal))
         })
     }
 
@@ -132,7 +145,11 @@ impl WidgetExport {
         let widget = self.0.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let request: Outgoing = read(request).ok_or(JsValue::NULL)?;
-            widget.send(request).await.map(JsValue::from).map_err(|failure| to_js(&failure))
+            widget
+                .send(request)
+                .await
+                .map(JsValue::from)
+                .map_err(|failure| to_js(&failure))
         })
     }
 

@@ -8,9 +8,9 @@ use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlInputElement, ShadowRoot};
 
 use super::modal::frame;
+use super::Widget;
 use super::{append_text, attr, button, child, on_click, text_child, Kind, View};
 use crate::controller::Status;
-use super::Widget;
 
 pub(crate) fn build(w: &Widget, root: &ShadowRoot) -> (View, Element, Option<Element>) {
     let lang = w.language();
@@ -86,9 +86,8 @@ pub(crate) fn build(w: &Widget, root: &ShadowRoot) -> (View, Element, Option<Ele
         .push(on_click(w, &reject, |w| save(w, Categories::new())));
     let save_button = button(&f.footer, "btn", t.save, "save");
     let body = f.body.clone();
-    f.listeners.push(on_click(w, &save_button, move |w| {
-        save(w, checked(&body))
-    }));
+    f.listeners
+        .push(on_click(w, &save_button, move |w| save(w, checked(&body))));
     (
         View {
             el: f.backdrop,
@@ -120,5 +119,5 @@ fn checked(body: &Element) -> Categories {
 
 fn save(w: &Widget, categories: Categories) {
     super::close(w, Kind::Preferences);
-    let _ = w.choose(categories, None, Source::Preferences);
+    w.choose(categories, None, Source::Preferences);
 }

@@ -29,7 +29,10 @@ struct Refused {
 /// [`SendFailure`]: unreachable, timed out, refused (with the service's code and its
 /// `Retry-After`) or an answer that is not the API's.
 pub async fn send(request: &Outgoing) -> Result<String, SendFailure> {
-    let fail = |error: NetError, retry_after_ms: u32| SendFailure { error, retry_after_ms };
+    let fail = |error: NetError, retry_after_ms: u32| SendFailure {
+        error,
+        retry_after_ms,
+    };
     let response = net::send(net::Request {
         method: "POST",
         url: &request.url,
@@ -52,7 +55,17 @@ pub async fn send(request: &Outgoing) -> Result<String, SendFailure> {
         .ok()
         .and_then(|body| serde_wasm_bindgen::from_value::<Refused>(body).ok())
         .map(|refused| refused.code)
-        .unwrap_or_else(|| String::from(if status >= 500 { "http_5xx" } else { "http_4xx" }));
-    let retry_after_ms = if status == 429 || status == 503 { net::retry_after_ms(&response) } else { 0 };
+        .unwrap_or_else(|| {
+            String::from(if status >= 500 {
+                "http_5xx"
+            } else {
+                "http_4xx"
+            })
+        });
+    let retry_after_ms = if status == 429 || status == 503 {
+        net::retry_after_ms(&response)
+    } else {
+        0
+    };
     Err(fail(NetError::Status { status, code }, retry_after_ms))
 }

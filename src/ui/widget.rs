@@ -12,8 +12,8 @@ use vivus_consent_core::category::Categories;
 use vivus_consent_core::consent::Source;
 
 use super::{
-    acceptance, host, language_buttons, on_click, pad_body, policy_viewer, preferences, unpad_body, BootLeftover,
-    Listener, View, Widget, CSS,
+    acceptance, host, language_buttons, on_click, pad_body, policy_viewer, preferences, unpad_body,
+    BootLeftover, Listener, View, Widget, CSS,
 };
 
 /// Carries on what the visitor did on the first-paint banner: the same clicks on the SDK's
@@ -167,7 +167,12 @@ pub(crate) fn language_switch(w: &Widget, parent: &Element, listeners: &mut Vec<
 }
 
 /// A language button's click: switch, and keep focus on the (rebuilt) button.
-pub(crate) fn on_language(w: &Widget, button: &Element, lang: Language, hook: &'static str) -> Listener {
+pub(crate) fn on_language(
+    w: &Widget,
+    button: &Element,
+    lang: Language,
+    hook: &'static str,
+) -> Listener {
     on_click(w, button, move |w| {
         w.set_language(lang);
         focus_hook(w, hook);
@@ -179,7 +184,12 @@ fn find_hook(w: &Widget, hook: &str) -> Option<HtmlElement> {
     let ui = w.ui.borrow();
     let ui = ui.as_ref()?;
     let top = ui.modals.last().map(|m| &m.view).or(ui.banner.as_ref())?;
-    top.el.query_selector(&super::hook_selector(hook)).ok().flatten()?.dyn_into().ok()
+    top.el
+        .query_selector(&super::hook_selector(hook))
+        .ok()
+        .flatten()?
+        .dyn_into()
+        .ok()
 }
 
 /// Focuses the element with `data-vc=hook` in the topmost view.
@@ -265,7 +275,10 @@ fn storage_notice(w: &Widget, ui: &Ui) -> View {
         }
     });
     let _ = ui.root.append_child(&notice);
-    View { el: notice, listeners: vec![closing] }
+    View {
+        el: notice,
+        listeners: vec![closing],
+    }
 }
 
 fn build_modal(w: &Widget, kind: Kind, root: &ShadowRoot) -> (View, Element, Option<Element>) {
@@ -346,7 +359,12 @@ pub(crate) fn close(w: &Widget, kind: Kind) {
 
 /// The dialog element of a dialog's view.
 fn dialog_of(view: &View) -> Option<HtmlElement> {
-    view.el.query_selector("[role=dialog]").ok().flatten()?.dyn_into().ok()
+    view.el
+        .query_selector("[role=dialog]")
+        .ok()
+        .flatten()?
+        .dyn_into()
+        .ok()
 }
 
 /// Sends focus that lands outside the widget back to the top dialog. The dialog's Tab trap
@@ -372,11 +390,10 @@ fn focus_guard(w: &Widget, doc: &Document, host: &HtmlElement) -> Listener {
 
 /// Closes every dialog.
 pub(crate) fn close_all(w: &Widget) {
-    let first = w
-        .ui
-        .borrow()
-        .as_ref()
-        .and_then(|ui| ui.modals.first().map(|m| m.kind));
+    let first =
+        w.ui.borrow()
+            .as_ref()
+            .and_then(|ui| ui.modals.first().map(|m| m.kind));
     if let Some(kind) = first {
         close(w, kind);
     }
@@ -390,7 +407,10 @@ fn banner(w: &Widget, root: &ShadowRoot) -> View {
     let banner = crate::dom::banner::draw(&doc, lang, w.snapshot().gpc(), switch);
     let mut listeners = Vec::new();
     let hook = |name: &str| {
-        let found = banner.query_selector(&super::hook_selector(name)).ok().flatten();
+        let found = banner
+            .query_selector(&super::hook_selector(name))
+            .ok()
+            .flatten();
         wasm_bindgen::UnwrapThrowExt::unwrap_throw(found)
     };
     if switch {
@@ -400,9 +420,18 @@ fn banner(w: &Widget, root: &ShadowRoot) -> View {
         }
     }
     listeners.push(on_click(w, &hook("policy"), |w| open(w, Kind::Policy)));
-    listeners.push(on_click(w, &hook("accept"), |w| w.choose(Categories::all(), None, Source::Banner)));
-    listeners.push(on_click(w, &hook("reject"), |w| w.choose(Categories::new(), None, Source::Banner)));
-    listeners.push(on_click(w, &hook("settings"), |w| open(w, Kind::Preferences)));
+    listeners.push(on_click(w, &hook("accept"), |w| {
+        w.choose(Categories::all(), None, Source::Banner)
+    }));
+    listeners.push(on_click(w, &hook("reject"), |w| {
+        w.choose(Categories::new(), None, Source::Banner)
+    }));
+    listeners.push(on_click(w, &hook("settings"), |w| {
+        open(w, Kind::Preferences)
+    }));
     root.append_child(&banner).ok();
-    View { el: banner, listeners }
+    View {
+        el: banner,
+        listeners,
+    }
 }

@@ -88,7 +88,11 @@ pub const MAX_DEPTH: u32 = 64;
 ///
 /// The byte offset where the text stops being the JSON this reader accepts.
 pub fn parse(text: &str) -> Result<Json, usize> {
-    let mut p = Parser { b: text.as_bytes(), at: 0, depth: 0 };
+    let mut p = Parser {
+        b: text.as_bytes(),
+        at: 0,
+        depth: 0,
+    };
     let value = p.value()?;
     p.ws();
     if p.at != p.b.len() {
@@ -201,7 +205,10 @@ impl Parser<'_> {
             _ => return Err(self.at),
         };
         self.depth -= 1;
-        Ok(Json { value, span: (start, self.at) })
+        Ok(Json {
+            value,
+            span: (start, self.at),
+        })
     }
 
     /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, exactly.
@@ -237,7 +244,10 @@ impl Parser<'_> {
         }
         let mut n: u64 = 0;
         for d in &self.b[int_start..int_end] {
-            match n.checked_mul(10).and_then(|n| n.checked_add(u64::from(d - b'0'))) {
+            match n
+                .checked_mul(10)
+                .and_then(|n| n.checked_add(u64::from(d - b'0')))
+            {
                 Some(next) => n = next,
                 None => return Ok(Value::Number),
             }
@@ -327,7 +337,9 @@ mod tests {
     use super::*;
 
     fn ok(text: &str) -> Value {
-        parse(text).unwrap_or_else(|at| panic!("{text:?} failed at {at}")).value
+        parse(text)
+            .unwrap_or_else(|at| panic!("{text:?} failed at {at}"))
+            .value
     }
 
     #[test]
@@ -336,14 +348,27 @@ mod tests {
         assert_eq!(ok("true"), Value::Bool(true));
         assert_eq!(ok("0"), Value::Whole(0));
         assert_eq!(ok("18446744073709551615"), Value::Whole(u64::MAX));
-        for n in ["18446744073709551616", "-1", "1.5", "1e3", "-0", "0.0", "2E-2"] {
+        for n in [
+            "18446744073709551616",
+            "-1",
+            "1.5",
+            "1e3",
+            "-0",
+            "0.0",
+            "2E-2",
+        ] {
             assert_eq!(ok(n), Value::Number, "{n}");
         }
-        assert_eq!(ok(r#""a\"b\\c\/\n\u00e9\ud83d\ude00қ""#), Value::String("a\"b\\c/\né😀қ".into()));
+        assert_eq!(
+            ok(r#""a\"b\\c\/\n\u00e9\ud83d\ude00қ""#),
+            Value::String("a\"b\\c/\né😀қ".into())
+        );
         let doc = parse(r#"{"a":[1,{"b":false}],"c":"d"}"#).expect("valid");
         assert_eq!(doc.get("c").and_then(Json::str), Some("d"));
         assert_eq!(doc.span, (0, 29));
-        let Value::Array(items) = &doc.get("a").expect("a").value else { panic!() };
+        let Value::Array(items) = &doc.get("a").expect("a").value else {
+            panic!()
+        };
         assert_eq!(items[1].get("b").and_then(Json::bool), Some(false));
         assert_eq!(items[0].whole(), Some(1));
     }
@@ -351,10 +376,36 @@ mod tests {
     #[test]
     fn refuses_what_serde_json_refuses_and_duplicates() {
         for bad in [
-            "", " ", "{", "}", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "{a:1}", "tru", "nul", "01", "-", "1.",
-            ".5", "1e", "1e+", "+1", "\"\\x\"", "\"\\u12\"", "\"\\ud800\"", "\"\\udc00\"",
-            "\"\\ud800\\u0041\"", "\"a\u{1}b\"", "\"tab\there\"", "{}x", "[] []", "{\"a\":1,\"a\":1}",
-            "'a'", "NaN", "Infinity",
+            "",
+            " ",
+            "{",
+            "}",
+            "[1,]",
+            "{\"a\":1,}",
+            "{\"a\" 1}",
+            "{a:1}",
+            "tru",
+            "nul",
+            "01",
+            "-",
+            "1.",
+            ".5",
+            "1e",
+            "1e+",
+            "+1",
+            "\"\\x\"",
+            "\"\\u12\"",
+            "\"\\ud800\"",
+            "\"\\udc00\"",
+            "\"\\ud800\\u0041\"",
+            "\"a\u{1}b\"",
+            "\"tab\there\"",
+            "{}x",
+            "[] []",
+            "{\"a\":1,\"a\":1}",
+            "'a'",
+            "NaN",
+            "Infinity",
         ] {
             assert!(parse(bad).is_err(), "{bad:?} was accepted");
         }
@@ -373,7 +424,10 @@ mod tests {
             "\n\t{ \"a\" :\r [ ] }",
         ] {
             assert!(parse(text).is_ok(), "{text}");
-            assert!(serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok(), "{text}");
+            assert!(
+                serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok(),
+                "{text}"
+            );
         }
     }
 }

@@ -14,8 +14,6 @@ use core::fmt;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::token::TokenError;
-
 /// The JWK key type of Ed25519 keys (RFC 8037 §2).
 pub const KTY_OKP: &str = "OKP";
 /// The JWK curve name of Ed25519 (RFC 8037 §2).
@@ -120,27 +118,6 @@ impl Jwks {
     /// The first key whose `kid` is `kid`. Keys without `kid` never match.
     pub fn find(&self, kid: &str) -> Option<&Jwk> {
         self.keys.iter().find(|key| key.kid.as_deref() == Some(kid))
-    }
-
-    /// The raw Ed25519 public key a token whose header names `kid` must be verified with:
-    /// step 3 of [`crate::token::verify`], shared with verifiers that bring their own
-    /// Ed25519 primitive.
-    ///
-    /// # Errors
-    ///
-    /// [`TokenError::UnknownKey`] for no `kid`, no key with it, a key not for signatures or
-    /// whose `x` is not 32 canonical bytes; [`TokenError::UnsupportedAlgorithm`] for a key
-    /// that is not Ed25519.
-    pub fn verification_key(&self, kid: Option<&str>) -> Result<[u8; 32], TokenError> {
-        let jwk = kid.and_then(|kid| self.find(kid)).ok_or(TokenError::UnknownKey)?;
-        if !jwk.is_eddsa() {
-            return Err(TokenError::UnsupportedAlgorithm);
-        }
-        if !jwk.is_for_signatures() {
-            return Err(TokenError::UnknownKey);
-        }
-        // A key whose `x` is not 32 canonical bytes cannot verify anything: treat it as absent.
-        jwk.public_key_bytes().ok_or(TokenError::UnknownKey)
     }
 }
 

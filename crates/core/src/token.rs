@@ -47,9 +47,9 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::base64url;
-use crate::json;
 use crate::category::Categories;
 use crate::consent::{ConsentId, ConsentRequest, SubjectId};
+use crate::json;
 use crate::jwk::{Jwks, ALG_EDDSA};
 use crate::language::Language;
 
@@ -219,7 +219,9 @@ impl Claims {
             "kk" => Language::Kk,
             _ => return None,
         };
-        let json::Value::Array(names) = &v.get("cat")?.value else { return None };
+        let json::Value::Array(names) = &v.get("cat")?.value else {
+            return None;
+        };
         let mut cat = Categories::new();
         for name in names {
             cat.insert(name.str()?.parse().ok()?);
@@ -311,6 +313,32 @@ fn parse_claims(encoded: &str) -> Result<Claims, TokenError> {
     Claims::from_json(&bytes).ok_or(TokenError::Malformed("payload is not consent token claims"))
 }
 
+// The key choice is the token's rule (step 3 of `verify`), so it lives here, beside the
+// other steps, rather than with the key set's format.
+impl Jwks {
+    /// The raw Ed25519 public key a token whose header names `kid` must be verified with:
+    /// step 3 of [`crate::token::verify`], shared with verifiers that bring their own
+    /// Ed25519 primitive.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::UnknownKey`] for no `kid`, no key with it, a key not for signatures or
+    /// whose `x` is not 32 canonical bytes; [`TokenError::UnsupportedAlgorithm`] for a key
+    /// that is not Ed25519.
+    pub fn verification_key(&self, kid: Option<&str>) -> Result<[u8; 32], TokenError> {
+        let jwk = kid
+            .and_then(|kid| self.find(kid))
+            .ok_or(TokenError::UnknownKey)?;
+        if !jwk.is_eddsa() {
+            return Err(TokenError::UnsupportedAlgorithm);
+        }
+        if !jwk.is_for_signatures() {
+            return Err(TokenError::UnknownKey);
+        }
+        // A key whose `x` is not 32 canonical bytes cannot verify anything: treat it as absent.
+        jwk.public_key_bytes().ok_or(TokenError::UnknownKey)
+    }
+}
 
 /// A token taken apart and its header checked, its signature not yet verified: what a
 /// verifier with its own Ed25519 primitive (the browser's WebCrypto) needs, in the order
@@ -442,7 +470,8 @@ pub fn verify(token: &str, jwks: &Jwks, expected: &Expected<'_>) -> Result<Claim
 pub fn verify_signature(token: &str, jwks: &Jwks) -> Result<Claims, TokenError> {
     let signed = verify_typed_inner(token, jwks, None)?;
     // Claims are only parsed once the signature proves the service wrote them.
-    Claims::from_json(&signed.payload).ok_or(TokenError::Malformed("payload is not consent token claims"))
+    Claims::from_json(&signed.payload)
+        .ok_or(TokenError::Malformed("payload is not consent token claims"))
 }
 
 /// A compact JWS whose signature checked out.
@@ -470,7 +499,10 @@ fn verify_typed_inner(token: &str, jwks: &Jwks, typ: Option<&str>) -> Result<Sig
     let unverified = decode_typed(token, typ)?;
     check_signature(&unverified, jwks)?;
     let kid = unverified.kid.unwrap_or_default();
-    Ok(Signed { kid, payload: unverified.payload })
+    Ok(Signed {
+        kid,
+        payload: unverified.payload,
+    })
 }
 
 /// Steps 3 and 4 of [`verify`]: the key `jwks` has for the token's `kid`, and its signature.
@@ -642,11 +674,17 @@ mod json_reader_tests {
             assert_eq!(ours, serde, "{case}");
         }
         assert!(Claims::from_json(valid.as_bytes()).is_some());
-        assert!(Claims::from_json(br#"["i"]"#).is_none(), "an array is not a claims object");
+        assert!(
+            Claims::from_json(br#"["i"]"#).is_none(),
+            "an array is not a claims object"
+        );
 
         for (header, ok) in [
             (r#"{"alg":"EdDSA","kid":"k","typ":"JWT"}"#, true),
-            (r#"{"alg":"EdDSA","kid":null,"typ":null,"x5u":"https://x"}"#, true),
+            (
+                r#"{"alg":"EdDSA","kid":null,"typ":null,"x5u":"https://x"}"#,
+                true,
+            ),
             (r#"{"alg":"EdDSA","kid":1}"#, false),
             (r#"{"kid":"k"}"#, false),
             (r#"{"alg":"EdDSA","crit":null}"#, true),

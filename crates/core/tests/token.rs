@@ -791,30 +791,53 @@ fn claims_from_a_request_carry_its_choices() {
 fn typed_jws_and_consent_tokens_never_pass_for_each_other() {
     let (key, jwks) = setup();
     let head = key.sign_typed("ledger-head+jwt", br#"{"seq":7}"#);
-    let signed = token::verify_typed(&head, &jwks, "ledger-head+jwt").expect("verifies as its type");
+    let signed =
+        token::verify_typed(&head, &jwks, "ledger-head+jwt").expect("verifies as its type");
     assert_eq!(signed.kid, key.kid());
     assert_eq!(signed.payload, br#"{"seq":7}"#);
-    assert!(token::verify_typed(&head, &jwks, "LEDGER-HEAD+JWT").is_ok(), "typ is case-insensitive");
+    assert!(
+        token::verify_typed(&head, &jwks, "LEDGER-HEAD+JWT").is_ok(),
+        "typ is case-insensitive"
+    );
     assert_eq!(
         token::verify_typed(&head, &jwks, "other+jwt"),
         Err(TokenError::Malformed("header typ is not the expected type"))
     );
-    assert_eq!(verify(&head, &jwks), Err(TokenError::Malformed("header typ is not JWT")));
-    assert_eq!(token::verify_signature(&head, &jwks), Err(TokenError::Malformed("header typ is not JWT")));
+    assert_eq!(
+        verify(&head, &jwks),
+        Err(TokenError::Malformed("header typ is not JWT"))
+    );
+    assert_eq!(
+        token::verify_signature(&head, &jwks),
+        Err(TokenError::Malformed("header typ is not JWT"))
+    );
 
     let consent = key.sign(&claims());
     assert_eq!(
         token::verify_typed(&consent, &jwks, "ledger-head+jwt"),
         Err(TokenError::Malformed("header typ is not the expected type"))
     );
-    let untyped = sign_raw(SEED, &serde_json::json!({"alg": "EdDSA", "kid": key.kid()}), b"{}");
-    assert!(token::verify_typed(&untyped, &jwks, "ledger-head+jwt").is_err(), "a missing typ is not the type");
+    let untyped = sign_raw(
+        SEED,
+        &serde_json::json!({"alg": "EdDSA", "kid": key.kid()}),
+        b"{}",
+    );
+    assert!(
+        token::verify_typed(&untyped, &jwks, "ledger-head+jwt").is_err(),
+        "a missing typ is not the type"
+    );
 
     let other = SigningKey::from_seed(OTHER_SEED).sign_typed("ledger-head+jwt", br#"{"seq":7}"#);
-    assert_eq!(token::verify_typed(&other, &jwks, "ledger-head+jwt"), Err(TokenError::UnknownKey));
+    assert_eq!(
+        token::verify_typed(&other, &jwks, "ledger-head+jwt"),
+        Err(TokenError::UnknownKey)
+    );
     let (h, p, mut sig) = parts(&head);
     sig[0] ^= 1;
-    assert_eq!(token::verify_typed(&join(&h, &p, &sig), &jwks, "ledger-head+jwt"), Err(TokenError::BadSignature));
+    assert_eq!(
+        token::verify_typed(&join(&h, &p, &sig), &jwks, "ledger-head+jwt"),
+        Err(TokenError::BadSignature)
+    );
 }
 
 /// An audit of stored tokens checks the signature and reads the claims of tokens long
@@ -822,14 +845,26 @@ fn typed_jws_and_consent_tokens_never_pass_for_each_other() {
 #[test]
 fn signature_only_verification_ignores_time_issuer_and_policy() {
     let (key, jwks) = setup();
-    let old = Claims { iss: "elsewhere".to_owned(), pd: "00".repeat(32), exp: IAT + 1, ..claims() };
+    let old = Claims {
+        iss: "elsewhere".to_owned(),
+        pd: "00".repeat(32),
+        exp: IAT + 1,
+        ..claims()
+    };
     let token = key.sign(&old);
     assert_eq!(verify(&token, &jwks), Err(TokenError::WrongIssuer));
     assert_eq!(token::verify_signature(&token, &jwks), Ok(old.clone()));
     let forged = SigningKey::from_seed(OTHER_SEED).sign(&old);
-    assert_eq!(token::verify_signature(&forged, &jwks), Err(TokenError::UnknownKey));
+    assert_eq!(
+        token::verify_signature(&forged, &jwks),
+        Err(TokenError::UnknownKey)
+    );
     let (h, _, s) = parts(&token);
     let mut edited = old;
-    edited.cat = serde_json::from_value(serde_json::json!(["necessary", "marketing"])).expect("cat");
-    assert_eq!(token::verify_signature(&join(&h, &claims_json(&edited), &s), &jwks), Err(TokenError::BadSignature));
+    edited.cat =
+        serde_json::from_value(serde_json::json!(["necessary", "marketing"])).expect("cat");
+    assert_eq!(
+        token::verify_signature(&join(&h, &claims_json(&edited), &s), &jwks),
+        Err(TokenError::BadSignature)
+    );
 }

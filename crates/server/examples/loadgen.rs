@@ -111,7 +111,15 @@ async fn main() {
     }
     let mut results = Vec::new();
     for &clients in &args.clients {
-        let r = run(addr, clients, args.warmup, args.duration, args.acks.clone(), args.server_pid).await;
+        let r = run(
+            addr,
+            clients,
+            args.warmup,
+            args.duration,
+            args.acks.clone(),
+            args.server_pid,
+        )
+        .await;
         println!(
             "{label:>9} {clients:>3} clients: {rate:>8.0} consents/s  p50 {p50:>6.2} ms  p99 {p99:>6.2} ms  p99.9 {p999:>6.2} ms  max {max:>7.2} ms  ok {ok}  non-2xx {rej}  errors {err}  cpu server {scpu}% loadgen {lcpu}% ({us} µs/consent)  load {load}",
             label = args.label,
@@ -139,7 +147,9 @@ async fn main() {
 }
 
 fn resolve(url: &str) -> Result<SocketAddr, String> {
-    let rest = url.strip_prefix("http://").ok_or("only http:// URLs are supported")?;
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or("only http:// URLs are supported")?;
     let authority = rest.split('/').next().unwrap_or(rest);
     std::net::ToSocketAddrs::to_socket_addrs(authority)
         .map_err(|e| format!("cannot resolve {authority}: {e}"))?
@@ -150,14 +160,20 @@ fn resolve(url: &str) -> Result<SocketAddr, String> {
 async fn connect(addr: SocketAddr) -> Option<SendRequest<Full<Bytes>>> {
     let stream = tokio::net::TcpStream::connect(addr).await.ok()?;
     stream.set_nodelay(true).ok()?;
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.ok()?;
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .ok()?;
     tokio::spawn(async move {
         let _ = conn.await;
     });
     Some(sender)
 }
 
-async fn post(sender: &mut SendRequest<Full<Bytes>>, host: &str, body: String) -> Result<(u16, Bytes), ()> {
+async fn post(
+    sender: &mut SendRequest<Full<Bytes>>,
+    host: &str,
+    body: String,
+) -> Result<(u16, Bytes), ()> {
     let request = Request::post("/v1/consents")
         .header("host", host)
         .header("content-type", "application/json")
@@ -167,7 +183,12 @@ async fn post(sender: &mut SendRequest<Full<Bytes>>, host: &str, body: String) -
     sender.ready().await.map_err(|_| ())?;
     let response = sender.send_request(request).await.map_err(|_| ())?;
     let status = response.status().as_u16();
-    let bytes = response.into_body().collect().await.map_err(|_| ())?.to_bytes();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|_| ())?
+        .to_bytes();
     Ok((status, bytes))
 }
 
@@ -211,7 +232,10 @@ fn cpu_seconds(pid: &str) -> Option<f64> {
 /// Records the service has appended since it started, from its `/metrics`.
 async fn ledger_appends(addr: SocketAddr) -> Option<u64> {
     let mut sender = connect(addr).await?;
-    let request = Request::get("/metrics").header("host", addr.to_string()).body(Full::new(Bytes::new())).ok()?;
+    let request = Request::get("/metrics")
+        .header("host", addr.to_string())
+        .body(Full::new(Bytes::new()))
+        .ok()?;
     let response = sender.send_request(request).await.ok()?;
     let body = response.into_body().collect().await.ok()?.to_bytes();
     String::from_utf8_lossy(&body)
@@ -221,7 +245,14 @@ async fn ledger_appends(addr: SocketAddr) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-async fn run(addr: SocketAddr, clients: usize, warmup: f64, duration: f64, acks: Option<PathBuf>, server_pid: Option<u32>) -> Value {
+async fn run(
+    addr: SocketAddr,
+    clients: usize,
+    warmup: f64,
+    duration: f64,
+    acks: Option<PathBuf>,
+    server_pid: Option<u32>,
+) -> Value {
     let host = addr.to_string();
     let load_before = loadavg();
     let records_before = ledger_appends(addr).await;
@@ -233,9 +264,15 @@ async fn run(addr: SocketAddr, clients: usize, warmup: f64, duration: f64, acks:
         let server_pid = server_pid.clone();
         tokio::spawn(async move {
             tokio::time::sleep_until(measure_from.into()).await;
-            let before = (server_pid.as_deref().and_then(cpu_seconds), cpu_seconds("self"));
+            let before = (
+                server_pid.as_deref().and_then(cpu_seconds),
+                cpu_seconds("self"),
+            );
             tokio::time::sleep_until(stop_at.into()).await;
-            let after = (server_pid.as_deref().and_then(cpu_seconds), cpu_seconds("self"));
+            let after = (
+                server_pid.as_deref().and_then(cpu_seconds),
+                cpu_seconds("self"),
+            );
             (before, after)
         })
     };
@@ -286,11 +323,16 @@ async fn run(addr: SocketAddr, clients: usize, warmup: f64, duration: f64, acks:
                     Ok((status, bytes)) if status == 200 || status == 201 => {
                         stats.ok += u64::from(t0 >= measure_from);
                         if t0 >= measure_from {
-                            stats.latencies_us.push(u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX));
+                            stats
+                                .latencies_us
+                                .push(u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX));
                         }
                         if let Some(tx) = &ack_tx {
-                            let receipt: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-                            let _ = tx.send(json!({"body": body, "receipt": receipt["receipt"]}).to_string());
+                            let receipt: Value =
+                                serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                            let _ = tx.send(
+                                json!({"body": body, "receipt": receipt["receipt"]}).to_string(),
+                            );
                         }
                     }
                     Ok(_) => stats.rejected += 1,
@@ -371,14 +413,23 @@ async fn replay(addr: SocketAddr, path: &PathBuf) -> i32 {
             return 2;
         }
     };
-    let lines: Vec<String> = std::io::BufReader::new(file).lines().map_while(Result::ok).collect();
+    let lines: Vec<String> = std::io::BufReader::new(file)
+        .lines()
+        .map_while(Result::ok)
+        .collect();
     let host = addr.to_string();
     if lines.is_empty() {
         // An empty acknowledgement log would "replay" without checking anything.
-        println!("replay: {} holds no acknowledged consents, so nothing can be checked", path.display());
+        println!(
+            "replay: {} holds no acknowledged consents, so nothing can be checked",
+            path.display()
+        );
         return 1;
     }
-    let chunks: Vec<Vec<String>> = lines.chunks(lines.len().div_ceil(16).max(1)).map(<[String]>::to_vec).collect();
+    let chunks: Vec<Vec<String>> = lines
+        .chunks(lines.len().div_ceil(16).max(1))
+        .map(<[String]>::to_vec)
+        .collect();
     let mut tasks = Vec::new();
     for chunk in chunks {
         let host = host.clone();
@@ -396,7 +447,10 @@ async fn replay(addr: SocketAddr, path: &PathBuf) -> i32 {
                         if now["receipt"] == ack["receipt"] {
                             checked += 1;
                         } else {
-                            missing.push(format!("receipt changed: before {} now {}", ack["receipt"], now["receipt"]));
+                            missing.push(format!(
+                                "receipt changed: before {} now {}",
+                                ack["receipt"], now["receipt"]
+                            ));
                         }
                     }
                     Ok((status, bytes)) => missing.push(format!(
@@ -417,7 +471,10 @@ async fn replay(addr: SocketAddr, path: &PathBuf) -> i32 {
             missing.extend(m);
         }
     }
-    println!("replay: {checked} of {} acknowledged consents are recorded with their original receipt", lines.len());
+    println!(
+        "replay: {checked} of {} acknowledged consents are recorded with their original receipt",
+        lines.len()
+    );
     for m in missing.iter().take(10) {
         println!("  MISSING {m}");
     }
@@ -440,7 +497,10 @@ fn merge(out: &PathBuf, label: &str, note: &str, results: &[Value]) -> std::io::
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(out, serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n")?;
+    std::fs::write(
+        out,
+        serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n",
+    )?;
 
     let mut md = String::from(
         "# Consent service throughput and latency\n\n\
@@ -535,10 +595,20 @@ async fn fill(database: &str, key_dir: &std::path::Path, n: u64, days: u64) -> i
                         return Ok::<(), String>(());
                     }
                     let h = i.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(17);
-                    let recorded_at = start + i64::try_from(u128::from(i) * span as u128 / u128::from(n.max(1))).unwrap_or(0);
-                    let lang = if h % 3 == 0 { Language::Kk } else { Language::Ru };
+                    let recorded_at = start
+                        + i64::try_from(u128::from(i) * span as u128 / u128::from(n.max(1)))
+                            .unwrap_or(0);
+                    let lang = if h % 3 == 0 {
+                        Language::Kk
+                    } else {
+                        Language::Ru
+                    };
                     let withdrawal = h % 20 == 7;
-                    let source = if withdrawal { "api" } else { ["banner", "banner", "banner", "preferences", "form"][(h >> 8) as usize % 5] };
+                    let source = if withdrawal {
+                        "api"
+                    } else {
+                        ["banner", "banner", "banner", "preferences", "form"][(h >> 8) as usize % 5]
+                    };
                     let mut cat: Categories = [Category::Necessary].into_iter().collect();
                     if !withdrawal && (h >> 12) % 5 < 3 {
                         cat.insert(Category::Analytics);
@@ -547,10 +617,18 @@ async fn fill(database: &str, key_dir: &std::path::Path, n: u64, days: u64) -> i
                         cat.insert(Category::Marketing);
                     }
                     // A third of the records come from a returning visitor.
-                    let subject = if (h >> 20) % 3 == 0 { (h >> 24) % (n / 3).max(1) } else { n + i };
-                    let subject_bytes: [u8; 16] = (u128::from(subject) ^ 0x5bd1_e995_5bd1_e995_5bd1_e995_5bd1_e995).to_be_bytes();
-                    let id = ConsentId::parse(&base64url::encode(&random_bytes::<16>())).map_err(|e| e.to_string())?;
-                    let sub = SubjectId::parse(&base64url::encode(&subject_bytes)).map_err(|e| e.to_string())?;
+                    let subject = if (h >> 20) % 3 == 0 {
+                        (h >> 24) % (n / 3).max(1)
+                    } else {
+                        n + i
+                    };
+                    let subject_bytes: [u8; 16] = (u128::from(subject)
+                        ^ 0x5bd1_e995_5bd1_e995_5bd1_e995_5bd1_e995)
+                        .to_be_bytes();
+                    let id = ConsentId::parse(&base64url::encode(&random_bytes::<16>()))
+                        .map_err(|e| e.to_string())?;
+                    let sub = SubjectId::parse(&base64url::encode(&subject_bytes))
+                        .map_err(|e| e.to_string())?;
                     let iat = u64::try_from(recorded_at / 1000).unwrap_or(0);
                     let network = format!("95.{}.{}.0/24", (h >> 32) % 256, (h >> 40) % 256);
                     let claims = Claims {
@@ -568,19 +646,32 @@ async fn fill(database: &str, key_dir: &std::path::Path, n: u64, days: u64) -> i
                     let entry = Entry {
                         consent_id: claims.jti.as_str().to_owned(),
                         subject_id: claims.sub.as_str().to_owned(),
-                        kind: if withdrawal { RecordKind::Withdrawal } else { RecordKind::Consent },
+                        kind: if withdrawal {
+                            RecordKind::Withdrawal
+                        } else {
+                            RecordKind::Consent
+                        },
                         withdraws: withdrawal.then(|| base64url::encode(&random_bytes::<16>())),
                         recorded_at,
                         policy_version: claims.pv.clone(),
                         policy_digest: claims.pd.clone(),
                         language: lang.as_str().to_owned(),
-                        categories: Category::ALL.iter().filter(|c| cat.contains(**c)).map(|c| c.as_str()).collect::<Vec<_>>().join(","),
+                        categories: Category::ALL
+                            .iter()
+                            .filter(|c| cat.contains(**c))
+                            .map(|c| c.as_str())
+                            .collect::<Vec<_>>()
+                            .join(","),
                         policy_accepted: claims.pa,
                         source: source.to_owned(),
                         gpc: (h >> 28) % 100 < 8,
                         user_agent: USER_AGENT.to_owned(),
                         client_network: network.clone(),
-                        personal: ledger::Personal::seal_with(random_bytes::<16>(), USER_AGENT, &network),
+                        personal: ledger::Personal::seal_with(
+                            random_bytes::<16>(),
+                            USER_AGENT,
+                            &network,
+                        ),
                         request_hash: random_bytes::<32>(),
                         token: signer.sign(&claims),
                     };
@@ -606,6 +697,10 @@ async fn fill(database: &str, key_dir: &std::path::Path, n: u64, days: u64) -> i
         }
     }
     let secs = started.elapsed().as_secs_f64();
-    println!("filled {n} records over {days} days into {} in {secs:.0} s ({:.0}/s)", ledger::redact_url(database), n as f64 / secs);
+    println!(
+        "filled {n} records over {days} days into {} in {secs:.0} s ({:.0}/s)",
+        ledger::redact_url(database),
+        n as f64 / secs
+    );
     0
 }

@@ -41,7 +41,10 @@ struct Args {
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let rest = stat.rsplit_once(')').map_or("", |r| r.1);
-    let f: Vec<f64> = rest.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect();
     (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
 }
 
@@ -80,29 +83,50 @@ async fn main() {
         token = key.sign(&claims(i));
     }
     let (wall, cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c);
-    println!("sign token      {:>7.1} µs/op wall, {:>7.1} µs/op cpu", wall * 1e6 / n as f64, cpu * 1e6 / n as f64);
+    println!(
+        "sign token      {:>7.1} µs/op wall, {:>7.1} µs/op cpu",
+        wall * 1e6 / n as f64,
+        cpu * 1e6 / n as f64
+    );
 
     let body = br#"{"id":"AAECAwQFBgcICQoLDA0ODw","subject":"q83vEjRWeJCrze8SNFZ4kA","policy":{"version":"v1","digest":"e1784e8f9e6382881223b0c8d00efe668bc92e1b7468ad13288d6964189ffd11"},"language":"ru","categories":{"necessary":true,"analytics":false,"marketing":true},"policyAccepted":true,"source":"banner","gpc":false}"#;
     let t = Instant::now();
     for _ in 0..n {
-        let r: vivus_consent_core::consent::ConsentRequest = serde_json::from_slice(body).unwrap_or_else(|e| panic!("{e}"));
+        let r: vivus_consent_core::consent::ConsentRequest =
+            serde_json::from_slice(body).unwrap_or_else(|e| panic!("{e}"));
         std::hint::black_box(Sha256::digest(r.canonical_bytes()));
     }
-    println!("parse + hash    {:>7.1} µs/op", t.elapsed().as_secs_f64() * 1e6 / n as f64);
+    println!(
+        "parse + hash    {:>7.1} µs/op",
+        t.elapsed().as_secs_f64() * 1e6 / n as f64
+    );
 
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let database = args.database.clone().unwrap_or_else(|| dir.path().join("l.sqlite3").display().to_string());
+    let database = args
+        .database
+        .clone()
+        .unwrap_or_else(|| dir.path().join("l.sqlite3").display().to_string());
     let keys = Arc::new(
-        vivus_consent_server::keys::KeyRing::load_or_generate(&dir.path().join("keys"), vivus_consent_server::now_secs())
-            .unwrap_or_else(|e| panic!("{e}")),
+        vivus_consent_server::keys::KeyRing::load_or_generate(
+            &dir.path().join("keys"),
+            vivus_consent_server::now_secs(),
+        )
+        .unwrap_or_else(|e| panic!("{e}")),
     );
     let options = ledger::Options {
         checkpoints: (!args.no_checkpoints).then(|| {
-            Arc::new(ledger::Checkpointer::new(keys, "vivus-consent".to_owned(), 1, Duration::from_secs(10)))
+            Arc::new(ledger::Checkpointer::new(
+                keys,
+                "vivus-consent".to_owned(),
+                1,
+                Duration::from_secs(10),
+            ))
         }),
         ..ledger::Options::default()
     };
-    let ledger: Arc<dyn Ledger> = ledger::open_with(&database, &options).await.unwrap_or_else(|e| panic!("{e}"));
+    let ledger: Arc<dyn Ledger> = ledger::open_with(&database, &options)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let stop = Instant::now() + Duration::from_secs_f64(args.seconds);
     let (t, c) = (Instant::now(), cpu_seconds());
     let mut tasks = Vec::new();
@@ -130,7 +154,8 @@ async fn main() {
                     gpc: false,
                     user_agent: USER_AGENT.to_owned(),
                     client_network: "203.0.113.0/24".to_owned(),
-                    personal: Personal::seal(USER_AGENT, "203.0.113.0/24").unwrap_or_else(|e| panic!("{e}")),
+                    personal: Personal::seal(USER_AGENT, "203.0.113.0/24")
+                        .unwrap_or_else(|e| panic!("{e}")),
                     request_hash: [5; 32],
                     token: token.clone(),
                 };
@@ -146,7 +171,11 @@ async fn main() {
         latencies.extend(task.await.unwrap_or_default());
     }
     latencies.sort_unstable();
-    let pct = |p: f64| latencies.get(((latencies.len() as f64 - 1.0) * p) as usize).map_or(0.0, |v| *v as f64 / 1000.0);
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * p) as usize)
+            .map_or(0.0, |v| *v as f64 / 1000.0)
+    };
     let (wall, cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c);
     let stats = ledger.stats();
     println!(

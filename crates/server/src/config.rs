@@ -15,7 +15,12 @@ pub struct Cli {
     pub command: Option<Command>,
 
     /// The ledger database: an SQLite file path, or a `postgres://` URL to use PostgreSQL.
-    #[arg(long, env = "VIVUS_DATABASE", default_value = "data/consent.sqlite3", global = true)]
+    #[arg(
+        long,
+        env = "VIVUS_DATABASE",
+        default_value = "data/consent.sqlite3",
+        global = true
+    )]
     pub database: String,
 
     /// Service settings.
@@ -178,7 +183,12 @@ pub struct ServeConfig {
 
     /// Directory of the Ed25519 signing keys (`<unix-time>-<kid>.key`, owner-only).
     /// A key is generated on first start; the newest signs, all are published.
-    #[arg(long, env = "VIVUS_KEY_DIR", default_value = "data/keys", global = true)]
+    #[arg(
+        long,
+        env = "VIVUS_KEY_DIR",
+        default_value = "data/keys",
+        global = true
+    )]
     pub key_dir: PathBuf,
 
     /// An origin allowed to call the API from a browser (CORS), e.g.
@@ -257,7 +267,11 @@ pub struct ServeConfig {
     /// Failed operator sign-ins a client network may make per minute (and at once);
     /// then it is refused with 429 until the minute refills, whatever token it sends.
     /// 0 turns the limit off.
-    #[arg(long, env = "VIVUS_OPERATOR_FAILED_AUTH_PER_MINUTE", default_value_t = 10)]
+    #[arg(
+        long,
+        env = "VIVUS_OPERATOR_FAILED_AUTH_PER_MINUTE",
+        default_value_t = 10
+    )]
     pub operator_failed_auth_per_minute: u32,
 
     /// Most later records a proof served by the operator API may carry (about 1 KB each);
@@ -313,7 +327,9 @@ impl ServeConfig {
         crate::ledger::PostgresTimeouts {
             lock: Duration::from_millis(self.postgres_lock_timeout_ms),
             statement: Duration::from_millis(self.postgres_statement_timeout_ms),
-            idle_in_transaction: Duration::from_millis(self.postgres_idle_in_transaction_timeout_ms),
+            idle_in_transaction: Duration::from_millis(
+                self.postgres_idle_in_transaction_timeout_ms,
+            ),
         }
     }
 }
@@ -327,7 +343,9 @@ fn parse_origin(s: &str) -> Result<String, String> {
         return Err(format!("{s:?} must start with https:// or http://"));
     }
     if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
-        return Err(format!("{s:?} must be scheme://host[:port] with no path, user or trailing slash"));
+        return Err(format!(
+            "{s:?} must be scheme://host[:port] with no path, user or trailing slash"
+        ));
     }
     Ok(s.to_ascii_lowercase())
 }
@@ -352,7 +370,9 @@ fn parse_duration_secs(s: &str) -> Result<u64, String> {
 
 /// `YYYY-MM-DD`, a real calendar day, not after today (UTC).
 fn parse_date(s: &str) -> Result<Date, String> {
-    let bad = || format!("{s:?} is not a date; write it as YYYY-MM-DD (the day the retention period ends)");
+    let bad = || {
+        format!("{s:?} is not a date; write it as YYYY-MM-DD (the day the retention period ends)")
+    };
     let b = s.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return Err(bad());
@@ -360,8 +380,25 @@ fn parse_date(s: &str) -> Result<Date, String> {
     let num = |r: std::ops::Range<usize>| s[r].parse::<i64>().map_err(|_| bad());
     let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days_in_month = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || d < 1 || d > days_in_month[(m - 1) as usize] {
+    let days_in_month = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1970..=9999).contains(&y)
+        || !(1..=12).contains(&m)
+        || d < 1
+        || d > days_in_month[(m - 1) as usize]
+    {
         return Err(bad());
     }
     // Days from the civil date (Howard Hinnant's algorithm).
@@ -373,7 +410,9 @@ fn parse_date(s: &str) -> Result<Date, String> {
     let days = era * 146_097 + doe - 719_468;
     let start_ms = days * 86_400_000;
     if start_ms > crate::now_ms() {
-        return Err(format!("{s} is in the future; purge only what is past the retention period"));
+        return Err(format!(
+            "{s} is in the future; purge only what is past the retention period"
+        ));
     }
     let mut text = [0_u8; 10];
     text.copy_from_slice(b);
@@ -384,7 +423,9 @@ fn parse_hash(s: &str) -> Result<[u8; 32], String> {
     let bytes = s.as_bytes();
     let nibble = |c: u8| (c as char).to_digit(16);
     if bytes.len() != 64 {
-        return Err(format!("{s:?} is not a record hash; pass the 64 hex digits `ledger verify` printed as head"));
+        return Err(format!(
+            "{s:?} is not a record hash; pass the 64 hex digits `ledger verify` printed as head"
+        ));
     }
     let mut out = [0_u8; 32];
     for (i, pair) in bytes.chunks(2).enumerate() {
@@ -399,7 +440,9 @@ fn parse_hash(s: &str) -> Result<[u8; 32], String> {
 fn parse_batch_max(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(n) if (1..=65_536).contains(&n) => Ok(n),
-        _ => Err(format!("{s:?} is not a batch size; use a number from 1 to 65536")),
+        _ => Err(format!(
+            "{s:?} is not a batch size; use a number from 1 to 65536"
+        )),
     }
 }
 
@@ -407,12 +450,17 @@ fn parse_cookie_domain(s: &str) -> Result<String, String> {
     let d = s.trim_start_matches('.').to_ascii_lowercase();
     let ok = !d.is_empty()
         && d.split('.').all(|label| {
-            !label.is_empty() && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         });
     if ok {
         Ok(d)
     } else {
-        Err(format!("{s:?} is not a domain name; write it like vivus.kz"))
+        Err(format!(
+            "{s:?} is not a domain name; write it like vivus.kz"
+        ))
     }
 }
 
@@ -428,11 +476,15 @@ fn parse_csp(s: &str) -> Result<String, String> {
 
 fn parse_cookie_name(s: &str) -> Result<String, String> {
     // RFC 6265 token characters, minus the ones browsers treat specially.
-    let ok = !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+    let ok = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
     if ok {
         Ok(s.to_owned())
     } else {
-        Err(format!("{s:?} is not a cookie name; use letters, digits, '_', '-' or '.'"))
+        Err(format!(
+            "{s:?} is not a cookie name; use letters, digits, '_', '-' or '.'"
+        ))
     }
 }
 
@@ -461,8 +513,16 @@ mod tests {
             "http://127.0.0.1:8080",
         ])
         .expect("parse");
-        assert_eq!(cli.serve.allowed_origins, ["https://vivus.kz", "http://127.0.0.1:8080"]);
-        for bad in ["vivus.kz", "https://vivus.kz/", "ftp://vivus.kz", "https://"] {
+        assert_eq!(
+            cli.serve.allowed_origins,
+            ["https://vivus.kz", "http://127.0.0.1:8080"]
+        );
+        for bad in [
+            "vivus.kz",
+            "https://vivus.kz/",
+            "ftp://vivus.kz",
+            "https://",
+        ] {
             let err = Cli::try_parse_from(["x", "--allowed-origin", bad]).expect_err(bad);
             assert!(err.to_string().contains("allowed-origin"), "{err}");
         }
@@ -470,20 +530,47 @@ mod tests {
 
     #[test]
     fn ledger_verify_takes_the_database_flag_after_the_subcommand() {
-        let cli = Cli::try_parse_from(["x", "ledger", "verify", "--database", "/tmp/l.sqlite3"]).expect("parse");
-        assert!(matches!(cli.command, Some(Command::Ledger(LedgerCommand::Verify(_)))));
+        let cli = Cli::try_parse_from(["x", "ledger", "verify", "--database", "/tmp/l.sqlite3"])
+            .expect("parse");
+        assert!(matches!(
+            cli.command,
+            Some(Command::Ledger(LedgerCommand::Verify(_)))
+        ));
         assert_eq!(cli.database, "/tmp/l.sqlite3");
     }
 
     #[test]
     fn operator_and_proof_commands_parse() {
-        let cli = Cli::try_parse_from(["x", "operator", "add", "alice", "--database", "/tmp/l.sqlite3"]).expect("parse");
-        assert!(matches!(cli.command, Some(Command::Operator(OperatorCommand::Add { ref name })) if name == "alice"));
+        let cli = Cli::try_parse_from([
+            "x",
+            "operator",
+            "add",
+            "alice",
+            "--database",
+            "/tmp/l.sqlite3",
+        ])
+        .expect("parse");
+        assert!(
+            matches!(cli.command, Some(Command::Operator(OperatorCommand::Add { ref name })) if name == "alice")
+        );
         assert_eq!(cli.database, "/tmp/l.sqlite3");
         let cli = Cli::try_parse_from(["x", "ledger", "check-proof", "p.json"]).expect("parse");
-        assert!(matches!(cli.command, Some(Command::Ledger(LedgerCommand::CheckProof { .. }))));
-        let cli = Cli::try_parse_from(["x", "ledger", "prove", "AAECAwQFBgcICQoLDA0ODw", "--out", "p.json"]).expect("parse");
-        assert!(matches!(cli.command, Some(Command::Ledger(LedgerCommand::Prove(ref a))) if a.out.is_some()));
+        assert!(matches!(
+            cli.command,
+            Some(Command::Ledger(LedgerCommand::CheckProof { .. }))
+        ));
+        let cli = Cli::try_parse_from([
+            "x",
+            "ledger",
+            "prove",
+            "AAECAwQFBgcICQoLDA0ODw",
+            "--out",
+            "p.json",
+        ])
+        .expect("parse");
+        assert!(
+            matches!(cli.command, Some(Command::Ledger(LedgerCommand::Prove(ref a))) if a.out.is_some())
+        );
         assert_eq!(cli.serve.operator_failed_auth_per_minute, 10);
     }
 
@@ -494,7 +581,9 @@ mod tests {
         assert!(Cli::try_parse_from(["x", "--cookie-domain", "a..b"]).is_err());
         assert!(Cli::try_parse_from(["x", "--cookie-name", "a b"]).is_err());
         assert!(Cli::try_parse_from(["x", "--ledger-batch-max", "0"]).is_err());
-        assert!(Cli::try_parse_from(["x", "--content-security-policy", "script-src 'self'\n"]).is_err());
+        assert!(
+            Cli::try_parse_from(["x", "--content-security-policy", "script-src 'self'\n"]).is_err()
+        );
     }
 
     #[test]
@@ -504,15 +593,38 @@ mod tests {
         assert_eq!(parse_duration_secs("1h"), Ok(3600));
         assert_eq!(parse_duration_secs("2d"), Ok(172_800));
         for bad in ["", "1w", "h", "-1s", "1.5h"] {
-            assert!(parse_duration_secs(bad).expect_err(bad).contains("like 90s"), "{bad}");
+            assert!(
+                parse_duration_secs(bad)
+                    .expect_err(bad)
+                    .contains("like 90s"),
+                "{bad}"
+            );
         }
         assert_eq!(parse_date("1970-01-01").map(|d| d.start_ms), Ok(0));
-        assert_eq!(parse_date("2024-02-29").map(|d| d.start_ms), Ok(1_709_164_800_000));
-        assert_eq!(parse_date("2000-03-01").map(|d| d.to_string()), Ok("2000-03-01".to_owned()));
-        for bad in ["2023-02-29", "2024-13-01", "2024-1-01", "24-01-01", "2024/01/01", "1969-12-31"] {
-            assert!(parse_date(bad).expect_err(bad).contains("YYYY-MM-DD"), "{bad}");
+        assert_eq!(
+            parse_date("2024-02-29").map(|d| d.start_ms),
+            Ok(1_709_164_800_000)
+        );
+        assert_eq!(
+            parse_date("2000-03-01").map(|d| d.to_string()),
+            Ok("2000-03-01".to_owned())
+        );
+        for bad in [
+            "2023-02-29",
+            "2024-13-01",
+            "2024-1-01",
+            "24-01-01",
+            "2024/01/01",
+            "1969-12-31",
+        ] {
+            assert!(
+                parse_date(bad).expect_err(bad).contains("YYYY-MM-DD"),
+                "{bad}"
+            );
         }
-        assert!(parse_date("9999-12-31").expect_err("future").contains("in the future"));
+        assert!(parse_date("9999-12-31")
+            .expect_err("future")
+            .contains("in the future"));
     }
 
     #[test]
@@ -521,9 +633,18 @@ mod tests {
         assert_eq!(cli.serve.jwks_max_age_secs, 300);
         assert_eq!(cli.serve.checkpoint_every, 1);
         assert!(!cli.serve.generate_key);
-        assert_eq!(cli.serve.postgres_timeouts(), crate::ledger::PostgresTimeouts::default());
-        let cli = Cli::try_parse_from(["x", "keys", "rotate", "--jwks-max-age-secs", "60"]).expect("parse");
-        assert!(matches!(cli.command, Some(Command::Keys(KeysCommand::Rotate(RotateArgs { activate_after: 3600 })))));
+        assert_eq!(
+            cli.serve.postgres_timeouts(),
+            crate::ledger::PostgresTimeouts::default()
+        );
+        let cli = Cli::try_parse_from(["x", "keys", "rotate", "--jwks-max-age-secs", "60"])
+            .expect("parse");
+        assert!(matches!(
+            cli.command,
+            Some(Command::Keys(KeysCommand::Rotate(RotateArgs {
+                activate_after: 3600
+            })))
+        ));
         assert_eq!(cli.serve.jwks_max_age_secs, 60);
     }
 

@@ -29,7 +29,9 @@ use vivus_consent_core::token::SigningKey;
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     /// The directory cannot be created or listed.
-    #[error("cannot use the key directory {path}: {source}; create it (mode 0700) or pass --key-dir")]
+    #[error(
+        "cannot use the key directory {path}: {source}; create it (mode 0700) or pass --key-dir"
+    )]
     Dir {
         /// The directory.
         path: PathBuf,
@@ -61,7 +63,9 @@ pub enum KeyError {
         reason: String,
     },
     /// A new key cannot be written.
-    #[error("cannot write a new signing key in {path}: {source}; check the directory's permissions")]
+    #[error(
+        "cannot write a new signing key in {path}: {source}; check the directory's permissions"
+    )]
     Write {
         /// The file or directory.
         path: PathBuf,
@@ -196,7 +200,10 @@ impl KeyRing {
                 .recursive(true)
                 .mode(0o700)
                 .create(dir)
-                .map_err(|source| KeyError::Dir { path: dir.to_owned(), source })?;
+                .map_err(|source| KeyError::Dir {
+                    path: dir.to_owned(),
+                    source,
+                })?;
         }
         Self::load(dir)
     }
@@ -207,10 +214,16 @@ impl KeyRing {
     ///
     /// As [`KeyRing::load_or_generate`].
     pub fn load(dir: &Path) -> Result<Self, KeyError> {
-        let entries = fs::read_dir(dir).map_err(|source| KeyError::Dir { path: dir.to_owned(), source })?;
+        let entries = fs::read_dir(dir).map_err(|source| KeyError::Dir {
+            path: dir.to_owned(),
+            source,
+        })?;
         let mut keys = Vec::new();
         for entry in entries {
-            let entry = entry.map_err(|source| KeyError::Dir { path: dir.to_owned(), source })?;
+            let entry = entry.map_err(|source| KeyError::Dir {
+                path: dir.to_owned(),
+                source,
+            })?;
             let path = entry.path();
             if path.extension().and_then(|e| e.to_str()) != Some("key") {
                 continue;
@@ -218,7 +231,9 @@ impl KeyRing {
             keys.push(load_key(&path)?);
         }
         keys.sort_by(|a, b| (a.created, a.key.kid()).cmp(&(b.created, b.key.kid())));
-        let jwks = Jwks { keys: keys.iter().rev().map(|k| k.key.public_jwk()).collect() };
+        let jwks = Jwks {
+            keys: keys.iter().rev().map(|k| k.key.public_jwk()).collect(),
+        };
         Ok(Self { keys, jwks })
     }
 
@@ -274,14 +289,27 @@ impl KeyRing {
 }
 
 fn load_key(path: &Path) -> Result<LoadedKey, KeyError> {
-    let malformed = |reason: &str| KeyError::Malformed { path: path.to_owned(), reason: reason.to_owned() };
-    let meta = fs::metadata(path).map_err(|source| KeyError::Read { path: path.to_owned(), source })?;
+    let malformed = |reason: &str| KeyError::Malformed {
+        path: path.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let meta = fs::metadata(path).map_err(|source| KeyError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
-        return Err(KeyError::Permissions { path: path.to_owned(), mode });
+        return Err(KeyError::Permissions {
+            path: path.to_owned(),
+            mode,
+        });
     }
-    let text = fs::read_to_string(path).map_err(|source| KeyError::Read { path: path.to_owned(), source })?;
-    let seed = parse_hex_seed(text.trim()).ok_or_else(|| malformed("expected 64 hex digits (a 32-byte seed)"))?;
+    let text = fs::read_to_string(path).map_err(|source| KeyError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let seed = parse_hex_seed(text.trim())
+        .ok_or_else(|| malformed("expected 64 hex digits (a 32-byte seed)"))?;
     if seed == [0; 32] {
         // An all-zero seed is a publicly known key (and ed25519-compact refuses it).
         return Err(malformed("the seed is all zeros"));
@@ -291,9 +319,13 @@ fn load_key(path: &Path) -> Result<LoadedKey, KeyError> {
     let (created, kid) = stem
         .split_once('-')
         .ok_or_else(|| malformed("the name must be <unix-time>-<kid>.key"))?;
-    let created: u64 = created.parse().map_err(|_| malformed("the name must start with the unix time"))?;
+    let created: u64 = created
+        .parse()
+        .map_err(|_| malformed("the name must start with the unix time"))?;
     if kid != key.kid() {
-        return Err(malformed("the kid in the file name is not the thumbprint of the key in it"));
+        return Err(malformed(
+            "the kid in the file name is not the thumbprint of the key in it",
+        ));
     }
     let meta = read_meta(&path.with_extension("json"))?;
     Ok(LoadedKey {
@@ -321,13 +353,21 @@ fn read_meta(path: &Path) -> Result<KeyMeta, KeyError> {
 fn write_meta(path: &Path, meta: &KeyMeta) -> Result<(), KeyError> {
     let tmp = path.with_extension("json.tmp");
     let write = || -> std::io::Result<()> {
-        let mut file = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
         file.write_all(serde_json::to_string(meta).unwrap_or_default().as_bytes())?;
         file.write_all(b"\n")?;
         file.sync_all()?;
         fs::rename(&tmp, path)
     };
-    write().map_err(|source| KeyError::Write { path: path.to_owned(), source })
+    write().map_err(|source| KeyError::Write {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// Generates a key in `dir` that signs at once, and returns its path. The file is created
@@ -346,11 +386,17 @@ pub fn generate(dir: &Path, now_secs: u64) -> Result<PathBuf, KeyError> {
         .create_new(true)
         .mode(0o600)
         .open(&path)
-        .map_err(|source| KeyError::Write { path: path.clone(), source })?;
+        .map_err(|source| KeyError::Write {
+            path: path.clone(),
+            source,
+        })?;
     let hex: String = seed.iter().map(|b| format!("{b:02x}")).collect();
     file.write_all(format!("{hex}\n").as_bytes())
         .and_then(|()| file.sync_all())
-        .map_err(|source| KeyError::Write { path: path.clone(), source })?;
+        .map_err(|source| KeyError::Write {
+            path: path.clone(),
+            source,
+        })?;
     Ok(path)
 }
 
@@ -362,12 +408,23 @@ pub fn generate(dir: &Path, now_secs: u64) -> Result<PathBuf, KeyError> {
 /// # Errors
 ///
 /// [`KeyError::ActivatesTooSoon`], or as [`generate`].
-pub fn rotate(dir: &Path, now_secs: u64, activate_after_secs: u64, max_age_secs: u64) -> Result<PathBuf, KeyError> {
+pub fn rotate(
+    dir: &Path,
+    now_secs: u64,
+    activate_after_secs: u64,
+    max_age_secs: u64,
+) -> Result<PathBuf, KeyError> {
     if activate_after_secs < max_age_secs {
-        return Err(KeyError::ActivatesTooSoon { after_secs: activate_after_secs, max_age_secs });
+        return Err(KeyError::ActivatesTooSoon {
+            after_secs: activate_after_secs,
+            max_age_secs,
+        });
     }
     let path = generate(dir, now_secs)?;
-    let meta = KeyMeta { activate_at: Some(now_secs.saturating_add(activate_after_secs)), retired_at: None };
+    let meta = KeyMeta {
+        activate_at: Some(now_secs.saturating_add(activate_after_secs)),
+        retired_at: None,
+    };
     if let Err(e) = write_meta(&path.with_extension("json"), &meta) {
         // Without its metadata the key would sign at once: do not leave it behind.
         let _ = fs::remove_file(&path);
@@ -385,10 +442,15 @@ pub fn rotate(dir: &Path, now_secs: u64, activate_after_secs: u64, max_age_secs:
 pub fn retire(dir: &Path, kid: &str, now_secs: u64) -> Result<PathBuf, KeyError> {
     let ring = KeyRing::load(dir)?;
     let Some(target) = ring.keys.iter().find(|k| k.key.kid() == kid) else {
-        return Err(KeyError::NoSuchKey { dir: dir.to_owned(), kid: kid.to_owned() });
+        return Err(KeyError::NoSuchKey {
+            dir: dir.to_owned(),
+            kid: kid.to_owned(),
+        });
     };
     if !ring.keys.iter().any(|k| k.key.kid() != kid && !k.retired) {
-        return Err(KeyError::LastSigner { kid: kid.to_owned() });
+        return Err(KeyError::LastSigner {
+            kid: kid.to_owned(),
+        });
     }
     let path = dir.join(format!("{}-{kid}.json", target.created));
     let mut meta = read_meta(&path)?;
@@ -426,13 +488,19 @@ mod tests {
         let keys = dir.path().join("keys");
         let ring = KeyRing::load_or_generate(&keys, 1_700_000_000).expect("generated");
         assert_eq!(ring.len(), 1);
-        let files: Vec<_> = fs::read_dir(&keys).expect("dir").map(|e| e.expect("entry").path()).collect();
+        let files: Vec<_> = fs::read_dir(&keys)
+            .expect("dir")
+            .map(|e| e.expect("entry").path())
+            .collect();
         assert_eq!(files.len(), 1);
         let mode = fs::metadata(&files[0]).expect("meta").permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let again = KeyRing::load_or_generate(&keys, 1_700_000_100).expect("reloaded");
         assert_eq!(again.len(), 1, "a second start reuses the key");
-        assert_eq!(again.signer().map(SigningKey::kid), ring.signer().map(SigningKey::kid));
+        assert_eq!(
+            again.signer().map(SigningKey::kid),
+            ring.signer().map(SigningKey::kid)
+        );
     }
 
     #[test]
@@ -442,9 +510,15 @@ mod tests {
         generate(dir.path(), 200).expect("second");
         let ring = KeyRing::load(dir.path()).expect("load");
         assert_eq!(ring.len(), 2);
-        assert_ne!(ring.signer().map(SigningKey::kid), old.signer().map(SigningKey::kid));
+        assert_ne!(
+            ring.signer().map(SigningKey::kid),
+            old.signer().map(SigningKey::kid)
+        );
         assert_eq!(ring.jwks().keys.len(), 2);
-        assert_eq!(ring.jwks().keys[0].kid.as_deref(), ring.signer().map(SigningKey::kid));
+        assert_eq!(
+            ring.jwks().keys[0].kid.as_deref(),
+            ring.signer().map(SigningKey::kid)
+        );
     }
 
     #[test]
@@ -453,18 +527,46 @@ mod tests {
         let old = KeyRing::load_or_generate(dir.path(), 100).expect("first");
         let old_kid = old.signer_at(100).expect("signs").kid().to_owned();
         let err = rotate(dir.path(), 200, 299, 300).expect_err("shorter than the cache lifetime");
-        assert!(matches!(err, KeyError::ActivatesTooSoon { after_secs: 299, max_age_secs: 300 }), "{err}");
-        assert_eq!(KeyRing::load(dir.path()).expect("load").len(), 1, "nothing was left behind");
+        assert!(
+            matches!(
+                err,
+                KeyError::ActivatesTooSoon {
+                    after_secs: 299,
+                    max_age_secs: 300
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(
+            KeyRing::load(dir.path()).expect("load").len(),
+            1,
+            "nothing was left behind"
+        );
 
         rotate(dir.path(), 200, 300, 300).expect("rotate");
         let ring = KeyRing::load(dir.path()).expect("load");
-        assert_eq!(ring.jwks().keys.len(), 2, "the pending key is published at once");
+        assert_eq!(
+            ring.jwks().keys.len(),
+            2,
+            "the pending key is published at once"
+        );
         let new_kid = ring.jwks().keys[0].kid.clone().expect("kid");
         assert_ne!(new_kid, old_kid);
-        assert_eq!(ring.signer_at(499).map(SigningKey::kid), Some(old_kid.as_str()), "not before its time");
-        assert_eq!(ring.signer_at(500).map(SigningKey::kid), Some(new_kid.as_str()), "from its time on");
+        assert_eq!(
+            ring.signer_at(499).map(SigningKey::kid),
+            Some(old_kid.as_str()),
+            "not before its time"
+        );
+        assert_eq!(
+            ring.signer_at(500).map(SigningKey::kid),
+            Some(new_kid.as_str()),
+            "from its time on"
+        );
         let states: Vec<KeyState> = ring.statuses(499).iter().map(|s| s.state).collect();
-        assert_eq!(states, [KeyState::Active, KeyState::Pending { activate_at: 500 }]);
+        assert_eq!(
+            states,
+            [KeyState::Active, KeyState::Pending { activate_at: 500 }]
+        );
     }
 
     #[test]
@@ -475,14 +577,32 @@ mod tests {
         let err = retire(dir.path(), &first_kid, 150).expect_err("the only key");
         assert!(matches!(err, KeyError::LastSigner { .. }), "{err}");
         generate(dir.path(), 200).expect("second");
-        let second_kid = KeyRing::load(dir.path()).expect("load").signer_at(200).expect("signs").kid().to_owned();
+        let second_kid = KeyRing::load(dir.path())
+            .expect("load")
+            .signer_at(200)
+            .expect("signs")
+            .kid()
+            .to_owned();
         // Retire the newest: the older active key signs again, the retired one is still published.
         retire(dir.path(), &second_kid, 300).expect("retire");
         let ring = KeyRing::load(dir.path()).expect("load");
-        assert_eq!(ring.signer_at(10_000).map(SigningKey::kid), Some(first_kid.as_str()));
-        assert!(ring.jwks().keys.iter().any(|k| k.kid.as_deref() == Some(second_kid.as_str())));
-        assert!(ring.statuses(300).iter().any(|s| s.kid == second_kid && s.state == KeyState::Retired && !s.signing));
-        assert!(matches!(retire(dir.path(), "nope", 300), Err(KeyError::NoSuchKey { .. })));
+        assert_eq!(
+            ring.signer_at(10_000).map(SigningKey::kid),
+            Some(first_kid.as_str())
+        );
+        assert!(ring
+            .jwks()
+            .keys
+            .iter()
+            .any(|k| k.kid.as_deref() == Some(second_kid.as_str())));
+        assert!(ring
+            .statuses(300)
+            .iter()
+            .any(|s| s.kid == second_kid && s.state == KeyState::Retired && !s.signing));
+        assert!(matches!(
+            retire(dir.path(), "nope", 300),
+            Err(KeyError::NoSuchKey { .. })
+        ));
     }
 
     #[test]

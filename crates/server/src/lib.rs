@@ -103,10 +103,16 @@ pub async fn start(config: &ServeConfig, database: &str) -> Result<AppState, Sta
         keys,
         settings: Arc::new(Settings::from_config(config)),
         metrics: Arc::default(),
-        limiter: http::ratelimit::RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst).map(Arc::new),
+        limiter: http::ratelimit::RateLimiter::new(
+            config.rate_limit_per_second,
+            config.rate_limit_burst,
+        )
+        .map(Arc::new),
         operator: Arc::new(http::operator::OperatorAccess {
             accounts,
-            failures: http::ratelimit::RateLimiter::per_minute(config.operator_failed_auth_per_minute),
+            failures: http::ratelimit::RateLimiter::per_minute(
+                config.operator_failed_auth_per_minute,
+            ),
             proof_max_records: config.operator_proof_max_records,
         }),
     })
@@ -124,11 +130,17 @@ async fn load_keys(config: &ServeConfig, database: &str) -> Result<KeyRing, Star
         .map_err(|e| StartError::Serve(std::io::Error::other(e)))??;
     let now = now_secs();
     let newest = ledger::newest_read_only(database).await?;
-    let newest_kid = newest.as_ref().map(|r| keys::kid_of(&r.entry.token).unwrap_or_else(|| "an unreadable kid".to_owned()));
+    let newest_kid = newest
+        .as_ref()
+        .map(|r| keys::kid_of(&r.entry.token).unwrap_or_else(|| "an unreadable kid".to_owned()));
     if keys.is_empty() {
         if let (Some(record), Some(kid)) = (&newest, &newest_kid) {
             if !config.generate_key {
-                return Err(StartError::KeysMissing { dir: key_dir, records: record.sequence, kid: kid.clone() });
+                return Err(StartError::KeysMissing {
+                    dir: key_dir,
+                    records: record.sequence,
+                    kid: kid.clone(),
+                });
             }
             tracing::warn!(records = record.sequence, %kid, "--generate-key: a new key replaces the lost ones; tokens they signed no longer verify");
         }
@@ -187,7 +199,9 @@ pub async fn serve(
     let slots = Arc::new(tokio::sync::Semaphore::new(settings.max_connections.max(1)));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(settings.header_read_timeout);
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(settings.header_read_timeout);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         // Wait for a free slot before accepting: past the cap, clients queue in the
@@ -211,12 +225,17 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let body_timeout = settings.body_read_timeout;
-        let service = hyper::service::service_fn(move |request: axum::http::Request<hyper::body::Incoming>| {
-            let mut request = request
-                .map(|body| axum::body::Body::new(http::deadline::DeadlineBody::new(body, body_timeout)));
-            request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
-            app.clone().oneshot(request)
-        });
+        let service = hyper::service::service_fn(
+            move |request: axum::http::Request<hyper::body::Incoming>| {
+                let mut request = request.map(|body| {
+                    axum::body::Body::new(http::deadline::DeadlineBody::new(body, body_timeout))
+                });
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                app.clone().oneshot(request)
+            },
+        );
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             if let Err(e) = connection.await {

@@ -18,7 +18,9 @@ use vivus_consent_server::period::{format_time, UtcOffset};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
@@ -40,14 +42,20 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         None => serve(cli).await,
-        Some(Command::Ledger(LedgerCommand::Verify(args))) => verify(&cli.database, &cli.serve.key_dir, &args).await,
+        Some(Command::Ledger(LedgerCommand::Verify(args))) => {
+            verify(&cli.database, &cli.serve.key_dir, &args).await
+        }
         Some(Command::Ledger(LedgerCommand::Purge(args))) => purge(&cli.database, &args).await,
-        Some(Command::Ledger(LedgerCommand::Prove(args))) => prove(&cli.database, &cli.serve.key_dir, &args).await,
+        Some(Command::Ledger(LedgerCommand::Prove(args))) => {
+            prove(&cli.database, &cli.serve.key_dir, &args).await
+        }
         Some(Command::Ledger(LedgerCommand::CheckProof { file })) => check_proof(&file),
         Some(Command::Operator(command)) => operator(&cli.database, command).await,
-        Some(Command::Keys(KeysCommand::Rotate(args))) => {
-            rotate(&cli.serve.key_dir, args.activate_after, cli.serve.jwks_max_age_secs)
-        }
+        Some(Command::Keys(KeysCommand::Rotate(args))) => rotate(
+            &cli.serve.key_dir,
+            args.activate_after,
+            cli.serve.jwks_max_age_secs,
+        ),
         Some(Command::Keys(KeysCommand::Retire { kid })) => retire(&cli.serve.key_dir, &kid),
         Some(Command::Keys(KeysCommand::List)) => list(&cli.serve.key_dir),
     }
@@ -64,11 +72,16 @@ async fn serve(cli: Cli) -> ExitCode {
     let listener = match tokio::net::TcpListener::bind(cli.serve.listen).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("error: cannot listen on {}: {e}; pick a free address with --listen", cli.serve.listen);
+            eprintln!(
+                "error: cannot listen on {}: {e}; pick a free address with --listen",
+                cli.serve.listen
+            );
             return ExitCode::FAILURE;
         }
     };
-    let bound = listener.local_addr().map_or_else(|_| cli.serve.listen.to_string(), |a| a.to_string());
+    let bound = listener
+        .local_addr()
+        .map_or_else(|_| cli.serve.listen.to_string(), |a| a.to_string());
     tracing::info!(listen = %bound, "vivus-consent-server listening");
     tracing::info!("operator console at http://{bound}/operator/; sign in with a token from `vivus-consent-server operator add NAME`");
     match vivus_consent_server::serve(listener, state, shutdown_signal()).await {
@@ -124,7 +137,11 @@ async fn verify(database: &str, key_dir: &std::path::Path, args: &VerifyArgs) ->
         }
     }
     let keys = jwks.keys.len();
-    let audit = Audit { expect_head: args.expect_head, jwks: Some(jwks), kept };
+    let audit = Audit {
+        expect_head: args.expect_head,
+        jwks: Some(jwks),
+        kept,
+    };
     // Read-only: opening through `ledger::open` would migrate, and on the wrong database
     // create an empty ledger that then "verifies".
     let report = match ledger::verify_read_only(database, audit).await {
@@ -134,7 +151,15 @@ async fn verify(database: &str, key_dir: &std::path::Path, args: &VerifyArgs) ->
             return ExitCode::FAILURE;
         }
     };
-    let Verified { status, expected_head_at, anchored, unanchored, checkpoints, beyond_end, formats } = report;
+    let Verified {
+        status,
+        expected_head_at,
+        anchored,
+        unanchored,
+        checkpoints,
+        beyond_end,
+        formats,
+    } = report;
     let records = match status {
         ChainStatus::Intact { records, head } => {
             let head = head.map(|h| hex(&h)).unwrap_or_else(|| "-".to_owned());
@@ -148,7 +173,11 @@ async fn verify(database: &str, key_dir: &std::path::Path, args: &VerifyArgs) ->
             );
             records
         }
-        ChainStatus::Broken { sequence, reason, checked } => {
+        ChainStatus::Broken {
+            sequence,
+            reason,
+            checked,
+        } => {
             println!("ledger BROKEN at record {sequence}: {reason} ({checked} records before it check out)");
             return ExitCode::FAILURE;
         }
@@ -210,14 +239,25 @@ async fn verify(database: &str, key_dir: &std::path::Path, args: &VerifyArgs) ->
 }
 
 /// The public keys to verify against: the `--jwks` file, or the key directory's keys.
-fn verification_keys(key_dir: &std::path::Path, jwks_file: Option<&std::path::Path>) -> Result<Jwks, String> {
+fn verification_keys(
+    key_dir: &std::path::Path,
+    jwks_file: Option<&std::path::Path>,
+) -> Result<Jwks, String> {
     let jwks = match jwks_file {
         Some(file) => {
-            let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read the key set {}: {e}", file.display()))?;
-            serde_json::from_str::<Jwks>(&text)
-                .map_err(|e| format!("{} is not a JWK set ({e}); save /.well-known/jwks.json as it is", file.display()))?
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| format!("cannot read the key set {}: {e}", file.display()))?;
+            serde_json::from_str::<Jwks>(&text).map_err(|e| {
+                format!(
+                    "{} is not a JWK set ({e}); save /.well-known/jwks.json as it is",
+                    file.display()
+                )
+            })?
         }
-        None => KeyRing::load(key_dir).map_err(|e| e.to_string())?.jwks().clone(),
+        None => KeyRing::load(key_dir)
+            .map_err(|e| e.to_string())?
+            .jwks()
+            .clone(),
     };
     if jwks.keys.is_empty() {
         return Err(format!(
@@ -235,8 +275,11 @@ fn kept_checkpoint(file: &std::path::Path, jwks: &Jwks) -> Result<checkpoint::He
     let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read it: {e}"))?;
     let text = text.trim();
     let jws = if text.starts_with('{') {
-        let json: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;
-        let found = [&json["signedHead"], &json["receipt"]["signedHead"]].into_iter().find_map(|v| v.as_str().map(str::to_owned));
+        let json: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;
+        let found = [&json["signedHead"], &json["receipt"]["signedHead"]]
+            .into_iter()
+            .find_map(|v| v.as_str().map(str::to_owned));
         found.ok_or("no signedHead in it; pass a receipt, the answer of GET /v1/ledger/head, or the JWS itself")?
     } else {
         text.to_owned()
@@ -273,7 +316,10 @@ async fn purge(database: &str, args: &PurgeArgs) -> ExitCode {
 fn rotate(dir: &std::path::Path, activate_after: u64, max_age: u64) -> ExitCode {
     let now = vivus_consent_server::now_secs();
     let result = std::fs::create_dir_all(dir)
-        .map_err(|source| keys::KeyError::Dir { path: dir.to_owned(), source })
+        .map_err(|source| keys::KeyError::Dir {
+            path: dir.to_owned(),
+            source,
+        })
         .and_then(|()| keys::rotate(dir, now, activate_after, max_age));
     match result {
         Ok(path) => {

@@ -15,11 +15,33 @@ fn claims_of(token: &str) -> Claims {
 #[tokio::test]
 async fn health_policy_and_keys_are_served() {
     let server = TestServer::start(&[]).await;
-    let health: Value = server.client.get(server.url("/healthz")).send().await.expect("healthz").json().await.expect("json");
-    assert_eq!(health, json!({"status": "ok", "ledger": "sqlite", "keys": 1}));
+    let health: Value = server
+        .client
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .expect("healthz")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        health,
+        json!({"status": "ok", "ledger": "sqlite", "keys": 1})
+    );
 
-    let current: Value = server.client.get(server.url("/v1/policy")).send().await.expect("policy").json().await.expect("json");
-    assert_eq!(current, json!({"version": policy::CURRENT.id, "digest": policy::CURRENT.digest, "languages": ["ru", "kk"]}));
+    let current: Value = server
+        .client
+        .get(server.url("/v1/policy"))
+        .send()
+        .await
+        .expect("policy")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        current,
+        json!({"version": policy::CURRENT.id, "digest": policy::CURRENT.digest, "languages": ["ru", "kk"]})
+    );
 
     let ru = server
         .client
@@ -30,27 +52,62 @@ async fn health_policy_and_keys_are_served() {
     assert_eq!(ru.status(), 200);
     assert_eq!(ru.headers()["content-type"], "text/markdown; charset=utf-8");
     let text = ru.text().await.expect("text");
-    assert_eq!(Some(text.as_str()), policy::text(policy::CURRENT.id, vivus_consent_core::language::Language::Ru));
-    for path in ["/v1/policy/v0/ru.md".to_owned(), format!("/v1/policy/{}/en.md", policy::CURRENT.id)] {
-        let r = server.client.get(server.url(&path)).send().await.expect("missing policy");
+    assert_eq!(
+        Some(text.as_str()),
+        policy::text(
+            policy::CURRENT.id,
+            vivus_consent_core::language::Language::Ru
+        )
+    );
+    for path in [
+        "/v1/policy/v0/ru.md".to_owned(),
+        format!("/v1/policy/{}/en.md", policy::CURRENT.id),
+    ] {
+        let r = server
+            .client
+            .get(server.url(&path))
+            .send()
+            .await
+            .expect("missing policy");
         assert_eq!(r.status(), 404, "{path}");
         let body: Value = r.json().await.expect("json");
         assert_eq!(body["code"], "not_found");
     }
 
-    let jwks = server.client.get(server.url("/.well-known/jwks.json")).send().await.expect("jwks");
+    let jwks = server
+        .client
+        .get(server.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .expect("jwks");
     assert_eq!(jwks.status(), 200);
     let jwks: Jwks = jwks.json().await.expect("jwk set");
     assert_eq!(jwks.keys.len(), 1);
     assert_eq!(jwks.keys[0].kid, Some(jwks.keys[0].thumbprint()));
 
-    let wrong_method = server.client.get(server.url("/v1/consents")).send().await.expect("405");
+    let wrong_method = server
+        .client
+        .get(server.url("/v1/consents"))
+        .send()
+        .await
+        .expect("405");
     assert_eq!(wrong_method.status(), 405);
-    assert_eq!(wrong_method.json::<Value>().await.expect("json")["code"], "method_not_allowed");
+    assert_eq!(
+        wrong_method.json::<Value>().await.expect("json")["code"],
+        "method_not_allowed"
+    );
 
-    let unknown = server.client.get(server.url("/v1/nothing")).send().await.expect("404");
+    let unknown = server
+        .client
+        .get(server.url("/v1/nothing"))
+        .send()
+        .await
+        .expect("404");
     assert_eq!(unknown.status(), 404);
-    assert_eq!(unknown.json::<Value>().await.expect("json")["code"], "not_found");
+    assert_eq!(
+        unknown.json::<Value>().await.expect("json")["code"],
+        "not_found"
+    );
 }
 
 #[tokio::test]
@@ -67,18 +124,43 @@ async fn a_consent_is_recorded_signed_and_idempotent() {
     assert_eq!(receipt["sequence"], 1);
     assert_eq!(receipt["recordHash"].as_str().expect("hash").len(), 64);
 
-    let jwks: Jwks = server.client.get(server.url("/.well-known/jwks.json")).send().await.expect("jwks").json().await.expect("json");
-    let expected = token::Expected { issuer: "vivus-consent", policy_digest: policy::CURRENT.digest, now: claims_of(token).iat };
-    let claims = token::verify(token, &jwks, &expected).expect("the token verifies with the published keys");
+    let jwks: Jwks = server
+        .client
+        .get(server.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("json");
+    let expected = token::Expected {
+        issuer: "vivus-consent",
+        policy_digest: policy::CURRENT.digest,
+        now: claims_of(token).iat,
+    };
+    let claims =
+        token::verify(token, &jwks, &expected).expect("the token verifies with the published keys");
     assert_eq!(claims.sub.as_str(), subject);
     assert_eq!(claims.jti.as_str(), id);
     assert_eq!(claims.exp - claims.iat, 365 * 86_400);
     assert!(claims.pa);
-    assert_eq!(serde_json::to_value(claims.cat).expect("cat"), json!(["necessary", "analytics"]));
+    assert_eq!(
+        serde_json::to_value(claims.cat).expect("cat"),
+        json!(["necessary", "analytics"])
+    );
 
     // The same request again, members reordered: same token, same receipt, 200.
     let mut reordered = serde_json::Map::new();
-    for key in ["gpc", "source", "policyAccepted", "categories", "language", "policy", "subject", "id"] {
+    for key in [
+        "gpc",
+        "source",
+        "policyAccepted",
+        "categories",
+        "language",
+        "policy",
+        "subject",
+        "id",
+    ] {
         reordered.insert(key.to_owned(), body[key].clone());
     }
     let (status, again) = server.post_consent(&Value::Object(reordered)).await;
@@ -93,9 +175,14 @@ async fn a_consent_is_recorded_signed_and_idempotent() {
     assert_eq!(conflict["code"], "conflict");
     assert!(conflict["message"].as_str().expect("message").contains(&id));
 
-    let (status, next) = server.post_consent(&consent_body(&new_id(), &subject)).await;
+    let (status, next) = server
+        .post_consent(&consent_body(&new_id(), &subject))
+        .await;
     assert_eq!(status, 201);
-    assert_eq!(next["receipt"]["sequence"], 2, "the conflict appended nothing");
+    assert_eq!(
+        next["receipt"]["sequence"], 2,
+        "the conflict appended nothing"
+    );
 }
 
 #[tokio::test]
@@ -138,7 +225,10 @@ async fn every_invalid_consent_is_a_4xx_that_names_the_problem() {
         assert_eq!(got, status, "{body} → {answer}");
         assert_eq!(answer["code"], code, "{body} → {answer}");
         let message = answer["message"].as_str().expect("message");
-        assert!(message.contains(needle), "{message:?} should name {needle:?}");
+        assert!(
+            message.contains(needle),
+            "{message:?} should name {needle:?}"
+        );
     }
 
     let malformed = server
@@ -150,21 +240,42 @@ async fn every_invalid_consent_is_a_4xx_that_names_the_problem() {
         .await
         .expect("send");
     assert_eq!(malformed.status(), 400);
-    assert_eq!(malformed.json::<Value>().await.expect("json")["code"], "malformed_json");
+    assert_eq!(
+        malformed.json::<Value>().await.expect("json")["code"],
+        "malformed_json"
+    );
 
-    let form = server.client.post(server.url("/v1/consents")).body(valid.to_string()).send().await.expect("send");
+    let form = server
+        .client
+        .post(server.url("/v1/consents"))
+        .body(valid.to_string())
+        .send()
+        .await
+        .expect("send");
     assert_eq!(form.status(), 415);
-    assert_eq!(form.json::<Value>().await.expect("json")["code"], "unsupported_media_type");
+    assert_eq!(
+        form.json::<Value>().await.expect("json")["code"],
+        "unsupported_media_type"
+    );
 
     let mut huge = valid.clone();
     huge["padding"] = json!("x".repeat(10_000));
     let too_big = server.post_json("/v1/consents", &huge).await;
     assert_eq!(too_big.status(), 413);
-    assert_eq!(too_big.json::<Value>().await.expect("json")["code"], "payload_too_large");
+    assert_eq!(
+        too_big.json::<Value>().await.expect("json")["code"],
+        "payload_too_large"
+    );
 
     // No 4xx left a record behind.
     let verify = server.state.ledger.verify().await.expect("verify");
-    assert!(matches!(verify, vivus_consent_server::ledger::ChainStatus::Intact { records: 0, .. }), "{verify:?}");
+    assert!(
+        matches!(
+            verify,
+            vivus_consent_server::ledger::ChainStatus::Intact { records: 0, .. }
+        ),
+        "{verify:?}"
+    );
 }
 
 #[tokio::test]
@@ -180,18 +291,35 @@ async fn withdrawal_records_a_new_consent_with_fewer_categories() {
     let withdraw_id = new_id();
     let request = json!({"id": withdraw_id, "categories": ["marketing"]});
     let url = server.url(&format!("/v1/consents/{id}/withdraw"));
-    let response = server.client.post(&url).bearer_auth(&token).json(&request).send().await.expect("withdraw");
+    let response = server
+        .client
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&request)
+        .send()
+        .await
+        .expect("withdraw");
     assert_eq!(response.status(), 201);
     let answer: Value = response.json().await.expect("json");
     let new_token = answer["token"].as_str().expect("token").to_owned();
     let claims = claims_of(&new_token);
     assert_eq!(claims.jti.as_str(), withdraw_id);
     assert_eq!(claims.sub.as_str(), subject);
-    assert_eq!(serde_json::to_value(claims.cat).expect("cat"), json!(["necessary", "analytics"]));
+    assert_eq!(
+        serde_json::to_value(claims.cat).expect("cat"),
+        json!(["necessary", "analytics"])
+    );
     assert!(claims.pa);
 
     // Retry: same answer.
-    let again = server.client.post(&url).bearer_auth(&token).json(&request).send().await.expect("retry");
+    let again = server
+        .client
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&request)
+        .send()
+        .await
+        .expect("retry");
     assert_eq!(again.status(), 200);
     assert_eq!(again.json::<Value>().await.expect("json"), answer);
     // The same new id for another withdrawal: conflict.
@@ -216,13 +344,31 @@ async fn withdrawal_records_a_new_consent_with_fewer_categories() {
         .await
         .expect("withdraw all");
     assert_eq!(response.status(), 201);
-    let last = claims_of(response.json::<Value>().await.expect("json")["token"].as_str().expect("token"));
-    assert_eq!(serde_json::to_value(last.cat).expect("cat"), json!(["necessary"]));
-    assert!(last.pa, "the policy withdrawal is a request; the acceptance stands until the operator acts");
+    let last = claims_of(
+        response.json::<Value>().await.expect("json")["token"]
+            .as_str()
+            .expect("token"),
+    );
+    assert_eq!(
+        serde_json::to_value(last.cat).expect("cat"),
+        json!(["necessary"])
+    );
+    assert!(
+        last.pa,
+        "the policy withdrawal is a request; the acceptance stands until the operator acts"
+    );
 
     let history = server.history(&subject, &token).await;
-    let kinds: Vec<&str> = history["records"].as_array().expect("records").iter().map(|r| r["kind"].as_str().expect("kind")).collect();
-    assert_eq!(kinds, ["consent", "withdrawal", "policy_withdrawal_request"]);
+    let kinds: Vec<&str> = history["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| r["kind"].as_str().expect("kind"))
+        .collect();
+    assert_eq!(
+        kinds,
+        ["consent", "withdrawal", "policy_withdrawal_request"]
+    );
     assert_eq!(history["records"][1]["withdraws"], id.as_str());
 }
 
@@ -243,16 +389,30 @@ async fn withdrawal_with_an_older_token_never_regrants_what_a_later_consent_refu
     b["policyAccepted"] = json!(false);
     let (status, second) = server.post_consent(&b).await;
     assert_eq!(status, 201, "{second}");
-    assert_eq!(serde_json::to_value(claims_of(second["token"].as_str().expect("token")).cat).expect("cat"), json!(["necessary", "analytics"]));
+    assert_eq!(
+        serde_json::to_value(claims_of(second["token"].as_str().expect("token")).cat).expect("cat"),
+        json!(["necessary", "analytics"])
+    );
 
     let withdraw_id = new_id();
     let request = json!({"id": withdraw_id, "categories": ["analytics"]});
     let url = server.url(&format!("/v1/consents/{a_id}/withdraw"));
-    let response = server.client.post(&url).bearer_auth(&a_token).json(&request).send().await.expect("withdraw");
+    let response = server
+        .client
+        .post(&url)
+        .bearer_auth(&a_token)
+        .json(&request)
+        .send()
+        .await
+        .expect("withdraw");
     assert_eq!(response.status(), 201);
     let answer: Value = response.json().await.expect("json");
     let claims = claims_of(answer["token"].as_str().expect("token"));
-    assert_eq!(serde_json::to_value(claims.cat).expect("cat"), json!(["necessary"]), "marketing was refused by the later consent");
+    assert_eq!(
+        serde_json::to_value(claims.cat).expect("cat"),
+        json!(["necessary"]),
+        "marketing was refused by the later consent"
+    );
     assert!(!claims.pa, "the later consent refused the policy");
 
     let history = server.history(&subject, &a_token).await;
@@ -264,7 +424,14 @@ async fn withdrawal_with_an_older_token_never_regrants_what_a_later_consent_refu
 
     // A retry after yet another record still gets its original answer.
     server.consent(&subject).await;
-    let again = server.client.post(&url).bearer_auth(&a_token).json(&request).send().await.expect("retry");
+    let again = server
+        .client
+        .post(&url)
+        .bearer_auth(&a_token)
+        .json(&request)
+        .send()
+        .await
+        .expect("retry");
     assert_eq!(again.status(), 200);
     assert_eq!(again.json::<Value>().await.expect("json"), answer);
 }
@@ -278,14 +445,33 @@ async fn withdrawal_needs_the_token_of_that_consent() {
     let url = server.url(&format!("/v1/consents/{id}/withdraw"));
     let request = json!({"id": new_id()});
 
-    let none = server.client.post(&url).json(&request).send().await.expect("send");
+    let none = server
+        .client
+        .post(&url)
+        .json(&request)
+        .send()
+        .await
+        .expect("send");
     assert_eq!(none.status(), 401);
     assert!(none.headers().contains_key("www-authenticate"));
-    assert_eq!(none.json::<Value>().await.expect("json")["code"], "missing_token");
+    assert_eq!(
+        none.json::<Value>().await.expect("json")["code"],
+        "missing_token"
+    );
 
-    let foreign = server.client.post(&url).bearer_auth(&other_token).json(&request).send().await.expect("send");
+    let foreign = server
+        .client
+        .post(&url)
+        .bearer_auth(&other_token)
+        .json(&request)
+        .send()
+        .await
+        .expect("send");
     assert_eq!(foreign.status(), 403);
-    assert_eq!(foreign.json::<Value>().await.expect("json")["code"], "forbidden");
+    assert_eq!(
+        foreign.json::<Value>().await.expect("json")["code"],
+        "forbidden"
+    );
 
     let necessary = server
         .client
@@ -296,7 +482,10 @@ async fn withdrawal_needs_the_token_of_that_consent() {
         .await
         .expect("send");
     assert_eq!(necessary.status(), 400);
-    assert_eq!(necessary.json::<Value>().await.expect("json")["code"], "withdraw_necessary");
+    assert_eq!(
+        necessary.json::<Value>().await.expect("json")["code"],
+        "withdraw_necessary"
+    );
 
     let empty = server
         .client
@@ -307,7 +496,10 @@ async fn withdrawal_needs_the_token_of_that_consent() {
         .await
         .expect("send");
     assert_eq!(empty.status(), 400);
-    assert_eq!(empty.json::<Value>().await.expect("json")["code"], "nothing_to_withdraw");
+    assert_eq!(
+        empty.json::<Value>().await.expect("json")["code"],
+        "nothing_to_withdraw"
+    );
 
     let bad_path = server
         .client
@@ -318,7 +510,10 @@ async fn withdrawal_needs_the_token_of_that_consent() {
         .await
         .expect("send");
     assert_eq!(bad_path.status(), 400);
-    assert_eq!(bad_path.json::<Value>().await.expect("json")["code"], "invalid_id");
+    assert_eq!(
+        bad_path.json::<Value>().await.expect("json")["code"],
+        "invalid_id"
+    );
 }
 
 #[tokio::test]
@@ -348,38 +543,79 @@ async fn history_is_readable_only_with_the_subjects_own_valid_token() {
     assert_eq!(first["policyVersion"], policy::CURRENT.id);
     assert_eq!(first["categories"], json!(["necessary", "analytics"]));
     assert_eq!(first["source"], "banner");
-    assert_eq!(first["clientNetwork"], "127.0.0.0/24", "the IP is stored masked");
+    assert_eq!(
+        first["clientNetwork"], "127.0.0.0/24",
+        "the IP is stored masked"
+    );
     assert!(first.get("token").is_none());
 
     // Another subject's valid token.
-    let r = server.client.get(&url).bearer_auth(&stranger).send().await.expect("send");
+    let r = server
+        .client
+        .get(&url)
+        .bearer_auth(&stranger)
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), 403);
 
     // The subject's own token with its claims edited (now the signature fails).
     let parts: Vec<&str> = token.split('.').collect();
-    let mut claims: Value = serde_json::from_slice(&vivus_consent_core::base64url::decode(parts[1]).expect("b64")).expect("claims");
+    let mut claims: Value =
+        serde_json::from_slice(&vivus_consent_core::base64url::decode(parts[1]).expect("b64"))
+            .expect("claims");
     claims["cat"] = json!(["necessary", "analytics", "marketing"]);
     let forged_payload = vivus_consent_core::base64url::encode(claims.to_string().as_bytes());
     let tampered = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
-    let r = server.client.get(&url).bearer_auth(&tampered).send().await.expect("send");
+    let r = server
+        .client
+        .get(&url)
+        .bearer_auth(&tampered)
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), 401);
-    assert_eq!(r.json::<Value>().await.expect("json")["code"], "bad_signature");
+    assert_eq!(
+        r.json::<Value>().await.expect("json")["code"],
+        "bad_signature"
+    );
 
     // A well-formed token for this subject signed by a key the service does not have.
     let foreign_key = SigningKey::from_seed([9; 32]);
     let foreign = foreign_key.sign(&claims_of(&token));
-    let r = server.client.get(&url).bearer_auth(&foreign).send().await.expect("send");
+    let r = server
+        .client
+        .get(&url)
+        .bearer_auth(&foreign)
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), 401);
-    assert_eq!(r.json::<Value>().await.expect("json")["code"], "unknown_key");
+    assert_eq!(
+        r.json::<Value>().await.expect("json")["code"],
+        "unknown_key"
+    );
 
     // Garbage and no token.
-    let r = server.client.get(&url).bearer_auth("not.a.token").send().await.expect("send");
+    let r = server
+        .client
+        .get(&url)
+        .bearer_auth("not.a.token")
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), 401);
     assert_eq!(r.json::<Value>().await.expect("json")["code"], "malformed");
     let r = server.client.get(&url).send().await.expect("send");
     assert_eq!(r.status(), 401);
 
-    let r = server.client.get(server.url("/v1/subjects/nope/consents")).bearer_auth(&token).send().await.expect("send");
+    let r = server
+        .client
+        .get(server.url("/v1/subjects/nope/consents"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), 400);
     assert_eq!(r.json::<Value>().await.expect("json")["code"], "invalid_id");
 
@@ -389,19 +625,45 @@ async fn history_is_readable_only_with_the_subjects_own_valid_token() {
         .keys
         .signer()
         .expect("signing key")
-        .sign(&Claims { pd: "00".repeat(32), ..claims_of(&token) });
-    let r = server.client.get(&url).bearer_auth(&other_policy).send().await.expect("send");
+        .sign(&Claims {
+            pd: "00".repeat(32),
+            ..claims_of(&token)
+        });
+    let r = server
+        .client
+        .get(&url)
+        .bearer_auth(&other_policy)
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), 401);
-    assert_eq!(r.json::<Value>().await.expect("json")["code"], "other_policy");
-    let verdict: Value = server.post_json("/v1/verify", &json!({"token": other_policy})).await.json().await.expect("json");
-    assert_eq!((verdict["valid"].clone(), verdict["code"].clone()), (json!(false), json!("other_policy")), "{verdict}");
+    assert_eq!(
+        r.json::<Value>().await.expect("json")["code"],
+        "other_policy"
+    );
+    let verdict: Value = server
+        .post_json("/v1/verify", &json!({"token": other_policy}))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        (verdict["valid"].clone(), verdict["code"].clone()),
+        (json!(false), json!("other_policy")),
+        "{verdict}"
+    );
 }
 
 #[tokio::test]
 async fn verify_endpoint_reports_valid_and_invalid_tokens() {
     let server = TestServer::start(&[]).await;
     let (_, token) = server.consent(&new_id()).await;
-    let ok: Value = server.post_json("/v1/verify", &json!({"token": token})).await.json().await.expect("json");
+    let ok: Value = server
+        .post_json("/v1/verify", &json!({"token": token}))
+        .await
+        .json()
+        .await
+        .expect("json");
     assert_eq!(ok["valid"], true);
     assert_eq!(ok["claims"]["jti"], json!(claims_of(&token).jti));
 
@@ -409,7 +671,9 @@ async fn verify_endpoint_reports_valid_and_invalid_tokens() {
     let last = bytes.len() - 2;
     bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(bytes).expect("ascii");
-    let bad = server.post_json("/v1/verify", &json!({"token": tampered})).await;
+    let bad = server
+        .post_json("/v1/verify", &json!({"token": tampered}))
+        .await;
     assert_eq!(bad.status(), 200);
     let bad: Value = bad.json().await.expect("json");
     assert_eq!(bad["valid"], false);
@@ -430,7 +694,15 @@ async fn rotation_publishes_both_keys_and_old_tokens_still_verify() {
     let later = u64::try_from(vivus_consent_server::now_ms() / 1000).expect("time") + 10;
     vivus_consent_server::keys::generate(&key_dir, later).expect("rotate");
     let server = TestServer::start_in(dir, database, &[]).await;
-    let jwks: Jwks = server.client.get(server.url("/.well-known/jwks.json")).send().await.expect("jwks").json().await.expect("json");
+    let jwks: Jwks = server
+        .client
+        .get(server.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(jwks.keys.len(), 2);
 
     let (_, new_token) = server.consent(&subject).await;
@@ -441,12 +713,27 @@ async fn rotation_publishes_both_keys_and_old_tokens_still_verify() {
 
     // A backend with its own JOSE code: the published set lists the old key, and the old
     // token verifies against that set alone.
-    assert!(jwks.keys.iter().any(|k| k.kid.as_deref() == Some(old_kid.as_str())), "the old kid is published");
-    let expected = token::Expected { issuer: "vivus-consent", policy_digest: policy::CURRENT.digest, now: claims_of(&new_token).iat };
-    let claims = token::verify(&old_token, &jwks, &expected).expect("the old token verifies against the fetched JWKS");
+    assert!(
+        jwks.keys
+            .iter()
+            .any(|k| k.kid.as_deref() == Some(old_kid.as_str())),
+        "the old kid is published"
+    );
+    let expected = token::Expected {
+        issuer: "vivus-consent",
+        policy_digest: policy::CURRENT.digest,
+        now: claims_of(&new_token).iat,
+    };
+    let claims = token::verify(&old_token, &jwks, &expected)
+        .expect("the old token verifies against the fetched JWKS");
     assert_eq!(claims.sub.as_str(), subject);
 
-    let check: Value = server.post_json("/v1/verify", &json!({"token": old_token})).await.json().await.expect("json");
+    let check: Value = server
+        .post_json("/v1/verify", &json!({"token": old_token}))
+        .await
+        .json()
+        .await
+        .expect("json");
     assert_eq!(check["valid"], true, "{check}");
     let history = server.history(&subject, &old_token).await;
     assert_eq!(history["records"].as_array().expect("records").len(), 2);
@@ -458,7 +745,12 @@ async fn rotation_publishes_both_keys_and_old_tokens_still_verify() {
 #[tokio::test]
 async fn receipts_carry_a_signed_head_that_covers_their_record() {
     let server = TestServer::start(&[]).await;
-    let none = server.client.get(server.url("/v1/ledger/head")).send().await.expect("head");
+    let none = server
+        .client
+        .get(server.url("/v1/ledger/head"))
+        .send()
+        .await
+        .expect("head");
     assert_eq!(none.status(), 404, "an empty ledger has no signed head");
 
     let body = consent_body(&new_id(), &new_id());
@@ -466,14 +758,31 @@ async fn receipts_carry_a_signed_head_that_covers_their_record() {
     assert_eq!(status, 201);
     let receipt = &first["receipt"];
     let signed = receipt["signedHead"].as_str().expect("signedHead");
-    let jwks: Jwks = server.client.get(server.url("/.well-known/jwks.json")).send().await.expect("jwks").json().await.expect("json");
-    let (claims, kid) = vivus_consent_server::ledger::checkpoint::verify(signed, &jwks).expect("a head signed by the service");
+    let jwks: Jwks = server
+        .client
+        .get(server.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("json");
+    let (claims, kid) = vivus_consent_server::ledger::checkpoint::verify(signed, &jwks)
+        .expect("a head signed by the service");
     assert_eq!(json!(claims.seq), receipt["sequence"]);
     assert_eq!(json!(claims.head), receipt["recordHash"]);
     assert_eq!(claims.iss, "vivus-consent");
     assert_eq!(kid, token_kid(first["token"].as_str().expect("token")));
 
-    let head: Value = server.client.get(server.url("/v1/ledger/head")).send().await.expect("head").json().await.expect("json");
+    let head: Value = server
+        .client
+        .get(server.url("/v1/ledger/head"))
+        .send()
+        .await
+        .expect("head")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(head["sequence"], 1);
     assert_eq!(head["recordHash"], receipt["recordHash"]);
     assert_eq!(head["kid"], kid.as_str());
@@ -482,36 +791,76 @@ async fn receipts_carry_a_signed_head_that_covers_their_record() {
 
     server.consent(&new_id()).await;
     let (status, again) = server.post_consent(&body).await;
-    assert_eq!((status, &again), (200, &first), "a retry gets the original receipt, signed head included");
-    let head: Value = server.client.get(server.url("/v1/ledger/head")).send().await.expect("head").json().await.expect("json");
+    assert_eq!(
+        (status, &again),
+        (200, &first),
+        "a retry gets the original receipt, signed head included"
+    );
+    let head: Value = server
+        .client
+        .get(server.url("/v1/ledger/head"))
+        .send()
+        .await
+        .expect("head")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(head["sequence"], 2);
 
     // A signed head is never taken for a consent token.
-    let verdict: Value = server.post_json("/v1/verify", &json!({"token": signed})).await.json().await.expect("json");
-    assert_eq!((verdict["valid"].clone(), verdict["code"].clone()), (json!(false), json!("malformed")), "{verdict}");
+    let verdict: Value = server
+        .post_json("/v1/verify", &json!({"token": signed}))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        (verdict["valid"].clone(), verdict["code"].clone()),
+        (json!(false), json!("malformed")),
+        "{verdict}"
+    );
 }
 
 fn token_kid(token: &str) -> String {
     let header = token.split('.').next().expect("header");
-    let header: Value = serde_json::from_slice(&vivus_consent_core::base64url::decode(header).expect("b64")).expect("json");
+    let header: Value =
+        serde_json::from_slice(&vivus_consent_core::base64url::decode(header).expect("b64"))
+            .expect("json");
     header["kid"].as_str().expect("kid").to_owned()
 }
 
 #[tokio::test]
 async fn rate_limit_answers_429_with_retry_after() {
-    let server = TestServer::start(&["--rate-limit-per-second", "1", "--rate-limit-burst", "2"]).await;
+    let server =
+        TestServer::start(&["--rate-limit-per-second", "1", "--rate-limit-burst", "2"]).await;
     let subject = new_id();
     for _ in 0..2 {
-        let (status, _) = server.post_consent(&consent_body(&new_id(), &subject)).await;
+        let (status, _) = server
+            .post_consent(&consent_body(&new_id(), &subject))
+            .await;
         assert_eq!(status, 201);
     }
-    let response = server.post_json("/v1/consents", &consent_body(&new_id(), &subject)).await;
+    let response = server
+        .post_json("/v1/consents", &consent_body(&new_id(), &subject))
+        .await;
     assert_eq!(response.status(), 429);
-    let retry_after: u64 = response.headers()["retry-after"].to_str().expect("ascii").parse().expect("seconds");
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
     assert!((1..=2).contains(&retry_after), "{retry_after}");
-    assert_eq!(response.json::<Value>().await.expect("json")["code"], "rate_limited");
+    assert_eq!(
+        response.json::<Value>().await.expect("json")["code"],
+        "rate_limited"
+    );
     // Reads that are not limited still work.
-    let health = server.client.get(server.url("/healthz")).send().await.expect("healthz");
+    let health = server
+        .client
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .expect("healthz");
     assert_eq!(health.status(), 200);
 }
 
@@ -528,8 +877,14 @@ async fn cors_and_the_consent_cookie_follow_the_allowlist() {
             .send()
     };
     let allowed = preflight("https://www.vivus.kz").await.expect("preflight");
-    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://www.vivus.kz");
-    assert_eq!(allowed.headers()["access-control-allow-credentials"], "true");
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://www.vivus.kz"
+    );
+    assert_eq!(
+        allowed.headers()["access-control-allow-credentials"],
+        "true"
+    );
     let denied = preflight("https://evil.example").await.expect("preflight");
     assert!(!denied.headers().contains_key("access-control-allow-origin"));
 
@@ -543,9 +898,18 @@ async fn cors_and_the_consent_cookie_follow_the_allowlist() {
         .await
         .expect("post");
     assert_eq!(same.status(), 201);
-    let cookie = same.headers()["set-cookie"].to_str().expect("ascii").to_owned();
-    let token = same.json::<Value>().await.expect("json")["token"].as_str().expect("token").to_owned();
-    assert_eq!(cookie, format!("vivus_consent={token}; Path=/; Max-Age=31536000; SameSite=Lax"));
+    let cookie = same.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let token = same.json::<Value>().await.expect("json")["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    assert_eq!(
+        cookie,
+        format!("vivus_consent={token}; Path=/; Max-Age=31536000; SameSite=Lax")
+    );
 
     // A foreign origin: recorded (the API is public), but no CORS grant and no cookie.
     let foreign = server
@@ -558,7 +922,9 @@ async fn cors_and_the_consent_cookie_follow_the_allowlist() {
         .expect("post");
     assert_eq!(foreign.status(), 201);
     assert!(!foreign.headers().contains_key("set-cookie"));
-    assert!(!foreign.headers().contains_key("access-control-allow-origin"));
+    assert!(!foreign
+        .headers()
+        .contains_key("access-control-allow-origin"));
     assert_eq!(foreign.headers()["cache-control"], "no-store");
 }
 
@@ -589,22 +955,46 @@ async fn an_allowed_sibling_origin_gets_a_domain_cookie_over_http() {
     };
     let https = post("https://www.vivus.kz").await.expect("post");
     assert_eq!(https.status(), 201);
-    assert_eq!(https.headers()["access-control-allow-origin"], "https://www.vivus.kz");
-    let cookies: Vec<String> = https.headers().get_all("set-cookie").iter().map(|v| v.to_str().expect("ascii").to_owned()).collect();
-    let token = https.json::<Value>().await.expect("json")["token"].as_str().expect("token").to_owned();
+    assert_eq!(
+        https.headers()["access-control-allow-origin"],
+        "https://www.vivus.kz"
+    );
+    let cookies: Vec<String> = https
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().expect("ascii").to_owned())
+        .collect();
+    let token = https.json::<Value>().await.expect("json")["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
     assert_eq!(cookies, [format!("vivus_consent={token}; Path=/; Max-Age=31536000; SameSite=Lax; Domain=vivus.kz; Secure")]);
 
     let http = post("http://www.vivus.kz").await.expect("post");
     assert_eq!(http.status(), 201);
-    let cookie = http.headers()["set-cookie"].to_str().expect("ascii").to_owned();
-    let token = http.json::<Value>().await.expect("json")["token"].as_str().expect("token").to_owned();
-    assert_eq!(cookie, format!("vivus_consent={token}; Path=/; Max-Age=31536000; SameSite=Lax; Domain=vivus.kz"), "no Secure over http");
+    let cookie = http.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let token = http.json::<Value>().await.expect("json")["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    assert_eq!(
+        cookie,
+        format!("vivus_consent={token}; Path=/; Max-Age=31536000; SameSite=Lax; Domain=vivus.kz"),
+        "no Secure over http"
+    );
 
     // On the same site but not allowed, allowed but another site, and no Origin at all: recorded, no cookie.
     for origin in ["https://evil.vivus.kz", "https://partner.example"] {
         let r = post(origin).await.expect("post");
         assert_eq!(r.status(), 201, "{origin}");
-        assert!(!r.headers().contains_key("set-cookie"), "{origin} got a cookie");
+        assert!(
+            !r.headers().contains_key("set-cookie"),
+            "{origin} got a cookie"
+        );
     }
     let r = server
         .client
@@ -623,12 +1013,35 @@ async fn metrics_count_requests_errors_and_appends() {
     let server = TestServer::start(&[]).await;
     server.consent(&new_id()).await;
     let _ = server.post_json("/v1/consents", &json!({})).await;
-    let text = server.client.get(server.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
-    assert!(text.contains("vivus_http_requests_total{route=\"/v1/consents\",status=\"201\"} 1"), "{text}");
-    assert!(text.contains("vivus_http_requests_total{route=\"/v1/consents\",status=\"400\"} 1"), "{text}");
-    assert!(text.contains("vivus_http_errors_total{code=\"invalid_request\"} 1"), "{text}");
-    assert!(text.contains("vivus_ledger_appends_total{backend=\"sqlite\"} 1"), "{text}");
-    assert!(text.contains("vivus_http_request_duration_seconds_count{route=\"/v1/consents\"} 2"), "{text}");
+    let text = server
+        .client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        text.contains("vivus_http_requests_total{route=\"/v1/consents\",status=\"201\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("vivus_http_requests_total{route=\"/v1/consents\",status=\"400\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("vivus_http_errors_total{code=\"invalid_request\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("vivus_ledger_appends_total{backend=\"sqlite\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("vivus_http_request_duration_seconds_count{route=\"/v1/consents\"} 2"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -641,16 +1054,34 @@ async fn demo_application_needs_a_valid_token_with_policy_acceptance() {
         ("amount", "50000"),
         ("iin", "900101300123"),
     ];
-    let response = server.client.post(server.url("/demo/applications")).form(&form).send().await.expect("post");
+    let response = server
+        .client
+        .post(server.url("/demo/applications"))
+        .form(&form)
+        .send()
+        .await
+        .expect("post");
     assert_eq!(response.status(), 200);
-    assert!(response.headers()["content-type"].to_str().expect("ascii").starts_with("text/html"));
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .expect("ascii")
+        .starts_with("text/html"));
     let html = response.text().await.expect("html");
-    assert!(html.contains("&lt;b&gt;Айгерим&lt;/b&gt;"), "the name is escaped: {html}");
+    assert!(
+        html.contains("&lt;b&gt;Айгерим&lt;/b&gt;"),
+        "the name is escaped: {html}"
+    );
     assert!(html.contains("50000"));
     assert!(!html.contains("900101300123"), "the IIN is not echoed");
     assert!(html.contains("Заявка принята") && html.contains("Өтінім қабылданды"));
 
-    let none = server.client.post(server.url("/demo/applications")).form(&[("name", "x")]).send().await.expect("post");
+    let none = server
+        .client
+        .post(server.url("/demo/applications"))
+        .form(&[("name", "x")])
+        .send()
+        .await
+        .expect("post");
     assert_eq!(none.status(), 403);
     let html = none.text().await.expect("html");
     assert!(html.contains("Заявка не принята") && html.contains("Өтінім қабылданбады"));
@@ -667,7 +1098,11 @@ async fn demo_application_needs_a_valid_token_with_policy_acceptance() {
         .await
         .expect("post");
     assert_eq!(response.status(), 403);
-    assert!(response.text().await.expect("html").contains("policy_not_accepted"));
+    assert!(response
+        .text()
+        .await
+        .expect("html")
+        .contains("policy_not_accepted"));
 }
 
 #[tokio::test]
@@ -675,12 +1110,21 @@ async fn static_files_carry_security_headers_and_wasm_is_typed() {
     let site = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(site.path().join("www")).expect("www");
     std::fs::create_dir_all(site.path().join("pkg")).expect("pkg");
-    std::fs::write(site.path().join("www/index.html"), "<!doctype html><title>demo</title>").expect("index");
+    std::fs::write(
+        site.path().join("www/index.html"),
+        "<!doctype html><title>demo</title>",
+    )
+    .expect("index");
     std::fs::write(site.path().join("pkg/sdk_bg.wasm"), b"\0asm\x01\0\0\0").expect("wasm");
     let dir = site.path().display().to_string();
     let server = TestServer::start(&["--static-dir", &dir]).await;
 
-    let index = server.client.get(server.url("/")).send().await.expect("index");
+    let index = server
+        .client
+        .get(server.url("/"))
+        .send()
+        .await
+        .expect("index");
     assert_eq!(index.status(), 200);
     for (name, value) in [
         ("x-content-type-options", "nosniff"),
@@ -691,12 +1135,27 @@ async fn static_files_carry_security_headers_and_wasm_is_typed() {
         assert_eq!(index.headers()[name], value, "{name}");
     }
     assert!(index.text().await.expect("html").contains("demo"));
-    let wasm = server.client.get(server.url("/pkg/sdk_bg.wasm")).send().await.expect("wasm");
+    let wasm = server
+        .client
+        .get(server.url("/pkg/sdk_bg.wasm"))
+        .send()
+        .await
+        .expect("wasm");
     assert_eq!(wasm.status(), 200);
     assert_eq!(wasm.headers()["content-type"], "application/wasm");
-    let missing = server.client.get(server.url("/pkg/nothing.js")).send().await.expect("missing");
+    let missing = server
+        .client
+        .get(server.url("/pkg/nothing.js"))
+        .send()
+        .await
+        .expect("missing");
     assert_eq!(missing.status(), 404);
     // The API still wins over the static fallback.
-    let health = server.client.get(server.url("/healthz")).send().await.expect("healthz");
+    let health = server
+        .client
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .expect("healthz");
     assert_eq!(health.status(), 200);
 }

@@ -65,19 +65,31 @@ async fn read_answer(stream: &mut TcpStream, within: Duration) -> Raw {
                     break;
                 }
             }
-            Err(_) => panic!("no answer and no close within {within:?}; got so far: {:?}", String::from_utf8_lossy(&buf)),
+            Err(_) => panic!(
+                "no answer and no close within {within:?}; got so far: {:?}",
+                String::from_utf8_lossy(&buf)
+            ),
         }
     }
     let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text.strip_prefix("HTTP/1.1 ").and_then(|r| r.get(..3)).and_then(|s| s.parse().ok());
+    let status = text
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|r| r.get(..3))
+        .and_then(|s| s.parse().ok());
     Raw { status, text }
 }
 
 fn complete(buf: &[u8]) -> bool {
     let text = String::from_utf8_lossy(buf);
-    let Some((head, body)) = text.split_once("\r\n\r\n") else { return false };
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return false;
+    };
     head.lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+        })
         .is_some_and(|len| body.len() >= len)
 }
 
@@ -107,7 +119,11 @@ async fn bad_bodies_get_a_4xx_quickly_and_record_nothing() {
     let mut wrong_number = consent_body(&new_id(), &new_id());
     wrong_number["policyAccepted"] = json!(1);
     let mut invalid_utf8 = consent_body(&new_id(), &new_id()).to_string().into_bytes();
-    let at = invalid_utf8.windows(6).position(|w| w == b"banner").expect("source") + 1;
+    let at = invalid_utf8
+        .windows(6)
+        .position(|w| w == b"banner")
+        .expect("source")
+        + 1;
     invalid_utf8[at] = 0xff;
     let deep_under_limit = "[".repeat(8_000);
     let deep_over_limit = "[".repeat(100_000);
@@ -120,34 +136,171 @@ async fn bad_bodies_get_a_4xx_quickly_and_record_nothing() {
     // members (deny_unknown_fields), so it never recurses into the rest; the 8 KiB limit
     // caps the input anyway.
     let cases: Vec<(&str, String, Vec<u8>, u16, &str)> = vec![
-        ("truncated JSON", post_head("/v1/consents", json, Some(7)), b"{\"id\":\"".to_vec(), 400, "malformed_json"),
-        ("not JSON at all", post_head("/v1/consents", json, Some(5)), b"hello".to_vec(), 400, "malformed_json"),
-        ("JSON null", post_head("/v1/consents", json, Some(4)), b"null".to_vec(), 400, "invalid_request"),
-        ("empty body", post_head("/v1/consents", json, Some(0)), Vec::new(), 400, "malformed_json"),
-        ("unknown member", post_head("/v1/consents", json, Some(unknown_member.to_string().len())), unknown_member.to_string().into_bytes(), 400, "invalid_request"),
-        ("array for an object", post_head("/v1/consents", json, Some(wrong_type.to_string().len())), wrong_type.to_string().into_bytes(), 400, "invalid_request"),
-        ("number for a bool", post_head("/v1/consents", json, Some(wrong_number.to_string().len())), wrong_number.to_string().into_bytes(), 400, "invalid_request"),
-        ("duplicate member", post_head("/v1/consents", json, Some(duplicate.len())), duplicate.clone().into_bytes(), 400, "invalid_request"),
-        ("NUL in a string", post_head("/v1/consents", json, Some(nul_in_string.len())), nul_in_string.clone().into_bytes(), 400, "invalid_request"),
-        ("invalid UTF-8", post_head("/v1/consents", json, Some(invalid_utf8.len())), invalid_utf8.clone(), 400, "malformed_json"),
-        ("8 000 nested arrays", post_head("/v1/consents", json, Some(deep_under_limit.len())), deep_under_limit.clone().into_bytes(), 400, "invalid_request"),
-        ("1 500 nested objects", post_head("/v1/consents", json, Some(deep_object.len())), deep_object.clone().into_bytes(), 400, "invalid_request"),
-        ("100 000 nested arrays", post_head("/v1/consents", json, Some(deep_over_limit.len())), deep_over_limit.clone().into_bytes(), 413, "payload_too_large"),
+        (
+            "truncated JSON",
+            post_head("/v1/consents", json, Some(7)),
+            b"{\"id\":\"".to_vec(),
+            400,
+            "malformed_json",
+        ),
+        (
+            "not JSON at all",
+            post_head("/v1/consents", json, Some(5)),
+            b"hello".to_vec(),
+            400,
+            "malformed_json",
+        ),
+        (
+            "JSON null",
+            post_head("/v1/consents", json, Some(4)),
+            b"null".to_vec(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "empty body",
+            post_head("/v1/consents", json, Some(0)),
+            Vec::new(),
+            400,
+            "malformed_json",
+        ),
+        (
+            "unknown member",
+            post_head("/v1/consents", json, Some(unknown_member.to_string().len())),
+            unknown_member.to_string().into_bytes(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "array for an object",
+            post_head("/v1/consents", json, Some(wrong_type.to_string().len())),
+            wrong_type.to_string().into_bytes(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "number for a bool",
+            post_head("/v1/consents", json, Some(wrong_number.to_string().len())),
+            wrong_number.to_string().into_bytes(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "duplicate member",
+            post_head("/v1/consents", json, Some(duplicate.len())),
+            duplicate.clone().into_bytes(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "NUL in a string",
+            post_head("/v1/consents", json, Some(nul_in_string.len())),
+            nul_in_string.clone().into_bytes(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "invalid UTF-8",
+            post_head("/v1/consents", json, Some(invalid_utf8.len())),
+            invalid_utf8.clone(),
+            400,
+            "malformed_json",
+        ),
+        (
+            "8 000 nested arrays",
+            post_head("/v1/consents", json, Some(deep_under_limit.len())),
+            deep_under_limit.clone().into_bytes(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "1 500 nested objects",
+            post_head("/v1/consents", json, Some(deep_object.len())),
+            deep_object.clone().into_bytes(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "100 000 nested arrays",
+            post_head("/v1/consents", json, Some(deep_over_limit.len())),
+            deep_over_limit.clone().into_bytes(),
+            413,
+            "payload_too_large",
+        ),
         // Only the head is sent: the limit is enforced on the declared length, before reading.
-        ("Content-Length of 1 GB", post_head("/v1/consents", json, Some(1_000_000_000)), Vec::new(), 413, "payload_too_large"),
-        ("text/plain", post_head("/v1/consents", Some("text/plain"), Some(valid.len())), valid.clone().into_bytes(), 415, "unsupported_media_type"),
-        ("form encoding", post_head("/v1/consents", Some("application/x-www-form-urlencoded"), Some(valid.len())), valid.clone().into_bytes(), 415, "unsupported_media_type"),
-        ("no Content-Type", post_head("/v1/consents", None, Some(valid.len())), valid.clone().into_bytes(), 415, "unsupported_media_type"),
-        ("application/jsonp", post_head("/v1/consents", Some("application/jsonx"), Some(valid.len())), valid.clone().into_bytes(), 415, "unsupported_media_type"),
-        ("verify: wrong type", post_head("/v1/verify", json, Some(13)), b"{\"token\":123}".to_vec(), 400, "invalid_request"),
-        ("withdraw: no token", post_head(&format!("/v1/consents/{}/withdraw", new_id()), json, Some(withdraw.len())), withdraw.clone().into_bytes(), 401, "missing_token"),
+        (
+            "Content-Length of 1 GB",
+            post_head("/v1/consents", json, Some(1_000_000_000)),
+            Vec::new(),
+            413,
+            "payload_too_large",
+        ),
+        (
+            "text/plain",
+            post_head("/v1/consents", Some("text/plain"), Some(valid.len())),
+            valid.clone().into_bytes(),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "form encoding",
+            post_head(
+                "/v1/consents",
+                Some("application/x-www-form-urlencoded"),
+                Some(valid.len()),
+            ),
+            valid.clone().into_bytes(),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "no Content-Type",
+            post_head("/v1/consents", None, Some(valid.len())),
+            valid.clone().into_bytes(),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "application/jsonp",
+            post_head("/v1/consents", Some("application/jsonx"), Some(valid.len())),
+            valid.clone().into_bytes(),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "verify: wrong type",
+            post_head("/v1/verify", json, Some(13)),
+            b"{\"token\":123}".to_vec(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "withdraw: no token",
+            post_head(
+                &format!("/v1/consents/{}/withdraw", new_id()),
+                json,
+                Some(withdraw.len()),
+            ),
+            withdraw.clone().into_bytes(),
+            401,
+            "missing_token",
+        ),
     ];
     for (name, head, body, status, code) in cases {
         let started = Instant::now();
         let answer = raw(&server, &head, &body).await;
-        assert!(started.elapsed() < ANSWER_WITHIN, "{name}: took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < ANSWER_WITHIN,
+            "{name}: took {:?}",
+            started.elapsed()
+        );
         assert_eq!(answer.status, Some(status), "{name}: {}", answer.text);
-        assert_eq!(answer.code().as_deref(), Some(code), "{name}: {}", answer.text);
+        assert_eq!(
+            answer.code().as_deref(),
+            Some(code),
+            "{name}: {}",
+            answer.text
+        );
     }
 
     // Chunked, no length: 64 KiB in 1 KiB chunks is cut at the 8 KiB limit.
@@ -163,14 +316,26 @@ async fn bad_bodies_get_a_4xx_quickly_and_record_nothing() {
     assert_eq!(answer.code().as_deref(), Some("payload_too_large"));
 
     // Garbage instead of HTTP, and a header line far over any sane size: a 4xx or a close.
-    for head in ["\x16\x03\x01\x02\x00\x01\x00\x01\x7c\x03\x03\r\n\r\n".to_owned(), format!("GET /healthz HTTP/1.1\r\nX-Big: {}\r\n\r\n", "a".repeat(512 * 1024))] {
+    for head in [
+        "\x16\x03\x01\x02\x00\x01\x00\x01\x7c\x03\x03\r\n\r\n".to_owned(),
+        format!(
+            "GET /healthz HTTP/1.1\r\nX-Big: {}\r\n\r\n",
+            "a".repeat(512 * 1024)
+        ),
+    ] {
         let answer = raw(&server, &head, b"").await;
-        assert!(answer.status.is_none_or(|s| (400..500).contains(&s)), "{}", answer.text);
+        assert!(
+            answer.status.is_none_or(|s| (400..500).contains(&s)),
+            "{}",
+            answer.text
+        );
     }
 
     assert_eq!(records(&server).await, 0, "no bad request left a record");
     // And the service still answers normally.
-    let (status, _) = server.post_consent(&consent_body(&new_id(), &new_id())).await;
+    let (status, _) = server
+        .post_consent(&consent_body(&new_id(), &new_id()))
+        .await;
     assert_eq!(status, 201);
 }
 
@@ -187,7 +352,13 @@ async fn dribble(stream: &mut TcpStream, bytes: &[u8], gap: Duration) -> bool {
 
 #[tokio::test]
 async fn slow_loris_clients_are_cut_off_and_others_are_served_meanwhile() {
-    let server = TestServer::start(&["--header-read-timeout-secs", "1", "--body-read-timeout-secs", "1"]).await;
+    let server = TestServer::start(&[
+        "--header-read-timeout-secs",
+        "1",
+        "--body-read-timeout-secs",
+        "1",
+    ])
+    .await;
     let body = consent_body(&new_id(), &new_id()).to_string();
     let started = Instant::now();
     let mut attackers = Vec::new();
@@ -222,21 +393,35 @@ async fn slow_loris_clients_are_cut_off_and_others_are_served_meanwhile() {
             .await
             .expect("normal consent");
         assert_eq!(response.status(), 201);
-        assert!(t.elapsed() < Duration::from_secs(1), "a normal consent took {:?} during the attack", t.elapsed());
+        assert!(
+            t.elapsed() < Duration::from_secs(1),
+            "a normal consent took {:?} during the attack",
+            t.elapsed()
+        );
     }
 
     for attacker in attackers {
         let (i, status, code, at) = attacker.await.expect("attacker task");
         // Cut off about 1 s after connecting (header timeout) or after the head (body deadline).
-        assert!(at < Duration::from_secs(4), "slow client {i} held on for {at:?}");
+        assert!(
+            at < Duration::from_secs(4),
+            "slow client {i} held on for {at:?}"
+        );
         if i % 2 == 0 {
-            assert!(status.is_none() || status == Some(408), "slow headers: {status:?}");
+            assert!(
+                status.is_none() || status == Some(408),
+                "slow headers: {status:?}"
+            );
         } else {
             assert_eq!(status, Some(408), "slow body");
             assert_eq!(code.as_deref(), Some("request_timeout"));
         }
     }
-    assert_eq!(records(&server).await, 5, "only the normal clients' consents are recorded");
+    assert_eq!(
+        records(&server).await,
+        5,
+        "only the normal clients' consents are recorded"
+    );
 }
 
 #[tokio::test]
@@ -246,19 +431,28 @@ async fn idle_connections_are_closed_after_the_header_timeout() {
     let t = Instant::now();
     let answer = read_answer(&mut idle, Duration::from_secs(3)).await;
     assert!(answer.status.is_none_or(|s| s == 408), "{}", answer.text);
-    assert!(t.elapsed() >= Duration::from_millis(900) && t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() >= Duration::from_millis(900) && t.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        t.elapsed()
+    );
 }
 
 #[tokio::test]
 async fn the_connection_cap_queues_clients_instead_of_failing_them() {
-    let server = TestServer::start(&["--max-connections", "2", "--header-read-timeout-secs", "1"]).await;
+    let server =
+        TestServer::start(&["--max-connections", "2", "--header-read-timeout-secs", "1"]).await;
     // Two idle connections take both slots; the third client waits until the header
     // timeout frees one, then is served.
     let _a = TcpStream::connect(server.addr).await.expect("a");
     let _b = TcpStream::connect(server.addr).await.expect("b");
     tokio::time::sleep(Duration::from_millis(100)).await;
     let t = Instant::now();
-    let health = reqwest::Client::new().get(server.url("/healthz")).send().await.expect("queued client");
+    let health = reqwest::Client::new()
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .expect("queued client");
     assert_eq!(health.status(), 200);
     assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
 }
@@ -326,14 +520,18 @@ async fn a_flood_from_one_network_is_limited_while_another_is_served() {
     let elapsed = started.elapsed().as_secs_f64();
     let allowed = 10.0 + 5.0 * elapsed + 1.0;
     assert_eq!(accepted + limited, 200);
-    assert!(f64::from(accepted) <= allowed, "{accepted} of the flood accepted in {elapsed:.2} s (at most {allowed:.0})");
+    assert!(
+        f64::from(accepted) <= allowed,
+        "{accepted} of the flood accepted in {elapsed:.2} s (at most {allowed:.0})"
+    );
     assert!(limited > 0, "the flood was never limited");
     assert_eq!(records(&server).await, u64::from(accepted) + 8);
 }
 
 #[tokio::test]
 async fn a_spoofed_forwarded_for_is_ignored_unless_the_proxy_is_trusted() {
-    let server = TestServer::start(&["--rate-limit-per-second", "1", "--rate-limit-burst", "3"]).await;
+    let server =
+        TestServer::start(&["--rate-limit-per-second", "1", "--rate-limit-burst", "3"]).await;
     let mut statuses = Vec::new();
     for n in 0..6 {
         let r = server
@@ -351,7 +549,12 @@ async fn a_spoofed_forwarded_for_is_ignored_unless_the_proxy_is_trusted() {
 }
 
 fn server_signed(server: &TestServer, claims: &Claims) -> String {
-    server.state.keys.signer().expect("signing key").sign(claims)
+    server
+        .state
+        .keys
+        .signer()
+        .expect("signing key")
+        .sign(claims)
 }
 
 #[tokio::test]
@@ -366,28 +569,102 @@ async fn history_never_shows_another_subjects_records() {
     let bob_id = bob_body["id"].as_str().expect("id").to_owned();
     let alice_claims = token::peek_claims(&alice_token).expect("claims");
 
-    let expired = server_signed(&server, &Claims { iat: 1_000_000, exp: 1_000_100, ..alice_claims.clone() });
-    let other_issuer = server_signed(&server, &Claims { iss: "someone-else".to_owned(), ..alice_claims.clone() });
-    let future = server_signed(&server, &Claims { iat: alice_claims.iat + 3_600, ..alice_claims.clone() });
+    let expired = server_signed(
+        &server,
+        &Claims {
+            iat: 1_000_000,
+            exp: 1_000_100,
+            ..alice_claims.clone()
+        },
+    );
+    let other_issuer = server_signed(
+        &server,
+        &Claims {
+            iss: "someone-else".to_owned(),
+            ..alice_claims.clone()
+        },
+    );
+    let future = server_signed(
+        &server,
+        &Claims {
+            iat: alice_claims.iat + 3_600,
+            ..alice_claims.clone()
+        },
+    );
     let header = vivus_consent_core::base64url::encode(br#"{"alg":"none","typ":"JWT"}"#);
     let payload = alice_token.split('.').nth(1).expect("payload");
     let bob_payload = alice_token.split('.').nth(1).map(|_| {
-        let mut c: Value = serde_json::from_slice(&vivus_consent_core::base64url::decode(payload).expect("b64")).expect("json");
+        let mut c: Value =
+            serde_json::from_slice(&vivus_consent_core::base64url::decode(payload).expect("b64"))
+                .expect("json");
         c["sub"] = json!(bob);
         vivus_consent_core::base64url::encode(c.to_string().as_bytes())
     });
-    let resigned_payload = format!("{}.{}.{}", alice_token.split('.').next().expect("h"), bob_payload.expect("p"), alice_token.split('.').nth(2).expect("s"));
+    let resigned_payload = format!(
+        "{}.{}.{}",
+        alice_token.split('.').next().expect("h"),
+        bob_payload.expect("p"),
+        alice_token.split('.').nth(2).expect("s")
+    );
     let alg_none = format!("{header}.{payload}.");
 
     let cases: Vec<(&str, &str, Option<&str>, u16, &str)> = vec![
-        ("Alice's valid token on Bob's path", &bob_url, Some(&alice_token), 403, "forbidden"),
-        ("Bob's valid token on Alice's path", &alice_url, Some(&bob_token), 403, "forbidden"),
-        ("Alice's token with sub changed to Bob", &bob_url, Some(&resigned_payload), 401, "bad_signature"),
-        ("Alice's token, expired, on her own path", &alice_url, Some(&expired), 401, "expired"),
-        ("Alice's token from another issuer", &alice_url, Some(&other_issuer), 401, "wrong_issuer"),
-        ("Alice's token issued an hour ahead", &alice_url, Some(&future), 401, "not_yet_valid"),
-        ("alg none", &alice_url, Some(&alg_none), 401, "unsupported_algorithm"),
-        ("no token on Bob's path", &bob_url, None, 401, "missing_token"),
+        (
+            "Alice's valid token on Bob's path",
+            &bob_url,
+            Some(&alice_token),
+            403,
+            "forbidden",
+        ),
+        (
+            "Bob's valid token on Alice's path",
+            &alice_url,
+            Some(&bob_token),
+            403,
+            "forbidden",
+        ),
+        (
+            "Alice's token with sub changed to Bob",
+            &bob_url,
+            Some(&resigned_payload),
+            401,
+            "bad_signature",
+        ),
+        (
+            "Alice's token, expired, on her own path",
+            &alice_url,
+            Some(&expired),
+            401,
+            "expired",
+        ),
+        (
+            "Alice's token from another issuer",
+            &alice_url,
+            Some(&other_issuer),
+            401,
+            "wrong_issuer",
+        ),
+        (
+            "Alice's token issued an hour ahead",
+            &alice_url,
+            Some(&future),
+            401,
+            "not_yet_valid",
+        ),
+        (
+            "alg none",
+            &alice_url,
+            Some(&alg_none),
+            401,
+            "unsupported_algorithm",
+        ),
+        (
+            "no token on Bob's path",
+            &bob_url,
+            None,
+            401,
+            "missing_token",
+        ),
     ];
     for (name, url, bearer, status, code) in cases {
         let mut request = server.client.get(url);
@@ -399,7 +676,10 @@ async fn history_never_shows_another_subjects_records() {
         let text = r.text().await.expect("body");
         let v: Value = serde_json::from_str(&text).expect("json");
         assert_eq!(v["code"], code, "{name}: {text}");
-        assert!(!text.contains(&bob_id) && !text.contains("records"), "{name} leaked records: {text}");
+        assert!(
+            !text.contains(&bob_id) && !text.contains("records"),
+            "{name} leaked records: {text}"
+        );
     }
     // Path tricks: another case, a trailing slash, an encoded slash, a query string.
     for path in [
@@ -408,7 +688,13 @@ async fn history_never_shows_another_subjects_records() {
         format!("/v1/subjects/{alice}%2F..%2F{bob}/consents"),
         format!("/v1/subjects/{bob}/consents?subject={alice}"),
     ] {
-        let r = server.client.get(server.url(&path)).bearer_auth(&alice_token).send().await.expect("history");
+        let r = server
+            .client
+            .get(server.url(&path))
+            .bearer_auth(&alice_token)
+            .send()
+            .await
+            .expect("history");
         assert!(r.status().is_client_error(), "{path}: {}", r.status());
         let text = r.text().await.expect("body");
         assert!(!text.contains(&bob_id), "{path} leaked: {text}");
@@ -426,7 +712,16 @@ async fn history_never_shows_another_subjects_records() {
     assert_eq!(r.status(), 403);
     assert_eq!(records(&server).await, before);
     // Her own token still reads exactly her own record.
-    let own: Value = server.client.get(&alice_url).bearer_auth(&alice_token).send().await.expect("own").json().await.expect("json");
+    let own: Value = server
+        .client
+        .get(&alice_url)
+        .bearer_auth(&alice_token)
+        .send()
+        .await
+        .expect("own")
+        .json()
+        .await
+        .expect("json");
     let list = own["records"].as_array().expect("records");
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["consentId"], alice_body["id"]);
@@ -437,8 +732,18 @@ async fn history_never_shows_another_subjects_records() {
 #[tokio::test]
 async fn a_body_that_cannot_be_read_is_unreadable_body() {
     let server = TestServer::start(&[]).await;
-    let answer = raw(&server, &post_head("/v1/consents", Some("application/json"), None), b"zz\r\n{}\r\n0\r\n\r\n").await;
+    let answer = raw(
+        &server,
+        &post_head("/v1/consents", Some("application/json"), None),
+        b"zz\r\n{}\r\n0\r\n\r\n",
+    )
+    .await;
     assert_eq!(answer.status, Some(400), "{}", answer.text);
-    assert_eq!(answer.code().as_deref(), Some("unreadable_body"), "{}", answer.text);
+    assert_eq!(
+        answer.code().as_deref(),
+        Some("unreadable_body"),
+        "{}",
+        answer.text
+    );
     assert_eq!(records(&server).await, 0);
 }

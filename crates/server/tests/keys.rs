@@ -21,14 +21,24 @@ fn kid_of(token: &str) -> String {
 }
 
 async fn jwks(server: &TestServer) -> (Jwks, reqwest::header::HeaderMap) {
-    let response = server.client.get(server.url("/.well-known/jwks.json")).send().await.expect("jwks");
+    let response = server
+        .client
+        .get(server.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .expect("jwks");
     assert_eq!(response.status(), 200);
     let headers = response.headers().clone();
     (response.json().await.expect("jwk set"), headers)
 }
 
 async fn valid(server: &TestServer, token: &str) -> bool {
-    let verdict: Value = server.post_json("/v1/verify", &json!({"token": token})).await.json().await.expect("json");
+    let verdict: Value = server
+        .post_json("/v1/verify", &json!({"token": token}))
+        .await
+        .json()
+        .await
+        .expect("json");
     verdict["valid"] == true
 }
 
@@ -51,28 +61,55 @@ async fn a_rotated_key_is_published_before_it_signs_and_a_retired_one_never_sign
     let (set, headers) = jwks(&server).await;
     assert_eq!(set.keys.len(), 2, "the pending key is published");
     assert_eq!(headers["cache-control"], "public, max-age=1");
-    let new_kid = set.keys.iter().filter_map(|k| k.kid.clone()).find(|k| *k != old_kid).expect("the new kid");
+    let new_kid = set
+        .keys
+        .iter()
+        .filter_map(|k| k.kid.clone())
+        .find(|k| *k != old_kid)
+        .expect("the new kid");
 
     let (_, before) = server.consent(&subject).await;
     assert_eq!(kid_of(&before), old_kid, "a pending key does not sign");
-    let answer = server.post_consent(&common::consent_body(&new_id(), &subject)).await.1;
-    assert_eq!(keys::kid_of(answer["receipt"]["signedHead"].as_str().expect("head")), Some(old_kid.clone()));
+    let answer = server
+        .post_consent(&common::consent_body(&new_id(), &subject))
+        .await
+        .1;
+    assert_eq!(
+        keys::kid_of(answer["receipt"]["signedHead"].as_str().expect("head")),
+        Some(old_kid.clone())
+    );
 
     // Past its time, the same running instance signs with it.
     let wait = (rotated_at + activate_after + 1).saturating_sub(vivus_consent_server::now_secs());
     tokio::time::sleep(std::time::Duration::from_millis(wait * 1000 + 100)).await;
     let (_, after) = server.consent(&subject).await;
-    assert_eq!(kid_of(&after), new_kid, "the key signs from its time on, without a restart");
+    assert_eq!(
+        kid_of(&after),
+        new_kid,
+        "the key signs from its time on, without a restart"
+    );
     assert!(valid(&server, &before).await && valid(&server, &after).await);
     let (dir, database) = server.stop().await;
 
     keys::retire(&key_dir, &new_kid, vivus_consent_server::now_secs()).expect("retire");
     let server = TestServer::start_in(dir, database, &[]).await;
     let (set, _) = jwks(&server).await;
-    assert!(set.keys.iter().any(|k| k.kid.as_deref() == Some(new_kid.as_str())), "a retired key stays published");
+    assert!(
+        set.keys
+            .iter()
+            .any(|k| k.kid.as_deref() == Some(new_kid.as_str())),
+        "a retired key stays published"
+    );
     let (_, later) = server.consent(&subject).await;
-    assert_eq!(kid_of(&later), old_kid, "a retired key never signs; the older active one does");
-    assert!(valid(&server, &after).await, "what the retired key signed still verifies");
+    assert_eq!(
+        kid_of(&later),
+        old_kid,
+        "a retired key never signs; the older active one does"
+    );
+    assert!(
+        valid(&server, &after).await,
+        "what the retired key signed still verifies"
+    );
     let history = server.history(&subject, &after).await;
     assert_eq!(history["records"].as_array().expect("records").len(), 5);
 }
@@ -90,18 +127,39 @@ async fn an_empty_key_directory_next_to_a_ledger_with_tokens_stops_the_start() {
     let empty_arg = empty.display().to_string();
 
     let cli = Cli::try_parse_from(["x", "--key-dir", &empty_arg]).expect("flags");
-    let err = vivus_consent_server::start(&cli.serve, &database).await.expect_err("refused");
+    let err = vivus_consent_server::start(&cli.serve, &database)
+        .await
+        .expect_err("refused");
     let message = err.to_string();
-    assert!(message.contains(&empty_arg) && message.contains(&kid_of(&token)) && message.contains("--generate-key"), "{message}");
-    assert_eq!(std::fs::read_dir(&empty).expect("dir").count(), 0, "no key was generated");
+    assert!(
+        message.contains(&empty_arg)
+            && message.contains(&kid_of(&token))
+            && message.contains("--generate-key"),
+        "{message}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&empty).expect("dir").count(),
+        0,
+        "no key was generated"
+    );
 
     let out = Command::new(BIN)
-        .args(["--database", &database, "--key-dir", &empty_arg, "--listen", "127.0.0.1:0"])
+        .args([
+            "--database",
+            &database,
+            "--key-dir",
+            &empty_arg,
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .env_remove("RUST_LOG")
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--generate-key"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--generate-key"),
+        "{out:?}"
+    );
 
     // With the flag the service starts on a new key; the old token no longer verifies.
     let keys_dir = tempfile::tempdir().expect("tempdir");
@@ -142,13 +200,26 @@ async fn the_key_set_is_cacheable_and_revalidates() {
         .expect("revalidate");
     assert_eq!(changed.status(), 200);
     // The API's other answers stay uncacheable.
-    let policy = server.client.get(server.url("/v1/policy")).send().await.expect("policy");
+    let policy = server
+        .client
+        .get(server.url("/v1/policy"))
+        .send()
+        .await
+        .expect("policy");
     assert_eq!(policy.headers()["cache-control"], "no-store");
 }
 
 fn run(args: &[&str]) -> (i32, String) {
-    let out = Command::new(BIN).args(args).env_remove("RUST_LOG").output().expect("run the binary");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(BIN)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run the binary");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.code().unwrap_or(-1), text)
 }
 
@@ -158,18 +229,48 @@ fn run(args: &[&str]) -> (i32, String) {
 fn keys_rotate_refuses_to_sign_before_caches_can_know_the_key() {
     let dir = tempfile::tempdir().expect("tempdir");
     let keys_arg = dir.path().join("keys").display().to_string();
-    let (code, out) = run(&["keys", "rotate", "--key-dir", &keys_arg, "--activate-after", "10s"]);
+    let (code, out) = run(&[
+        "keys",
+        "rotate",
+        "--key-dir",
+        &keys_arg,
+        "--activate-after",
+        "10s",
+    ]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("shorter than the JWK set's cache lifetime (300 s"), "{out}");
-    let (code, out) = run(&["keys", "rotate", "--key-dir", &keys_arg, "--activate-after", "10s", "--jwks-max-age-secs", "5"]);
+    assert!(
+        out.contains("shorter than the JWK set's cache lifetime (300 s"),
+        "{out}"
+    );
+    let (code, out) = run(&[
+        "keys",
+        "rotate",
+        "--key-dir",
+        &keys_arg,
+        "--activate-after",
+        "10s",
+        "--jwks-max-age-secs",
+        "5",
+    ]);
     assert_eq!(code, 0, "{out}");
     keys::generate(std::path::Path::new(&keys_arg), 1).expect("an active key");
     let (code, out) = run(&["keys", "list", "--key-dir", &keys_arg]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("pending until") && out.contains("active, signing"), "{out}");
-    let pending = out.lines().find(|l| l.contains("pending")).and_then(|l| l.split(' ').next()).expect("kid").to_owned();
+    assert!(
+        out.contains("pending until") && out.contains("active, signing"),
+        "{out}"
+    );
+    let pending = out
+        .lines()
+        .find(|l| l.contains("pending"))
+        .and_then(|l| l.split(' ').next())
+        .expect("kid")
+        .to_owned();
     let (code, out) = run(&["keys", "retire", &pending, "--key-dir", &keys_arg]);
     assert_eq!(code, 0, "{out}");
     let (_, out) = run(&["keys", "list", "--key-dir", &keys_arg]);
-    assert!(out.contains(&format!("{pending} created")) && out.contains("retired"), "{out}");
+    assert!(
+        out.contains(&format!("{pending} created")) && out.contains("retired"),
+        "{out}"
+    );
 }

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use common::Backend;
 
-use vivus_consent_server::ledger::{self, Appended, BreakReason, ChainStatus, Entry, Ledger, Personal, RecordKind};
+use vivus_consent_server::ledger::{
+    self, Appended, BreakReason, ChainStatus, Entry, Ledger, Personal, RecordKind,
+};
 
 fn entry(id: &str, subject: &str) -> Entry {
     Entry {
@@ -40,7 +42,13 @@ fn new_record(outcome: Appended) -> ledger::Record {
 
 async fn appends_chain_and_read_back(backend: &Backend) {
     let ledger = backend.open().await;
-    assert!(matches!(ledger.verify().await.expect("verify"), ChainStatus::Intact { records: 0, head: None }));
+    assert!(matches!(
+        ledger.verify().await.expect("verify"),
+        ChainStatus::Intact {
+            records: 0,
+            head: None
+        }
+    ));
     let mut prev = ledger::GENESIS_HASH;
     for i in 1..=5 {
         let subject = if i % 2 == 0 { "even" } else { "odd" };
@@ -59,7 +67,13 @@ async fn appends_chain_and_read_back(backend: &Backend) {
     assert_eq!(found.entry.kind, RecordKind::Withdrawal);
     assert_eq!(found.entry.withdraws.as_deref(), Some("id-2"));
     assert!(ledger.find("id-9").await.expect("find").is_none());
-    let odd: Vec<i64> = ledger.history("odd", 100).await.expect("history").iter().map(|r| r.sequence).collect();
+    let odd: Vec<i64> = ledger
+        .history("odd", 100)
+        .await
+        .expect("history")
+        .iter()
+        .map(|r| r.sequence)
+        .collect();
     assert_eq!(odd, [1, 3, 5]);
     assert_eq!(ledger.history("odd", 2).await.expect("history").len(), 2);
 
@@ -69,14 +83,23 @@ async fn appends_chain_and_read_back(backend: &Backend) {
         Appended::Existing(r) => assert_eq!((r.sequence, r.entry.subject_id.as_str()), (3, "odd")),
         Appended::New(r) => panic!("duplicate id appended as {}", r.sequence),
     }
-    assert_eq!(ledger.verify().await.expect("verify"), ChainStatus::Intact { records: 5, head: Some(prev) });
+    assert_eq!(
+        ledger.verify().await.expect("verify"),
+        ChainStatus::Intact {
+            records: 5,
+            head: Some(prev)
+        }
+    );
     drop(ledger);
 
     // Reopened, the chain continues from its head.
     let ledger = backend.open().await;
     let r = new_record(ledger.append(entry("id-6", "odd")).await.expect("append"));
     assert_eq!((r.sequence, r.prev_hash), (6, prev));
-    assert!(matches!(ledger.verify().await.expect("verify"), ChainStatus::Intact { records: 6, .. }));
+    assert!(matches!(
+        ledger.verify().await.expect("verify"),
+        ChainStatus::Intact { records: 6, .. }
+    ));
 }
 
 async fn concurrent_appends_share_batches(backend: &Backend) {
@@ -84,12 +107,16 @@ async fn concurrent_appends_share_batches(backend: &Backend) {
     let mut tasks = Vec::new();
     for i in 0..300 {
         let ledger = ledger.clone();
-        tasks.push(tokio::spawn(async move { ledger.append(entry(&format!("c-{i}"), "s")).await }));
+        tasks.push(tokio::spawn(async move {
+            ledger.append(entry(&format!("c-{i}"), "s")).await
+        }));
     }
     // The same id from 20 requests at once: one record, 19 idempotent answers.
     for _ in 0..20 {
         let ledger = ledger.clone();
-        tasks.push(tokio::spawn(async move { ledger.append(entry("dup", "s")).await }));
+        tasks.push(tokio::spawn(async move {
+            ledger.append(entry("dup", "s")).await
+        }));
     }
     let mut sequences = Vec::new();
     let mut dup_sequences = Vec::new();
@@ -104,40 +131,64 @@ async fn concurrent_appends_share_batches(backend: &Backend) {
         }
     }
     assert_eq!(dup_sequences.len(), 20);
-    assert!(dup_sequences.iter().all(|s| *s == dup_sequences[0]), "every duplicate names one record");
+    assert!(
+        dup_sequences.iter().all(|s| *s == dup_sequences[0]),
+        "every duplicate names one record"
+    );
     sequences.push(dup_sequences[0]);
     sequences.sort_unstable();
     assert_eq!(sequences, (1..=301).collect::<Vec<i64>>());
     let stats = ledger.stats();
     assert_eq!((stats.appended, stats.existing), (301, 19));
-    assert!(stats.max_batch > 1, "concurrent appends were committed together: {stats:?}");
+    assert!(
+        stats.max_batch > 1,
+        "concurrent appends were committed together: {stats:?}"
+    );
     assert!(stats.batches < 301, "{stats:?}");
-    assert!(matches!(ledger.verify().await.expect("verify"), ChainStatus::Intact { records: 301, .. }));
+    assert!(matches!(
+        ledger.verify().await.expect("verify"),
+        ChainStatus::Intact { records: 301, .. }
+    ));
 }
 
 async fn five(backend: &Backend) -> Arc<dyn Ledger> {
     let ledger = backend.open().await;
     for i in 1..=5 {
-        ledger.append(entry(&format!("id-{i}"), "s")).await.expect("append");
+        ledger
+            .append(entry(&format!("id-{i}"), "s"))
+            .await
+            .expect("append");
     }
     ledger
 }
 
 async fn an_edited_record_breaks_the_chain(backend: &Backend) {
     let ledger = five(backend).await;
-    backend.tamper("UPDATE ledger SET categories = 'necessary,analytics,marketing' WHERE sequence = 3").await;
+    backend
+        .tamper("UPDATE ledger SET categories = 'necessary,analytics,marketing' WHERE sequence = 3")
+        .await;
     assert_eq!(
         ledger.verify().await.expect("verify"),
-        ChainStatus::Broken { sequence: 3, reason: BreakReason::HashMismatch, checked: 2 }
+        ChainStatus::Broken {
+            sequence: 3,
+            reason: BreakReason::HashMismatch,
+            checked: 2
+        }
     );
 }
 
 async fn a_deleted_record_breaks_the_chain(backend: &Backend) {
     let ledger = five(backend).await;
-    backend.tamper("DELETE FROM ledger WHERE sequence = 3").await;
+    backend
+        .tamper("DELETE FROM ledger WHERE sequence = 3")
+        .await;
     assert_eq!(
         ledger.verify().await.expect("verify"),
-        ChainStatus::Broken { sequence: 4, reason: BreakReason::SequenceGap { expected: 3 }, checked: 2 }
+        ChainStatus::Broken {
+            sequence: 4,
+            reason: BreakReason::SequenceGap { expected: 3 },
+            checked: 2
+        }
     );
 }
 
@@ -152,13 +203,20 @@ async fn a_deletion_hidden_by_renumbering_breaks_the_chain(backend: &Backend) {
         .await;
     assert_eq!(
         ledger.verify().await.expect("verify"),
-        ChainStatus::Broken { sequence: 3, reason: BreakReason::PrevHashMismatch, checked: 2 }
+        ChainStatus::Broken {
+            sequence: 3,
+            reason: BreakReason::PrevHashMismatch,
+            checked: 2
+        }
     );
 }
 
 async fn the_store_refuses_updates_and_deletes(backend: &Backend) {
     let _ledger = five(backend).await;
-    for sql in ["UPDATE ledger SET gpc = true WHERE sequence = 1", "DELETE FROM ledger WHERE sequence = 5"] {
+    for sql in [
+        "UPDATE ledger SET gpc = true WHERE sequence = 1",
+        "DELETE FROM ledger WHERE sequence = 5",
+    ] {
         let err = backend.try_sql(sql).await.expect_err(sql);
         assert!(err.contains("append-only"), "{sql}: {err}");
     }
@@ -201,24 +259,46 @@ async fn format_1_records_still_verify_next_to_format_2(backend: &Backend) {
             e.personal = Personal::Clear;
         }
         written.push(e.clone());
-        assert!(matches!(ledger.append(e).await.expect("append"), Appended::New(_)));
+        assert!(matches!(
+            ledger.append(e).await.expect("append"),
+            Appended::New(_)
+        ));
     }
-    assert!(matches!(ledger.verify().await.expect("verify"), ChainStatus::Intact { records: 6, .. }));
-    let read: Vec<Entry> = ledger.history("s", 10).await.expect("history").into_iter().map(|r| r.entry).collect();
+    assert!(matches!(
+        ledger.verify().await.expect("verify"),
+        ChainStatus::Intact { records: 6, .. }
+    ));
+    let read: Vec<Entry> = ledger
+        .history("s", 10)
+        .await
+        .expect("history")
+        .into_iter()
+        .map(|r| r.entry)
+        .collect();
     assert_eq!(read, written);
     assert_eq!(read[0].personal.format(), 1);
     assert_eq!(read[5].personal.format(), 2);
     // A format 2 record keeps its clear values apart; one written into its chained row
     // (which stays empty) is seen, as is one edited where it is kept.
-    backend.tamper("UPDATE ledger SET user_agent = 'x' WHERE sequence = 5").await;
+    backend
+        .tamper("UPDATE ledger SET user_agent = 'x' WHERE sequence = 5")
+        .await;
     assert_eq!(
         ledger.verify().await.expect("verify"),
-        ChainStatus::Broken { sequence: 5, reason: BreakReason::PersonalDataMismatch, checked: 4 }
+        ChainStatus::Broken {
+            sequence: 5,
+            reason: BreakReason::PersonalDataMismatch,
+            checked: 4
+        }
     );
     backend.tamper("UPDATE ledger SET user_agent = '' WHERE sequence = 5; UPDATE ledger_personal SET client_network = '198.51.100.0/24' WHERE sequence = 6").await;
     assert_eq!(
         ledger.verify().await.expect("verify"),
-        ChainStatus::Broken { sequence: 6, reason: BreakReason::PersonalDataMismatch, checked: 5 }
+        ChainStatus::Broken {
+            sequence: 6,
+            reason: BreakReason::PersonalDataMismatch,
+            checked: 5
+        }
     );
 }
 
@@ -235,7 +315,11 @@ async fn the_store_refuses_sequences_at_or_below_zero(backend: &Backend) {
             ))
             .await
             .expect_err("refused");
-        assert!(err.contains("sequence") && (err.contains("positive") || err.contains("check constraint")), "{err}");
+        assert!(
+            err.contains("sequence")
+                && (err.contains("positive") || err.contains("check constraint")),
+            "{err}"
+        );
     }
 }
 
@@ -243,7 +327,9 @@ async fn the_store_refuses_sequences_at_or_below_zero(backend: &Backend) {
 /// the timer anchors a tail that no further append comes to.
 async fn checkpoints_every_n_records_and_on_the_timer(backend: &Backend) {
     let keys_dir = tempfile::tempdir().expect("tempdir");
-    let keys = Arc::new(vivus_consent_server::keys::KeyRing::load_or_generate(keys_dir.path(), 1).expect("keys"));
+    let keys = Arc::new(
+        vivus_consent_server::keys::KeyRing::load_or_generate(keys_dir.path(), 1).expect("keys"),
+    );
     let options = ledger::Options {
         batch_max: 16,
         checkpoints: Some(Arc::new(ledger::Checkpointer::new(
@@ -254,10 +340,15 @@ async fn checkpoints_every_n_records_and_on_the_timer(backend: &Backend) {
         ))),
         postgres: ledger::PostgresTimeouts::default(),
     };
-    let ledger = ledger::open_with(backend.database(), &options).await.expect("ledger opens");
+    let ledger = ledger::open_with(backend.database(), &options)
+        .await
+        .expect("ledger opens");
     let mut heads = Vec::new();
     for i in 1..=5 {
-        let committed = ledger.commit(entry(&format!("n-{i}"), "s"), None).await.expect("append");
+        let committed = ledger
+            .commit(entry(&format!("n-{i}"), "s"), None)
+            .await
+            .expect("append");
         heads.push(committed.head.map(|h| h.sequence));
     }
     // The first record is anchored at once (no checkpoint yet), then every third.
@@ -266,11 +357,18 @@ async fn checkpoints_every_n_records_and_on_the_timer(backend: &Backend) {
     loop {
         let head = ledger.signed_head().await.expect("head").expect("some");
         if head.sequence == 5 {
-            let (claims, kid) = ledger::checkpoint::verify(&head.token, keys.jwks()).expect("verifies");
-            assert_eq!((claims.seq, kid.as_str()), (5, keys.signer().expect("key").kid()));
+            let (claims, kid) =
+                ledger::checkpoint::verify(&head.token, keys.jwks()).expect("verifies");
+            assert_eq!(
+                (claims.seq, kid.as_str()),
+                (5, keys.signer().expect("key").kid())
+            );
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the tail was not anchored by the timer");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the tail was not anchored by the timer"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
@@ -291,27 +389,44 @@ both_backends!(
 /// interleave into one unbroken chain.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_instances_share_one_chain() {
-    let Some(backend) = Backend::postgres("postgres_instances_share_one_chain").await else { return };
+    let Some(backend) = Backend::postgres("postgres_instances_share_one_chain").await else {
+        return;
+    };
     let a = backend.open().await;
     let b = backend.open().await;
     let mut tasks = Vec::new();
     for i in 0..200 {
         let ledger = if i % 2 == 0 { a.clone() } else { b.clone() };
-        tasks.push(tokio::spawn(async move { ledger.append(entry(&format!("m-{i}"), "s")).await }));
+        tasks.push(tokio::spawn(async move {
+            ledger.append(entry(&format!("m-{i}"), "s")).await
+        }));
     }
     for task in tasks {
-        assert!(matches!(task.await.expect("task").expect("append"), Appended::New(_)));
+        assert!(matches!(
+            task.await.expect("task").expect("append"),
+            Appended::New(_)
+        ));
     }
-    assert!(matches!(a.verify().await.expect("verify"), ChainStatus::Intact { records: 200, .. }));
+    assert!(matches!(
+        a.verify().await.expect("verify"),
+        ChainStatus::Intact { records: 200, .. }
+    ));
     backend.cleanup().await;
 }
 
 /// The HTTP API end to end on PostgreSQL: record, retry, conflict, history.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_serves_the_api() {
-    let Some(url) = common::postgres_url("postgres_serves_the_api") else { return };
+    let Some(url) = common::postgres_url("postgres_serves_the_api") else {
+        return;
+    };
     let (schema_url, schema) = common::postgres_schema(&url).await;
-    let server = common::TestServer::start_in(tempfile::tempdir().expect("tempdir"), schema_url.clone(), &[]).await;
+    let server = common::TestServer::start_in(
+        tempfile::tempdir().expect("tempdir"),
+        schema_url.clone(),
+        &[],
+    )
+    .await;
     let subject = common::new_id();
     let body = common::consent_body(&common::new_id(), &subject);
     let (status, first) = server.post_consent(&body).await;
@@ -332,7 +447,15 @@ async fn postgres_serves_the_api() {
         .await
         .expect("json");
     assert_eq!(history["records"].as_array().expect("records").len(), 1);
-    let health: serde_json::Value = server.client.get(server.url("/healthz")).send().await.expect("health").json().await.expect("json");
+    let health: serde_json::Value = server
+        .client
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .expect("health")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(health["ledger"], "postgres");
     drop(server.stop().await);
     common::drop_postgres_schema(&schema_url, &schema).await;
@@ -344,9 +467,17 @@ async fn sqlite_runs_in_wal_mode_with_full_sync() {
     let backend = Backend::sqlite();
     let ledger = backend.open().await;
     let durability = ledger.durability().await.expect("durability");
-    assert_eq!(durability, [("journal_mode", "wal".to_owned()), ("synchronous", "2".to_owned())]);
+    assert_eq!(
+        durability,
+        [
+            ("journal_mode", "wal".to_owned()),
+            ("synchronous", "2".to_owned())
+        ]
+    );
     let conn = rusqlite::Connection::open(backend.database()).expect("open file");
-    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).expect("journal_mode");
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .expect("journal_mode");
     assert_eq!(mode, "wal", "WAL mode is a property of the file");
 }
 
@@ -357,16 +488,30 @@ async fn sqlite_runs_in_wal_mode_with_full_sync() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_commits_synchronously_whatever_the_default() {
     use sqlx::Connection;
-    let Some(url) = common::postgres_url("postgres_commits_synchronously_whatever_the_default") else { return };
+    let Some(url) = common::postgres_url("postgres_commits_synchronously_whatever_the_default")
+    else {
+        return;
+    };
     let (schema_url, schema) = common::postgres_schema(&url).await;
     let lax_url = format!(
         "{schema_url}%20-c%20synchronous_commit%3Doff%20-c%20lock_timeout%3D0%20-c%20statement_timeout%3D0\
          %20-c%20idle_in_transaction_session_timeout%3D0"
     );
-    let mut plain = sqlx::PgConnection::connect(&lax_url).await.expect("connect");
-    let default: String = sqlx::query_scalar("SHOW synchronous_commit").fetch_one(&mut plain).await.expect("show");
-    assert_eq!(default, "off", "the test's own connection has the lax default");
-    let lock: String = sqlx::query_scalar("SHOW lock_timeout").fetch_one(&mut plain).await.expect("show");
+    let mut plain = sqlx::PgConnection::connect(&lax_url)
+        .await
+        .expect("connect");
+    let default: String = sqlx::query_scalar("SHOW synchronous_commit")
+        .fetch_one(&mut plain)
+        .await
+        .expect("show");
+    assert_eq!(
+        default, "off",
+        "the test's own connection has the lax default"
+    );
+    let lock: String = sqlx::query_scalar("SHOW lock_timeout")
+        .fetch_one(&mut plain)
+        .await
+        .expect("show");
     assert_eq!(lock, "0", "and waits for locks forever");
     drop(plain);
 
@@ -383,7 +528,10 @@ async fn postgres_commits_synchronously_whatever_the_default() {
             ]
         );
     }
-    assert!(matches!(ledger.append(entry("sync-1", "s")).await.expect("append"), Appended::New(_)));
+    assert!(matches!(
+        ledger.append(entry("sync-1", "s")).await.expect("append"),
+        Appended::New(_)
+    ));
     drop(ledger);
     common::drop_postgres_schema(&schema_url, &schema).await;
 }

@@ -55,12 +55,20 @@ impl Instance {
                 }
             }
         });
-        let addr = rx.recv_timeout(Duration::from_secs(30)).expect("the instance listens");
-        Self { child, base: format!("http://{addr}") }
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the instance listens");
+        Self {
+            child,
+            base: format!("http://{addr}"),
+        }
     }
 
     fn signal(&self, signal: &str) {
-        let status = Command::new("kill").args([signal, &self.child.id().to_string()]).status().expect("kill");
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
         assert!(status.success());
     }
 }
@@ -93,7 +101,11 @@ async fn frozen_holding_the_lock(conn: &mut sqlx::PgConnection, schema: &str) ->
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frozen_writer_holding_the_chain_lock_yields_503s_and_is_cut_off() {
     use sqlx::Connection;
-    let Some(url) = common::postgres_url("a_frozen_writer_holding_the_chain_lock_yields_503s_and_is_cut_off") else { return };
+    let Some(url) =
+        common::postgres_url("a_frozen_writer_holding_the_chain_lock_yields_503s_and_is_cut_off")
+    else {
+        return;
+    };
     let (schema_url, schema) = common::postgres_schema(&url).await;
     let timeouts = [
         "--postgres-lock-timeout-ms",
@@ -102,7 +114,12 @@ async fn a_frozen_writer_holding_the_chain_lock_yields_503s_and_is_cut_off() {
         "3000",
     ];
     // Instance A, in this process, writes the first record and the key every instance uses.
-    let first = TestServer::start_in(tempfile::tempdir().expect("tempdir"), schema_url.clone(), &timeouts).await;
+    let first = TestServer::start_in(
+        tempfile::tempdir().expect("tempdir"),
+        schema_url.clone(),
+        &timeouts,
+    )
+    .await;
     first.consent(&new_id()).await;
     let key_dir = first.key_dir.display().to_string();
     // Instance B, also in this process, with a copy of the key directory.
@@ -110,21 +127,34 @@ async fn a_frozen_writer_holding_the_chain_lock_yields_503s_and_is_cut_off() {
     std::fs::create_dir(other_dir.path().join("keys")).expect("keys dir");
     for entry in std::fs::read_dir(&first.key_dir).expect("keys") {
         let path = entry.expect("entry").path();
-        let copy = other_dir.path().join("keys").join(path.file_name().expect("name"));
+        let copy = other_dir
+            .path()
+            .join("keys")
+            .join(path.file_name().expect("name"));
         std::fs::copy(&path, &copy).expect("copy the key");
     }
     let other = TestServer::start_in(other_dir, schema_url.clone(), &timeouts).await;
     // Instance C, a process of its own, named so its session can be found.
-    let frozen = Instance::start(&format!("{schema_url}&application_name=vivus-frozen"), &key_dir);
+    let frozen = Instance::start(
+        &format!("{schema_url}&application_name=vivus-frozen"),
+        &key_dir,
+    );
 
     // Keep C busy, then freeze it at a moment its session holds the lock.
     let load = tokio::spawn({
         let base = frozen.base.clone();
         async move {
-            let client = reqwest::Client::builder().timeout(Duration::from_secs(1)).build().expect("client");
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(1))
+                .build()
+                .expect("client");
             loop {
                 let body = consent_body(&new_id(), &new_id());
-                let _ = client.post(format!("{base}/v1/consents")).json(&body).send().await;
+                let _ = client
+                    .post(format!("{base}/v1/consents"))
+                    .json(&body)
+                    .send()
+                    .await;
             }
         }
     });
@@ -140,7 +170,10 @@ async fn a_frozen_writer_holding_the_chain_lock_yields_503s_and_is_cut_off() {
         }
         frozen.signal("-CONT");
     }
-    assert!(held, "instance C was never frozen while holding the chain lock");
+    assert!(
+        held,
+        "instance C was never frozen while holding the chain lock"
+    );
     let frozen_at = Instant::now();
     load.abort();
 
@@ -151,9 +184,23 @@ async fn a_frozen_writer_holding_the_chain_lock_yields_503s_and_is_cut_off() {
     let took = started.elapsed();
     assert_eq!(response.status(), 503, "{:?}", response.text().await);
     assert_eq!(response.headers()["retry-after"], "5");
-    assert!(took < Duration::from_millis(LOCK_TIMEOUT_MS + 1500), "answered after {took:?}, not within the lock timeout");
-    assert!(first.state.ledger.find(refused["id"].as_str().expect("id")).await.expect("find").is_none(), "nothing recorded");
-    let response = other.post_json("/v1/consents", &consent_body(&new_id(), &new_id())).await;
+    assert!(
+        took < Duration::from_millis(LOCK_TIMEOUT_MS + 1500),
+        "answered after {took:?}, not within the lock timeout"
+    );
+    assert!(
+        first
+            .state
+            .ledger
+            .find(refused["id"].as_str().expect("id"))
+            .await
+            .expect("find")
+            .is_none(),
+        "nothing recorded"
+    );
+    let response = other
+        .post_json("/v1/consents", &consent_body(&new_id(), &new_id()))
+        .await;
     assert_eq!(response.status(), 503, "B is refused the same way");
 
     // PostgreSQL terminates the frozen session: the lock is released, A and B append.
@@ -164,12 +211,21 @@ async fn a_frozen_writer_holding_the_chain_lock_yields_503s_and_is_cut_off() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    assert_eq!(status, 201, "the refused consent is recorded on its retry, once: {answer}");
+    assert_eq!(
+        status, 201,
+        "the refused consent is recorded on its retry, once: {answer}"
+    );
     let cut_off = frozen_at.elapsed();
-    assert!(cut_off >= Duration::from_millis(IDLE_TIMEOUT_MS - 500), "the lock was released after {cut_off:?}");
+    assert!(
+        cut_off >= Duration::from_millis(IDLE_TIMEOUT_MS - 500),
+        "the lock was released after {cut_off:?}"
+    );
     {
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), "frozen writer: 503 after {took:?}, appends again {cut_off:?} after the freeze");
+        let _ = writeln!(
+            std::io::stderr(),
+            "frozen writer: 503 after {took:?}, appends again {cut_off:?} after the freeze"
+        );
     }
     assert!(!frozen_holding_the_lock(&mut watcher, &schema).await);
     for _ in 0..5 {
@@ -179,11 +235,19 @@ async fn a_frozen_writer_holding_the_chain_lock_yields_503s_and_is_cut_off() {
 
     // C, thawed, has lost its session (its batch was rolled back) and appends again.
     frozen.signal("-CONT");
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("client");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
     let mut recovered = false;
     for _ in 0..20 {
         let body = consent_body(&new_id(), &new_id());
-        if let Ok(r) = client.post(format!("{}/v1/consents", frozen.base)).json(&body).send().await {
+        if let Ok(r) = client
+            .post(format!("{}/v1/consents", frozen.base))
+            .json(&body)
+            .send()
+            .await
+        {
             if r.status() == 201 {
                 recovered = true;
                 break;
@@ -195,11 +259,21 @@ async fn a_frozen_writer_holding_the_chain_lock_yields_503s_and_is_cut_off() {
     drop(frozen);
 
     let out = Command::new(BIN)
-        .args(["ledger", "verify", "--database", &schema_url, "--key-dir", &key_dir])
+        .args([
+            "ledger",
+            "verify",
+            "--database",
+            &schema_url,
+            "--key-dir",
+            &key_dir,
+        ])
         .output()
         .expect("verify");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && text.contains("ledger intact"), "one unbroken chain: {text}");
+    assert!(
+        out.status.success() && text.contains("ledger intact"),
+        "one unbroken chain: {text}"
+    );
     drop(other.stop().await);
     drop(first.stop().await);
     common::drop_postgres_schema(&url, &schema).await;

@@ -19,13 +19,27 @@ const BIN: &str = env!("CARGO_BIN_EXE_vivus-consent-server");
 const OLD_MS: i64 = 1_591_012_800_000;
 
 fn run(args: &[&str]) -> (i32, String) {
-    let out = Command::new(BIN).args(args).env_remove("RUST_LOG").output().expect("run the binary");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(BIN)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run the binary");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.code().unwrap_or(-1), text)
 }
 
 /// A record as the service writes it, signed by `keys`, recorded at `recorded_at`.
-fn signed_entry(keys: &KeyRing, subject: &str, recorded_at: i64, user_agent: &str, format: u8) -> Entry {
+fn signed_entry(
+    keys: &KeyRing,
+    subject: &str,
+    recorded_at: i64,
+    user_agent: &str,
+    format: u8,
+) -> Entry {
     let id = new_id();
     let iat = u64::try_from(recorded_at / 1000).expect("time");
     let claims: Claims = serde_json::from_value(serde_json::json!({
@@ -50,7 +64,11 @@ fn signed_entry(keys: &KeyRing, subject: &str, recorded_at: i64, user_agent: &st
         gpc: false,
         user_agent: user_agent.to_owned(),
         client_network: network.to_owned(),
-        personal: if format == 1 { Personal::Clear } else { Personal::seal(user_agent, network).expect("salt") },
+        personal: if format == 1 {
+            Personal::Clear
+        } else {
+            Personal::seal(user_agent, network).expect("salt")
+        },
         request_hash: [1; 32],
         token: keys.signer().expect("a key").sign(&claims),
     }
@@ -68,62 +86,145 @@ async fn purge_blanks_old_personal_data_and_the_ledger_still_verifies(backend: &
         ))),
         ..ledger::Options::default()
     };
-    let ledger = ledger::open_with(backend.database(), &options).await.expect("opens");
+    let ledger = ledger::open_with(backend.database(), &options)
+        .await
+        .expect("opens");
     let subject = new_id();
     // Unique user agents, to look for them in the file afterwards.
     let old_v1 = format!("OldBrowserV1/{}", new_id());
     let old_v2 = format!("OldBrowserV2/{}", new_id());
     let new_v2 = format!("NewBrowserV2/{}", new_id());
     let now = vivus_consent_server::now_ms();
-    for (at, ua, format) in
-        [(OLD_MS, &old_v1, 1), (OLD_MS, &old_v1, 1), (OLD_MS, &old_v2, 2), (OLD_MS, &old_v2, 2), (OLD_MS, &old_v2, 2), (now, &new_v2, 2)]
-    {
-        ledger.append(signed_entry(&keys, &subject, at, ua, format)).await.expect("append");
+    for (at, ua, format) in [
+        (OLD_MS, &old_v1, 1),
+        (OLD_MS, &old_v1, 1),
+        (OLD_MS, &old_v2, 2),
+        (OLD_MS, &old_v2, 2),
+        (OLD_MS, &old_v2, 2),
+        (now, &new_v2, 2),
+    ] {
+        ledger
+            .append(signed_entry(&keys, &subject, at, ua, format))
+            .await
+            .expect("append");
     }
     drop(ledger);
     let keys_arg = keys_dir.path().display().to_string();
     let database = backend.database();
 
-    let (code, out) = run(&["ledger", "purge", "--database", database, "--before", "2999-01-01"]);
-    assert_eq!(code, 2, "a date in the future is refused by the flag's parser: {out}");
+    let (code, out) = run(&[
+        "ledger",
+        "purge",
+        "--database",
+        database,
+        "--before",
+        "2999-01-01",
+    ]);
+    assert_eq!(
+        code, 2,
+        "a date in the future is refused by the flag's parser: {out}"
+    );
     assert!(out.contains("in the future"), "{out}");
-    let (code, out) = run(&["ledger", "purge", "--database", database, "--before", "2021-01-01"]);
+    let (code, out) = run(&[
+        "ledger",
+        "purge",
+        "--database",
+        database,
+        "--before",
+        "2021-01-01",
+    ]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("of 3 records recorded before 2021-01-01"), "{out}");
-    assert!(out.contains("kept those of 2 older records in format 1"), "{out}");
+    assert!(
+        out.contains("of 3 records recorded before 2021-01-01"),
+        "{out}"
+    );
+    assert!(
+        out.contains("kept those of 2 older records in format 1"),
+        "{out}"
+    );
 
     let ledger = backend.open().await;
     let records = ledger.history(&subject, 10).await.expect("history");
-    let seen: Vec<(&str, bool)> = records.iter().map(|r| (r.entry.user_agent.as_str(), r.entry.personal.is_purged())).collect();
+    let seen: Vec<(&str, bool)> = records
+        .iter()
+        .map(|r| (r.entry.user_agent.as_str(), r.entry.personal.is_purged()))
+        .collect();
     assert_eq!(
         seen,
-        [(old_v1.as_str(), false), (old_v1.as_str(), false), ("", true), ("", true), ("", true), (new_v2.as_str(), false)]
+        [
+            (old_v1.as_str(), false),
+            (old_v1.as_str(), false),
+            ("", true),
+            ("", true),
+            ("", true),
+            (new_v2.as_str(), false)
+        ]
     );
     assert!(records[2].entry.client_network.is_empty());
     assert_eq!(records[5].entry.client_network, "203.0.113.0/24");
     drop(ledger);
 
-    let (code, out) = run(&["ledger", "verify", "--database", database, "--key-dir", &keys_arg]);
+    let (code, out) = run(&[
+        "ledger",
+        "verify",
+        "--database",
+        database,
+        "--key-dir",
+        &keys_arg,
+    ]);
     assert_eq!(code, 0, "a purge breaks nothing: {out}");
-    assert!(out.contains("ledger intact: 6 records") && out.contains("2 in format 1") && out.contains("4 in format 2 (3 of them purged)"), "{out}");
-    let (code, out) = run(&["ledger", "purge", "--database", database, "--before", "2021-01-01"]);
+    assert!(
+        out.contains("ledger intact: 6 records")
+            && out.contains("2 in format 1")
+            && out.contains("4 in format 2 (3 of them purged)"),
+        "{out}"
+    );
+    let (code, out) = run(&[
+        "ledger",
+        "purge",
+        "--database",
+        database,
+        "--before",
+        "2021-01-01",
+    ]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("of 0 records"), "a second purge finds nothing left: {out}");
+    assert!(
+        out.contains("of 0 records"),
+        "a second purge finds nothing left: {out}"
+    );
 
     if let Backend::Sqlite { path, .. } = backend {
         // The values are gone from the file and its WAL, not only from the table.
         let mut bytes = std::fs::read(path).expect("read the file");
         bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
         let contains = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
-        assert!(!contains(&old_v2), "the purged user agent is still in the file");
-        assert!(contains(&new_v2) && contains(&old_v1), "the kept ones are there (the search works)");
+        assert!(
+            !contains(&old_v2),
+            "the purged user agent is still in the file"
+        );
+        assert!(
+            contains(&new_v2) && contains(&old_v1),
+            "the kept ones are there (the search works)"
+        );
     }
 
     // An edited clear value of a record that was not purged is caught.
-    backend.tamper("UPDATE ledger_personal SET user_agent = 'edited' WHERE sequence = 6").await;
-    let (code, out) = run(&["ledger", "verify", "--database", database, "--key-dir", &keys_arg]);
+    backend
+        .tamper("UPDATE ledger_personal SET user_agent = 'edited' WHERE sequence = 6")
+        .await;
+    let (code, out) = run(&[
+        "ledger",
+        "verify",
+        "--database",
+        database,
+        "--key-dir",
+        &keys_arg,
+    ]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("BROKEN at record 6") && out.contains("salted hash"), "{out}");
+    assert!(
+        out.contains("BROKEN at record 6") && out.contains("salted hash"),
+        "{out}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -133,7 +234,10 @@ async fn sqlite_purge_blanks_old_personal_data_and_the_ledger_still_verifies() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_purge_blanks_old_personal_data_and_the_ledger_still_verifies() {
-    let Some(backend) = Backend::postgres("postgres_purge_blanks_old_personal_data_and_the_ledger_still_verifies").await else {
+    let Some(backend) =
+        Backend::postgres("postgres_purge_blanks_old_personal_data_and_the_ledger_still_verifies")
+            .await
+    else {
         return;
     };
     purge_blanks_old_personal_data_and_the_ledger_still_verifies(&backend).await;

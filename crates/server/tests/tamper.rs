@@ -138,25 +138,48 @@ async fn an_intact_ledger_verifies_with_every_token_and_checkpoint(backend: &Bac
     );
 
     // A third party with the published key set only, and kept heads in each accepted form.
-    let keys = vivus_consent_server::keys::KeyRing::load(std::path::Path::new(&w.keys())).expect("keys");
+    let keys =
+        vivus_consent_server::keys::KeyRing::load(std::path::Path::new(&w.keys())).expect("keys");
     let jwks = w.server_dir.path().join("jwks.json");
-    std::fs::write(&jwks, serde_json::to_string(keys.jwks()).expect("json")).expect("save the key set");
+    std::fs::write(&jwks, serde_json::to_string(keys.jwks()).expect("json"))
+        .expect("save the key set");
     let jws = w.server_dir.path().join("head.jws");
-    std::fs::write(&jws, w.fifth["receipt"]["signedHead"].as_str().expect("head")).expect("save the JWS");
+    std::fs::write(
+        &jws,
+        w.fifth["receipt"]["signedHead"].as_str().expect("head"),
+    )
+    .expect("save the JWS");
     let (jwks, jws) = (jwks.display().to_string(), jws.display().to_string());
     let out = Command::new(BIN)
-        .args(["ledger", "verify", "--database", backend.database(), "--key-dir", "/nonexistent"])
+        .args([
+            "ledger",
+            "verify",
+            "--database",
+            backend.database(),
+            "--key-dir",
+            "/nonexistent",
+        ])
         .args(["--jwks", &jwks, "--checkpoint", &jws, "--checkpoint", &kept])
         .output()
         .expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && text.contains("records 1 to 5 match"), "{text}");
+    assert!(
+        out.status.success() && text.contains("records 1 to 5 match"),
+        "{text}"
+    );
     // A kept head that is not one the service signed is refused, not ignored.
     let forged = w.server_dir.path().join("forged.jws");
-    std::fs::write(&forged, SigningKey::from_seed([0x55; 32]).sign_typed("ledger-head+jwt", b"{}")).expect("write");
+    std::fs::write(
+        &forged,
+        SigningKey::from_seed([0x55; 32]).sign_typed("ledger-head+jwt", b"{}"),
+    )
+    .expect("write");
     let (code, out) = w.verify(backend, &["--checkpoint", &forged.display().to_string()]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("REFUSED") && out.contains("not a head signed by one of these keys"), "{out}");
+    assert!(
+        out.contains("REFUSED") && out.contains("not a head signed by one of these keys"),
+        "{out}"
+    );
 }
 
 /// A record edited where no token claim covers it (its `source`), every hash after it

@@ -19,8 +19,16 @@ const SQLITE_0001: &str = include_str!("../migrations/sqlite/0001_ledger.sql");
 const POSTGRES_0001: &str = include_str!("../migrations/postgres/0001_ledger.sql");
 
 fn run(args: &[&str]) -> (i32, String) {
-    let out = Command::new(BIN).args(args).env_remove("RUST_LOG").output().expect("run the binary");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(BIN)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run the binary");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.code().unwrap_or(-1), text)
 }
 
@@ -113,7 +121,9 @@ async fn write_schema_1(backend: &Backend, records: &[Record]) {
         .expect("schema 1 written");
 }
 
-async fn a_ledger_of_the_previous_version_is_migrated_anchored_and_still_verifies(backend: &Backend) {
+async fn a_ledger_of_the_previous_version_is_migrated_anchored_and_still_verifies(
+    backend: &Backend,
+) {
     let dir = tempfile::tempdir().expect("tempdir");
     let keys = KeyRing::load_or_generate(&dir.path().join("keys"), 1).expect("keys");
     let subject = new_id();
@@ -123,41 +133,100 @@ async fn a_ledger_of_the_previous_version_is_migrated_anchored_and_still_verifie
     let database = backend.database().to_owned();
 
     // Before this version ever opened it: no checkpoint, the old records are unanchored.
-    let (code, out) = run(&["ledger", "verify", "--database", &database, "--key-dir", &keys_arg]);
+    let (code, out) = run(&[
+        "ledger",
+        "verify",
+        "--database",
+        &database,
+        "--key-dir",
+        &keys_arg,
+    ]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("ledger intact: 3 records") && out.contains("3 in format 1"), "{out}");
-    assert!(out.contains("UNANCHORED") && out.contains("no checkpoint at all"), "{out}");
+    assert!(
+        out.contains("ledger intact: 3 records") && out.contains("3 in format 1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("UNANCHORED") && out.contains("no checkpoint at all"),
+        "{out}"
+    );
 
     let server = TestServer::start_in(dir, database.clone(), &[]).await;
-    let (status, answer) = server.post_consent(&consent_body(&new_id(), &subject)).await;
+    let (status, answer) = server
+        .post_consent(&consent_body(&new_id(), &subject))
+        .await;
     assert_eq!(status, 201, "{answer}");
-    assert_eq!(answer["receipt"]["sequence"], 4, "the chain continues from the old head");
-    let history = server.history(&subject, answer["token"].as_str().expect("token")).await;
+    assert_eq!(
+        answer["receipt"]["sequence"], 4,
+        "the chain continues from the old head"
+    );
+    let history = server
+        .history(&subject, answer["token"].as_str().expect("token"))
+        .await;
     assert_eq!(history["records"][0]["userAgent"], "Mozilla/5.0 (old)");
     assert_eq!(history["records"][0]["clientNetwork"], "198.51.100.0/24");
     let (dir, _) = server.stop().await;
 
-    let (code, out) = run(&["ledger", "verify", "--database", &database, "--key-dir", &keys_arg, "--unanchored-grace-secs", "0"]);
+    let (code, out) = run(&[
+        "ledger",
+        "verify",
+        "--database",
+        &database,
+        "--key-dir",
+        &keys_arg,
+        "--unanchored-grace-secs",
+        "0",
+    ]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("ledger intact: 4 records") && out.contains("3 in format 1") && out.contains("1 in format 2"), "{out}");
-    assert!(out.contains("records 1 to 4 match a head the service signed"), "{out}");
+    assert!(
+        out.contains("ledger intact: 4 records")
+            && out.contains("3 in format 1")
+            && out.contains("1 in format 2"),
+        "{out}"
+    );
+    assert!(
+        out.contains("records 1 to 4 match a head the service signed"),
+        "{out}"
+    );
 
-    let (code, out) = run(&["ledger", "purge", "--database", &database, "--before", "2021-01-01"]);
+    let (code, out) = run(&[
+        "ledger",
+        "purge",
+        "--database",
+        &database,
+        "--before",
+        "2021-01-01",
+    ]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("of 0 records") && out.contains("kept those of 3 older records in format 1"), "{out}");
-    let (code, out) = run(&["ledger", "verify", "--database", &database, "--key-dir", &keys_arg]);
+    assert!(
+        out.contains("of 0 records") && out.contains("kept those of 3 older records in format 1"),
+        "{out}"
+    );
+    let (code, out) = run(&[
+        "ledger",
+        "verify",
+        "--database",
+        &database,
+        "--key-dir",
+        &keys_arg,
+    ]);
     assert_eq!(code, 0, "{out}");
     drop(dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_a_ledger_of_the_previous_version_is_migrated_anchored_and_still_verifies() {
-    a_ledger_of_the_previous_version_is_migrated_anchored_and_still_verifies(&Backend::sqlite()).await;
+    a_ledger_of_the_previous_version_is_migrated_anchored_and_still_verifies(&Backend::sqlite())
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_ledger_of_the_previous_version_is_migrated_anchored_and_still_verifies() {
-    let Some(backend) = Backend::postgres("postgres_a_ledger_of_the_previous_version_is_migrated_anchored_and_still_verifies").await else {
+    let Some(backend) = Backend::postgres(
+        "postgres_a_ledger_of_the_previous_version_is_migrated_anchored_and_still_verifies",
+    )
+    .await
+    else {
         return;
     };
     a_ledger_of_the_previous_version_is_migrated_anchored_and_still_verifies(&backend).await;

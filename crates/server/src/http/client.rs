@@ -14,14 +14,23 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Peer(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)))
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0),
+        ))
     }
 }
 
 /// The client IP: the last `X-Forwarded-For` entry when the proxy is trusted (the one
 /// the proxy appended; earlier entries are whatever the client sent), otherwise the
 /// socket peer.
-pub fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, trust_forwarded_for: bool) -> Option<IpAddr> {
+pub fn client_ip(
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+    trust_forwarded_for: bool,
+) -> Option<IpAddr> {
     if trust_forwarded_for {
         // Only the entry the proxy appended counts; if it is unreadable, earlier
         // (client-supplied) entries must not take its place.
@@ -87,8 +96,14 @@ mod tests {
 
     #[test]
     fn ipv4_is_masked_to_24_bits() {
-        assert_eq!(masked_network(Some("203.0.113.77".parse().expect("ip"))), "203.0.113.0/24");
-        assert_eq!(masked_network(Some("::ffff:198.51.100.9".parse().expect("ip"))), "198.51.100.0/24");
+        assert_eq!(
+            masked_network(Some("203.0.113.77".parse().expect("ip"))),
+            "203.0.113.0/24"
+        );
+        assert_eq!(
+            masked_network(Some("::ffff:198.51.100.9".parse().expect("ip"))),
+            "198.51.100.0/24"
+        );
     }
 
     #[test]
@@ -106,26 +121,52 @@ mod tests {
     #[test]
     fn ipv6_carrying_ipv4_is_masked_like_that_ipv4() {
         // 6to4 of 203.0.113.77 (cb00:714d).
-        assert_eq!(masked_network(Some("2002:cb00:714d::1".parse().expect("ip"))), "203.0.113.0/24");
-        assert_eq!(masked_network(Some("2002:cb00:714d:5:6:7:8:9".parse().expect("ip"))), "203.0.113.0/24");
+        assert_eq!(
+            masked_network(Some("2002:cb00:714d::1".parse().expect("ip"))),
+            "203.0.113.0/24"
+        );
+        assert_eq!(
+            masked_network(Some("2002:cb00:714d:5:6:7:8:9".parse().expect("ip"))),
+            "203.0.113.0/24"
+        );
         // Teredo, RFC 4380's example: server 65.54.227.120, client 192.0.2.45 (inverted: 3fff:fdd2).
         assert_eq!(
-            masked_network(Some("2001:0:4136:e378:8000:63bf:3fff:fdd2".parse().expect("ip"))),
+            masked_network(Some(
+                "2001:0:4136:e378:8000:63bf:3fff:fdd2".parse().expect("ip")
+            )),
             "192.0.2.0/24"
         );
-        assert_eq!(masked_network(Some("64:ff9b::c000:22d".parse().expect("ip"))), "192.0.2.0/24");
+        assert_eq!(
+            masked_network(Some("64:ff9b::c000:22d".parse().expect("ip"))),
+            "192.0.2.0/24"
+        );
         // Other 2001: addresses are ordinary IPv6.
-        assert_eq!(masked_network(Some("2001:db8:abcd:12::1".parse().expect("ip"))), "2001:db8:abcd::/48");
-        assert_eq!(masked_network(Some("2001:1::1".parse().expect("ip"))), "2001:1::/48");
+        assert_eq!(
+            masked_network(Some("2001:db8:abcd:12::1".parse().expect("ip"))),
+            "2001:db8:abcd::/48"
+        );
+        assert_eq!(
+            masked_network(Some("2001:1::1".parse().expect("ip"))),
+            "2001:1::/48"
+        );
     }
 
     #[test]
     fn forwarded_for_is_used_only_when_trusted() {
         let mut headers = HeaderMap::new();
-        headers.insert("x-forwarded-for", "1.2.3.4, 10.0.0.7".parse().expect("header"));
+        headers.insert(
+            "x-forwarded-for",
+            "1.2.3.4, 10.0.0.7".parse().expect("header"),
+        );
         let peer: SocketAddr = "127.0.0.1:5000".parse().expect("addr");
         assert_eq!(client_ip(&headers, Some(peer), false), Some(peer.ip()));
-        assert_eq!(client_ip(&headers, Some(peer), true), Some("10.0.0.7".parse().expect("ip")));
-        assert_eq!(client_ip(&HeaderMap::new(), Some(peer), true), Some(peer.ip()));
+        assert_eq!(
+            client_ip(&headers, Some(peer), true),
+            Some("10.0.0.7".parse().expect("ip"))
+        );
+        assert_eq!(
+            client_ip(&HeaderMap::new(), Some(peer), true),
+            Some(peer.ip())
+        );
     }
 }

@@ -15,8 +15,8 @@ use super::jwks::bearer_claims;
 use super::{client_network, AppJson, AppState, Error, Result, Settings};
 pub use crate::ledger::hex;
 use crate::ledger::{
-    category_list, truncate_user_agent, Appended, Committed, Entry, LedgerError, Personal, Record, RecordKind,
-    SignedHead,
+    category_list, truncate_user_agent, Appended, Committed, Entry, LedgerError, Personal, Record,
+    RecordKind, SignedHead,
 };
 
 /// Most records the history endpoint returns.
@@ -68,11 +68,9 @@ impl Receipt {
 
 /// `GET /v1/ledger/head`: the newest signed checkpoint of the ledger's head.
 pub async fn head(State(state): State<AppState>) -> Result<Json<serde_json::Value>> {
-    let head = state
-        .ledger
-        .signed_head()
-        .await?
-        .ok_or_else(|| Error::NotFound("the ledger has no signed head yet: nothing has been recorded".to_owned()))?;
+    let head = state.ledger.signed_head().await?.ok_or_else(|| {
+        Error::NotFound("the ledger has no signed head yet: nothing has been recorded".to_owned())
+    })?;
     Ok(Json(serde_json::json!({
         "sequence": head.sequence,
         "recordHash": hex(&head.hash),
@@ -96,7 +94,12 @@ pub async fn record(
     let recorded_at = crate::now_ms();
     let granted = request.granted();
     let iat = u64::try_from(recorded_at / 1000).unwrap_or(0);
-    let claims = Claims::from_request(&request, &state.settings.issuer, iat, iat + state.settings.token_ttl_secs);
+    let claims = Claims::from_request(
+        &request,
+        &state.settings.issuer,
+        iat,
+        iat + state.settings.token_ttl_secs,
+    );
     let token = sign(&state, &claims)?;
     let user_agent = user_agent(&headers);
     let client_network = client_network(&headers, peer, &state.settings);
@@ -131,7 +134,8 @@ pub async fn withdraw(
     headers: HeaderMap,
     AppJson(request): AppJson<WithdrawRequest>,
 ) -> Result<Response> {
-    let id = ConsentId::parse(&id).map_err(|e| Error::bad_request(e.code(), format!("in the path: {e}")))?;
+    let id = ConsentId::parse(&id)
+        .map_err(|e| Error::bad_request(e.code(), format!("in the path: {e}")))?;
     let previous = bearer_claims(&headers, &state)?;
     if previous.jti != id {
         return Err(Error::Forbidden(format!(
@@ -139,7 +143,9 @@ pub async fn withdraw(
             previous.jti
         )));
     }
-    request.validate().map_err(|e| Error::bad_request(e.code(), e.to_string()))?;
+    request
+        .validate()
+        .map_err(|e| Error::bad_request(e.code(), e.to_string()))?;
     let mut hasher = Sha256::new();
     hasher.update(b"withdraw\0");
     hasher.update(id.as_str());
@@ -154,7 +160,11 @@ pub async fn withdraw(
     // Reading that record and appending are one step: the append names the record it was
     // derived from, and the writer refuses it (`Outdated`) if the subject has a newer one
     // by then (two withdrawals from two tabs at once), so it is derived again from that.
-    let kind = if request.policy_acceptance { RecordKind::PolicyWithdrawalRequest } else { RecordKind::Withdrawal };
+    let kind = if request.policy_acceptance {
+        RecordKind::PolicyWithdrawalRequest
+    } else {
+        RecordKind::Withdrawal
+    };
     let user_agent = user_agent(&headers);
     let client_network = client_network(&headers, peer, &state.settings);
     let gpc = headers.get("sec-gpc").is_some_and(|v| v.as_bytes() == b"1");
@@ -163,7 +173,10 @@ pub async fn withdraw(
         let (newest, current) = match state.ledger.latest(previous.sub.as_str()).await? {
             Some(record) => {
                 let claims = token::peek_claims(&record.entry.token).map_err(|e| {
-                    Error::Internal(format!("the token stored in ledger record {} does not decode: {e}", record.sequence))
+                    Error::Internal(format!(
+                        "the token stored in ledger record {} does not decode: {e}",
+                        record.sequence
+                    ))
                 })?;
                 (record.sequence, claims)
             }
@@ -216,7 +229,10 @@ pub async fn withdraw(
     }
     // Another record of this subject landed before each of the attempts: answer 503 (a
     // retry with the same id is safe) rather than keep the request waiting.
-    Err(last_error.map_or_else(|| Error::Internal("no withdrawal attempt was made".to_owned()), Error::from))
+    Err(last_error.map_or_else(
+        || Error::Internal("no withdrawal attempt was made".to_owned()),
+        Error::from,
+    ))
 }
 
 /// One record as the history endpoint shows it.
@@ -269,7 +285,12 @@ impl From<Record> for HistoryRecord {
             policy_version: e.policy_version,
             policy_digest: e.policy_digest,
             language: e.language,
-            categories: e.categories.split(',').filter(|c| !c.is_empty()).map(str::to_owned).collect(),
+            categories: e
+                .categories
+                .split(',')
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect(),
             policy_accepted: e.policy_accepted,
             source: e.source,
             gpc: e.gpc,
@@ -287,7 +308,8 @@ pub async fn history(
     Path(subject): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>> {
-    let subject = SubjectId::parse(&subject).map_err(|e| Error::bad_request(e.code(), format!("in the path: {e}")))?;
+    let subject = SubjectId::parse(&subject)
+        .map_err(|e| Error::bad_request(e.code(), format!("in the path: {e}")))?;
     let claims = bearer_claims(&headers, &state)?;
     if claims.sub != subject {
         return Err(Error::Forbidden(
@@ -301,7 +323,9 @@ pub async fn history(
         .into_iter()
         .map(HistoryRecord::from)
         .collect();
-    Ok(Json(serde_json::json!({ "subject": subject, "records": records })))
+    Ok(Json(
+        serde_json::json!({ "subject": subject, "records": records }),
+    ))
 }
 
 fn sign(state: &AppState, claims: &Claims) -> Result<String> {
@@ -315,7 +339,12 @@ fn sign(state: &AppState, claims: &Claims) -> Result<String> {
 /// 201 for a new record, 200 for an idempotent retry, 409 for the same id with another
 /// request. A retry's receipt carries the signed head that first covered the record, so
 /// it is the answer the first attempt got (or would have got).
-async fn respond(state: &AppState, headers: &HeaderMap, committed: Committed, request_hash: &[u8; 32]) -> Result<Response> {
+async fn respond(
+    state: &AppState,
+    headers: &HeaderMap,
+    committed: Committed,
+    request_hash: &[u8; 32],
+) -> Result<Response> {
     let (status, record, head) = match committed.outcome {
         Appended::New(r) => (StatusCode::CREATED, r, committed.head),
         Appended::Existing(r) if r.entry.request_hash == *request_hash => {
@@ -330,7 +359,10 @@ async fn respond(state: &AppState, headers: &HeaderMap, committed: Committed, re
         }
     };
     let cookie = consent_cookie(&state.settings, headers, &record.entry.token);
-    let body = Recorded { receipt: Receipt::of(&record, head.as_deref()), token: record.entry.token };
+    let body = Recorded {
+        receipt: Receipt::of(&record, head.as_deref()),
+        token: record.entry.token,
+    };
     let mut response = (status, Json(body)).into_response();
     if let Some(cookie) = cookie {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
@@ -341,20 +373,35 @@ async fn respond(state: &AppState, headers: &HeaderMap, committed: Committed, re
 /// The `Set-Cookie` for the consent token, when the request comes from a page that may
 /// receive it: an allowed or same-origin `Origin` on the same site as the cookie.
 /// A server-set cookie is not subject to Safari's 7-day cap on script-written ones.
-pub fn consent_cookie(settings: &Settings, headers: &HeaderMap, token: &str) -> Option<HeaderValue> {
+pub fn consent_cookie(
+    settings: &Settings,
+    headers: &HeaderMap,
+    token: &str,
+) -> Option<HeaderValue> {
     let origin = headers.get(header::ORIGIN)?.to_str().ok()?;
     let (scheme, authority) = origin.split_once("://")?;
-    let host_header = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let same_origin = headers.get("sec-fetch-site").is_some_and(|v| v.as_bytes() == b"same-origin")
+    let host_header = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let same_origin = headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"same-origin")
         || authority.eq_ignore_ascii_case(host_header);
-    let allowed = same_origin || settings.allowed_origins.iter().any(|o| o.eq_ignore_ascii_case(origin));
+    let allowed = same_origin
+        || settings
+            .allowed_origins
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(origin));
     if !allowed {
         return None;
     }
     let origin_host = host_of(authority);
     let service_host = host_of(host_header);
     let same_site = match &settings.cookie_domain {
-        Some(domain) => domain_matches(&origin_host, domain) && domain_matches(&service_host, domain),
+        Some(domain) => {
+            domain_matches(&origin_host, domain) && domain_matches(&service_host, domain)
+        }
         None => origin_host == service_host,
     };
     if !same_site {
@@ -386,7 +433,10 @@ fn host_of(authority: &str) -> String {
 
 /// RFC 6265 domain-match.
 fn domain_matches(host: &str, domain: &str) -> bool {
-    host == domain || host.strip_suffix(domain).is_some_and(|prefix| prefix.ends_with('.'))
+    host == domain
+        || host
+            .strip_suffix(domain)
+            .is_some_and(|prefix| prefix.ends_with('.'))
 }
 
 fn user_agent(headers: &HeaderMap) -> String {
@@ -427,24 +477,51 @@ mod tests {
 
     #[test]
     fn same_origin_gets_a_host_only_cookie() {
-        let c = consent_cookie(&settings(None, &[]), &headers("http://127.0.0.1:8080", "127.0.0.1:8080"), "T")
-            .expect("cookie");
+        let c = consent_cookie(
+            &settings(None, &[]),
+            &headers("http://127.0.0.1:8080", "127.0.0.1:8080"),
+            "T",
+        )
+        .expect("cookie");
         assert_eq!(c, "vivus_consent=T; Path=/; Max-Age=86400; SameSite=Lax");
     }
 
     #[test]
     fn allowed_sibling_origin_gets_a_domain_cookie_with_secure() {
         let s = settings(Some("vivus.kz"), &["https://www.vivus.kz"]);
-        let c = consent_cookie(&s, &headers("https://www.vivus.kz", "consent.vivus.kz"), "T").expect("cookie");
-        assert_eq!(c, "vivus_consent=T; Path=/; Max-Age=86400; SameSite=Lax; Domain=vivus.kz; Secure");
+        let c = consent_cookie(
+            &s,
+            &headers("https://www.vivus.kz", "consent.vivus.kz"),
+            "T",
+        )
+        .expect("cookie");
+        assert_eq!(
+            c,
+            "vivus_consent=T; Path=/; Max-Age=86400; SameSite=Lax; Domain=vivus.kz; Secure"
+        );
     }
 
     #[test]
     fn other_sites_and_unlisted_origins_get_none() {
-        let s = settings(Some("vivus.kz"), &["https://www.vivus.kz", "https://partner.example"]);
-        assert!(consent_cookie(&s, &headers("https://evil.example", "consent.vivus.kz"), "T").is_none());
-        assert!(consent_cookie(&s, &headers("https://partner.example", "consent.vivus.kz"), "T").is_none());
-        assert!(consent_cookie(&s, &headers("https://notvivus.kz", "consent.vivus.kz"), "T").is_none());
+        let s = settings(
+            Some("vivus.kz"),
+            &["https://www.vivus.kz", "https://partner.example"],
+        );
+        assert!(consent_cookie(
+            &s,
+            &headers("https://evil.example", "consent.vivus.kz"),
+            "T"
+        )
+        .is_none());
+        assert!(consent_cookie(
+            &s,
+            &headers("https://partner.example", "consent.vivus.kz"),
+            "T"
+        )
+        .is_none());
+        assert!(
+            consent_cookie(&s, &headers("https://notvivus.kz", "consent.vivus.kz"), "T").is_none()
+        );
         let mut no_origin = HeaderMap::new();
         no_origin.insert(header::HOST, "consent.vivus.kz".parse().expect("host"));
         assert!(consent_cookie(&s, &no_origin, "T").is_none());
@@ -453,7 +530,9 @@ mod tests {
     #[test]
     fn categories_are_stored_in_canonical_order() {
         use vivus_consent_core::category::{Categories, Category};
-        let set: Categories = [Category::Marketing, Category::Necessary].into_iter().collect();
+        let set: Categories = [Category::Marketing, Category::Necessary]
+            .into_iter()
+            .collect();
         assert_eq!(category_list(set), "necessary,marketing");
     }
 }

@@ -27,7 +27,11 @@ pub struct DeadlineBody<B> {
 impl<B> DeadlineBody<B> {
     /// Wraps `body`; the clock starts now.
     pub fn new(body: B, timeout: Duration) -> Self {
-        Self { body, sleep: Box::pin(tokio::time::sleep(timeout)), timeout }
+        Self {
+            body,
+            sleep: Box::pin(tokio::time::sleep(timeout)),
+            timeout,
+        }
     }
 }
 
@@ -39,7 +43,10 @@ where
     type Data = Bytes;
     type Error = axum::BoxError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         // Data already here wins over the deadline, so a body that arrived in time is
         // never cut by a late poll.
         if let Poll::Ready(frame) = Pin::new(&mut self.body).poll_frame(cx) {

@@ -22,7 +22,10 @@ const ECHOED: [(&str, &str, &str); 4] = [
 ];
 
 /// `POST /demo/applications` (an urlencoded form with a `consent_token` field).
-pub async fn application(State(state): State<AppState>, form: Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>) -> Response {
+pub async fn application(
+    State(state): State<AppState>,
+    form: Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
+) -> Response {
     let fields = match form {
         Ok(Form(fields)) => fields,
         Err(rejection) => {
@@ -32,14 +35,22 @@ pub async fn application(State(state): State<AppState>, form: Result<Form<Vec<(S
                 "Заявка не прочитана",
                 "Өтінім оқылмады",
                 &format!(
-                    "<p lang=\"ru\">Форма не распознана: {}.</p><p lang=\"kk\">Пішін танылмады.</p>",
-                    escape(&rejection.body_text())
-                ),
+                "<p lang=\"ru\">Форма не распознана: {}.</p><p lang=\"kk\">Пішін танылмады.</p>",
+                escape(&rejection.body_text())
+            ),
             )
         }
     };
-    let token = fields.iter().find(|(k, _)| k == "consent_token").map(|(_, v)| v.as_str()).unwrap_or("");
-    let expected = Expected { issuer: &state.settings.issuer, policy_digest: policy::CURRENT.digest, now: now_secs() };
+    let token = fields
+        .iter()
+        .find(|(k, _)| k == "consent_token")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    let expected = Expected {
+        issuer: &state.settings.issuer,
+        policy_digest: policy::CURRENT.digest,
+        now: now_secs(),
+    };
     let claims = match token::verify(token, state.keys.jwks(), &expected) {
         Ok(claims) if claims.pa => claims,
         Ok(_) => {
@@ -51,7 +62,12 @@ pub async fn application(State(state): State<AppState>, form: Result<Form<Vec<(S
             )
         }
         Err(e) => {
-            return refused(page_lang(&fields), e.code(), "действительное согласие не найдено", "жарамды келісім табылмады")
+            return refused(
+                page_lang(&fields),
+                e.code(),
+                "действительное согласие не найдено",
+                "жарамды келісім табылмады",
+            )
         }
     };
     accepted(&claims, &fields)
@@ -59,7 +75,11 @@ pub async fn application(State(state): State<AppState>, form: Result<Form<Vec<(S
 
 /// The page's language: the form's `lang` field (the site's current language), else Russian.
 fn page_lang(fields: &[(String, String)]) -> &'static str {
-    match fields.iter().find(|(k, _)| k == "lang").map(|(_, v)| v.as_str()) {
+    match fields
+        .iter()
+        .find(|(k, _)| k == "lang")
+        .map(|(_, v)| v.as_str())
+    {
         Some("kk") => "kk",
         _ => "ru",
     }
@@ -84,7 +104,13 @@ fn accepted(claims: &Claims, fields: &[(String, String)]) -> Response {
         iat = claims.iat,
         pv = escape(&claims.pv),
     );
-    page(StatusCode::OK, page_lang(fields), "Заявка принята", "Өтінім қабылданды", &body)
+    page(
+        StatusCode::OK,
+        page_lang(fields),
+        "Заявка принята",
+        "Өтінім қабылданды",
+        &body,
+    )
 }
 
 fn refused(lang: &str, code: &str, ru: &str, kk: &str) -> Response {
@@ -94,7 +120,13 @@ fn refused(lang: &str, code: &str, ru: &str, kk: &str) -> Response {
          <p><code>{}</code></p>",
         escape(code)
     );
-    page(StatusCode::FORBIDDEN, lang, "Заявка не принята", "Өтінім қабылданбады", &body)
+    page(
+        StatusCode::FORBIDDEN,
+        lang,
+        "Заявка не принята",
+        "Өтінім қабылданбады",
+        &body,
+    )
 }
 
 fn page(status: StatusCode, lang: &str, title_ru: &str, title_kk: &str, body: &str) -> Response {
@@ -139,6 +171,9 @@ mod tests {
 
     #[test]
     fn markup_is_escaped() {
-        assert_eq!(escape("<script>alert('x')&\"</script>"), "&lt;script&gt;alert(&#39;x&#39;)&amp;&quot;&lt;/script&gt;");
+        assert_eq!(
+            escape("<script>alert('x')&\"</script>"),
+            "&lt;script&gt;alert(&#39;x&#39;)&amp;&quot;&lt;/script&gt;"
+        );
     }
 }

@@ -72,7 +72,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// A 400 with a code and a message.
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::BadRequest { code, message: message.into() }
+        Self::BadRequest {
+            code,
+            message: message.into(),
+        }
     }
 
     /// The HTTP status.
@@ -92,9 +95,9 @@ impl Error {
             // recorded, and a retry with the same id may succeed once storage is back.
             // `Outdated`: the subject's record kept changing under a withdrawal; retrying
             // with the same id is safe.
-            Self::Ledger(LedgerError::NotCommitted(_) | LedgerError::Closed | LedgerError::Outdated { .. }) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::Ledger(
+                LedgerError::NotCommitted(_) | LedgerError::Closed | LedgerError::Outdated { .. },
+            ) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Ledger(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -111,9 +114,9 @@ impl Error {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",
             Self::RateLimited { .. } => "rate_limited",
-            Self::Ledger(LedgerError::NotCommitted(_) | LedgerError::Closed | LedgerError::Outdated { .. }) => {
-                "unavailable"
-            }
+            Self::Ledger(
+                LedgerError::NotCommitted(_) | LedgerError::Closed | LedgerError::Outdated { .. },
+            ) => "unavailable",
             Self::Ledger(_) | Self::Internal(_) => "internal",
         }
     }
@@ -130,19 +133,28 @@ impl IntoResponse for Error {
         } else {
             self.to_string()
         };
-        let mut response = (status, Json(serde_json::json!({ "code": code, "message": message }))).into_response();
+        let mut response = (
+            status,
+            Json(serde_json::json!({ "code": code, "message": message })),
+        )
+            .into_response();
         response.extensions_mut().insert(ErrorCode(code));
         match &self {
             Self::RateLimited { retry_after_secs } => {
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
-            }
-            _ if status == StatusCode::SERVICE_UNAVAILABLE => {
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-            }
-            Self::Unauthorized { .. } => {
                 response
                     .headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"vivus-consent\""));
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            Self::Unauthorized { .. } => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"vivus-consent\""),
+                );
             }
             _ => {}
         }

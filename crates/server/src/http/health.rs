@@ -34,7 +34,9 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_j
             tracing::error!(error = %e, "health check: the ledger does not answer");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({ "status": "unavailable", "ledger": state.ledger.backend() })),
+                Json(
+                    serde_json::json!({ "status": "unavailable", "ledger": state.ledger.backend() }),
+                ),
             )
         }
     }

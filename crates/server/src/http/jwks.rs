@@ -29,7 +29,10 @@ pub async fn jwks(State(state): State<AppState>, headers: HeaderMap) -> Response
     let revalidated = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|tags| tags.split(',').any(|t| t.trim().trim_start_matches("W/") == etag || t.trim() == "*"));
+        .is_some_and(|tags| {
+            tags.split(',')
+                .any(|t| t.trim().trim_start_matches("W/") == etag || t.trim() == "*")
+        });
     let mut response = if revalidated {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -55,16 +58,23 @@ pub struct VerifyRequest {
 
 /// `POST /v1/verify`: checks a token against the current policy for backends without a
 /// JOSE library. Always 200; `valid` says the verdict.
-pub async fn verify(State(state): State<AppState>, AppJson(body): AppJson<VerifyRequest>) -> Json<serde_json::Value> {
+pub async fn verify(
+    State(state): State<AppState>,
+    AppJson(body): AppJson<VerifyRequest>,
+) -> Json<serde_json::Value> {
     let expected = Expected {
         issuer: &state.settings.issuer,
         policy_digest: policy::CURRENT.digest,
         now: now_secs(),
     };
-    Json(match token::verify(&body.token, state.keys.jwks(), &expected) {
-        Ok(claims) => serde_json::json!({ "valid": true, "claims": claims }),
-        Err(e) => serde_json::json!({ "valid": false, "code": e.code(), "message": e.to_string() }),
-    })
+    Json(
+        match token::verify(&body.token, state.keys.jwks(), &expected) {
+            Ok(claims) => serde_json::json!({ "valid": true, "claims": claims }),
+            Err(e) => {
+                serde_json::json!({ "valid": false, "code": e.code(), "message": e.to_string() })
+            }
+        },
+    )
 }
 
 /// Verifies the `Authorization: Bearer` token of a request. The token may be for any
@@ -91,7 +101,10 @@ pub fn bearer_claims(headers: &HeaderMap, state: &AppState) -> Result<Claims> {
             code: "missing_token",
             message: "the Authorization header must be Bearer <consent token>".to_owned(),
         })?;
-    verify_any_policy(jws, state).map_err(|e| Error::Unauthorized { code: e.code(), message: e.to_string() })
+    verify_any_policy(jws, state).map_err(|e| Error::Unauthorized {
+        code: e.code(),
+        message: e.to_string(),
+    })
 }
 
 /// Verifies a token signed by us for any published policy version.
@@ -107,7 +120,11 @@ pub fn verify_any_policy(jws: &str, state: &AppState) -> Result<Claims, TokenErr
         .iter()
         .find(|v| v.digest == peeked.pd)
         .map_or(policy::CURRENT.digest, |v| v.digest);
-    let expected = Expected { issuer: &state.settings.issuer, policy_digest: digest, now: now_secs() };
+    let expected = Expected {
+        issuer: &state.settings.issuer,
+        policy_digest: digest,
+        now: now_secs(),
+    };
     token::verify(jws, state.keys.jwks(), &expected)
 }
 

@@ -16,7 +16,9 @@ use super::error::ErrorCode;
 use super::AppState;
 
 /// Upper bounds of the latency buckets, in seconds.
-const BUCKETS: [f64; 14] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 /// The service's metrics.
 #[derive(Debug)]
@@ -41,13 +43,22 @@ struct Histogram {
 
 impl Default for Metrics {
     fn default() -> Self {
-        Self { started: Instant::now(), inner: Mutex::new(Inner::default()) }
+        Self {
+            started: Instant::now(),
+            inner: Mutex::new(Inner::default()),
+        }
     }
 }
 
 impl Metrics {
     /// Records one request.
-    pub fn observe(&self, route: &str, status: u16, elapsed: Duration, error: Option<&'static str>) {
+    pub fn observe(
+        &self,
+        route: &str,
+        status: u16,
+        elapsed: Duration,
+        error: Option<&'static str>,
+    ) {
         let secs = elapsed.as_secs_f64();
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         match inner.requests.get_mut(&(route.to_owned(), status)) {
@@ -78,9 +89,15 @@ impl Metrics {
         out.push_str("# HELP vivus_http_requests_total HTTP requests by route and status.\n");
         out.push_str("# TYPE vivus_http_requests_total counter\n");
         for ((route, status), n) in &inner.requests {
-            let _ = writeln!(out, "vivus_http_requests_total{{route=\"{}\",status=\"{status}\"}} {n}", escape(route));
+            let _ = writeln!(
+                out,
+                "vivus_http_requests_total{{route=\"{}\",status=\"{status}\"}} {n}",
+                escape(route)
+            );
         }
-        out.push_str("# HELP vivus_http_request_duration_seconds Time from request to response head.\n");
+        out.push_str(
+            "# HELP vivus_http_request_duration_seconds Time from request to response head.\n",
+        );
         out.push_str("# TYPE vivus_http_request_duration_seconds histogram\n");
         for (route, h) in &inner.latency {
             let route = escape(route);
@@ -92,9 +109,21 @@ impl Metrics {
                     "vivus_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {cumulative}"
                 );
             }
-            let _ = writeln!(out, "vivus_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}", h.count);
-            let _ = writeln!(out, "vivus_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", h.sum);
-            let _ = writeln!(out, "vivus_http_request_duration_seconds_count{{route=\"{route}\"}} {}", h.count);
+            let _ = writeln!(
+                out,
+                "vivus_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "vivus_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "vivus_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
+                h.count
+            );
         }
         out.push_str("# HELP vivus_http_errors_total Error responses by code.\n");
         out.push_str("# TYPE vivus_http_errors_total counter\n");
@@ -105,10 +134,26 @@ impl Metrics {
         let stats = ledger.stats();
         let backend = ledger.backend();
         let counters = [
-            ("vivus_ledger_appends_total", "Records appended to the ledger.", stats.appended),
-            ("vivus_ledger_idempotent_total", "Appends answered with an already recorded consent.", stats.existing),
-            ("vivus_ledger_batches_total", "Ledger transactions committed.", stats.batches),
-            ("vivus_ledger_failed_appends_total", "Appends whose transaction did not commit.", stats.failed),
+            (
+                "vivus_ledger_appends_total",
+                "Records appended to the ledger.",
+                stats.appended,
+            ),
+            (
+                "vivus_ledger_idempotent_total",
+                "Appends answered with an already recorded consent.",
+                stats.existing,
+            ),
+            (
+                "vivus_ledger_batches_total",
+                "Ledger transactions committed.",
+                stats.batches,
+            ),
+            (
+                "vivus_ledger_failed_appends_total",
+                "Appends whose transaction did not commit.",
+                stats.failed,
+            ),
         ];
         for (name, help, value) in counters {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name}{{backend=\"{backend}\"}} {value}");
@@ -129,7 +174,10 @@ impl Metrics {
 }
 
 fn escape(label: &str) -> String {
-    label.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// Middleware: times every request and counts it under its route template (not the
@@ -142,14 +190,19 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     let start = Instant::now();
     let response = next.run(request).await;
     let code = response.extensions().get::<ErrorCode>().map(|c| c.0);
-    state.metrics.observe(&route, response.status().as_u16(), start.elapsed(), code);
+    state
+        .metrics
+        .observe(&route, response.status().as_u16(), start.elapsed(), code);
     response
 }
 
 /// `GET /metrics`.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(state.ledger.as_ref()),
     )
 }

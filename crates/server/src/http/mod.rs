@@ -132,12 +132,18 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::metrics))
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         .layer(cors(&state.settings.allowed_origins));
     let demo = Router::new()
         .route("/demo/applications", post(demo::application))
         .route_layer(middleware::from_fn_with_state(state.clone(), rate_limit))
-        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
 
     let console = console::routes(state.settings.content_security_policy.clone());
     let mut router = Router::new().merge(api).merge(demo).merge(console);
@@ -146,12 +152,17 @@ pub fn app(state: AppState) -> Router {
     }
     router = match &state.settings.static_dir {
         Some(dir) => {
-            let site = ServeDir::new(dir.join("www")).not_found_service(axum::routing::any(not_found));
-            let pkg = ServeDir::new(dir.join("pkg")).not_found_service(axum::routing::any(not_found));
+            let site =
+                ServeDir::new(dir.join("www")).not_found_service(axum::routing::any(not_found));
+            let pkg =
+                ServeDir::new(dir.join("pkg")).not_found_service(axum::routing::any(not_found));
             let statics = Router::new()
                 .nest_service("/pkg", pkg)
                 .fallback_service(site)
-                .layer(middleware::from_fn_with_state(state.settings.content_security_policy.clone(), static_headers));
+                .layer(middleware::from_fn_with_state(
+                    state.settings.content_security_policy.clone(),
+                    static_headers,
+                ));
             router.merge(statics)
         }
         None => router.fallback(not_found),
@@ -159,12 +170,18 @@ pub fn app(state: AppState) -> Router {
     router
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TraceLayer::new_for_http())
-        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .with_state(state)
 }
 
 fn cors(origins: &[String]) -> CorsLayer {
-    let list: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(list))
         .allow_credentials(true)
@@ -176,20 +193,30 @@ fn cors(origins: &[String]) -> CorsLayer {
 
 /// Security headers for the static demo site; the Content-Security-Policy (with its
 /// per-response nonce) on HTML pages when one is configured.
-async fn static_headers(State(csp): State<Option<String>>, request: Request, next: Next) -> Response {
+async fn static_headers(
+    State(csp): State<Option<String>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let response = next.run(request).await;
     let mut response = match csp {
         Some(policy) => csp::apply(&policy, response).await,
         None => response,
     };
     let headers = response.headers_mut();
-    headers.insert(HeaderName::from_static("x-content-type-options"), HeaderValue::from_static("nosniff"));
+    headers.insert(
+        HeaderName::from_static("x-content-type-options"),
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert(
         HeaderName::from_static("referrer-policy"),
         HeaderValue::from_static("strict-origin-when-cross-origin"),
     );
     // The site frames its own pages (the video embed); other sites may not.
-    headers.insert(HeaderName::from_static("x-frame-options"), HeaderValue::from_static("SAMEORIGIN"));
+    headers.insert(
+        HeaderName::from_static("x-frame-options"),
+        HeaderValue::from_static("SAMEORIGIN"),
+    );
     response
 }
 
@@ -202,13 +229,24 @@ async fn not_found() -> Error {
 }
 
 /// The client's masked network: the rate-limit key and what the ledger stores.
-pub fn client_network(request_headers: &axum::http::HeaderMap, peer: Option<SocketAddr>, settings: &Settings) -> String {
-    client::masked_network(client::client_ip(request_headers, peer, settings.trust_forwarded_for))
+pub fn client_network(
+    request_headers: &axum::http::HeaderMap,
+    peer: Option<SocketAddr>,
+    settings: &Settings,
+) -> String {
+    client::masked_network(client::client_ip(
+        request_headers,
+        peer,
+        settings.trust_forwarded_for,
+    ))
 }
 
 async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if let Some(limiter) = &state.limiter {
-        let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
         let key = client_network(request.headers(), peer, &state.settings);
         if let Err(wait) = limiter.check(&key, Instant::now()) {
             let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
@@ -253,21 +291,33 @@ where
         if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
             return Err(Error::PayloadTooLarge(BODY_LIMIT));
         }
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
-            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                Error::PayloadTooLarge(BODY_LIMIT)
-            } else if let Some(deadline::BodyTimedOut(secs)) = deadline::timed_out(&rejection) {
-                Error::RequestTimeout(secs)
-            } else {
-                Error::bad_request("unreadable_body", format!("the request body could not be read ({rejection}); send it again"))
-            }
-        })?;
-        serde_json::from_slice(&bytes).map(AppJson).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => {
-                Error::bad_request("invalid_request", format!("the request does not match the API: {e}; see the README for the fields"))
-            }
-            _ => Error::bad_request("malformed_json", format!("the body is not valid JSON: {e}")),
-        })
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    Error::PayloadTooLarge(BODY_LIMIT)
+                } else if let Some(deadline::BodyTimedOut(secs)) = deadline::timed_out(&rejection) {
+                    Error::RequestTimeout(secs)
+                } else {
+                    Error::bad_request(
+                        "unreadable_body",
+                        format!("the request body could not be read ({rejection}); send it again"),
+                    )
+                }
+            })?;
+        serde_json::from_slice(&bytes)
+            .map(AppJson)
+            .map_err(|e| match e.classify() {
+                serde_json::error::Category::Data => Error::bad_request(
+                    "invalid_request",
+                    format!(
+                        "the request does not match the API: {e}; see the README for the fields"
+                    ),
+                ),
+                _ => {
+                    Error::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+                }
+            })
     }
 }
 

@@ -24,9 +24,15 @@ pub async fn text(Path((version, file)): Path<(String, String)>) -> Result<Respo
     let lang = file
         .strip_suffix(".md")
         .and_then(|code| Language::ALL.into_iter().find(|l| l.as_str() == code))
-        .ok_or_else(|| Error::NotFound(format!("no policy file {file:?}; ask for ru.md or kk.md")))?;
-    let markdown = policy::text(&version, lang)
-        .ok_or_else(|| Error::NotFound(format!("no policy version {version:?}; the current one is {}", policy::CURRENT.id)))?;
+        .ok_or_else(|| {
+            Error::NotFound(format!("no policy file {file:?}; ask for ru.md or kk.md"))
+        })?;
+    let markdown = policy::text(&version, lang).ok_or_else(|| {
+        Error::NotFound(format!(
+            "no policy version {version:?}; the current one is {}",
+            policy::CURRENT.id
+        ))
+    })?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/markdown; charset=utf-8"),

@@ -60,7 +60,9 @@ impl RateLimiter {
     pub fn peek(&self, key: &str, now: Instant) -> Result<(), Duration> {
         let shard = &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS];
         let shard = shard.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(bucket) = shard.buckets.get(key) else { return Ok(()) };
+        let Some(bucket) = shard.buckets.get(key) else {
+            return Ok(());
+        };
         let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
         let tokens = (bucket.tokens + elapsed * self.per_second).min(self.burst);
         if tokens >= 1.0 {
@@ -78,12 +80,14 @@ impl RateLimiter {
         if shard.ops % PRUNE_EVERY == 0 {
             let (rate, burst) = (self.per_second, self.burst);
             // A bucket that would be full again carries no state worth keeping.
-            shard.buckets.retain(|_, b| b.tokens + now.saturating_duration_since(b.updated).as_secs_f64() * rate < burst);
+            shard.buckets.retain(|_, b| {
+                b.tokens + now.saturating_duration_since(b.updated).as_secs_f64() * rate < burst
+            });
         }
-        let bucket = shard
-            .buckets
-            .entry(key.to_owned())
-            .or_insert(Bucket { tokens: self.burst, updated: now });
+        let bucket = shard.buckets.entry(key.to_owned()).or_insert(Bucket {
+            tokens: self.burst,
+            updated: now,
+        });
         let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
         bucket.tokens = (bucket.tokens + elapsed * self.per_second).min(self.burst);
         bucket.updated = now;
@@ -91,7 +95,9 @@ impl RateLimiter {
             bucket.tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / self.per_second))
+            Err(Duration::from_secs_f64(
+                (1.0 - bucket.tokens) / self.per_second,
+            ))
         }
     }
 }
@@ -108,10 +114,17 @@ mod tests {
             limiter.check("a", t0).expect("within burst");
         }
         let wait = limiter.check("a", t0).expect_err("burst spent");
-        assert!(wait > Duration::from_millis(90) && wait <= Duration::from_millis(100), "{wait:?}");
+        assert!(
+            wait > Duration::from_millis(90) && wait <= Duration::from_millis(100),
+            "{wait:?}"
+        );
         limiter.check("b", t0).expect("other clients are separate");
-        limiter.check("a", t0 + Duration::from_millis(100)).expect("one token refilled");
-        limiter.check("a", t0 + Duration::from_millis(100)).expect_err("only one");
+        limiter
+            .check("a", t0 + Duration::from_millis(100))
+            .expect("one token refilled");
+        limiter
+            .check("a", t0 + Duration::from_millis(100))
+            .expect_err("only one");
     }
 
     #[test]
@@ -124,8 +137,13 @@ mod tests {
         limiter.check("a", t0).expect("first");
         limiter.check("a", t0).expect("second");
         let wait = limiter.peek("a", t0).expect_err("both spent");
-        assert!(wait > Duration::from_secs(29) && wait <= Duration::from_secs(30), "{wait:?}");
-        limiter.peek("a", t0 + Duration::from_secs(30)).expect("one back after 30 s");
+        assert!(
+            wait > Duration::from_secs(29) && wait <= Duration::from_secs(30),
+            "{wait:?}"
+        );
+        limiter
+            .peek("a", t0 + Duration::from_secs(30))
+            .expect("one back after 30 s");
         assert!(RateLimiter::per_minute(0).is_none());
     }
 
@@ -141,7 +159,11 @@ mod tests {
         for i in 0..(PRUNE_EVERY * SHARDS as u32 * 2) {
             let _ = limiter.check(&i.to_string(), t0 + Duration::from_millis(u64::from(i)));
         }
-        let kept: usize = limiter.shards.iter().map(|s| s.lock().expect("lock").buckets.len()).sum();
+        let kept: usize = limiter
+            .shards
+            .iter()
+            .map(|s| s.lock().expect("lock").buckets.len())
+            .sum();
         assert!(kept < (PRUNE_EVERY as usize) * SHARDS, "kept {kept}");
     }
 }

@@ -280,7 +280,11 @@ impl Personal {
         match self {
             Self::Clear => true,
             Self::Salted { salt: None, .. } => user_agent.is_empty() && client_network.is_empty(),
-            Self::Salted { user_agent_hash, client_network_hash, salt: Some(salt) } => {
+            Self::Salted {
+                user_agent_hash,
+                client_network_hash,
+                salt: Some(salt),
+            } => {
                 salted_hash("user_agent", salt, user_agent) == *user_agent_hash
                     && salted_hash("client_network", salt, client_network) == *client_network_hash
             }
@@ -334,7 +338,12 @@ impl Record {
     /// Builds the record that follows `prev` (sequence and hash) in the chain.
     pub fn chain(entry: Entry, sequence: i64, prev_hash: [u8; 32]) -> Self {
         let hash = record_hash(&prev_hash, sequence, &entry);
-        Self { sequence, entry, prev_hash, hash }
+        Self {
+            sequence,
+            entry,
+            prev_hash,
+            hash,
+        }
     }
 }
 
@@ -504,7 +513,13 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     /// The records with a sequence in `(after, through]`, oldest first, at most `limit`;
     /// with `period`, only those recorded in it. Walks the sequence (the primary key),
     /// so a caller pages through any range in constant memory.
-    async fn range(&self, after: i64, through: i64, period: Option<Period>, limit: u32) -> Result<Vec<Record>>;
+    async fn range(
+        &self,
+        after: i64,
+        through: i64,
+        period: Option<Period>,
+        limit: u32,
+    ) -> Result<Vec<Record>>;
 
     /// The lowest and highest sequence recorded in `period`, or `None` when it has no
     /// record. `recorded_at` only roughly follows the sequence (concurrent requests), so
@@ -630,7 +645,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { batch_max: DEFAULT_BATCH_MAX, checkpoints: None, postgres: PostgresTimeouts::default() }
+        Self {
+            batch_max: DEFAULT_BATCH_MAX,
+            checkpoints: None,
+            postgres: PostgresTimeouts::default(),
+        }
     }
 }
 
@@ -681,7 +700,14 @@ pub struct WriterStats {
 /// [`LedgerError::Open`] or [`LedgerError::Migrate`] when the database cannot be
 /// opened or migrated.
 pub async fn open(database: &str, batch_max: usize) -> Result<Arc<dyn Ledger>> {
-    open_with(database, &Options { batch_max, ..Options::default() }).await
+    open_with(
+        database,
+        &Options {
+            batch_max,
+            ..Options::default()
+        },
+    )
+    .await
 }
 
 /// [`open`] with checkpoints and PostgreSQL timeouts: what the service runs.
@@ -691,10 +717,12 @@ pub async fn open(database: &str, batch_max: usize) -> Result<Arc<dyn Ledger>> {
 /// As [`open`].
 pub async fn open_with(database: &str, options: &Options) -> Result<Arc<dyn Ledger>> {
     let (ledger, jobs): (Arc<dyn Ledger>, mpsc::WeakSender<Job>) = if is_postgres_url(database) {
-        let connect = database.parse().map_err(|e: sqlx::Error| LedgerError::Open {
-            location: redact_url(database),
-            reason: e.to_string(),
-        })?;
+        let connect = database
+            .parse()
+            .map_err(|e: sqlx::Error| LedgerError::Open {
+                location: redact_url(database),
+                reason: e.to_string(),
+            })?;
         let ledger = PostgresLedger::open_with(connect, options).await?;
         let jobs = ledger.jobs();
         (Arc::new(ledger), jobs)
@@ -703,7 +731,10 @@ pub async fn open_with(database: &str, options: &Options) -> Result<Arc<dyn Ledg
         let options = options.clone();
         let ledger = tokio::task::spawn_blocking(move || SqliteLedger::open_with(&path, &options))
             .await
-            .map_err(|e| LedgerError::Open { location: database.to_owned(), reason: e.to_string() })??;
+            .map_err(|e| LedgerError::Open {
+                location: database.to_owned(),
+                reason: e.to_string(),
+            })??;
         let jobs = ledger.jobs();
         (Arc::new(ledger), jobs)
     };
@@ -736,10 +767,12 @@ async fn tick(jobs: mpsc::WeakSender<Job>, every: std::time::Duration) {
 /// [`LedgerError::Open`] when the database exists but cannot be opened, or a read error.
 pub async fn newest_read_only(database: &str) -> Result<Option<Record>> {
     if is_postgres_url(database) {
-        let options = database.parse().map_err(|e: sqlx::Error| LedgerError::Open {
-            location: redact_url(database),
-            reason: e.to_string(),
-        })?;
+        let options = database
+            .parse()
+            .map_err(|e: sqlx::Error| LedgerError::Open {
+                location: redact_url(database),
+                reason: e.to_string(),
+            })?;
         postgres::newest_read_only(options).await
     } else {
         let path = std::path::PathBuf::from(database.strip_prefix("sqlite://").unwrap_or(database));
@@ -748,7 +781,10 @@ pub async fn newest_read_only(database: &str) -> Result<Option<Record>> {
         }
         tokio::task::spawn_blocking(move || sqlite::newest_read_only(&path))
             .await
-            .map_err(|e| LedgerError::Open { location: database.to_owned(), reason: e.to_string() })?
+            .map_err(|e| LedgerError::Open {
+                location: database.to_owned(),
+                reason: e.to_string(),
+            })?
     }
 }
 
@@ -771,16 +807,21 @@ pub struct Purged {
 /// ledger is not at format 2 yet (start the service once), or a storage error.
 pub async fn purge(database: &str, before_ms: i64) -> Result<Purged> {
     if is_postgres_url(database) {
-        let options = database.parse().map_err(|e: sqlx::Error| LedgerError::Open {
-            location: redact_url(database),
-            reason: e.to_string(),
-        })?;
+        let options = database
+            .parse()
+            .map_err(|e: sqlx::Error| LedgerError::Open {
+                location: redact_url(database),
+                reason: e.to_string(),
+            })?;
         postgres::purge(options, before_ms).await
     } else {
         let path = std::path::PathBuf::from(database.strip_prefix("sqlite://").unwrap_or(database));
         tokio::task::spawn_blocking(move || sqlite::purge(&path, before_ms))
             .await
-            .map_err(|e| LedgerError::Open { location: database.to_owned(), reason: e.to_string() })?
+            .map_err(|e| LedgerError::Open {
+                location: database.to_owned(),
+                reason: e.to_string(),
+            })?
     }
 }
 
@@ -832,16 +873,21 @@ pub struct Verified {
 /// when it has no ledger table, or a read error.
 pub async fn verify_read_only(database: &str, audit: Audit) -> Result<Verified> {
     if is_postgres_url(database) {
-        let options = database.parse().map_err(|e: sqlx::Error| LedgerError::Open {
-            location: redact_url(database),
-            reason: e.to_string(),
-        })?;
+        let options = database
+            .parse()
+            .map_err(|e: sqlx::Error| LedgerError::Open {
+                location: redact_url(database),
+                reason: e.to_string(),
+            })?;
         postgres::verify_read_only(options, audit).await
     } else {
         let path = std::path::PathBuf::from(database.strip_prefix("sqlite://").unwrap_or(database));
         tokio::task::spawn_blocking(move || sqlite::verify_read_only(&path, audit))
             .await
-            .map_err(|e| LedgerError::Open { location: database.to_owned(), reason: e.to_string() })?
+            .map_err(|e| LedgerError::Open {
+                location: database.to_owned(),
+                reason: e.to_string(),
+            })?
     }
 }
 
@@ -852,7 +898,9 @@ pub fn is_postgres_url(database: &str) -> bool {
 
 /// `url` with any password replaced by `***`, for messages and logs.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
     let (authority, tail) = match rest.find('/') {
         Some(i) => rest.split_at(i),
         None => (rest, ""),
@@ -907,7 +955,11 @@ pub fn canonical_bytes(sequence: i64, entry: &Entry) -> Vec<u8> {
             str_field(&mut out, entry.user_agent.as_bytes());
             str_field(&mut out, entry.client_network.as_bytes());
         }
-        Personal::Salted { user_agent_hash, client_network_hash, .. } => {
+        Personal::Salted {
+            user_agent_hash,
+            client_network_hash,
+            ..
+        } => {
             str_field(&mut out, user_agent_hash);
             str_field(&mut out, client_network_hash);
         }
@@ -1006,19 +1058,30 @@ impl ChainVerifier {
 
     /// A verifier for an audit: tokens against `jwks` when given, and the chain against
     /// `anchors` (checkpoints whose signatures were verified).
-    pub(crate) fn auditing(watch: Option<[u8; 32]>, jwks: Option<Jwks>, anchors: Vec<Anchor>) -> Self {
+    pub(crate) fn auditing(
+        watch: Option<[u8; 32]>,
+        jwks: Option<Jwks>,
+        anchors: Vec<Anchor>,
+    ) -> Self {
         let mut verifier = Self::watching(watch);
         verifier.jwks = jwks;
         for anchor in anchors {
             verifier.newest_anchor = verifier.newest_anchor.max(anchor.sequence);
-            verifier.anchors.entry(anchor.sequence).or_default().push(anchor);
+            verifier
+                .anchors
+                .entry(anchor.sequence)
+                .or_default()
+                .push(anchor);
         }
         verifier
     }
 
     /// Checks a page of rows in order; `Err` is the broken status to report. The tokens'
     /// signatures (the walk's main cost with keys) are checked on every core first.
-    pub(crate) fn check_page(&mut self, rows: Vec<std::result::Result<Record, (i64, String)>>) -> std::result::Result<(), ChainStatus> {
+    pub(crate) fn check_page(
+        &mut self,
+        rows: Vec<std::result::Result<Record, (i64, String)>>,
+    ) -> std::result::Result<(), ChainStatus> {
         let verdicts = match &self.jwks {
             Some(jwks) => token_verdicts(&rows, jwks),
             None => vec![Ok(()); rows.len()],
@@ -1031,7 +1094,10 @@ impl ChainVerifier {
 
     /// Checks the next row; `Err` is the broken status to report.
     #[cfg(test)]
-    pub(crate) fn check(&mut self, row: std::result::Result<Record, (i64, String)>) -> std::result::Result<(), ChainStatus> {
+    pub(crate) fn check(
+        &mut self,
+        row: std::result::Result<Record, (i64, String)>,
+    ) -> std::result::Result<(), ChainStatus> {
         let verdict = match (&self.jwks, &row) {
             (Some(jwks), Ok(record)) => check_token(&record.entry, jwks),
             _ => Ok(()),
@@ -1057,7 +1123,9 @@ impl ChainVerifier {
         if record.sequence != self.expected_sequence {
             return Err(self.broken(
                 record.sequence,
-                BreakReason::SequenceGap { expected: self.expected_sequence },
+                BreakReason::SequenceGap {
+                    expected: self.expected_sequence,
+                },
             ));
         }
         if record.prev_hash != self.prev_hash {
@@ -1066,7 +1134,11 @@ impl ChainVerifier {
         if record_hash(&record.prev_hash, record.sequence, &record.entry) != record.hash {
             return Err(self.broken(record.sequence, BreakReason::HashMismatch));
         }
-        if !record.entry.personal.matches(&record.entry.user_agent, &record.entry.client_network) {
+        if !record
+            .entry
+            .personal
+            .matches(&record.entry.user_agent, &record.entry.client_network)
+        {
             return Err(self.broken(record.sequence, BreakReason::PersonalDataMismatch));
         }
         if let Err(reason) = token {
@@ -1074,7 +1146,10 @@ impl ChainVerifier {
         }
         if let Some(anchors) = self.anchors.get(&record.sequence) {
             if let Some(other) = anchors.iter().find(|a| a.hash != record.hash) {
-                let reason = BreakReason::CheckpointMismatch { source: other.source.to_string(), signed: other.hash };
+                let reason = BreakReason::CheckpointMismatch {
+                    source: other.source.to_string(),
+                    signed: other.hash,
+                };
                 return Err(self.broken(record.sequence, reason));
             }
             if let Some(a) = anchors.iter().max_by_key(|a| a.signed_at) {
@@ -1102,7 +1177,11 @@ impl ChainVerifier {
     }
 
     fn broken(&self, sequence: i64, reason: BreakReason) -> ChainStatus {
-        ChainStatus::Broken { sequence, reason, checked: self.checked }
+        ChainStatus::Broken {
+            sequence,
+            reason,
+            checked: self.checked,
+        }
     }
 
     pub(crate) fn finish(self) -> ChainStatus {
@@ -1150,23 +1229,36 @@ pub(crate) fn stored_anchor(
     token: &str,
     jwks: &Jwks,
 ) -> std::result::Result<Anchor, BreakReason> {
-    let (claims, signed_by) = checkpoint::verify(token, jwks).map_err(|e| BreakReason::BadCheckpoint(e.to_string()))?;
+    let (claims, signed_by) =
+        checkpoint::verify(token, jwks).map_err(|e| BreakReason::BadCheckpoint(e.to_string()))?;
     let signed_hash = claims.hash().unwrap_or_default();
     let consistent = claims.seq == sequence
         && signed_hash[..] == *hash
         && i64::try_from(claims.iat).ok() == Some(signed_at)
         && signed_by == kid;
     if !consistent {
-        return Err(BreakReason::BadCheckpoint("its columns differ from what it signs".to_owned()));
+        return Err(BreakReason::BadCheckpoint(
+            "its columns differ from what it signs".to_owned(),
+        ));
     }
-    Ok(Anchor { sequence, hash: signed_hash, signed_at: claims.iat, source: source.clone() })
+    Ok(Anchor {
+        sequence,
+        hash: signed_hash,
+        signed_at: claims.iat,
+        source: source.clone(),
+    })
 }
 
 /// The signed heads kept outside the database, as anchors.
 pub(crate) fn kept_anchors(kept: &[(String, checkpoint::HeadClaims)]) -> Vec<Anchor> {
     kept.iter()
         .filter_map(|(source, claims)| {
-            Some(Anchor { sequence: claims.seq, hash: claims.hash()?, signed_at: claims.iat, source: source.as_str().into() })
+            Some(Anchor {
+                sequence: claims.seq,
+                hash: claims.hash()?,
+                signed_at: claims.iat,
+                source: source.as_str().into(),
+            })
         })
         .collect()
 }
@@ -1180,7 +1272,9 @@ fn token_verdicts(
         Ok(record) => check_token(&record.entry, jwks),
         Err(_) => Ok(()),
     };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(16);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(16);
     if threads < 2 || rows.len() < 64 {
         return rows.iter().map(verdict).collect();
     }
@@ -1192,7 +1286,13 @@ fn token_verdicts(
             .collect();
         parts
             .into_iter()
-            .flat_map(|part| part.join().unwrap_or_else(|_| vec![Err(BreakReason::Unreadable("a verifier thread failed".to_owned()))]))
+            .flat_map(|part| {
+                part.join().unwrap_or_else(|_| {
+                    vec![Err(BreakReason::Unreadable(
+                        "a verifier thread failed".to_owned(),
+                    ))]
+                })
+            })
             .collect()
     })
 }
@@ -1255,9 +1355,19 @@ pub(crate) struct Pending {
 }
 
 /// Sends an entry to a writer and waits for the commit.
-pub(crate) async fn submit(tx: &mpsc::Sender<Job>, entry: Entry, newest: Option<i64>) -> Result<Committed> {
+pub(crate) async fn submit(
+    tx: &mpsc::Sender<Job>,
+    entry: Entry,
+    newest: Option<i64>,
+) -> Result<Committed> {
     let (reply, wait) = oneshot::channel();
-    tx.send(Job::Append(Pending { entry, newest, reply })).await.map_err(|_| LedgerError::Closed)?;
+    tx.send(Job::Append(Pending {
+        entry,
+        newest,
+        reply,
+    }))
+    .await
+    .map_err(|_| LedgerError::Closed)?;
     wait.await.map_err(|_| LedgerError::Closed)?
 }
 
@@ -1293,7 +1403,10 @@ pub(crate) fn plan_batch(
                 .copied()
                 .unwrap_or(0);
             if now != expected {
-                outcomes.push(Err(LedgerError::Outdated { expected, newest: now }));
+                outcomes.push(Err(LedgerError::Outdated {
+                    expected,
+                    newest: now,
+                }));
                 continue;
             }
         }
@@ -1320,10 +1433,25 @@ pub(crate) fn personal_of(
     match format {
         1 => Ok(Personal::Clear),
         2 => Ok(Personal::Salted {
-            user_agent_hash: hash_array(sequence, "user_agent_hash", user_agent_hash.unwrap_or_default())?,
-            client_network_hash: hash_array(sequence, "client_network_hash", client_network_hash.unwrap_or_default())?,
+            user_agent_hash: hash_array(
+                sequence,
+                "user_agent_hash",
+                user_agent_hash.unwrap_or_default(),
+            )?,
+            client_network_hash: hash_array(
+                sequence,
+                "client_network_hash",
+                client_network_hash.unwrap_or_default(),
+            )?,
             salt: salt
-                .map(|s| <[u8; SALT_LEN]>::try_from(s).map_err(|_| (sequence, format!("salt has {} bytes, expected {SALT_LEN}", s.len()))))
+                .map(|s| {
+                    <[u8; SALT_LEN]>::try_from(s).map_err(|_| {
+                        (
+                            sequence,
+                            format!("salt has {} bytes, expected {SALT_LEN}", s.len()),
+                        )
+                    })
+                })
                 .transpose()?,
         }),
         other => Err((sequence, format!("unknown record format {other}"))),
@@ -1331,10 +1459,17 @@ pub(crate) fn personal_of(
 }
 
 /// Converts a stored hash column to an array.
-pub(crate) fn hash_array(sequence: i64, column: &str, bytes: &[u8]) -> std::result::Result<[u8; 32], (i64, String)> {
-    bytes
-        .try_into()
-        .map_err(|_| (sequence, format!("{column} has {} bytes, expected 32", bytes.len())))
+pub(crate) fn hash_array(
+    sequence: i64,
+    column: &str,
+    bytes: &[u8],
+) -> std::result::Result<[u8; 32], (i64, String)> {
+    bytes.try_into().map_err(|_| {
+        (
+            sequence,
+            format!("{column} has {} bytes, expected 32", bytes.len()),
+        )
+    })
 }
 
 /// The writer's counters, shared by a ledger and its writer; both backends keep the same ones.
@@ -1407,10 +1542,12 @@ pub(crate) fn pending_migrations(
 /// Lowercase hex.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 #[cfg(test)]
@@ -1483,8 +1620,10 @@ mod tests {
         let mut existing = std::collections::HashMap::new();
         let old = Record::chain(entry("old"), 1, GENESIS_HASH);
         existing.insert("old".to_owned(), old.clone());
-        let entries: Vec<(Entry, Option<i64>)> =
-            [entry("x"), entry("old"), entry("y"), entry("x")].into_iter().map(|e| (e, None)).collect();
+        let entries: Vec<(Entry, Option<i64>)> = [entry("x"), entry("old"), entry("y"), entry("x")]
+            .into_iter()
+            .map(|e| (e, None))
+            .collect();
         let (outcomes, fresh) = plan_batch((1, old.hash), &entries, &existing, &HashMap::new());
         assert_eq!(fresh.len(), 2);
         assert_eq!(fresh[0].sequence, 2);
@@ -1493,7 +1632,8 @@ mod tests {
         assert!(matches!(&outcomes[1], Ok(Appended::Existing(r)) if *r == old));
         assert!(matches!(&outcomes[3], Ok(Appended::Existing(r)) if *r == fresh[0]));
         let mut v = ChainVerifier::new();
-        v.check(Ok(Record::chain(entry("old"), 1, GENESIS_HASH))).expect("first");
+        v.check(Ok(Record::chain(entry("old"), 1, GENESIS_HASH)))
+            .expect("first");
         for r in fresh {
             v.check(Ok(r)).expect("chained");
         }
@@ -1508,14 +1648,42 @@ mod tests {
         let first = Record::chain(entry("c"), 1, GENESIS_HASH);
         let mut subjects = HashMap::new();
         subjects.insert("subject".to_owned(), 1);
-        let entries = vec![(entry("w1"), Some(1)), (entry("w2"), Some(1)), (entry("w1"), Some(1))];
+        let entries = vec![
+            (entry("w1"), Some(1)),
+            (entry("w2"), Some(1)),
+            (entry("w1"), Some(1)),
+        ];
         let (outcomes, fresh) = plan_batch((1, first.hash), &entries, &HashMap::new(), &subjects);
         assert_eq!(fresh.len(), 1);
         assert!(matches!(outcomes[0], Ok(Appended::New(_))));
-        assert!(matches!(outcomes[1], Err(LedgerError::Outdated { expected: 1, newest: 2 })), "{:?}", outcomes[1]);
-        assert!(matches!(outcomes[2], Ok(Appended::Existing(_))), "a retry of the first is still idempotent");
-        let (outcomes, _) = plan_batch((1, first.hash), &[(entry("w3"), Some(0))], &HashMap::new(), &subjects);
-        assert!(matches!(outcomes[0], Err(LedgerError::Outdated { expected: 0, newest: 1 })));
+        assert!(
+            matches!(
+                outcomes[1],
+                Err(LedgerError::Outdated {
+                    expected: 1,
+                    newest: 2
+                })
+            ),
+            "{:?}",
+            outcomes[1]
+        );
+        assert!(
+            matches!(outcomes[2], Ok(Appended::Existing(_))),
+            "a retry of the first is still idempotent"
+        );
+        let (outcomes, _) = plan_batch(
+            (1, first.hash),
+            &[(entry("w3"), Some(0))],
+            &HashMap::new(),
+            &subjects,
+        );
+        assert!(matches!(
+            outcomes[0],
+            Err(LedgerError::Outdated {
+                expected: 0,
+                newest: 1
+            })
+        ));
     }
 
     /// Format 1 is unchanged by format 2: this hash was computed from the documented
@@ -1539,14 +1707,32 @@ mod tests {
         let mut purged = e.clone();
         purged.user_agent.clear();
         purged.client_network.clear();
-        let Personal::Salted { user_agent_hash, client_network_hash, .. } = e.personal else { panic!("v2") };
-        purged.personal = Personal::Salted { user_agent_hash, client_network_hash, salt: None };
+        let Personal::Salted {
+            user_agent_hash,
+            client_network_hash,
+            ..
+        } = e.personal
+        else {
+            panic!("v2")
+        };
+        purged.personal = Personal::Salted {
+            user_agent_hash,
+            client_network_hash,
+            salt: None,
+        };
         assert_eq!(record_hash(&GENESIS_HASH, 1, &purged), h);
         assert!(purged.personal.matches("", ""));
-        assert!(!purged.personal.matches("test", ""), "purged values must be empty");
+        assert!(
+            !purged.personal.matches("test", ""),
+            "purged values must be empty"
+        );
         let mut other = e.clone();
         other.personal = Personal::seal_with([6; SALT_LEN], &e.user_agent, &e.client_network);
-        assert_ne!(record_hash(&GENESIS_HASH, 1, &other), h, "the salt is committed through the hashes");
+        assert_ne!(
+            record_hash(&GENESIS_HASH, 1, &other),
+            h,
+            "the salt is committed through the hashes"
+        );
     }
 
     #[test]
@@ -1555,7 +1741,11 @@ mod tests {
         let row = Record::chain(entry("x"), -1, GENESIS_HASH);
         assert_eq!(
             v.check(Ok(row)),
-            Err(ChainStatus::Broken { sequence: -1, reason: BreakReason::NonPositiveSequence, checked: 0 })
+            Err(ChainStatus::Broken {
+                sequence: -1,
+                reason: BreakReason::NonPositiveSequence,
+                checked: 0
+            })
         );
     }
 
@@ -1568,7 +1758,11 @@ mod tests {
         v.check(Ok(r1.clone())).expect("r1");
         assert_eq!(
             v.check(Ok(r3)),
-            Err(ChainStatus::Broken { sequence: 3, reason: BreakReason::SequenceGap { expected: 2 }, checked: 1 })
+            Err(ChainStatus::Broken {
+                sequence: 3,
+                reason: BreakReason::SequenceGap { expected: 2 },
+                checked: 1
+            })
         );
         let mut edited = r2;
         edited.entry.categories = "necessary,analytics,marketing".to_owned();
@@ -1576,7 +1770,11 @@ mod tests {
         v.check(Ok(r1)).expect("r1");
         assert_eq!(
             v.check(Ok(edited)),
-            Err(ChainStatus::Broken { sequence: 2, reason: BreakReason::HashMismatch, checked: 1 })
+            Err(ChainStatus::Broken {
+                sequence: 2,
+                reason: BreakReason::HashMismatch,
+                checked: 1
+            })
         );
     }
 
@@ -1595,6 +1793,9 @@ mod tests {
             redact_url("postgres://u:secret@localhost:5432/db"),
             "postgres://u:***@localhost:5432/db"
         );
-        assert_eq!(redact_url("postgres://localhost/db"), "postgres://localhost/db");
+        assert_eq!(
+            redact_url("postgres://localhost/db"),
+            "postgres://localhost/db"
+        );
     }
 }

@@ -14,13 +14,28 @@ use tokio::sync::mpsc;
 
 use super::checkpoint::{Checkpointer, SignedHead};
 use super::{
-    counts_sql, hash_array, pending_migrations, plan_batch, submit, Appended, Audit, BreakReason, ChainStatus, ChainVerifier, Committed, Counts, Durability, Entry, FigureRow, Figures, Job, Ledger, LedgerError, Migrations, Options, Pending, Period, Personal, PostgresTimeouts, Record, Result, Verified, WriterCounters, WriterStats, GENESIS_HASH, OPTIONAL_CATEGORIES,
+    counts_sql, hash_array, pending_migrations, plan_batch, submit, Appended, Audit, BreakReason,
+    ChainStatus, ChainVerifier, Committed, Counts, Durability, Entry, FigureRow, Figures, Job,
+    Ledger, LedgerError, Migrations, Options, Pending, Period, Personal, PostgresTimeouts, Record,
+    Result, Verified, WriterCounters, WriterStats, GENESIS_HASH, OPTIONAL_CATEGORIES,
 };
 
 const MIGRATIONS: Migrations = &[
-    (1, "ledger", include_str!("../../migrations/postgres/0001_ledger.sql")),
-    (2, "checkpoints_personal_data", include_str!("../../migrations/postgres/0002_checkpoints_personal_data.sql")),
-    (3, "operators", include_str!("../../migrations/postgres/0003_operators.sql")),
+    (
+        1,
+        "ledger",
+        include_str!("../../migrations/postgres/0001_ledger.sql"),
+    ),
+    (
+        2,
+        "checkpoints_personal_data",
+        include_str!("../../migrations/postgres/0002_checkpoints_personal_data.sql"),
+    ),
+    (
+        3,
+        "operators",
+        include_str!("../../migrations/postgres/0003_operators.sql"),
+    ),
 ];
 
 /// The columns of the `ledger` table a record is inserted with.
@@ -48,7 +63,8 @@ const COLUMNS_V1: &str = "l.sequence, l.consent_id, l.subject_id, l.kind, l.with
 
 /// The lock that serializes appends (and migrations) of every instance using the same
 /// schema. Keyed by schema so separate ledgers in one database do not wait on each other.
-const CHAIN_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('vivus_consent_ledger:' || current_schema()))";
+const CHAIN_LOCK: &str =
+    "SELECT pg_advisory_xact_lock(hashtext('vivus_consent_ledger:' || current_schema()))";
 
 /// [`CHAIN_LOCK`], then the chain head and the newest checkpoint, as one simple-protocol
 /// request: a row of seven columns.
@@ -86,7 +102,10 @@ fn session_options(options: PgConnectOptions, timeouts: &PostgresTimeouts) -> Pg
         // process) is terminated by the server, which releases its locks.
         ("lock_timeout", ms(timeouts.lock)),
         ("statement_timeout", ms(timeouts.statement)),
-        ("idle_in_transaction_session_timeout", ms(timeouts.idle_in_transaction)),
+        (
+            "idle_in_transaction_session_timeout",
+            ms(timeouts.idle_in_transaction),
+        ),
     ])
 }
 
@@ -99,7 +118,14 @@ impl PostgresLedger {
     /// [`LedgerError::Open`] when the server cannot be reached or refuses the login,
     /// [`LedgerError::Migrate`] when the schema cannot be brought up to date.
     pub async fn open(options: PgConnectOptions, batch_max: usize) -> Result<Self> {
-        Self::open_with(options, &Options { batch_max, ..Options::default() }).await
+        Self::open_with(
+            options,
+            &Options {
+                batch_max,
+                ..Options::default()
+            },
+        )
+        .await
     }
 
     /// [`PostgresLedger::open`] with checkpoints and these session timeouts.
@@ -115,18 +141,27 @@ impl PostgresLedger {
         // host, password or database should fail at once with the driver's reason.
         let probe = sqlx::PgConnection::connect_with(&options)
             .await
-            .map_err(|e| LedgerError::Open { location: location.clone(), reason: e.to_string() })?;
+            .map_err(|e| LedgerError::Open {
+                location: location.clone(),
+                reason: e.to_string(),
+            })?;
         let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(std::time::Duration::from_secs(10))
             .connect_with(options)
             .await
-            .map_err(|e| LedgerError::Open { location, reason: e.to_string() })?;
-        let synchronous_commit: String =
-            sqlx::query_scalar("SHOW synchronous_commit").fetch_one(&pool).await?;
+            .map_err(|e| LedgerError::Open {
+                location,
+                reason: e.to_string(),
+            })?;
+        let synchronous_commit: String = sqlx::query_scalar("SHOW synchronous_commit")
+            .fetch_one(&pool)
+            .await?;
         if synchronous_commit != "on" {
-            return Err(LedgerError::NotDurable(format!("synchronous_commit is {synchronous_commit}, not on")));
+            return Err(LedgerError::NotDurable(format!(
+                "synchronous_commit is {synchronous_commit}, not on"
+            )));
         }
         migrate(&pool).await?;
         let stats = Arc::new(WriterCounters::default());
@@ -164,12 +199,18 @@ async fn connect_read_only(options: PgConnectOptions) -> Result<(sqlx::PgConnect
     let options = options.options([("default_transaction_read_only", "on")]);
     let conn = sqlx::PgConnection::connect_with(&options)
         .await
-        .map_err(|e| LedgerError::Open { location: location.clone(), reason: e.to_string() })?;
+        .map_err(|e| LedgerError::Open {
+            location: location.clone(),
+            reason: e.to_string(),
+        })?;
     Ok((conn, location))
 }
 
 async fn has_table(conn: &mut sqlx::PgConnection, name: &str) -> Result<bool> {
-    Ok(sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL").bind(name).fetch_one(conn).await?)
+    Ok(sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .bind(name)
+        .fetch_one(conn)
+        .await?)
 }
 
 /// The schema version (0 without a migrations table).
@@ -177,7 +218,11 @@ async fn schema_version(conn: &mut sqlx::PgConnection) -> Result<i64> {
     if !has_table(conn, "schema_migrations").await? {
         return Ok(0);
     }
-    Ok(sqlx::query_scalar("SELECT coalesce(max(version), 0)::bigint FROM schema_migrations").fetch_one(conn).await?)
+    Ok(
+        sqlx::query_scalar("SELECT coalesce(max(version), 0)::bigint FROM schema_migrations")
+            .fetch_one(conn)
+            .await?,
+    )
 }
 
 /// Audits the chain over one read-only session.
@@ -199,11 +244,16 @@ pub(crate) async fn newest_read_only(options: PgConnectOptions) -> Result<Option
         if !has_table(&mut conn, "ledger").await? {
             return Ok(None);
         }
-        let (columns, from) =
-            if schema_version(&mut conn).await? >= 2 { (COLUMNS, FROM_RECORDS) } else { (COLUMNS_V1, "ledger l") };
-        let row = sqlx::query(&format!("SELECT {columns} FROM {from} WHERE l.sequence > 0 ORDER BY l.sequence DESC LIMIT 1"))
-            .fetch_optional(&mut conn)
-            .await?;
+        let (columns, from) = if schema_version(&mut conn).await? >= 2 {
+            (COLUMNS, FROM_RECORDS)
+        } else {
+            (COLUMNS_V1, "ledger l")
+        };
+        let row = sqlx::query(&format!(
+            "SELECT {columns} FROM {from} WHERE l.sequence > 0 ORDER BY l.sequence DESC LIMIT 1"
+        ))
+        .fetch_optional(&mut conn)
+        .await?;
         row.map(|r| row_to_record(&r).map_err(corrupt)).transpose()
     }
     .await;
@@ -217,7 +267,10 @@ pub(crate) async fn purge(options: PgConnectOptions, before_ms: i64) -> Result<s
     let location = location(&options);
     let mut conn = sqlx::PgConnection::connect_with(&options)
         .await
-        .map_err(|e| LedgerError::Open { location: location.clone(), reason: e.to_string() })?;
+        .map_err(|e| LedgerError::Open {
+            location: location.clone(),
+            reason: e.to_string(),
+        })?;
     if !has_table(&mut conn, "ledger").await? {
         return Err(LedgerError::NoLedger(location));
     }
@@ -232,14 +285,20 @@ pub(crate) async fn purge(options: PgConnectOptions, before_ms: i64) -> Result<s
         .execute(&mut *tx)
         .await?
         .rows_affected();
-    let kept_v1: i64 = sqlx::query_scalar("SELECT count(*) FROM ledger WHERE format = 1 AND recorded_at < $1")
-        .bind(before_ms)
-        .fetch_one(&mut *tx)
-        .await?;
+    let kept_v1: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM ledger WHERE format = 1 AND recorded_at < $1")
+            .bind(before_ms)
+            .fetch_one(&mut *tx)
+            .await?;
     tx.commit().await?;
-    sqlx::raw_sql("VACUUM ledger_personal").execute(&mut conn).await?;
+    sqlx::raw_sql("VACUUM ledger_personal")
+        .execute(&mut conn)
+        .await?;
     let _ = conn.close().await;
-    Ok(super::Purged { purged, kept_v1: u64::try_from(kept_v1).unwrap_or(0) })
+    Ok(super::Purged {
+        purged,
+        kept_v1: u64::try_from(kept_v1).unwrap_or(0),
+    })
 }
 
 /// Walks the whole chain (and with keys the tokens and checkpoints) in one REPEATABLE READ
@@ -247,7 +306,9 @@ pub(crate) async fn purge(options: PgConnectOptions, before_ms: i64) -> Result<s
 /// together, so the snapshot never shows one without the other.
 async fn walk(conn: &mut sqlx::PgConnection, audit: Audit) -> Result<Verified> {
     let mut tx = conn.begin().await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
     let version = schema_version(&mut tx).await?;
     let mut anchors = Vec::new();
     let database: Arc<str> = Arc::from("the database");
@@ -262,17 +323,30 @@ async fn walk(conn: &mut sqlx::PgConnection, audit: Audit) -> Result<Verified> {
             return Ok(ChainVerifier::watching(None).report(Err(status)));
         }
         if version >= 2 {
-            let rows = sqlx::query("SELECT sequence, hash, signed_at, kid, token FROM checkpoints ORDER BY sequence")
-                .fetch_all(&mut *tx)
-                .await?;
+            let rows = sqlx::query(
+                "SELECT sequence, hash, signed_at, kid, token FROM checkpoints ORDER BY sequence",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
             for row in rows {
-                let (sequence, hash, signed_at, kid, token): (i64, Vec<u8>, i64, String, String) =
-                    (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?, row.try_get(4)?);
-                match super::stored_anchor(&database, sequence, &hash, signed_at, &kid, &token, jwks) {
+                let (sequence, hash, signed_at, kid, token): (i64, Vec<u8>, i64, String, String) = (
+                    row.try_get(0)?,
+                    row.try_get(1)?,
+                    row.try_get(2)?,
+                    row.try_get(3)?,
+                    row.try_get(4)?,
+                );
+                match super::stored_anchor(
+                    &database, sequence, &hash, signed_at, &kid, &token, jwks,
+                ) {
                     Ok(anchor) => anchors.push(anchor),
                     Err(reason) => {
                         tx.commit().await?;
-                        let status = ChainStatus::Broken { sequence, reason, checked: 0 };
+                        let status = ChainStatus::Broken {
+                            sequence,
+                            reason,
+                            checked: 0,
+                        };
                         return Ok(ChainVerifier::watching(None).report(Err(status)));
                     }
                 }
@@ -281,15 +355,21 @@ async fn walk(conn: &mut sqlx::PgConnection, audit: Audit) -> Result<Verified> {
     }
     anchors.extend(super::kept_anchors(&audit.kept));
     let mut verifier = ChainVerifier::auditing(audit.expect_head, audit.jwks, anchors);
-    let (columns, from) = if version >= 2 { (COLUMNS, FROM_RECORDS) } else { (COLUMNS_V1, "ledger l") };
+    let (columns, from) = if version >= 2 {
+        (COLUMNS, FROM_RECORDS)
+    } else {
+        (COLUMNS_V1, "ledger l")
+    };
     // From the lowest sequence there is, so a row at 0 or below is seen and refused.
     let mut after = i64::MIN;
     loop {
-        let rows = sqlx::query(&format!("SELECT {columns} FROM {from} WHERE l.sequence > $1 ORDER BY l.sequence LIMIT $2"))
-            .bind(after)
-            .bind(VERIFY_PAGE)
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {columns} FROM {from} WHERE l.sequence > $1 ORDER BY l.sequence LIMIT $2"
+        ))
+        .bind(after)
+        .bind(VERIFY_PAGE)
+        .fetch_all(&mut *tx)
+        .await?;
         let n = rows.len() as i64;
         let page: Vec<_> = rows.iter().map(row_to_record).collect();
         if let Some(last) = page.last() {
@@ -314,7 +394,10 @@ async fn migrate(pool: &PgPool) -> Result<()> {
     let mut conn = pool.acquire().await.map_err(err)?;
     let mut tx = conn.begin().await.map_err(err)?;
     // Instances starting together must not both apply the same migration.
-    sqlx::query(CHAIN_LOCK).execute(&mut *tx).await.map_err(err)?;
+    sqlx::query(CHAIN_LOCK)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
     sqlx::raw_sql(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
              version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum BYTEA NOT NULL, applied_at BIGINT NOT NULL)",
@@ -322,13 +405,14 @@ async fn migrate(pool: &PgPool) -> Result<()> {
     .execute(&mut *tx)
     .await
     .map_err(err)?;
-    let applied: HashMap<i64, Vec<u8>> = sqlx::query("SELECT version, checksum FROM schema_migrations")
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(err)?
-        .into_iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+    let applied: HashMap<i64, Vec<u8>> =
+        sqlx::query("SELECT version, checksum FROM schema_migrations")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(err)?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
     for (version, name, sql, checksum) in pending_migrations(MIGRATIONS, &applied)? {
         sqlx::raw_sql(sql)
             .execute(&mut *tx)
@@ -362,7 +446,9 @@ fn row_to_record(row: &PgRow) -> std::result::Result<Record, (i64, String)> {
         entry: Entry {
             consent_id: row.try_get(1).map_err(e)?,
             subject_id: row.try_get(2).map_err(e)?,
-            kind: kind.parse().map_err(|k: super::UnknownKind| (sequence, k.to_string()))?,
+            kind: kind
+                .parse()
+                .map_err(|k: super::UnknownKind| (sequence, k.to_string()))?,
             withdraws: row.try_get(4).map_err(e)?,
             recorded_at: row.try_get(5).map_err(e)?,
             policy_version: row.try_get(6).map_err(e)?,
@@ -433,26 +519,40 @@ impl Writer {
                 }
                 continue;
             }
-            let requests: Vec<(Entry, Option<i64>)> = batch.iter().map(|p| (p.entry.clone(), p.newest)).collect();
+            let requests: Vec<(Entry, Option<i64>)> =
+                batch.iter().map(|p| (p.entry.clone(), p.newest)).collect();
             match self.commit(&requests).await {
                 Ok((outcomes, head)) => {
                     self.stats.batches.fetch_add(1, Ordering::Relaxed);
-                    self.stats.max_batch.fetch_max(requests.len() as u64, Ordering::Relaxed);
+                    self.stats
+                        .max_batch
+                        .fetch_max(requests.len() as u64, Ordering::Relaxed);
                     for (pending, outcome) in batch.drain(..).zip(outcomes) {
                         match &outcome {
-                            Ok(Appended::New(_)) => self.stats.appended.fetch_add(1, Ordering::Relaxed),
-                            Ok(Appended::Existing(_)) => self.stats.existing.fetch_add(1, Ordering::Relaxed),
+                            Ok(Appended::New(_)) => {
+                                self.stats.appended.fetch_add(1, Ordering::Relaxed)
+                            }
+                            Ok(Appended::Existing(_)) => {
+                                self.stats.existing.fetch_add(1, Ordering::Relaxed)
+                            }
                             Err(_) => self.stats.failed.fetch_add(1, Ordering::Relaxed),
                         };
-                        let _ = pending.reply.send(outcome.map(|outcome| Committed { outcome, head: head.clone() }));
+                        let _ = pending.reply.send(outcome.map(|outcome| Committed {
+                            outcome,
+                            head: head.clone(),
+                        }));
                     }
                 }
                 Err(e) => {
                     let cause = cause(&e);
                     tracing::error!(error = %e, batch = requests.len(), %cause, "postgres ledger batch not committed");
-                    self.stats.failed.fetch_add(requests.len() as u64, Ordering::Relaxed);
+                    self.stats
+                        .failed
+                        .fetch_add(requests.len() as u64, Ordering::Relaxed);
                     for pending in batch.drain(..) {
-                        let _ = pending.reply.send(Err(LedgerError::NotCommitted(cause.to_owned())));
+                        let _ = pending
+                            .reply
+                            .send(Err(LedgerError::NotCommitted(cause.to_owned())));
                     }
                 }
             }
@@ -462,7 +562,9 @@ impl Writer {
     /// Checkpoints the head when one is due (at start, and on the timer with checkpoints
     /// every N records), in its own transaction under the chain lock.
     async fn anchor_head(&self) -> Result<()> {
-        let Some(checkpoints) = &self.checkpoints else { return Ok(()) };
+        let Some(checkpoints) = &self.checkpoints else {
+            return Ok(());
+        };
         let mut tx = self.pool.begin().await?;
         let heads = lock_then_heads(&mut tx).await?;
         let last = heads.checkpoint.as_ref().map(|c| (c.sequence, c.signed_at));
@@ -494,28 +596,39 @@ impl Writer {
             return Ok(outcome);
         }
         self.try_commit(entries, true).await?.ok_or_else(|| {
-            LedgerError::NotCommitted("a consent id conflicted although the chain lock was held".to_owned())
+            LedgerError::NotCommitted(
+                "a consent id conflicted although the chain lock was held".to_owned(),
+            )
         })
     }
 
-    async fn try_commit(&self, entries: &[(Entry, Option<i64>)], look_up_existing: bool) -> Result<Option<BatchOutcome>> {
+    async fn try_commit(
+        &self,
+        entries: &[(Entry, Option<i64>)],
+        look_up_existing: bool,
+    ) -> Result<Option<BatchOutcome>> {
         let mut tx = self.pool.begin().await?;
         let heads = lock_then_heads(&mut tx).await?;
         let mut existing = HashMap::new();
         if look_up_existing {
             let ids: Vec<&str> = entries.iter().map(|(e, _)| e.consent_id.as_str()).collect();
-            for row in sqlx::query(&format!("SELECT {COLUMNS} FROM {FROM_RECORDS} WHERE l.consent_id = ANY($1)"))
-                .bind(&ids)
-                .fetch_all(&mut *tx)
-                .await?
+            for row in sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM {FROM_RECORDS} WHERE l.consent_id = ANY($1)"
+            ))
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?
             {
                 let record = row_to_record(&row).map_err(corrupt)?;
                 existing.insert(record.entry.consent_id.clone(), record);
             }
         }
         let mut subjects = HashMap::new();
-        let conditional: Vec<&str> =
-            entries.iter().filter(|(_, c)| c.is_some()).map(|(e, _)| e.subject_id.as_str()).collect();
+        let conditional: Vec<&str> = entries
+            .iter()
+            .filter(|(_, c)| c.is_some())
+            .map(|(e, _)| e.subject_id.as_str())
+            .collect();
         if !conditional.is_empty() {
             for row in sqlx::query(
                 "SELECT subject_id, max(sequence) FROM ledger WHERE subject_id = ANY($1) AND sequence > 0 GROUP BY subject_id",
@@ -608,10 +721,9 @@ impl Writer {
 /// lock is held and see every batch that any instance committed before.
 async fn lock_then_heads(conn: &mut sqlx::PgConnection) -> Result<Heads> {
     let rows = sqlx::Executor::fetch_all(conn, sqlx::raw_sql(LOCK_THEN_HEAD)).await?;
-    let row = rows
-        .iter()
-        .find(|r| r.len() == 7)
-        .ok_or_else(|| LedgerError::NotCommitted("the chain head query returned no row".to_owned()))?;
+    let row = rows.iter().find(|r| r.len() == 7).ok_or_else(|| {
+        LedgerError::NotCommitted("the chain head query returned no row".to_owned())
+    })?;
     let head = match row.try_get::<Option<i64>, _>(0)? {
         None => (0, GENESIS_HASH),
         Some(seq) => {
@@ -623,7 +735,8 @@ async fn lock_then_heads(conn: &mut sqlx::PgConnection) -> Result<Heads> {
         None => None,
         Some(sequence) => Some(SignedHead {
             sequence,
-            hash: hash_array(sequence, "checkpoint hash", &row.try_get::<Vec<u8>, _>(6)?).map_err(corrupt)?,
+            hash: hash_array(sequence, "checkpoint hash", &row.try_get::<Vec<u8>, _>(6)?)
+                .map_err(corrupt)?,
             signed_at: u64::try_from(row.try_get::<i64, _>(3)?).unwrap_or(0),
             kid: row.try_get(4)?,
             token: row.try_get(5)?,
@@ -721,7 +834,8 @@ impl Columns {
         self.token.push(e.token.clone());
         self.prev_hash.push(r.prev_hash.to_vec());
         self.hash.push(r.hash.to_vec());
-        self.format.push(if e.personal.format() == 1 { 1 } else { 2 });
+        self.format
+            .push(if e.personal.format() == 1 { 1 } else { 2 });
         match &e.personal {
             Personal::Clear => {
                 self.user_agent.push(e.user_agent.clone());
@@ -730,11 +844,16 @@ impl Columns {
                 self.client_network_hash.push(None);
             }
             // Format 2 keeps the personal values out of the chained row.
-            Personal::Salted { user_agent_hash, client_network_hash, salt } => {
+            Personal::Salted {
+                user_agent_hash,
+                client_network_hash,
+                salt,
+            } => {
                 self.user_agent.push(String::new());
                 self.client_network.push(String::new());
                 self.user_agent_hash.push(Some(user_agent_hash.to_vec()));
-                self.client_network_hash.push(Some(client_network_hash.to_vec()));
+                self.client_network_hash
+                    .push(Some(client_network_hash.to_vec()));
                 if let Some(salt) = salt {
                     self.personal_sequence.push(r.sequence);
                     self.personal_recorded_at.push(e.recorded_at);
@@ -754,7 +873,9 @@ impl Ledger for PostgresLedger {
     }
 
     async fn signed_head(&self) -> Result<Option<Arc<SignedHead>>> {
-        let row = sqlx::query(NEWEST_CHECKPOINT).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(NEWEST_CHECKPOINT)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(|row| checkpoint_of(&row)).transpose()
     }
 
@@ -772,10 +893,12 @@ impl Ledger for PostgresLedger {
     }
 
     async fn find(&self, consent_id: &str) -> Result<Option<Record>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM {FROM_RECORDS} WHERE l.consent_id = $1 AND l.sequence > 0"))
-            .bind(consent_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM {FROM_RECORDS} WHERE l.consent_id = $1 AND l.sequence > 0"
+        ))
+        .bind(consent_id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|r| row_to_record(&r).map_err(corrupt)).transpose()
     }
 
@@ -810,8 +933,15 @@ impl Ledger for PostgresLedger {
     async fn durability(&self) -> Result<Durability> {
         let mut conn = self.pool.acquire().await?;
         let mut settings = Vec::new();
-        for name in ["synchronous_commit", "lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout"] {
-            let value: String = sqlx::query_scalar(&format!("SHOW {name}")).fetch_one(&mut *conn).await?;
+        for name in [
+            "synchronous_commit",
+            "lock_timeout",
+            "statement_timeout",
+            "idle_in_transaction_session_timeout",
+        ] {
+            let value: String = sqlx::query_scalar(&format!("SHOW {name}"))
+                .fetch_one(&mut *conn)
+                .await?;
             settings.push((name, value));
         }
         Ok(settings)
@@ -826,18 +956,29 @@ impl Ledger for PostgresLedger {
     }
 
     async fn head(&self) -> Result<Option<(i64, [u8; 32])>> {
-        let row = sqlx::query("SELECT sequence, hash FROM ledger WHERE sequence > 0 ORDER BY sequence DESC LIMIT 1")
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT sequence, hash FROM ledger WHERE sequence > 0 ORDER BY sequence DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|row| {
             let sequence: i64 = row.try_get(0)?;
             let hash: Vec<u8> = row.try_get(1)?;
-            Ok((sequence, hash_array(sequence, "hash", &hash).map_err(corrupt)?))
+            Ok((
+                sequence,
+                hash_array(sequence, "hash", &hash).map_err(corrupt)?,
+            ))
         })
         .transpose()
     }
 
-    async fn range(&self, after: i64, through: i64, period: Option<Period>, limit: u32) -> Result<Vec<Record>> {
+    async fn range(
+        &self,
+        after: i64,
+        through: i64,
+        period: Option<Period>,
+        limit: u32,
+    ) -> Result<Vec<Record>> {
         let (from, to) = period.map_or((i64::MIN, i64::MAX), |p| (p.from_ms, p.to_ms));
         sqlx::query(&format!(
             "SELECT {COLUMNS} FROM {FROM_RECORDS} WHERE l.sequence > greatest($1, 0) AND l.sequence <= $2 \
@@ -871,7 +1012,9 @@ impl Ledger for PostgresLedger {
     async fn figures(&self, period: Period, bucket_ms: i64, offset_ms: i64) -> Result<Figures> {
         // One REPEATABLE READ snapshot: the groups and the visitors count the same records.
         let mut tx = self.pool.begin().await?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
         let rows = sqlx::query(&format!(
             "SELECT (recorded_at + $3) / $4 AS bucket, language, source, {} FROM ledger \
              WHERE recorded_at >= $1 AND recorded_at < $2 AND sequence > 0 GROUP BY 1, 2, 3 ORDER BY 1",
@@ -884,7 +1027,9 @@ impl Ledger for PostgresLedger {
         .fetch_all(&mut *tx)
         .await?;
         // count(*) and sum() of integers are bigints.
-        let n = |row: &PgRow, i: usize| -> Result<u64> { Ok(u64::try_from(row.try_get::<i64, _>(i)?).unwrap_or(0)) };
+        let n = |row: &PgRow, i: usize| -> Result<u64> {
+            Ok(u64::try_from(row.try_get::<i64, _>(i)?).unwrap_or(0))
+        };
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             let mut granted = [0; OPTIONAL_CATEGORIES];

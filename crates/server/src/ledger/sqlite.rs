@@ -12,13 +12,28 @@ use tokio::sync::mpsc;
 
 use super::checkpoint::{Checkpointer, SignedHead};
 use super::{
-    counts_sql, hash_array, pending_migrations, submit, Appended, Audit, BreakReason, ChainStatus, ChainVerifier, Committed, Counts, Durability, Entry, FigureRow, Figures, Job, Ledger, LedgerError, Migrations, Options, Pending, Period, Personal, Record, Result, Verified, WriterCounters, WriterStats, GENESIS_HASH, OPTIONAL_CATEGORIES,
+    counts_sql, hash_array, pending_migrations, submit, Appended, Audit, BreakReason, ChainStatus,
+    ChainVerifier, Committed, Counts, Durability, Entry, FigureRow, Figures, Job, Ledger,
+    LedgerError, Migrations, Options, Pending, Period, Personal, Record, Result, Verified,
+    WriterCounters, WriterStats, GENESIS_HASH, OPTIONAL_CATEGORIES,
 };
 
 const MIGRATIONS: Migrations = &[
-    (1, "ledger", include_str!("../../migrations/sqlite/0001_ledger.sql")),
-    (2, "checkpoints_personal_data", include_str!("../../migrations/sqlite/0002_checkpoints_personal_data.sql")),
-    (3, "operators", include_str!("../../migrations/sqlite/0003_operators.sql")),
+    (
+        1,
+        "ledger",
+        include_str!("../../migrations/sqlite/0001_ledger.sql"),
+    ),
+    (
+        2,
+        "checkpoints_personal_data",
+        include_str!("../../migrations/sqlite/0002_checkpoints_personal_data.sql"),
+    ),
+    (
+        3,
+        "operators",
+        include_str!("../../migrations/sqlite/0003_operators.sql"),
+    ),
 ];
 
 /// The columns of the `ledger` table a record is inserted with.
@@ -82,7 +97,10 @@ struct Shared {
 
 impl Shared {
     fn signed_head(&self) -> Option<Arc<SignedHead>> {
-        self.signed_head.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.signed_head
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn set_signed_head(&self, head: Option<Arc<SignedHead>>) {
@@ -90,7 +108,10 @@ impl Shared {
     }
 
     fn unwritable(&self) -> Option<String> {
-        self.unwritable.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.unwritable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn set_unwritable(&self, cause: Option<String>) {
@@ -125,7 +146,13 @@ impl SqliteLedger {
     /// it is not writable and not up to date), [`LedgerError::NotDurable`] when SQLite
     /// does not take WAL mode and `synchronous=FULL`.
     pub fn open(path: &Path, batch_max: usize) -> Result<Self> {
-        Self::open_with(path, &Options { batch_max, ..Options::default() })
+        Self::open_with(
+            path,
+            &Options {
+                batch_max,
+                ..Options::default()
+            },
+        )
     }
 
     /// [`SqliteLedger::open`] with checkpoints.
@@ -135,9 +162,13 @@ impl SqliteLedger {
     /// As [`SqliteLedger::open`].
     pub fn open_with(path: &Path, options: &Options) -> Result<Self> {
         let batch_max = options.batch_max;
-        let open_err = |reason: String| LedgerError::Open { location: path.display().to_string(), reason };
+        let open_err = |reason: String| LedgerError::Open {
+            location: path.display().to_string(),
+            reason,
+        };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| open_err(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| open_err(format!("cannot create {}: {e}", dir.display())))?;
         }
         let shared = Arc::new(Shared::default());
         let (conn, head) = match open_writer(path) {
@@ -155,7 +186,9 @@ impl SqliteLedger {
                         PROBE_EVERY.as_secs()
                     );
                     shared.set_unwritable(Some(cause));
-                    shared.set_signed_head(load_signed_head(&open_reader(path, false)?.conn)?.map(Arc::new));
+                    shared.set_signed_head(
+                        load_signed_head(&open_reader(path, false)?.conn)?.map(Arc::new),
+                    );
                     (None, (0, GENESIS_HASH))
                 }
                 _ => return Err(e),
@@ -178,7 +211,13 @@ impl SqliteLedger {
             .name("ledger-sqlite-writer".to_owned())
             .spawn(move || writer.run(rx))
             .map_err(|e| open_err(format!("cannot start the writer thread: {e}")))?;
-        Ok(Self { path: path.to_owned(), tx, readers, stats, shared })
+        Ok(Self {
+            path: path.to_owned(),
+            tx,
+            readers,
+            stats,
+            shared,
+        })
     }
 
     /// Caps the database at `pages` pages (SQLite's `max_page_count`, raised to the
@@ -186,7 +225,9 @@ impl SqliteLedger {
     /// ledger full without filling a disk.
     #[doc(hidden)]
     pub fn set_max_page_count(&self, pages: u64) {
-        self.shared.page_limit.store(pages.max(1), Ordering::Relaxed);
+        self.shared
+            .page_limit
+            .store(pages.max(1), Ordering::Relaxed);
     }
 
     /// The writer's queue, for the checkpoint timer.
@@ -225,7 +266,10 @@ impl SqliteLedger {
 /// Opens the writer's connection: WAL, `synchronous=FULL` (read back), migrations, and
 /// the chain head.
 fn open_writer(path: &Path) -> Result<(Connection, (i64, [u8; 32]), Durability)> {
-    let open_err = |reason: String| LedgerError::Open { location: path.display().to_string(), reason };
+    let open_err = |reason: String| LedgerError::Open {
+        location: path.display().to_string(),
+        reason,
+    };
     let mut conn = Connection::open(path).map_err(|e| open_err(explain(path, e.to_string())))?;
     // SQLite silently falls back to read-only when the file cannot be opened for writing.
     if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
@@ -247,14 +291,21 @@ fn open_writer(path: &Path) -> Result<(Connection, (i64, [u8; 32]), Durability)>
     .map_err(|e| open_err(e.to_string()))?;
     // Read back what the writer's connection runs with: a build of SQLite that
     // ignored a PRAGMA must not be trusted with acknowledged appends.
-    let synchronous: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).map_err(|e| open_err(e.to_string()))?;
-    let journal: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(|e| open_err(e.to_string()))?;
+    let synchronous: i64 = conn
+        .query_row("PRAGMA synchronous", [], |r| r.get(0))
+        .map_err(|e| open_err(e.to_string()))?;
+    let journal: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .map_err(|e| open_err(e.to_string()))?;
     if synchronous != 2 || !journal.eq_ignore_ascii_case("wal") {
         return Err(LedgerError::NotDurable(format!(
             "SQLite runs with journal_mode={journal} synchronous={synchronous}, not WAL and FULL (2)"
         )));
     }
-    let durability = vec![("journal_mode", journal.to_ascii_lowercase()), ("synchronous", synchronous.to_string())];
+    let durability = vec![
+        ("journal_mode", journal.to_ascii_lowercase()),
+        ("synchronous", synchronous.to_string()),
+    ];
     migrate(&mut conn)?;
     let head = load_head(&conn)?;
     Ok((conn, head, durability))
@@ -263,7 +314,12 @@ fn open_writer(path: &Path) -> Result<(Connection, (i64, [u8; 32]), Durability)>
 /// An SQLite URI opening `path` read-only as immutable (`%`, `?` and `#` escaped, as
 /// URI file names require).
 fn immutable_uri(path: &Path) -> String {
-    let name = path.display().to_string().replace('%', "%25").replace('?', "%3f").replace('#', "%23");
+    let name = path
+        .display()
+        .to_string()
+        .replace('%', "%25")
+        .replace('?', "%3f")
+        .replace('#', "%23");
     format!("file:{name}?immutable=1")
 }
 
@@ -273,9 +329,16 @@ fn unwritable_cause(path: &Path) -> Option<String> {
     if !path.is_file() {
         return None;
     }
-    match std::fs::OpenOptions::new().read(true).write(true).open(path) {
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+    {
         Ok(_) => None,
-        Err(e) => Some(format!("the ledger file {} is not writable ({e})", path.display())),
+        Err(e) => Some(format!(
+            "the ledger file {} is not writable ({e})",
+            path.display()
+        )),
     }
 }
 
@@ -284,12 +347,16 @@ fn unwritable_cause(path: &Path) -> Option<String> {
 fn readable_ledger(path: &Path) -> Result<()> {
     let reader = open_reader(path, false)?;
     let applied: HashMap<i64, Vec<u8>> = {
-        let mut stmt = reader.conn.prepare("SELECT version, checksum FROM schema_migrations")?;
+        let mut stmt = reader
+            .conn
+            .prepare("SELECT version, checksum FROM schema_migrations")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect::<std::result::Result<_, _>>()?
     };
     if !pending_migrations(MIGRATIONS, &applied)?.is_empty() {
-        return Err(LedgerError::Migrate("the read-only ledger needs a migration".to_owned()));
+        return Err(LedgerError::Migrate(
+            "the read-only ledger needs a migration".to_owned(),
+        ));
     }
     load_head(&reader.conn).map(|_| ())
 }
@@ -307,18 +374,30 @@ fn explain(path: &Path, reason: String) -> String {
 fn open_read_only(path: &Path) -> Result<Connection> {
     let location = path.display().to_string();
     let open = |uri: String, flags: OpenFlags| -> rusqlite::Result<Connection> {
-        let conn = Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        let conn = Connection::open_with_flags(
+            uri,
+            flags | OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
         conn.execute_batch("PRAGMA query_only=ON; PRAGMA busy_timeout=10000;")?;
-        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))?;
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })?;
         Ok(conn)
     };
     match open(path.display().to_string(), OpenFlags::empty()) {
         Ok(conn) => Ok(conn),
         // A WAL file on a read-only mount cannot be opened plainly (SQLite cannot create
         // its shared-memory file); nothing can write it there, so read it as immutable.
-        Err(e) if unwritable_cause(path).is_some() => open(immutable_uri(path), OpenFlags::SQLITE_OPEN_URI)
-            .map_err(|_| LedgerError::Open { location, reason: e.to_string() }),
-        Err(e) => Err(LedgerError::Open { location, reason: e.to_string() }),
+        Err(e) if unwritable_cause(path).is_some() => {
+            open(immutable_uri(path), OpenFlags::SQLITE_OPEN_URI).map_err(|_| LedgerError::Open {
+                location,
+                reason: e.to_string(),
+            })
+        }
+        Err(e) => Err(LedgerError::Open {
+            location,
+            reason: e.to_string(),
+        }),
     }
 }
 
@@ -335,7 +414,11 @@ fn schema_version(conn: &Connection) -> Result<i64> {
     if !has_table(conn, "schema_migrations")? {
         return Ok(0);
     }
-    Ok(conn.query_row("SELECT coalesce(max(version), 0) FROM schema_migrations", [], |r| r.get(0))?)
+    Ok(conn.query_row(
+        "SELECT coalesce(max(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 /// Audits the file at `path` opened read-only: never created, never migrated, no writer.
@@ -353,9 +436,19 @@ pub(crate) fn newest_read_only(path: &Path) -> Result<Option<Record>> {
     if !has_table(&conn, "ledger")? {
         return Ok(None);
     }
-    let columns = if schema_version(&conn)? >= 2 { COLUMNS } else { COLUMNS_V1 };
-    let from = if schema_version(&conn)? >= 2 { FROM_RECORDS } else { "ledger l" };
-    let mut stmt = conn.prepare(&format!("SELECT {columns} FROM {from} WHERE l.sequence > 0 ORDER BY l.sequence DESC LIMIT 1"))?;
+    let columns = if schema_version(&conn)? >= 2 {
+        COLUMNS
+    } else {
+        COLUMNS_V1
+    };
+    let from = if schema_version(&conn)? >= 2 {
+        FROM_RECORDS
+    } else {
+        "ledger l"
+    };
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {columns} FROM {from} WHERE l.sequence > 0 ORDER BY l.sequence DESC LIMIT 1"
+    ))?;
     match stmt.query_row([], row_to_record).optional()? {
         Some(r) => Ok(Some(r.map_err(corrupt)?)),
         None => Ok(None),
@@ -373,10 +466,19 @@ const COLUMNS_V1: &str = "l.sequence, l.consent_id, l.subject_id, l.kind, l.with
 pub(crate) fn purge(path: &Path, before_ms: i64) -> Result<super::Purged> {
     let location = path.display().to_string();
     if !path.is_file() {
-        return Err(LedgerError::Open { location, reason: "there is no such file".to_owned() });
+        return Err(LedgerError::Open {
+            location,
+            reason: "there is no such file".to_owned(),
+        });
     }
-    let mut conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .map_err(|e| LedgerError::Open { location: location.clone(), reason: explain(path, e.to_string()) })?;
+    let mut conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| LedgerError::Open {
+        location: location.clone(),
+        reason: explain(path, e.to_string()),
+    })?;
     conn.execute_batch("PRAGMA busy_timeout=10000; PRAGMA secure_delete=ON;")?;
     if !has_table(&conn, "ledger")? {
         return Err(LedgerError::NoLedger(location));
@@ -387,18 +489,29 @@ pub(crate) fn purge(path: &Path, before_ms: i64) -> Result<super::Purged> {
         ));
     }
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let purged = tx.execute("DELETE FROM ledger_personal WHERE recorded_at < ?1", [before_ms])?;
-    let kept_v1: i64 =
-        tx.query_row("SELECT count(*) FROM ledger WHERE format = 1 AND recorded_at < ?1", [before_ms], |r| r.get(0))?;
+    let purged = tx.execute(
+        "DELETE FROM ledger_personal WHERE recorded_at < ?1",
+        [before_ms],
+    )?;
+    let kept_v1: i64 = tx.query_row(
+        "SELECT count(*) FROM ledger WHERE format = 1 AND recorded_at < ?1",
+        [before_ms],
+        |r| r.get(0),
+    )?;
     tx.commit()?;
     // The deleted values are zeroed in the pages written to the WAL; copy them into the
     // file and empty the log. A busy reader only delays this to SQLite's next checkpoint.
     let (busy, _, _): (i64, i64, i64) =
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
     if busy != 0 {
         tracing::warn!("the WAL could not be truncated now (a reader is active); SQLite overwrites it at its next checkpoint");
     }
-    Ok(super::Purged { purged: purged as u64, kept_v1: u64::try_from(kept_v1).unwrap_or(0) })
+    Ok(super::Purged {
+        purged: purged as u64,
+        kept_v1: u64::try_from(kept_v1).unwrap_or(0),
+    })
 }
 
 /// Walks the whole chain, and with keys the tokens and checkpoints, in one read
@@ -426,16 +539,30 @@ fn walk_in_snapshot(conn: &Connection, audit: Audit) -> Result<Verified> {
             return Ok(ChainVerifier::watching(None).report(Err(status)));
         }
         if version >= 2 {
-            let mut stmt = conn.prepare("SELECT sequence, hash, signed_at, kid, token FROM checkpoints ORDER BY sequence")?;
+            let mut stmt = conn.prepare(
+                "SELECT sequence, hash, signed_at, kid, token FROM checkpoints ORDER BY sequence",
+            )?;
             let rows = stmt.query_map([], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
             })?;
             for row in rows {
                 let (sequence, hash, signed_at, kid, token) = row?;
-                match super::stored_anchor(&database, sequence, &hash, signed_at, &kid, &token, jwks) {
+                match super::stored_anchor(
+                    &database, sequence, &hash, signed_at, &kid, &token, jwks,
+                ) {
                     Ok(anchor) => anchors.push(anchor),
                     Err(reason) => {
-                        let status = ChainStatus::Broken { sequence, reason, checked: 0 };
+                        let status = ChainStatus::Broken {
+                            sequence,
+                            reason,
+                            checked: 0,
+                        };
                         return Ok(ChainVerifier::watching(None).report(Err(status)));
                     }
                 }
@@ -444,12 +571,20 @@ fn walk_in_snapshot(conn: &Connection, audit: Audit) -> Result<Verified> {
     }
     anchors.extend(super::kept_anchors(&audit.kept));
     let mut verifier = ChainVerifier::auditing(audit.expect_head, audit.jwks, anchors);
-    let (columns, from) = if version >= 2 { (COLUMNS, FROM_RECORDS) } else { (COLUMNS_V1, "ledger l") };
+    let (columns, from) = if version >= 2 {
+        (COLUMNS, FROM_RECORDS)
+    } else {
+        (COLUMNS_V1, "ledger l")
+    };
     // From the lowest sequence there is, so a row at 0 or below is seen and refused.
-    let mut stmt = conn.prepare(&format!("SELECT {columns} FROM {from} WHERE l.sequence > ?1 ORDER BY l.sequence LIMIT ?2"))?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {columns} FROM {from} WHERE l.sequence > ?1 ORDER BY l.sequence LIMIT ?2"
+    ))?;
     let mut after = i64::MIN;
     loop {
-        let page = stmt.query_map(params![after, VERIFY_PAGE], row_to_record)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let page = stmt
+            .query_map(params![after, VERIFY_PAGE], row_to_record)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         let n = page.len() as i64;
         if let Some(last) = page.last() {
             after = match last {
@@ -470,24 +605,37 @@ fn walk_in_snapshot(conn: &Connection, audit: Audit) -> Result<Verified> {
 /// reading as it is (a WAL file on a read-only mount: the shared-memory file cannot be
 /// created), it is opened `immutable`, which is sound while nothing can write it.
 fn open_reader(path: &Path, writable: bool) -> Result<Reader> {
-    let opened = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .and_then(|conn| {
-            conn.execute_batch("PRAGMA query_only=ON; PRAGMA busy_timeout=10000;")?;
-            // Opening is lazy: touch the schema so a file that cannot be read fails here.
-            conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))?;
-            Ok(conn)
-        });
+    let opened = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .and_then(|conn| {
+        conn.execute_batch("PRAGMA query_only=ON; PRAGMA busy_timeout=10000;")?;
+        // Opening is lazy: touch the schema so a file that cannot be read fails here.
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })?;
+        Ok(conn)
+    });
     match opened {
-        Ok(conn) => Ok(Reader { conn, immutable: false }),
+        Ok(conn) => Ok(Reader {
+            conn,
+            immutable: false,
+        }),
         Err(e) if !writable || unwritable_cause(path).is_some() => {
             let uri = immutable_uri(path);
             let conn = Connection::open_with_flags(
                 uri,
-                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_URI
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )
             .map_err(|_| LedgerError::Sqlite(e))?;
             conn.execute_batch("PRAGMA query_only=ON;")?;
-            Ok(Reader { conn, immutable: true })
+            Ok(Reader {
+                conn,
+                immutable: true,
+            })
         }
         Err(e) => Err(e.into()),
     }
@@ -495,19 +643,26 @@ fn open_reader(path: &Path, writable: bool) -> Result<Reader> {
 
 fn migrate(conn: &mut Connection) -> Result<()> {
     let err = |e: rusqlite::Error| LedgerError::Migrate(e.to_string());
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(err)?;
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(err)?;
     tx.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
              version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum BLOB NOT NULL, applied_at INTEGER NOT NULL)",
     )
     .map_err(err)?;
     let applied: HashMap<i64, Vec<u8>> = {
-        let mut stmt = tx.prepare("SELECT version, checksum FROM schema_migrations").map_err(err)?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(err)?;
+        let mut stmt = tx
+            .prepare("SELECT version, checksum FROM schema_migrations")
+            .map_err(err)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(err)?;
         rows.collect::<std::result::Result<_, _>>().map_err(err)?
     };
     for (version, name, sql, checksum) in pending_migrations(MIGRATIONS, &applied)? {
-        tx.execute_batch(sql).map_err(|e| LedgerError::Migrate(format!("migration {version} ({name}): {e}")))?;
+        tx.execute_batch(sql)
+            .map_err(|e| LedgerError::Migrate(format!("migration {version} ({name}): {e}")))?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?1, ?2, ?3, ?4)",
             params![version, name, checksum, super::super::now_ms()],
@@ -519,14 +674,17 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 
 fn load_head(conn: &Connection) -> Result<(i64, [u8; 32])> {
     let head: Option<(i64, Vec<u8>)> = conn
-        .query_row("SELECT sequence, hash FROM ledger WHERE sequence > 0 ORDER BY sequence DESC LIMIT 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT sequence, hash FROM ledger WHERE sequence > 0 ORDER BY sequence DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
     match head {
         None => Ok((0, GENESIS_HASH)),
         Some((seq, hash)) => {
-            let hash = hash_array(seq, "hash", &hash).map_err(|(sequence, reason)| LedgerError::Corrupt { sequence, reason })?;
+            let hash = hash_array(seq, "hash", &hash)
+                .map_err(|(sequence, reason)| LedgerError::Corrupt { sequence, reason })?;
             Ok((seq, hash))
         }
     }
@@ -585,7 +743,9 @@ fn row_to_record(row: &Row<'_>) -> rusqlite::Result<std::result::Result<Record, 
             entry: Entry {
                 consent_id: row.get(1).map_err(|e| (sequence, e.to_string()))?,
                 subject_id: row.get(2).map_err(|e| (sequence, e.to_string()))?,
-                kind: kind.parse().map_err(|e: super::UnknownKind| (sequence, e.to_string()))?,
+                kind: kind
+                    .parse()
+                    .map_err(|e: super::UnknownKind| (sequence, e.to_string()))?,
                 withdraws: row.get(4).map_err(|e| (sequence, e.to_string()))?,
                 recorded_at: row.get(5).map_err(|e| (sequence, e.to_string()))?,
                 policy_version: row.get(6).map_err(|e| (sequence, e.to_string()))?,
@@ -683,12 +843,16 @@ impl Writer {
                 let cause = self.shared.unwritable().unwrap_or_default();
                 self.stats.failed.fetch_add(n, Ordering::Relaxed);
                 for pending in batch.drain(..) {
-                    let _ = pending.reply.send(Err(LedgerError::NotCommitted(cause.clone())));
+                    let _ = pending
+                        .reply
+                        .send(Err(LedgerError::NotCommitted(cause.clone())));
                 }
                 continue;
             }
-            let (requests, replies): (Vec<(Entry, Option<i64>)>, Vec<_>) =
-                batch.drain(..).map(|p| ((p.entry, p.newest), p.reply)).unzip();
+            let (requests, replies): (Vec<(Entry, Option<i64>)>, Vec<_>) = batch
+                .drain(..)
+                .map(|p| ((p.entry, p.newest), p.reply))
+                .unzip();
             match self.commit(requests) {
                 Ok(outcomes) => {
                     self.stats.batches.fetch_add(1, Ordering::Relaxed);
@@ -696,19 +860,28 @@ impl Writer {
                     let head = self.shared.signed_head();
                     for (reply, outcome) in replies.into_iter().zip(outcomes) {
                         match &outcome {
-                            Ok(Appended::New(_)) => self.stats.appended.fetch_add(1, Ordering::Relaxed),
-                            Ok(Appended::Existing(_)) => self.stats.existing.fetch_add(1, Ordering::Relaxed),
+                            Ok(Appended::New(_)) => {
+                                self.stats.appended.fetch_add(1, Ordering::Relaxed)
+                            }
+                            Ok(Appended::Existing(_)) => {
+                                self.stats.existing.fetch_add(1, Ordering::Relaxed)
+                            }
                             Err(_) => self.stats.failed.fetch_add(1, Ordering::Relaxed),
                         };
                         // A waiter that gave up (client went away) is fine: the record is committed.
-                        let _ = reply.send(outcome.map(|outcome| Committed { outcome, head: head.clone() }));
+                        let _ = reply.send(outcome.map(|outcome| Committed {
+                            outcome,
+                            head: head.clone(),
+                        }));
                     }
                 }
                 Err(e) => {
                     tracing::error!(error = %e, batch = n, "sqlite ledger batch not committed");
                     self.stats.failed.fetch_add(n, Ordering::Relaxed);
                     for reply in replies {
-                        let _ = reply.send(Err(LedgerError::NotCommitted(format!("storage error: {e}"))));
+                        let _ = reply.send(Err(LedgerError::NotCommitted(format!(
+                            "storage error: {e}"
+                        ))));
                     }
                     // The file turned read-only under us: drop the connection and probe
                     // until it is writable again.
@@ -718,13 +891,18 @@ impl Writer {
                             if matches!(f.code, rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen)
                     );
                     if read_only {
-                        self.degrade(format!("the ledger file {} is not writable ({e})", self.path.display()));
+                        self.degrade(format!(
+                            "the ledger file {} is not writable ({e})",
+                            self.path.display()
+                        ));
                         continue;
                     }
                     // The transaction rolled back; the head in memory may be ahead of the file.
                     match self.conn.as_ref().map(load_head) {
                         Some(Ok(head)) => self.head = head,
-                        Some(Err(e)) => self.degrade(format!("cannot reload the ledger head ({e})")),
+                        Some(Err(e)) => {
+                            self.degrade(format!("cannot reload the ledger head ({e})"))
+                        }
                         None => {}
                     }
                 }
@@ -749,10 +927,17 @@ impl Writer {
                 }
                 self.conn = Some(conn);
                 self.head = head;
-                *self.shared.durability.lock().unwrap_or_else(|p| p.into_inner()) = durability;
+                *self
+                    .shared
+                    .durability
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()) = durability;
                 self.shared.set_unwritable(None);
                 // Readers opened while it was read-only would not see new appends.
-                self.readers.lock().unwrap_or_else(|p| p.into_inner()).retain(|r| !r.immutable);
+                self.readers
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .retain(|r| !r.immutable);
                 tracing::info!(path = %self.path.display(), "the sqlite ledger is writable again; appends are taken");
                 self.anchor_head();
             }
@@ -772,13 +957,18 @@ impl Writer {
     /// A checkpoint of the head, when one is due: at start, after a reopen, and on the
     /// timer (checkpoints every N records).
     fn anchor_head(&mut self) {
-        let (Some(conn), Some(checkpoints)) = (self.conn.as_mut(), self.checkpoints.as_ref()) else { return };
+        let (Some(conn), Some(checkpoints)) = (self.conn.as_mut(), self.checkpoints.as_ref())
+        else {
+            return;
+        };
         let last = self.shared.signed_head().map(|h| (h.sequence, h.signed_at));
         let now = crate::now_secs();
         if !checkpoints.due(self.head.0, last, now) {
             return;
         }
-        let Some(signed) = checkpoints.sign(self.head.0, self.head.1, now) else { return };
+        let Some(signed) = checkpoints.sign(self.head.0, self.head.1, now) else {
+            return;
+        };
         let result = (|| -> Result<()> {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             insert_checkpoint(&tx, &signed)?;
@@ -787,7 +977,9 @@ impl Writer {
         })();
         match result {
             Ok(()) => self.shared.set_signed_head(Some(Arc::new(signed))),
-            Err(e) => tracing::error!(error = %e, sequence = self.head.0, "cannot store a checkpoint of the ledger head"),
+            Err(e) => {
+                tracing::error!(error = %e, sequence = self.head.0, "cannot store a checkpoint of the ledger head")
+            }
         }
     }
 
@@ -799,11 +991,15 @@ impl Writer {
     /// transaction.
     fn commit(&mut self, requests: Vec<(Entry, Option<i64>)>) -> Result<Vec<Result<Appended>>> {
         let Some(conn) = self.conn.as_mut() else {
-            return Err(LedgerError::NotCommitted("the ledger is not writable".to_owned()));
+            return Err(LedgerError::NotCommitted(
+                "the ledger is not writable".to_owned(),
+            ));
         };
         let limit = self.shared.page_limit.swap(0, Ordering::Relaxed);
         if limit > 0 {
-            conn.query_row(&format!("PRAGMA max_page_count = {limit}"), [], |r| r.get::<_, i64>(0))?;
+            conn.query_row(&format!("PRAGMA max_page_count = {limit}"), [], |r| {
+                r.get::<_, i64>(0)
+            })?;
         }
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let (mut sequence, mut prev) = self.head;
@@ -817,29 +1013,47 @@ impl Writer {
             let mut insert_personal = tx.prepare_cached(
                 "INSERT INTO ledger_personal (sequence, recorded_at, salt, user_agent, client_network) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
-            let mut find = tx.prepare_cached(&format!("SELECT {COLUMNS} FROM {FROM_RECORDS} WHERE l.consent_id = ?1"))?;
+            let mut find = tx.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM {FROM_RECORDS} WHERE l.consent_id = ?1"
+            ))?;
             let mut newest = tx.prepare_cached("SELECT coalesce(max(sequence), 0) FROM ledger WHERE subject_id = ?1 AND sequence > 0")?;
             for (entry, condition) in requests {
                 if let Some(expected) = condition {
-                    if let Some(existing) = find.query_row([&entry.consent_id], row_to_record).optional()? {
+                    if let Some(existing) = find
+                        .query_row([&entry.consent_id], row_to_record)
+                        .optional()?
+                    {
                         outcomes.push(Ok(Appended::Existing(existing.map_err(corrupt)?)));
                         continue;
                     }
                     let now: i64 = newest.query_row([&entry.subject_id], |r| r.get(0))?;
                     if now != expected {
-                        outcomes.push(Err(LedgerError::Outdated { expected, newest: now }));
+                        outcomes.push(Err(LedgerError::Outdated {
+                            expected,
+                            newest: now,
+                        }));
                         continue;
                     }
                 }
                 let r = Record::chain(entry, sequence + 1, prev);
                 let e = &r.entry;
                 // Format 2 keeps the personal values out of the chained row.
-                let (user_agent, client_network, user_agent_hash, client_network_hash) = match &e.personal {
-                    Personal::Clear => (e.user_agent.as_str(), e.client_network.as_str(), None, None),
-                    Personal::Salted { user_agent_hash, client_network_hash, .. } => {
-                        ("", "", Some(&user_agent_hash[..]), Some(&client_network_hash[..]))
-                    }
-                };
+                let (user_agent, client_network, user_agent_hash, client_network_hash) =
+                    match &e.personal {
+                        Personal::Clear => {
+                            (e.user_agent.as_str(), e.client_network.as_str(), None, None)
+                        }
+                        Personal::Salted {
+                            user_agent_hash,
+                            client_network_hash,
+                            ..
+                        } => (
+                            "",
+                            "",
+                            Some(&user_agent_hash[..]),
+                            Some(&client_network_hash[..]),
+                        ),
+                    };
                 let inserted = insert.execute(params![
                     r.sequence,
                     e.consent_id,
@@ -865,15 +1079,26 @@ impl Writer {
                     client_network_hash,
                 ])?;
                 if inserted == 1 {
-                    if let Personal::Salted { salt: Some(salt), .. } = &e.personal {
-                        insert_personal.execute(params![r.sequence, e.recorded_at, &salt[..], e.user_agent, e.client_network])?;
+                    if let Personal::Salted {
+                        salt: Some(salt), ..
+                    } = &e.personal
+                    {
+                        insert_personal.execute(params![
+                            r.sequence,
+                            e.recorded_at,
+                            &salt[..],
+                            e.user_agent,
+                            e.client_network
+                        ])?;
                     }
                     sequence = r.sequence;
                     prev = r.hash;
                     outcomes.push(Ok(Appended::New(r)));
                 } else {
                     // Recorded before, or earlier in this same batch (visible to this transaction).
-                    let existing = find.query_row([&r.entry.consent_id], row_to_record)?.map_err(corrupt)?;
+                    let existing = find
+                        .query_row([&r.entry.consent_id], row_to_record)?
+                        .map_err(corrupt)?;
                     outcomes.push(Ok(Appended::Existing(existing)));
                 }
             }
@@ -914,7 +1139,9 @@ impl Ledger for SqliteLedger {
     }
 
     async fn signed_head_covering(&self, sequence: i64) -> Result<Option<Arc<SignedHead>>> {
-        let covering = self.read(move |conn| load_checkpoint(conn, Some(sequence))).await?;
+        let covering = self
+            .read(move |conn| load_checkpoint(conn, Some(sequence)))
+            .await?;
         Ok(covering.map(Arc::new).or_else(|| self.shared.signed_head()))
     }
 
@@ -963,11 +1190,17 @@ impl Ledger for SqliteLedger {
     }
 
     async fn verify(&self) -> Result<ChainStatus> {
-        self.read(|conn| walk(conn, Audit::default()).map(|v| v.status)).await
+        self.read(|conn| walk(conn, Audit::default()).map(|v| v.status))
+            .await
     }
 
     async fn durability(&self) -> Result<Durability> {
-        Ok(self.shared.durability.lock().unwrap_or_else(|p| p.into_inner()).clone())
+        Ok(self
+            .shared
+            .durability
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone())
     }
 
     fn unwritable(&self) -> Option<String> {
@@ -983,10 +1216,17 @@ impl Ledger for SqliteLedger {
     }
 
     async fn head(&self) -> Result<Option<(i64, [u8; 32])>> {
-        self.read(|conn| Ok(Some(load_head(conn)?).filter(|(sequence, _)| *sequence > 0))).await
+        self.read(|conn| Ok(Some(load_head(conn)?).filter(|(sequence, _)| *sequence > 0)))
+            .await
     }
 
-    async fn range(&self, after: i64, through: i64, period: Option<Period>, limit: u32) -> Result<Vec<Record>> {
+    async fn range(
+        &self,
+        after: i64,
+        through: i64,
+        period: Option<Period>,
+        limit: u32,
+    ) -> Result<Vec<Record>> {
         self.read(move |conn| {
             // `+recorded_at` keeps SQLite off the recorded_at index here: this walk must
             // follow the primary key, or it would sort the whole period in memory.
@@ -1036,26 +1276,31 @@ fn figures(conn: &Connection, period: Period, bucket_ms: i64, offset_ms: i64) ->
          WHERE recorded_at >= ?1 AND recorded_at < ?2 AND sequence > 0 GROUP BY bucket, language, source ORDER BY bucket",
         counts_sql()
     ))?;
-    let rows = stmt.query_map(params![period.from_ms, period.to_ms, offset_ms, bucket_ms.max(1)], |r| {
-        let n = |i: usize| -> rusqlite::Result<u64> { Ok(u64::try_from(r.get::<_, i64>(i)?).unwrap_or(0)) };
-        let mut granted = [0; OPTIONAL_CATEGORIES];
-        for (i, g) in granted.iter_mut().enumerate() {
-            *g = n(8 + i)?;
-        }
-        Ok(FigureRow {
-            bucket: r.get(0)?,
-            language: r.get(1)?,
-            source: r.get(2)?,
-            counts: Counts {
-                records: n(3)?,
-                consents: n(4)?,
-                withdrawals: n(5)?,
-                policy_withdrawal_requests: n(6)?,
-                policy_acceptances: n(7)?,
-                granted,
-            },
-        })
-    })?;
+    let rows = stmt.query_map(
+        params![period.from_ms, period.to_ms, offset_ms, bucket_ms.max(1)],
+        |r| {
+            let n = |i: usize| -> rusqlite::Result<u64> {
+                Ok(u64::try_from(r.get::<_, i64>(i)?).unwrap_or(0))
+            };
+            let mut granted = [0; OPTIONAL_CATEGORIES];
+            for (i, g) in granted.iter_mut().enumerate() {
+                *g = n(8 + i)?;
+            }
+            Ok(FigureRow {
+                bucket: r.get(0)?,
+                language: r.get(1)?,
+                source: r.get(2)?,
+                counts: Counts {
+                    records: n(3)?,
+                    consents: n(4)?,
+                    withdrawals: n(5)?,
+                    policy_withdrawal_requests: n(6)?,
+                    policy_acceptances: n(7)?,
+                    granted,
+                },
+            })
+        },
+    )?;
     let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
     let (visitors, visitors_with_gpc): (i64, i64) = conn.query_row(
         "SELECT count(DISTINCT subject_id), count(DISTINCT CASE WHEN gpc THEN subject_id END) FROM ledger \

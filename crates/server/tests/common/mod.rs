@@ -34,7 +34,9 @@ impl TestServer {
     /// A server on `database` (an SQLite path or a Postgres URL) with keys in `dir`.
     pub async fn start_in(dir: tempfile::TempDir, database: String, extra: &[&str]) -> Self {
         let (cli, key_dir) = cli(&dir, extra);
-        let state = vivus_consent_server::start(&cli.serve, &database).await.expect("server starts");
+        let state = vivus_consent_server::start(&cli.serve, &database)
+            .await
+            .expect("server starts");
         Self::serve(dir, database, key_dir, state).await
     }
 
@@ -48,12 +50,17 @@ impl TestServer {
     ) -> Self {
         let (cli, key_dir) = cli(&dir, extra);
         let now = u64::try_from(vivus_consent_server::now_ms() / 1000).expect("time");
-        let keys = vivus_consent_server::keys::KeyRing::load_or_generate(&key_dir, now).expect("keys");
-        let accounts = vivus_consent_server::operator::open(&database).await.expect("operator accounts");
+        let keys =
+            vivus_consent_server::keys::KeyRing::load_or_generate(&key_dir, now).expect("keys");
+        let accounts = vivus_consent_server::operator::open(&database)
+            .await
+            .expect("operator accounts");
         let state = AppState {
             ledger,
             keys: std::sync::Arc::new(keys),
-            settings: std::sync::Arc::new(vivus_consent_server::http::Settings::from_config(&cli.serve)),
+            settings: std::sync::Arc::new(vivus_consent_server::http::Settings::from_config(
+                &cli.serve,
+            )),
             metrics: std::sync::Arc::default(),
             limiter: None,
             operator: std::sync::Arc::new(vivus_consent_server::http::operator::OperatorAccess {
@@ -65,8 +72,15 @@ impl TestServer {
         Self::serve(dir, database, key_dir, state).await
     }
 
-    async fn serve(dir: tempfile::TempDir, database: String, key_dir: PathBuf, state: AppState) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    async fn serve(
+        dir: tempfile::TempDir,
+        database: String,
+        key_dir: PathBuf,
+        state: AppState,
+    ) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel::<()>();
         let serve_state = state.clone();
@@ -108,7 +122,12 @@ impl TestServer {
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.client.post(self.url(path)).json(body).send().await.expect("request")
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn post_consent(&self, body: &Value) -> (u16, Value) {
@@ -150,17 +169,30 @@ impl Drop for TestServer {
 /// The test's flags parsed as the binary would, and the key directory in `dir`.
 fn cli(dir: &tempfile::TempDir, extra: &[&str]) -> (Cli, PathBuf) {
     let key_dir = dir.path().join("keys");
-    let mut args = vec!["vivus-consent-server".to_owned(), "--key-dir".to_owned(), key_dir.display().to_string()];
+    let mut args = vec![
+        "vivus-consent-server".to_owned(),
+        "--key-dir".to_owned(),
+        key_dir.display().to_string(),
+    ];
     if !extra.contains(&"--rate-limit-per-second") {
         // Every test talks from 127.0.0.1; only the rate-limit test wants a limit.
         args.extend(["--rate-limit-per-second".to_owned(), "0".to_owned()]);
     }
-    if !extra.iter().any(|a| a.starts_with("--operator-failed-auth-per-minute")) {
+    if !extra
+        .iter()
+        .any(|a| a.starts_with("--operator-failed-auth-per-minute"))
+    {
         // Likewise for failed operator sign-ins; one test wants the limit.
-        args.extend(["--operator-failed-auth-per-minute".to_owned(), "0".to_owned()]);
+        args.extend([
+            "--operator-failed-auth-per-minute".to_owned(),
+            "0".to_owned(),
+        ]);
     }
     args.extend(extra.iter().map(|s| (*s).to_owned()));
-    (Cli::try_parse_from(&args).expect("test flags parse"), key_dir)
+    (
+        Cli::try_parse_from(&args).expect("test flags parse"),
+        key_dir,
+    )
 }
 
 /// A random 16-byte id in the 22-character base64url form.
@@ -191,7 +223,10 @@ pub fn postgres_url(test: &str) -> Option<String> {
         _ => {
             // Straight to stderr: the test harness captures eprintln!, and a skip should show.
             use std::io::Write as _;
-            let _ = writeln!(std::io::stderr(), "skipped {test}: set VIVUS_TEST_POSTGRES_URL to run it against PostgreSQL");
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped {test}: set VIVUS_TEST_POSTGRES_URL to run it against PostgreSQL"
+            );
             None
         }
     }
@@ -202,25 +237,47 @@ pub fn postgres_url(test: &str) -> Option<String> {
 pub async fn drop_postgres_schema(url: &str, schema: &str) {
     use sqlx::Connection;
     let base = url.split("?options=").next().unwrap_or(url);
-    let mut conn = sqlx::PgConnection::connect(base).await.expect("connect to VIVUS_TEST_POSTGRES_URL");
-    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&mut conn).await.expect("drop schema");
+    let mut conn = sqlx::PgConnection::connect(base)
+        .await
+        .expect("connect to VIVUS_TEST_POSTGRES_URL");
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&mut conn)
+        .await
+        .expect("drop schema");
 }
 
 /// Creates a fresh schema in the test database and returns a URL whose connections use
 /// it, so each test has its own ledger.
 pub async fn postgres_schema(url: &str) -> (String, String) {
     use sqlx::Connection;
-    let schema = format!("t_{}", new_id().to_ascii_lowercase().replace(['-', '_'], ""));
-    let mut conn = sqlx::PgConnection::connect(url).await.expect("connect to VIVUS_TEST_POSTGRES_URL");
-    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut conn).await.expect("create schema");
+    let schema = format!(
+        "t_{}",
+        new_id().to_ascii_lowercase().replace(['-', '_'], "")
+    );
+    let mut conn = sqlx::PgConnection::connect(url)
+        .await
+        .expect("connect to VIVUS_TEST_POSTGRES_URL");
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut conn)
+        .await
+        .expect("create schema");
     let sep = if url.contains('?') { '&' } else { '?' };
-    (format!("{url}{sep}options=-c%20search_path%3D{schema}"), schema)
+    (
+        format!("{url}{sep}options=-c%20search_path%3D{schema}"),
+        schema,
+    )
 }
 
 /// A ledger under test and a way to reach around the service to its storage.
 pub enum Backend {
-    Sqlite { _dir: tempfile::TempDir, path: String },
-    Postgres { url: String, schema: String },
+    Sqlite {
+        _dir: tempfile::TempDir,
+        path: String,
+    },
+    Postgres {
+        url: String,
+        schema: String,
+    },
 }
 
 impl Backend {
@@ -250,7 +307,9 @@ impl Backend {
     }
 
     pub async fn open(&self) -> std::sync::Arc<dyn vivus_consent_server::ledger::Ledger> {
-        vivus_consent_server::ledger::open(self.database(), 256).await.expect("ledger opens")
+        vivus_consent_server::ledger::open(self.database(), 256)
+            .await
+            .expect("ledger opens")
     }
 
     /// Runs SQL directly against the storage, as someone with file or database access
@@ -269,7 +328,9 @@ impl Backend {
             Self::Postgres { url, .. } => {
                 use sqlx::Connection;
                 let options: sqlx::postgres::PgConnectOptions = url.parse().expect("url");
-                let mut conn = sqlx::PgConnection::connect_with(&options).await.expect("connect");
+                let mut conn = sqlx::PgConnection::connect_with(&options)
+                    .await
+                    .expect("connect");
                 sqlx::raw_sql(&format!(
                     "DROP TRIGGER IF EXISTS ledger_no_update_or_delete ON ledger; \
                      DROP TRIGGER IF EXISTS checkpoints_no_update_or_delete ON checkpoints; \
@@ -301,11 +362,17 @@ impl Backend {
             }
             Self::Postgres { url, .. } => {
                 use sqlx::Connection;
-                let options: sqlx::postgres::PgConnectOptions = url.parse().map_err(|e: sqlx::Error| e.to_string())?;
-                let mut conn = sqlx::PgConnection::connect_with(&options).await.map_err(|e| e.to_string())?;
-                sqlx::raw_sql(sql).execute(&mut conn).await.map(|_| ()).map_err(|e| e.to_string())
+                let options: sqlx::postgres::PgConnectOptions =
+                    url.parse().map_err(|e: sqlx::Error| e.to_string())?;
+                let mut conn = sqlx::PgConnection::connect_with(&options)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                sqlx::raw_sql(sql)
+                    .execute(&mut conn)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
             }
         }
     }
 }
-
