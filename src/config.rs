@@ -201,14 +201,16 @@ impl Config {
         if let Some(v) = root.get("policyVersion") {
             let id = string(v, "policyVersion")?;
             c.policy_version = policy::version(&id).ok_or_else(|| {
-                let mut text = String::from("policyVersion: unknown policy version \"");
-                text.push_str(&id);
-                text.push_str("\"; use one this SDK was built with:");
-                for version in policy::VERSIONS {
-                    text.push(' ');
-                    text.push_str(version.id);
-                }
-                SdkError::Config(text)
+                fault(|| {
+                    let mut text = String::from("policyVersion: unknown policy version \"");
+                    text.push_str(&id);
+                    text.push_str("\"; use one this SDK was built with:");
+                    for version in policy::VERSIONS {
+                        text.push(' ');
+                        text.push_str(version.id);
+                    }
+                    text
+                })
             })?;
         }
         if let Some(v) = root.get("language") {
@@ -392,14 +394,16 @@ impl Config {
                 .iter()
                 .find(|k| !crate::consent_mode::KEYS.contains(&k.as_str()))
             {
-                let mut text = join("consentMode.mapping", category.as_str());
-                text.push_str(": unknown consent mode key \"");
-                text.push_str(key);
-                text.push_str(
-                    "\": use ad_storage, ad_user_data, ad_personalization, analytics_storage, \
-                     functionality_storage, personalization_storage or security_storage",
-                );
-                return Err(SdkError::Config(text));
+                return Err(fault(|| {
+                    let mut text = join("consentMode.mapping", category.as_str());
+                    text.push_str(": unknown consent mode key \"");
+                    text.push_str(key);
+                    text.push_str(
+                        "\": use ad_storage, ad_user_data, ad_personalization, analytics_storage, \
+                         functionality_storage, personalization_storage or security_storage",
+                    );
+                    text
+                }));
             }
         }
         for (name, value) in [
@@ -407,11 +411,13 @@ impl Config {
             ("event", &self.consent_mode.event),
         ] {
             if value.is_empty() {
-                let mut text = join("consentMode", name);
-                text.push_str(
-                    ": must not be empty; give a name, or leave the member out for the default",
-                );
-                return Err(SdkError::Config(text));
+                return Err(fault(|| {
+                    let mut text = join("consentMode", name);
+                    text.push_str(
+                        ": must not be empty; give a name, or leave the member out for the default",
+                    );
+                    text
+                }));
             }
         }
         for category in Category::OPTIONAL {
@@ -421,14 +427,16 @@ impl Config {
                         .bytes()
                         .any(|b| matches!(b, b';' | b'=' | b',' | b' ' | b'\t'));
                 if bad {
-                    let mut text = join("cleanup", category.as_str());
-                    text.push_str(": the pattern \"");
-                    text.push_str(pattern);
-                    text.push_str(
-                        "\" is empty or holds `;`, `=`, `,` or a space; give a cookie name, with `*` \
-                         for any characters",
-                    );
-                    return Err(SdkError::Config(text));
+                    return Err(fault(|| {
+                        let mut text = join("cleanup", category.as_str());
+                        text.push_str(": the pattern \"");
+                        text.push_str(pattern);
+                        text.push_str(
+                            "\" is empty or holds `;`, `=`, `,` or a space; give a cookie name, \
+                             with `*` for any characters",
+                        );
+                        text
+                    }));
                 }
             }
         }
@@ -444,9 +452,11 @@ impl Config {
                 .iter()
                 .any(|s| s.name.trim().is_empty())
             {
-                let mut text = join("categories", category.as_str());
-                text.push_str(".services: every service needs a non-empty name");
-                return Err(SdkError::Config(text));
+                return Err(fault(|| {
+                    let mut text = join("categories", category.as_str());
+                    text.push_str(".services: every service needs a non-empty name");
+                    text
+                }));
             }
         }
         Ok(())
@@ -480,8 +490,27 @@ const CONFIG_MEMBERS: &[&str] = &[
     "forms",
 ];
 
+// Inlined where the texts are not told, so that they are not linked either.
+#[cfg_attr(not(any(feature = "runtime", feature = "ui")), inline(always))]
 fn invalid(text: &str) -> SdkError {
-    SdkError::Config(text.into())
+    fault(|| text.into())
+}
+
+/// Whether this build says what is wrong with an invalid config. The returning visitor's
+/// stage only needs to know *that* it is invalid (it then runs nothing, and the runtime
+/// rejects `init` with the text): the same rules, without the texts and the paths they name
+/// (1.3 kB brotli of that stage).
+const TELLS: bool = cfg!(any(
+    feature = "runtime",
+    feature = "ui",
+    not(target_arch = "wasm32")
+));
+
+/// The error of an invalid config, with the text `text` makes where the build tells it.
+// Inlined where the texts are not told, so that they are not linked either.
+#[cfg_attr(not(any(feature = "runtime", feature = "ui")), inline(always))]
+fn fault(text: impl FnOnce() -> String) -> SdkError {
+    SdkError::Config(if TELLS { text() } else { String::new() })
 }
 
 /// RFC 6265 `token` characters (RFC 7230 tchar).
@@ -503,20 +532,22 @@ impl<V: Value> Object<V> {
             .ok_or_else(|| expected(path, "an object", value))?;
         for (key, _) in &members {
             if !known.contains(&key.as_str()) {
-                let mut text = if path == "config" {
-                    String::new()
-                } else {
-                    join(path, "")
-                };
-                push_name(&mut text, key);
-                text.push_str(": unknown option; the options here are ");
-                for (i, option) in known.iter().enumerate() {
-                    if i > 0 {
-                        text.push_str(", ");
+                return Err(fault(|| {
+                    let mut text = if path == "config" {
+                        String::new()
+                    } else {
+                        join(path, "")
+                    };
+                    push_name(&mut text, key);
+                    text.push_str(": unknown option; the options here are ");
+                    for (i, option) in known.iter().enumerate() {
+                        if i > 0 {
+                            text.push_str(", ");
+                        }
+                        text.push_str(option);
                     }
-                    text.push_str(option);
-                }
-                return Err(SdkError::Config(text));
+                    text
+                }));
             }
         }
         Ok(Object { members })
@@ -564,9 +595,11 @@ fn refuse_non_json<V: Value>(value: &V, path: &mut String, depth: u8) -> Result<
         Kind::Array => {
             let at = path.len();
             for (i, item) in value.items().unwrap_or_default().iter().enumerate() {
-                path.push('[');
-                crate::storage::push_u64(path, i as u64);
-                path.push(']');
+                if TELLS {
+                    path.push('[');
+                    crate::storage::push_u64(path, i as u64);
+                    path.push(']');
+                }
                 refuse_non_json(item, path, depth + 1)?;
                 path.truncate(at);
             }
@@ -575,10 +608,12 @@ fn refuse_non_json<V: Value>(value: &V, path: &mut String, depth: u8) -> Result<
         Kind::Object => {
             let at = path.len();
             for (key, item) in value.members().unwrap_or_default().iter() {
-                if at > 0 {
-                    path.push('.');
+                if TELLS {
+                    if at > 0 {
+                        path.push('.');
+                    }
+                    push_name(path, key);
                 }
-                push_name(path, key);
                 refuse_non_json(item, path, depth + 1)?;
                 path.truncate(at);
             }
@@ -586,8 +621,10 @@ fn refuse_non_json<V: Value>(value: &V, path: &mut String, depth: u8) -> Result<
         }
         _ => return Ok(()),
     };
-    path.push_str(what);
-    Err(SdkError::Config(core::mem::take(path)))
+    Err(fault(|| {
+        path.push_str(what);
+        core::mem::take(path)
+    }))
 }
 
 fn read_jwks<V: Value>(value: &V, path: &str) -> Result<Jwks> {
@@ -623,20 +660,25 @@ pub(crate) fn read_jwk<V: Value>(entry: &V) -> Option<vivus_consent_core::jwk::J
     })
 }
 
-fn read_services<V: Value>(value: &V, path: &str) -> Result<Vec<Service>> {
+fn read_services<V: Value>(value: &V, base: &str) -> Result<Vec<Service>> {
     let items = value
         .items()
-        .ok_or_else(|| expected(path, "an array of { name, cookies }", value))?;
+        .ok_or_else(|| expected(base, "an array of { name, cookies }", value))?;
     let mut services = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        let mut path = String::from(path);
-        path.push('[');
-        crate::storage::push_u64(&mut path, i as u64);
-        path.push(']');
+        let mut path = String::new();
+        if TELLS {
+            path.push_str(base);
+            path.push('[');
+            crate::storage::push_u64(&mut path, i as u64);
+            path.push(']');
+        }
         let service = Object::new(item, &path, &["name", "cookies"])?;
         let Some(name) = service.get("name") else {
-            path.push_str(".name: missing; every service needs a name");
-            return Err(SdkError::Config(path));
+            return Err(fault(|| {
+                path.push_str(".name: missing; every service needs a name");
+                path
+            }));
         };
         let name = string(name, &join(&path, "name"))?;
         let cookies = match service.get("cookies") {
@@ -664,7 +706,11 @@ fn strings<V: Value>(value: &V, path: &str) -> Result<Vec<String>> {
     items.iter().map(|item| string(item, path)).collect()
 }
 
+/// `parent.key`, for a message (nothing where the build tells none).
 fn join(parent: &str, key: &str) -> String {
+    if !TELLS {
+        return String::new();
+    }
     let mut path = String::from(parent);
     path.push('.');
     path.push_str(key);
@@ -703,7 +749,13 @@ fn whole<V: Value>(value: &V, path: &str) -> Result<u32> {
 }
 
 /// `path: expected <what>, found <what it is>`.
+// Inlined where the texts are not told, so that they are not linked either.
+#[cfg_attr(not(any(feature = "runtime", feature = "ui")), inline(always))]
 fn expected<V: Value>(path: &str, what: &str, found: &V) -> SdkError {
+    fault(|| expected_text(path, what, found))
+}
+
+fn expected_text<V: Value>(path: &str, what: &str, found: &V) -> String {
     let mut text = String::from(path);
     text.push_str(": expected ");
     text.push_str(what);
@@ -714,7 +766,7 @@ fn expected<V: Value>(path: &str, what: &str, found: &V) -> SdkError {
         text.push_str(&s);
         text.push('"');
     }
-    SdkError::Config(text)
+    text
 }
 
 /// Configuration of guarded forms (the `forms` member of the SDK config; see

@@ -72,7 +72,7 @@ pub fn connect(rt: &Rc<Runtime>) -> Option<Rc<Connection>> {
 /// [`connect`], taking over from the returning visitor's stage (`crate::returning::Early`,
 /// as a JS object: it is another wasm module's) when it ran first: its Trusted Types policy
 /// is adopted, what it told Consent Mode is not told again, and its gates are stopped once
-/// these watch the page.
+/// these watch the page, handing over the scripts they had not run yet.
 pub fn connect_after(rt: &Rc<Runtime>, early: &JsValue) -> Option<Rc<Connection>> {
     let window = web_sys::window()?;
     let document = window.document()?;
@@ -90,6 +90,17 @@ pub fn connect_after(rt: &Rc<Runtime>, early: &JsValue) -> Option<Rc<Connection>
     let gates = Gates::install(&document, rt.language(), allow);
     if let Some(policy) = crate::js::member(early, "policy") {
         gates.adopt_policy(policy);
+    }
+    // The earlier stage's gates stop before these apply: the scripts they still had queued are
+    // these gates' to run, after the one they were waiting for.
+    if let Some(stop) =
+        crate::js::member(early, "stop").and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+    {
+        if let Ok(loading) = stop.call0(early) {
+            if let Ok(script) = loading.dyn_into::<web_sys::Element>() {
+                gates.wait_for(script);
+            }
+        }
     }
     // What the earlier stage announced: the same consent is not a second data layer event.
     let announced = crate::js::string_member(early, "consentId").and_then(|id| {
@@ -158,11 +169,6 @@ pub fn connect_after(rt: &Rc<Runtime>, early: &JsValue) -> Option<Rc<Connection>
     // update already in the data layer, or Google tags start under the defaults.
     connection.update_consent_mode(rt);
     connection.gates.apply(rt.granted());
-    if let Some(stop) =
-        crate::js::member(early, "stop").and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-    {
-        let _ = stop.call0(early);
-    }
     Some(connection)
 }
 

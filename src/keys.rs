@@ -17,9 +17,9 @@ use std::cell::{Cell, RefCell};
 use vivus_consent_core::jwk::Jwks;
 use vivus_consent_core::token::{self, Claims, Expected, TokenError};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 
 use crate::net;
+use crate::task::settled;
 
 /// Ed25519 for when WebCrypto has none: whether the signature is the key's over the message.
 pub type Ed25519 = dyn Fn([u8; 32], &[u8], [u8; 64]) -> crate::task::LocalFuture<bool>;
@@ -190,9 +190,9 @@ async fn webcrypto_verify(key: [u8; 32], message: &[u8], signature: [u8; 64]) ->
             &usages,
         )
         .ok()?;
-    let crypto_key: web_sys::CryptoKey = JsFuture::from(imported).await.ok()?.unchecked_into();
+    let crypto_key: web_sys::CryptoKey = settled(imported).await.ok()?.unchecked_into();
     let verdict = subtle
         .verify_with_object_and_u8_array_and_u8_array(&algorithm, &crypto_key, &signature, message)
         .ok()?;
-    JsFuture::from(verdict).await.ok()?.as_bool()
+    settled(verdict).await.ok()?.as_bool()
 }

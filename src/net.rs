@@ -6,9 +6,9 @@
 //! refusals by the recorder (`ui::record`), the policy text by the viewer.
 
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 use crate::error::NetError;
+use crate::task::settled;
 
 #[wasm_bindgen]
 extern "C" {
@@ -47,8 +47,13 @@ pub async fn send(request: Request<'_>) -> Result<web_sys::Response, NetError> {
     if let Some(cache) = request.cache {
         init.set_cache(cache);
     }
-    if let Some(signal) = timeout_signal(request.timeout_ms) {
-        init.set_signal(Some(&signal));
+    match timeout_signal(request.timeout_ms) {
+        Some(signal) => init.set_signal(Some(&signal)),
+        // The page waits for the returning visitor's stage: it never sends without a timeout.
+        None if cfg!(not(any(feature = "runtime", feature = "ui"))) => {
+            return Err(NetError::Network)
+        }
+        None => {}
     }
     let headers = web_sys::Headers::new().map_err(|_| NetError::Network)?;
     if let Some(body) = request.body {
@@ -67,7 +72,7 @@ pub async fn send(request: Request<'_>) -> Result<web_sys::Response, NetError> {
     init.set_headers(&headers);
     let request = web_sys::Request::new_with_str_and_init(request.url, &init)
         .map_err(|_| NetError::Network)?;
-    Ok(JsFuture::from(global_fetch(&request))
+    Ok(settled(global_fetch(&request))
         .await
         .map_err(|err| fetch_error(&err))?
         .unchecked_into())
@@ -80,7 +85,7 @@ pub async fn send(request: Request<'_>) -> Result<web_sys::Response, NetError> {
 /// [`NetError::BadResponse`] when it is not JSON; a timeout or network failure while reading.
 pub async fn json(response: &web_sys::Response) -> Result<JsValue, NetError> {
     let promise = response.json().map_err(|_| NetError::BadResponse)?;
-    JsFuture::from(promise)
+    settled(promise)
         .await
         .map_err(|err| match fetch_error(&err) {
             NetError::Network => NetError::BadResponse,
@@ -95,9 +100,7 @@ pub async fn json(response: &web_sys::Response) -> Result<JsValue, NetError> {
 /// A timeout or network failure while reading.
 pub async fn text(response: &web_sys::Response) -> Result<String, NetError> {
     let promise = response.text().map_err(|_| NetError::BadResponse)?;
-    let text = JsFuture::from(promise)
-        .await
-        .map_err(|err| fetch_error(&err))?;
+    let text = settled(promise).await.map_err(|err| fetch_error(&err))?;
     Ok(text.as_string().unwrap_or_default())
 }
 
@@ -125,6 +128,18 @@ pub fn timeout_signal(ms: u32) -> Option<web_sys::AbortSignal> {
     if crate::js::member(&class, "timeout").is_some() {
         return Some(web_sys::AbortSignal::timeout_with_u32(ms));
     }
+    timer_signal(ms)
+}
+
+/// The returning visitor's stage has no fallback: it verifies only with WebCrypto's Ed25519,
+/// and every browser that has it has `AbortSignal.timeout` (Chrome 103, Firefox 100, Safari 16).
+#[cfg(not(any(feature = "runtime", feature = "ui")))]
+fn timer_signal(_ms: u32) -> Option<web_sys::AbortSignal> {
+    None
+}
+
+#[cfg(any(feature = "runtime", feature = "ui"))]
+fn timer_signal(ms: u32) -> Option<web_sys::AbortSignal> {
     let controller = web_sys::AbortController::new().ok()?;
     let signal = controller.signal();
     // The timer outlives this call on purpose: it fires once and then lets go of the controller.

@@ -15,10 +15,8 @@
 //! whose key it cannot fetch, a browser whose WebCrypto lacks Ed25519) it leaves alone: the
 //! runtime decides, as on any page view.
 
-use std::cell::Cell;
-use std::rc::Rc;
-
 use vivus_consent_core::category::Categories;
+use vivus_consent_core::language::Language;
 use vivus_consent_core::token::Expected;
 use wasm_bindgen::prelude::*;
 
@@ -60,16 +58,25 @@ impl Early {
             .unwrap_or(JsValue::UNDEFINED)
     }
 
-    /// Stops its gates: the runtime's watch the page from now on.
-    pub fn stop(&mut self) {
-        self.gates = None;
+    /// Stops its gates: the runtime's watch the page from now on, and run the scripts these
+    /// still had queued, after the one returned, which is still loading
+    /// ([`Gates::hand_over`]).
+    pub fn stop(&mut self) -> Option<web_sys::Element> {
+        self.gates.take()?.hand_over()
     }
 }
 
-/// Gets a stored consent's granted tags running, when it verifies; `undefined` when there is
-/// nothing this stage can settle (the runtime then does everything).
-#[wasm_bindgen(js_name = q)]
-pub async fn run(config: JsValue) -> Option<Early> {
+/// Gets a stored consent's granted tags running, when it verifies: a promise of the
+/// [`Early`], or of `undefined` when there is nothing this stage can settle (the runtime then
+/// does everything).
+#[wasm_bindgen(js_name = q, unchecked_return_type = "Promise<Early | undefined>")]
+pub fn start(config: JsValue) -> js_sys::Promise {
+    crate::task::to_promise(
+        async move { run(config).await.map_or(JsValue::UNDEFINED, JsValue::from) },
+    )
+}
+
+async fn run(config: JsValue) -> Option<Early> {
     let config = Config::read(&config).ok()?;
     let store = BrowserStore::new(config.cookie.clone(), crate::env::is_https());
     if store.read(Key::Pending).ok().flatten().is_some() {
@@ -86,20 +93,13 @@ pub async fn run(config: JsValue) -> Option<Early> {
         policy_digest: config.policy_version.digest,
         now: crate::env::now_secs(),
     };
-    // Without WebCrypto's Ed25519 this stage cannot check a signature: the runtime will, with
-    // the interactive stage's wasm Ed25519.
-    let unsupported = Rc::new(Cell::new(false));
-    let flag = unsupported.clone();
-    let ed25519 = move |_: [u8; 32], _: &[u8], _: [u8; 64]| -> crate::task::LocalFuture<bool> {
-        flag.set(true);
+    // Without WebCrypto's Ed25519 this stage cannot check a signature, so nothing verifies
+    // here: the runtime will check it, with the interactive stage's wasm Ed25519.
+    let unchecked = |_: [u8; 32], _: &[u8], _: [u8; 64]| -> crate::task::LocalFuture<bool> {
         Box::pin(async { false })
     };
-    let claims = keys.verify(&token, &expected, &ed25519).await.ok()?;
-    if unsupported.get() {
-        return None;
-    }
+    let claims = keys.verify(&token, &expected, &unchecked).await.ok()?;
     let document = web_sys::window()?.document()?;
-    let lang = crate::env::language(config.language);
     // Consent Mode first: an inline gated `gtag('config', …)` the gates run must find the
     // update already in the data layer (as the runtime does).
     if let Some(window) = web_sys::window() {
@@ -109,7 +109,8 @@ pub async fn run(config: JsValue) -> Option<Early> {
         };
         consent_mode::update(&window, &config.consent_mode, claims.cat, context);
     }
-    let gates = Gates::install(&document, lang, Box::new(|_| {}));
+    // The language is the placeholders', which this build does not draw.
+    let gates = Gates::install(&document, Language::Ru, Box::new(|_| {}));
     gates.apply(claims.cat);
     Some(Early {
         consent_id: claims.jti.as_str().into(),

@@ -150,9 +150,16 @@ function holdSubmits() {
   return () => {
     document.removeEventListener('submit', hold, true);
     const form = held?.target;
-    if (form?.isConnected) form.requestSubmit(held.submitter?.form === form ? held.submitter : null);
+    if (form?.isConnected) requestSubmit(form, held.submitter?.form === form ? held.submitter : null);
     held = null;
   };
+}
+
+// form.requestSubmit(submitter), or what it does where it is missing (Safari before 16).
+function requestSubmit(form, submitter) {
+  if (form.requestSubmit) form.requestSubmit(submitter);
+  else if (submitter) submitter.click();
+  else if (form.dispatchEvent(new Event('submit', { bubbles: true, cancelable: true }))) HTMLFormElement.prototype.submit.call(form);
 }
 let release;
 

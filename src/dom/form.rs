@@ -276,6 +276,40 @@ struct Guard {
     shared: Rc<Shared>,
 }
 
+/// `form.requestSubmit(submitter)`: the submit event, then the submission unless a listener
+/// cancels it. Browsers without `requestSubmit` (Safari before 16, Firefox before 75) get
+/// the same from a click on the submitter, or without one from a cancelable `submit` event
+/// and `submit()`; calling the missing method would drop the accepted application.
+fn request_submit(form: &HtmlFormElement, submitter: Option<&HtmlElement>) {
+    if js_sys::Reflect::has(form, &"requestSubmit".into()).unwrap_or(false) {
+        let sent = match submitter {
+            Some(button) => form.request_submit_with_submitter(Some(button)),
+            None => form.request_submit(),
+        };
+        if sent.is_err() {
+            // The submitter is no longer a submit button of this form: submit without it.
+            let _ = form.request_submit();
+        }
+        return;
+    }
+    let form_value: &wasm_bindgen::JsValue = form.as_ref();
+    let own =
+        |b: &&HtmlElement| js_sys::Reflect::get(b, &"form".into()).is_ok_and(|f| &f == form_value);
+    if let Some(button) = submitter.filter(own) {
+        button.click();
+        return;
+    }
+    let init = web_sys::CustomEventInit::new();
+    init.set_bubbles(true);
+    init.set_cancelable(true);
+    let Ok(event) = web_sys::CustomEvent::new_with_event_init_dict("submit", &init) else {
+        return;
+    };
+    if form.dispatch_event(&event).unwrap_or(false) {
+        let _ = form.submit();
+    }
+}
+
 impl Drop for Guard {
     fn drop(&mut self) {
         let _ = self.form.remove_attribute(GUARDED);
@@ -347,16 +381,7 @@ impl Shared {
     /// Submits once more, this time let through, with the same submitter if it still is one.
     fn submit(&self, submitter: Option<&HtmlElement>) {
         self.releasing.set(true);
-        let sent = match submitter {
-            Some(button) if button.is_connected() => {
-                self.form.request_submit_with_submitter(Some(button))
-            }
-            _ => self.form.request_submit(),
-        };
-        if sent.is_err() {
-            // The submitter is no longer a submit button of this form: submit without it.
-            let _ = self.form.request_submit();
-        }
+        request_submit(&self.form, submitter.filter(|b| b.is_connected()));
         self.releasing.set(false);
     }
 

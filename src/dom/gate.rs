@@ -238,6 +238,9 @@ struct State {
     /// `!category` script) runs.
     applied: bool,
     lang: Language,
+    /// `onGranted` callbacks still to run (the runtime's API; the returning visitor's stage
+    /// takes none).
+    #[cfg(feature = "runtime")]
     callbacks: Vec<(Category, js_sys::Function)>,
     /// Gated scripts waiting their turn, in document order.
     queue: Vec<Element>,
@@ -253,8 +256,8 @@ struct Inner {
     waiting: Cell<bool>,
     /// The queue is being worked through (an inline script may re-enter the gates).
     pumping: Cell<bool>,
-    /// The load and error listeners of the script waited for; dropping them unhooks it.
-    waited: RefCell<Option<[EventListener; 2]>>,
+    /// The script waited for, and its load and error listeners; dropping them unhooks it.
+    waited: RefCell<Option<(Element, [EventListener; 2])>>,
     /// The Trusted Types policy for activated scripts, made on first use (`Some(None)`: none).
     trusted: RefCell<Option<Option<ScriptPolicy>>>,
     /// The shadow roots of the placeholders this page's gates drew: only a click inside one
@@ -294,6 +297,7 @@ impl Gates {
                 granted: Categories::new(),
                 applied: false,
                 lang,
+                #[cfg(feature = "runtime")]
                 callbacks: Vec::new(),
                 queue: Vec::new(),
             }),
@@ -384,6 +388,7 @@ impl Gates {
             previous
         };
         self.inner.scan(previous);
+        #[cfg(feature = "runtime")]
         self.inner.run_callbacks();
     }
 
@@ -395,6 +400,7 @@ impl Gates {
     /// Calls `callback(categoryName)` once, when `category` is granted: at once (in this call)
     /// if it already is, else on the [`Gates::apply`] that grants it. A callback that throws is
     /// reported on the console and does not stop the others.
+    #[cfg(feature = "runtime")]
     pub fn on_granted(&self, category: Category, callback: js_sys::Function) {
         self.inner
             .state
@@ -425,6 +431,28 @@ impl Gates {
         }
     }
 
+    /// Stops these gates for others to take over the page (the returning visitor's stage's,
+    /// when the runtime starts): the scripts still queued are unmarked, for the next gates to
+    /// activate, and the script still loading, which the next gates must wait for before
+    /// them, is returned.
+    pub fn hand_over(self) -> Option<Element> {
+        let queued = core::mem::take(&mut self.inner.state.borrow_mut().queue);
+        for script in queued {
+            let _ = script.remove_attribute(ACTIVATED);
+        }
+        let waited = self.inner.waited.borrow();
+        let loading = waited.as_ref().filter(|_| self.inner.waiting.get());
+        loading.map(|(script, _)| script.clone())
+    }
+
+    /// Waits for `script`, activated by the gates these took over from and still loading,
+    /// before activating the next script (see [`Gates::hand_over`]).
+    pub fn wait_for(&self, script: Element) {
+        let listeners = self.inner.resume_after(&script);
+        self.inner.waiting.set(true);
+        *self.inner.waited.borrow_mut() = Some((script, listeners));
+    }
+
     /// Activates one gated element now, whatever is granted: what the placeholder's "load"
     /// does, for integrators who build their own.
     pub fn load_once(&self, element: &Element) {
@@ -440,7 +468,8 @@ impl Gates {
 impl Drop for Gates {
     fn drop(&mut self) {
         // The load handler dies with the gates: unhook the script still loading.
-        self.inner.unhook_waited();
+        let waited = self.inner.waited.borrow_mut().take();
+        drop(waited);
         if let Some(observer) = &self.observer {
             observer.disconnect();
         }
@@ -448,15 +477,20 @@ impl Drop for Gates {
 }
 
 impl Inner {
-    /// Removes the load/error listeners of the script waited for, if any.
-    fn unhook_waited(&self) {
-        // Dropped after the borrow ends: a listener may be the one running.
-        let waited = self.waited.borrow_mut().take();
+    /// Removes the load/error listeners of `script`, if it is the one waited for (the queue
+    /// may have moved on to the next one already).
+    fn unhook_waited(&self, script: &Element) {
+        let mut waited = self.waited.borrow_mut();
+        let ours = waited.as_ref().is_some_and(|(waited, _)| waited == script);
+        let listeners = if ours { waited.take() } else { None };
         drop(waited);
+        // Dropped after the borrow ends: a listener may be the one running.
+        drop(listeners);
     }
 
     /// Walks the page's gated elements. `previous` is the set granted before this change, if
     /// this is a change (not a re-scan for added elements).
+    #[cfg_attr(not(feature = "runtime"), allow(unused_variables))]
     fn scan(&self, previous: Option<Categories>) {
         let (granted, applied) = {
             let state = self.state.borrow();
@@ -489,9 +523,10 @@ impl Inner {
                 }
             } else if active {
                 // Unload only on a real revocation: an element loaded "once" stays loaded
-                // while nothing changes.
-                let revoked = previous.is_some_and(|before| req.holds(before));
-                if revoked {
+                // while nothing changes. (The returning visitor's stage applies one set once:
+                // it never revokes.)
+                #[cfg(feature = "runtime")]
+                if previous.is_some_and(|before| req.holds(before)) {
                     self.deactivate_media(&element);
                 }
             } else if !has_placeholder(&element) {
@@ -598,24 +633,30 @@ impl Inner {
         drop(trusted);
         let wait = external && !is_async;
         // Listen before insertion: a cached script may load very fast.
-        let listeners = wait.then(|| {
-            ["load", "error"].map(|kind| {
-                let weak = self.this.clone();
-                EventListener::once(&copy, kind, move |_| {
-                    if let Some(inner) = weak.upgrade() {
-                        crate::task::spawn(async move {
-                            inner.unhook_waited();
-                            inner.waiting.set(false);
-                            inner.pump();
-                        });
-                    }
-                })
-            })
-        });
+        let listeners = wait.then(|| self.resume_after(&copy));
         if script.replace_with_with_node_1(&copy).is_ok() && wait {
             self.waiting.set(true);
-            *self.waited.borrow_mut() = listeners;
+            *self.waited.borrow_mut() = listeners.map(|listeners| (copy, listeners));
         }
+    }
+
+    /// The listeners that resume the queue once `script` has loaded or failed.
+    fn resume_after(&self, script: &Element) -> [EventListener; 2] {
+        ["load", "error"].map(|kind| {
+            let weak = self.this.clone();
+            let loaded = script.clone();
+            EventListener::once(script, kind, move |_| {
+                if let Some(inner) = weak.upgrade() {
+                    // At once, not in the task: gates taking over from these in the meantime
+                    // must not wait for a script that has loaded.
+                    inner.waiting.set(false);
+                    crate::task::spawn(async move {
+                        inner.unhook_waited(&loaded);
+                        inner.pump();
+                    });
+                }
+            })
+        })
     }
 
     fn activate_media(&self, element: &Element) {
@@ -645,6 +686,7 @@ impl Inner {
         }
     }
 
+    #[cfg(feature = "runtime")]
     fn deactivate_media(&self, element: &Element) {
         let _ = element.remove_attribute(ACTIVATED);
         if element.tag_name().eq_ignore_ascii_case("iframe") {
@@ -795,6 +837,7 @@ impl Inner {
         }
     }
 
+    #[cfg(feature = "runtime")]
     fn run_callbacks(&self) {
         let due: Vec<(Category, js_sys::Function)> = {
             let mut state = self.state.borrow_mut();
@@ -868,6 +911,7 @@ fn is_number(value: &str) -> bool {
     !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit())
 }
 
+#[cfg(feature = "runtime")]
 fn warn_unknown(element: &Element) {
     // Once per element: mark it so a re-scan does not repeat the warning.
     if element.get_attribute(ACTIVATED).is_some() {
@@ -879,6 +923,11 @@ fn warn_unknown(element: &Element) {
     message.push_str("\" names no category, so this element stays blocked: use necessary, analytics or marketing, with ! in front to mean \"while not granted\"");
     web_sys::console::warn_2(&JsValue::from_str(&message), element);
 }
+
+/// The returning visitor's stage leaves an unknown category unmarked and unsaid: the runtime,
+/// which takes over moments later, warns about it once.
+#[cfg(not(feature = "runtime"))]
+fn warn_unknown(_element: &Element) {}
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // a failed unwrap is a failed test

@@ -65,6 +65,34 @@ h.test('Consent Mode: defaults are denied before any tag, and the choice is sent
   assert.ok(d >= 0 && d < u && u < tag, `default < granted update < first tag: ${d}, ${u}, ${tag}`);
 });
 
+h.test('a returning visitor: the tags still queued when the runtime takes over from the returning stage run, in order, once', async (t) => {
+  const ctx = await t.context();
+  const page = await ctx.newPage();
+  await page.goto('/');
+  await consentReady(page);
+  await UI.acceptAll(page).click();
+  await eventually(async () => (await tagRuns(page))['meta-pixel'] === 1, { message: 'the tags after the choice' });
+  await settle(page);
+
+  // On the next visit the returning stage activates the Google Ads tag (an ordered external
+  // script) and queues the Meta Pixel behind it; the Ads script is held until the runtime has
+  // started and taken the page over.
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  await ctx.route('**/tags/ads.js', async (route) => { await held; return route.fallback(); });
+  await page.reload();
+  await consentReady(page);
+  await page.waitForTimeout(300);
+  assert.equal((await tagRuns(page))['meta-pixel'], undefined, 'the Meta Pixel waits for the Ads tag before it');
+  release();
+  await eventually(async () => (await tagRuns(page))['meta-pixel'] === 1, { message: 'the Meta Pixel after the Ads tag' });
+  await settle(page);
+  const log = (await page.evaluate(() => window.__tagLog)).map((l) => l.tag);
+  assert.ok(log.indexOf('google-ads') < log.indexOf('meta-pixel'), `in document order: ${log.join(', ')}`);
+  const runs = await tagRuns(page);
+  assert.deepEqual([runs['google-ads'], runs['meta-pixel']], [1, 1], 'each once');
+});
+
 h.test('a gated script added after init runs once its category is granted, and never twice', async (t) => {
   const page = await t.open('/consents.html');
   await consentReady(page);

@@ -6,11 +6,11 @@
 
 import assert from 'node:assert/strict';
 import {
-  e2e, Service, UI, TEXT, APPLICANT, STRICT_CSP, consentReady, eventually, fillApplication, tagRuns, watchApplications,
+  e2e, ENGINES, Service, UI, TEXT, APPLICANT, STRICT_CSP, consentReady, eventually, fillApplication, seeVideo, tagRuns, watchApplications,
 } from './support.mjs';
 
 
-const h = e2e({ args: ['--content-security-policy', STRICT_CSP, '--csp-report-collector'] });
+const h = e2e({ engines: ENGINES, args: ['--content-security-policy', STRICT_CSP, '--csp-report-collector'] });
 
 const ALL_INDEX = ['google-analytics', 'yandex-metrika-snippet', 'yandex-metrika', 'google-ads', 'meta-pixel', 'video-embed'];
 
@@ -114,6 +114,7 @@ h.test('the whole journey under the strict policy: banner, settings, policy, gat
 
   // The video placeholder (a shadow root styled by a constructed sheet) is shown.
   await UI.acceptAll(page).click();
+  await seeVideo(page);
   await eventually(async () => {
     const runs = await tagRuns(page);
     if (ALL_INDEX.every((n) => runs[n] === 1)) return true;

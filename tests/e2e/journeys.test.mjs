@@ -7,11 +7,11 @@
 
 import assert from 'node:assert/strict';
 import {
-  e2e, UI, TEXT, SITE, APPLICANT, TAG_COOKIES, acceptInModal, assertReachable, consentCookie, consentReady,
-  eventually, fillApplication, recordedToken, settle, tagCookieNames, tagRuns, watchApplications, withLang,
+  e2e, ENGINES, UI, TEXT, SITE, APPLICANT, TAG_COOKIES, acceptInModal, assertReachable, consentCookie, consentReady,
+  eventually, fillApplication, recordedToken, seeVideo, settle, tagCookieNames, tagRuns, watchApplications, withLang,
 } from './support.mjs';
 
-const h = e2e();
+const h = e2e({ engines: ENGINES });
 
 // The stand-in tags of the landing page (www/index.html) and what they count as.
 const ANALYTICS = ['google-analytics', 'yandex-metrika-snippet', 'yandex-metrika'];
@@ -45,6 +45,7 @@ for (const lang of ['ru', 'kk']) {
       await assertReachable(accept, 'the banner\'s accept button');
       await press(accept, viewport);
       await UI.banner(page, lang).waitFor({ state: 'hidden' });
+      await seeVideo(page);
       await ran(page, ALL, 'every gated tag to run');
 
       const verdict = await h.service.verify(await recordedToken(page));

@@ -1,17 +1,20 @@
 // The end-to-end harness: the real consent service (the release binary, a fresh
 // SQLite ledger and key directory in a temp dir, a free port) serving the demo site
-// and the built package, and Debian's Chromium driven by playwright-core.
+// and the built package, and a real browser: Debian's Chromium driven by playwright-core,
+// or (E2E_ENGINE=firefox|webkit) Firefox ESR or WebKitGTK through WebDriver, behind the
+// same Playwright-shaped objects (webdriver.mjs), so a test is written once.
 //
-//   import { e2e, UI } from './support.mjs';
-//   const h = e2e();                         // one service + one browser per file
+//   import { e2e, UI, ENGINES } from './support.mjs';
+//   const h = e2e({ engines: ENGINES });     // one service + one browser per file
 //   h.test('first visit shows the banner', async (t) => {
 //     const page = await t.open('/');        // a fresh context (cookies, storage) per test
 //     await UI.banner(page).waitFor();
 //   });
 //
-// Environment: VIVUS_SERVER_BIN (default target/release/vivus-consent-server),
-// CHROMIUM (default /usr/bin/chromium), E2E_HEADED=1, E2E_TRACE=1 (keeps a Playwright
-// trace of failed tests in tests/e2e/out/).
+// Environment: E2E_ENGINE (chromium, the default; firefox; webkit), VIVUS_SERVER_BIN
+// (default target/release/vivus-consent-server), CHROMIUM (default /usr/bin/chromium),
+// FIREFOX, GECKODRIVER, MINIBROWSER, WEBKITWEBDRIVER, E2E_HEADED=1, E2E_TRACE=1 (keeps a
+// Playwright trace of failed Chromium tests in tests/e2e/out/).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,11 +29,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import { chromium } from 'playwright-core';
+import { launchWebDriver } from './webdriver.mjs';
 
 export const ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const SERVER_BIN = process.env.VIVUS_SERVER_BIN
   ?? path.join(process.env.CARGO_TARGET_DIR ?? path.join(ROOT, 'target'), 'release', 'vivus-consent-server');
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+/** The engines the suite runs in; a file says which of them it supports (`e2e({ engines })`). */
+export const ENGINES = ['chromium', 'firefox', 'webkit'];
+/** The engine of this run: `E2E_ENGINE`, Chromium by default. */
+export const ENGINE = process.env.E2E_ENGINE ?? 'chromium';
+if (!ENGINES.includes(ENGINE)) throw new Error(`E2E_ENGINE=${ENGINE}: one of ${ENGINES.join(', ')}`);
 export const SCREENSHOTS = path.join(ROOT, 'docs', 'screenshots');
 export const OUT = path.join(ROOT, 'tests', 'e2e', 'out');
 /** What a page loads from pkg/: without them the SDK journeys cannot run. */
@@ -237,7 +246,9 @@ export function peekClaims(token) {
 
 // ---- the browser --------------------------------------------------------------
 
+/** The browser of this run's engine (`ENGINE`). */
 export async function launchBrowser() {
+  if (ENGINE !== 'chromium') return launchWebDriver(ENGINE, { headed: !!process.env.E2E_HEADED });
   if (!fs.existsSync(CHROMIUM)) {
     throw new Error(`Chromium is missing at ${CHROMIUM}: apt-get install chromium (make test does), or set CHROMIUM`);
   }
@@ -251,13 +262,22 @@ export async function launchBrowser() {
 
 /**
  * Registers the file's service and browser (`before`/`after`) and returns the harness.
+ * `engines` lists the engines the file's tests run in (Chromium alone by default): in any
+ * other engine's run the file is one skipped test saying so, and starts nothing.
  * With `sdk: true` (the default) it first checks that the SDK is built into pkg/.
  * `h.test(name, fn)` runs `fn(t)` with `t.open(path, options)` → a page in a fresh
  * context, `t.context(options)` → a fresh context; all closed after the test, with a
  * screenshot (and trace, E2E_TRACE=1) of every open page in tests/e2e/out/ on failure.
+ * `h.test(name, { engines: ['chromium'], why: '...' }, fn)` narrows one test further.
  */
-export function e2e({ sdk = true, ...serviceOptions } = {}) {
-  const h = { service: null, browser: null };
+export function e2e({ sdk = true, engines = ['chromium'], why, ...serviceOptions } = {}) {
+  const h = { service: null, browser: null, engine: ENGINE };
+  if (!engines.includes(ENGINE)) {
+    const file = path.basename(process.argv[1] ?? 'this file');
+    test(`${ENGINE}: ${file} runs in ${engines.join(', ')} only`, { skip: why ?? 'see tests/e2e/README.md, "Three engines"' }, () => {});
+    h.test = () => {};
+    return h;
+  }
   before(async () => {
     if (sdk) {
       const missing = SDK_FILES.filter((f) => !fs.existsSync(path.join(ROOT, 'pkg', f)));
@@ -275,7 +295,11 @@ export function e2e({ sdk = true, ...serviceOptions } = {}) {
 
   h.test = (name, options, fn) => {
     if (typeof options === 'function') { fn = options; options = {}; }
-    return test(name, options, async (t) => {
+    const { engines: only = engines, why: reason, ...testOptions } = options;
+    // Test names say the engine outside Chromium, so the runs' reports can be told apart.
+    const title = ENGINE === 'chromium' ? name : `[${ENGINE}] ${name}`;
+    if (!only.includes(ENGINE)) return test(title, { skip: `${only.join(', ')} only: ${reason ?? 'see tests/e2e/README.md'}` }, () => {});
+    return test(title, testOptions, async (t) => {
       const contexts = [];
       t.context = async (opts = {}) => {
         const ctx = await newContext(h, opts);
@@ -295,6 +319,11 @@ export function e2e({ sdk = true, ...serviceOptions } = {}) {
         throw error;
       } finally {
         for (const ctx of contexts) await ctx.close().catch(() => {});
+        if (h.browser.alive && !(await h.browser.alive())) {
+          console.error(`# the ${ENGINE} session was lost; starting a new browser for the next test`);
+          await h.browser.close().catch(() => {});
+          h.browser = await launchBrowser();
+        }
       }
     });
   };
@@ -313,7 +342,7 @@ async function newContext(h, { viewport = 'desktop', locale = 'ru-RU', fixedTime
   ctx.setDefaultTimeout(10_000);
   // Date.now() and new Date() return `fixedTime` in every page; timers still run.
   if (fixedTime !== undefined) await ctx.clock.setFixedTime(fixedTime);
-  if (process.env.E2E_TRACE) await ctx.tracing.start({ screenshots: true, snapshots: true });
+  if (process.env.E2E_TRACE && ENGINE === 'chromium') await ctx.tracing.start({ screenshots: true, snapshots: true });
   ctx.on('page', instrument);
   return ctx;
 }
@@ -326,7 +355,7 @@ function instrument(page) {
 }
 
 async function keepEvidence(name, contexts, service) {
-  const slug = name.toLowerCase().replace(/[^a-z0-9а-яәғқңөұүһі]+/gi, '-').replace(/^-|-$/g, '').slice(0, 80);
+  const slug = `${ENGINE}-${name}`.toLowerCase().replace(/[^a-z0-9а-яәғқңөұүһі]+/gi, '-').replace(/^-|-$/g, '').slice(0, 80);
   await fsp.mkdir(OUT, { recursive: true });
   let i = 0;
   for (const ctx of contexts) {
@@ -336,7 +365,7 @@ async function keepEvidence(name, contexts, service) {
       console.error(`# failure evidence: ${file} (${page.url()})`);
       if (page.errors?.length) console.error(`# page errors:\n#   ${page.errors.join('\n#   ')}`);
     }
-    if (process.env.E2E_TRACE) await ctx.tracing.stop({ path: path.join(OUT, `${slug}-${i}.trace.zip`) }).catch(() => {});
+    if (process.env.E2E_TRACE && ENGINE === 'chromium') await ctx.tracing.stop({ path: path.join(OUT, `${slug}-${i}.trace.zip`) }).catch(() => {});
   }
   if (service) console.error(`# service log (tail):\n${service.logTail(15)}`);
 }
@@ -503,11 +532,14 @@ export function withLang(p, lang) {
 /**
  * Asserts that a visitor can reach `locator`: scrolled into view, its centre inside the
  * viewport, and nothing (the banner, a sticky header) on top of it there. Looks through
- * open shadow roots, so it works for the widget's own controls too.
+ * open shadow roots, so it works for the widget's own controls too. Where scrolling it just
+ * into view leaves it under the banner (the engines lay the page out a few pixels apart),
+ * the visitor scrolls on: it is checked again in the middle of the viewport.
  */
 export async function assertReachable(locator, what = 'the control') {
   await locator.scrollIntoViewIfNeeded();
-  const hit = await locator.evaluate((el) => {
+  const probe = (el, centre) => {
+    if (centre) el.scrollIntoView({ block: 'center', inline: 'center', behavior: 'instant' });
     const r = el.getBoundingClientRect();
     const x = r.left + r.width / 2, y = r.top + r.height / 2;
     let top = document.elementFromPoint(x, y);
@@ -518,8 +550,18 @@ export async function assertReachable(locator, what = 'the control') {
     }
     const cover = top && !(top === el || el.contains(top)) ? `${top.tagName.toLowerCase()}${top.className ? '.' + String(top.className).split(' ')[0] : ''}` : null;
     return { inViewport: y >= 0 && y <= innerHeight && x >= 0 && x <= innerWidth, covered: cover };
-  });
+  };
+  let hit = await locator.evaluate(probe, false);
+  if (hit.covered) hit = await locator.evaluate(probe, true);
   assert.deepEqual(hit, { inViewport: true, covered: null }, `${what} cannot be reached`);
+}
+
+/**
+ * Scrolls the landing page's gated video into view, as a visitor who watches it would: the
+ * iframe is `loading="lazy"`, which Firefox and WebKit load only near the viewport.
+ */
+export async function seeVideo(page) {
+  await page.locator('iframe[data-category="marketing"]').scrollIntoViewIfNeeded();
 }
 
 // ---- accessibility and screenshots --------------------------------------------

@@ -2,9 +2,9 @@
 // applies in the other without a reload. Needs the SDK in pkg/.
 
 import assert from 'node:assert/strict';
-import { e2e, UI, consentReady, eventually, tagRuns } from './support.mjs';
+import { e2e, ENGINES, UI, consentReady, eventually, tagRuns } from './support.mjs';
 
-const h = e2e();
+const h = e2e({ engines: ENGINES });
 
 const has = (page, c) => page.evaluate((cat) => (window.demoConsent ?? window.VivusConsent).has(cat), c);
 
