@@ -85,7 +85,7 @@ pub(crate) mod boot_host {
 }
 
 /// The visitor's doings on the first-paint banner, for the SDK to carry on.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct BootLeftover {
     /// The hooks clicked, in order.
     pub(crate) clicks: Vec<String>,
@@ -93,6 +93,9 @@ pub(crate) struct BootLeftover {
     pub(crate) focus: Option<String>,
     /// The hook a pointer was still pressed on.
     pub(crate) pressed: Option<String>,
+    /// The first stage's host, out of the page: a browser that keeps a press's implicit pointer
+    /// capture on the removed button (WebKit) sends the release there, not to the document.
+    pub(crate) host: Element,
 }
 
 /// Removes the first-paint build's host, if there is one, gives the body its padding back
@@ -119,6 +122,7 @@ pub(crate) fn take_boot_host(doc: &Document) -> Option<BootLeftover> {
         clicks,
         focus,
         pressed,
+        host,
     })
 }
 

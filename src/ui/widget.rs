@@ -28,39 +28,90 @@ pub(crate) fn resume(w: &Widget, leftover: &BootLeftover) {
             button.click();
         }
     }
-    if let Some(hook) = &leftover.pressed {
-        finish_press(w, hook);
-    }
+    finish_press(w, leftover.pressed.clone(), &leftover.host);
 }
 
 /// A press that began on the first-stage banner and ends on the SDK's: the browser fires no
 /// click (its `pointerdown` target is gone), so the release over the same button clicks it.
-/// A new press anywhere first means the visitor moved on.
-fn finish_press(w: &Widget, hook: &str) {
+/// `pressed` is the button the first stage saw pressed. WebKitGTK does not always let it see
+/// one: it can dispatch the press after the takeover (to the removed button: its path was
+/// fixed before), and it keeps the press's implicit pointer capture on the removed button, so
+/// the release goes there, not to the document. Whatever reaches the removed host is therefore
+/// a press of the first stage's button; where the pointer is on release says whether it was
+/// released over ours. A new press anywhere else means the visitor moved on.
+fn finish_press(w: &Widget, pressed: Option<String>, boot_host: &Element) {
     let Some(doc) = w.ui.borrow().as_ref().map(|ui| ui.doc.clone()) else {
         return;
     };
+    let pressed = Rc::new(RefCell::new(pressed));
     let listeners: Rc<RefCell<Vec<Listener>>> = Rc::default();
-    for kind in ["pointerdown", "pointerup"] {
-        let (weak, hook, held) = (w.weak(), hook.to_owned(), listeners.clone());
-        let listener = Listener::new(&doc, kind, move |event| {
-            let held = held.clone();
-            if held.borrow().is_empty() {
-                return; // already decided
-            }
-            // Dropped after this handler returns: a closure must not drop itself while it runs.
-            crate::task::spawn(async move { held.borrow_mut().clear() });
-            let Some(w) = weak.upgrade() else { return };
-            if event.type_() == "pointerup" {
-                if let Some(button) = find_hook(&w, &hook) {
-                    if event.composed_path().includes(&button, 0) {
-                        button.click();
-                    }
+    let targets: [web_sys::EventTarget; 2] = [boot_host.clone().into(), doc.into()];
+    for (target, on_boot_host) in targets.iter().zip([true, false]) {
+        for kind in ["pointerdown", "pointerup"] {
+            let (weak, pressed, held) = (w.weak(), pressed.clone(), listeners.clone());
+            let boot_host = boot_host.clone();
+            let listener = Listener::new(target, kind, move |event| {
+                if held.borrow().is_empty() {
+                    return; // already decided
                 }
-            }
-        });
-        listeners.borrow_mut().push(listener);
+                let path = event.composed_path();
+                let from_boot_host = path.includes(&boot_host, 0);
+                if event.type_() == "pointerdown" {
+                    if from_boot_host {
+                        // Seen first on the host, then on the document (if its path has it).
+                        if on_boot_host {
+                            *pressed.borrow_mut() = pressed_hook(&path);
+                        }
+                        return;
+                    }
+                    return decided(&held); // a press elsewhere: the visitor moved on
+                }
+                // A release the removed host gets is captured by the button pressed (or
+                // hit-tested on it): that is the press, whether or not its start was seen.
+                let hook = pressed.borrow().clone();
+                let Some(hook) =
+                    hook.or_else(|| from_boot_host.then(|| pressed_hook(&path)).flatten())
+                else {
+                    return; // a release of a press we never saw
+                };
+                if from_boot_host && !on_boot_host {
+                    return; // handled on the host, where the pointer's place is read
+                }
+                decided(&held);
+                let Some(w) = weak.upgrade() else { return };
+                let Some(button) = find_hook(&w, &hook) else {
+                    return;
+                };
+                let over = if from_boot_host {
+                    let pointer = event.unchecked_ref::<web_sys::MouseEvent>();
+                    let rect = button.get_bounding_client_rect();
+                    let (x, y) = (f64::from(pointer.client_x()), f64::from(pointer.client_y()));
+                    x >= rect.left() && x <= rect.right() && y >= rect.top() && y <= rect.bottom()
+                } else {
+                    path.includes(&button, 0)
+                };
+                if over {
+                    button.click();
+                }
+            });
+            listeners.borrow_mut().push(listener);
+        }
     }
+}
+
+/// Ends a press watch: its listeners go once the handler that decided has returned (a closure
+/// must not drop itself while it runs).
+fn decided(listeners: &Rc<RefCell<Vec<Listener>>>) {
+    let listeners = listeners.clone();
+    crate::task::spawn(async move { listeners.borrow_mut().clear() });
+}
+
+/// The hook (`data-vc`) of the first stage's button a press's path went through, if any.
+fn pressed_hook(path: &js_sys::Array) -> Option<String> {
+    path.iter()
+        .filter_map(|node| node.dyn_into::<Element>().ok())
+        .find_map(|el| el.get_attribute("data-vc"))
+        .filter(|hook| !hook.is_empty())
 }
 
 /// Which dialog.
