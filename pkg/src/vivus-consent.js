@@ -27,7 +27,7 @@
 //                                policy, submits the loan form without a recorded acceptance,
 //                                or makes a choice to record.
 
-/** The first stage's glue once loaded (its exports: `b` paint, `c` clicked, `u` unpaint). */
+/** The first stage's glue once loaded (its exports: `b` paint, `p` pad the body, `c` clicked, `u` unpaint). */
 let boot;
 
 /** The SDK's class, set once the runtime has loaded (a live binding: read it after `init`). */
@@ -126,10 +126,15 @@ async function firstPaint(config) {
     console.warn('vivus-consent: the first-paint stage did not run', error);
   }
   // After the frame that shows the banner, so the SDK's download and compile cannot delay it
-  // (or after 100 ms: a background tab paints no frames).
+  // (or after 100 ms: a background tab paints no frames). In that frame, before its layout,
+  // the first stage pads the body by the banner's height (`p`): measured here, the height
+  // would lay the page out inside this task.
   if (painted) {
     await new Promise((resolve) => {
-      requestAnimationFrame(() => setTimeout(resolve));
+      requestAnimationFrame(() => {
+        boot.p();
+        setTimeout(resolve);
+      });
       setTimeout(resolve, 100);
     });
   }
