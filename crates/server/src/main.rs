@@ -114,10 +114,8 @@ async fn shutdown_signal() {
 
 #[allow(clippy::print_stdout)] // the command's report is its output
 async fn verify(database: &str, key_dir: &std::path::Path, args: &VerifyArgs) -> ExitCode {
-    let path = database.strip_prefix("sqlite://").unwrap_or(database);
-    if !ledger::is_postgres_url(database) && !std::path::Path::new(path).is_file() {
-        eprintln!("error: there is no ledger file at {path}; pass the service's --database");
-        return ExitCode::FAILURE;
+    if let Err(code) = ledger_exists(database) {
+        return code;
     }
     let jwks = match verification_keys(key_dir, args.jwks.as_deref()) {
         Ok(jwks) => jwks,
@@ -375,9 +373,9 @@ fn list(dir: &std::path::Path) -> ExitCode {
 /// `Err` (with the message printed) when `database` is an SQLite path with no file: a
 /// command on the wrong path must not create an empty ledger.
 fn ledger_exists(database: &str) -> Result<(), ExitCode> {
-    let path = database.strip_prefix("sqlite://").unwrap_or(database);
-    if !ledger::is_postgres_url(database) && !std::path::Path::new(path).is_file() {
-        eprintln!("error: there is no ledger file at {path}; pass the service's --database (the service creates the ledger on its first start)");
+    let path = ledger::sqlite_path(database);
+    if !ledger::is_postgres_url(database) && !path.is_file() {
+        eprintln!("error: there is no ledger file at {}; pass the service's --database (the service creates the ledger on its first start)", path.display());
         return Err(ExitCode::FAILURE);
     }
     Ok(())

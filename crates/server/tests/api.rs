@@ -641,12 +641,7 @@ async fn history_is_readable_only_with_the_subjects_own_valid_token() {
         r.json::<Value>().await.expect("json")["code"],
         "other_policy"
     );
-    let verdict: Value = server
-        .post_json("/v1/verify", &json!({"token": other_policy}))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let verdict: Value = server.verify_token(&other_policy).await;
     assert_eq!(
         (verdict["valid"].clone(), verdict["code"].clone()),
         (json!(false), json!("other_policy")),
@@ -658,12 +653,7 @@ async fn history_is_readable_only_with_the_subjects_own_valid_token() {
 async fn verify_endpoint_reports_valid_and_invalid_tokens() {
     let server = TestServer::start(&[]).await;
     let (_, token) = server.consent(&new_id()).await;
-    let ok: Value = server
-        .post_json("/v1/verify", &json!({"token": token}))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let ok: Value = server.verify_token(&token).await;
     assert_eq!(ok["valid"], true);
     assert_eq!(ok["claims"]["jti"], json!(claims_of(&token).jti));
 
@@ -728,12 +718,7 @@ async fn rotation_publishes_both_keys_and_old_tokens_still_verify() {
         .expect("the old token verifies against the fetched JWKS");
     assert_eq!(claims.sub.as_str(), subject);
 
-    let check: Value = server
-        .post_json("/v1/verify", &json!({"token": old_token}))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let check: Value = server.verify_token(&old_token).await;
     assert_eq!(check["valid"], true, "{check}");
     let history = server.history(&subject, &old_token).await;
     assert_eq!(history["records"].as_array().expect("records").len(), 2);
@@ -808,12 +793,7 @@ async fn receipts_carry_a_signed_head_that_covers_their_record() {
     assert_eq!(head["sequence"], 2);
 
     // A signed head is never taken for a consent token.
-    let verdict: Value = server
-        .post_json("/v1/verify", &json!({"token": signed}))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let verdict: Value = server.verify_token(signed).await;
     assert_eq!(
         (verdict["valid"].clone(), verdict["code"].clone()),
         (json!(false), json!("malformed")),

@@ -17,11 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
-use common::{consent_body, new_id, TestServer};
-use serde_json::{json, Value};
+use common::{consent_body, new_id, TestServer, BIN};
+use serde_json::Value;
 use vivus_consent_server::ledger::{ChainStatus, SqliteLedger};
-
-const BIN: &str = env!("CARGO_BIN_EXE_vivus-consent-server");
 
 /// Everything the service logs in this test binary, to look for its log lines.
 static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
@@ -327,12 +325,7 @@ async fn a_read_only_database_serves_reads_refuses_appends_and_recovers_without_
         .await
         .expect("jwks");
     assert_eq!(jwks.status(), 200);
-    let verdict: Value = server
-        .post_json("/v1/verify", &json!({"token": token}))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let verdict: Value = server.verify_token(&token).await;
     assert_eq!(verdict["valid"], true, "{verdict}");
     let history_url = server.url(&format!("/v1/subjects/{subject}/consents"));
     let history: Value = server

@@ -8,13 +8,11 @@ mod common;
 use std::process::Command;
 
 use clap::Parser;
-use common::{new_id, TestServer};
-use serde_json::{json, Value};
+use common::{new_id, run, TestServer, BIN};
+use serde_json::Value;
 use vivus_consent_core::jwk::Jwks;
 use vivus_consent_server::config::Cli;
 use vivus_consent_server::keys;
-
-const BIN: &str = env!("CARGO_BIN_EXE_vivus-consent-server");
 
 fn kid_of(token: &str) -> String {
     keys::kid_of(token).expect("a kid")
@@ -33,12 +31,7 @@ async fn jwks(server: &TestServer) -> (Jwks, reqwest::header::HeaderMap) {
 }
 
 async fn valid(server: &TestServer, token: &str) -> bool {
-    let verdict: Value = server
-        .post_json("/v1/verify", &json!({"token": token}))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let verdict: Value = server.verify_token(token).await;
     verdict["valid"] == true
 }
 
@@ -207,20 +200,6 @@ async fn the_key_set_is_cacheable_and_revalidates() {
         .await
         .expect("policy");
     assert_eq!(policy.headers()["cache-control"], "no-store");
-}
-
-fn run(args: &[&str]) -> (i32, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run the binary");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
 }
 
 /// The key commands: a rotation that would sign before every cache of the key set can

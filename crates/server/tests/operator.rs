@@ -190,12 +190,7 @@ async fn every_failed_sign_in_gets_the_same_401(setup: &Setup) {
     )
     .await;
     assert_eq!(response.status(), 401);
-    let verify: Value = server
-        .post_json("/v1/verify", &json!({"token": good}))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let verify: Value = server.verify_token(&good).await;
     assert_eq!(verify["valid"], false);
 }
 

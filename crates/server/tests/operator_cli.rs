@@ -6,23 +6,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use common::{new_id, TestServer};
-
-const BIN: &str = env!("CARGO_BIN_EXE_vivus-consent-server");
-
-/// Runs the binary; (exit code, stdout, stderr).
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run the binary");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::{new_id, run_split, TestServer, BIN};
 
 async fn me(server: &TestServer, token: &str) -> u16 {
     server
@@ -39,7 +23,7 @@ async fn me(server: &TestServer, token: &str) -> u16 {
 /// The commands work on the database of a running service, and it honours them at once.
 async fn accounts_are_managed_from_the_command_line(server: &TestServer) {
     let db = server.database.as_str();
-    let (code, token, err) = run(&["operator", "add", "alice", "--database", db]);
+    let (code, token, err) = run_split(&["operator", "add", "alice", "--database", db]);
     assert_eq!(code, 0, "{err}");
     let token = token.trim().to_owned();
     assert!(
@@ -52,17 +36,17 @@ async fn accounts_are_managed_from_the_command_line(server: &TestServer) {
     );
     assert_eq!(me(server, &token).await, 200);
 
-    let (code, _, err) = run(&["operator", "add", "alice", "--database", db]);
+    let (code, _, err) = run_split(&["operator", "add", "alice", "--database", db]);
     assert_eq!(code, 1);
     assert!(
         err.contains("already exists") && err.contains("never reused"),
         "{err}"
     );
-    let (code, _, err) = run(&["operator", "add", "bad name", "--database", db]);
+    let (code, _, err) = run_split(&["operator", "add", "bad name", "--database", db]);
     assert_eq!(code, 1);
     assert!(err.contains("is not an operator name"), "{err}");
 
-    let (code, list, _) = run(&["operator", "list", "--database", db]);
+    let (code, list, _) = run_split(&["operator", "list", "--database", db]);
     assert_eq!(code, 0);
     assert!(
         list.starts_with("alice\tcreated ") && list.trim_end().ends_with("active"),
@@ -70,7 +54,7 @@ async fn accounts_are_managed_from_the_command_line(server: &TestServer) {
     );
     assert!(!list.contains(&token), "the token is never shown again");
 
-    let (code, out, _) = run(&["operator", "revoke", "alice", "--database", db]);
+    let (code, out, _) = run_split(&["operator", "revoke", "alice", "--database", db]);
     assert_eq!(
         (code, out.trim()),
         (0, "operator alice revoked: their token no longer works")
@@ -80,14 +64,14 @@ async fn accounts_are_managed_from_the_command_line(server: &TestServer) {
         401,
         "revocation takes effect at once"
     );
-    let (_, list, _) = run(&["operator", "list", "--database", db]);
+    let (_, list, _) = run_split(&["operator", "list", "--database", db]);
     assert!(list.contains("\trevoked "), "{list}");
-    let (code, out, _) = run(&["operator", "revoke", "alice", "--database", db]);
+    let (code, out, _) = run_split(&["operator", "revoke", "alice", "--database", db]);
     assert_eq!(
         (code, out.trim()),
         (0, "operator alice was already revoked")
     );
-    let (code, _, err) = run(&["operator", "revoke", "nobody", "--database", db]);
+    let (code, _, err) = run_split(&["operator", "revoke", "nobody", "--database", db]);
     assert_eq!(code, 1);
     assert!(
         err.contains("there is no operator named \"nobody\""),
@@ -105,7 +89,7 @@ async fn sqlite_accounts_are_managed_from_the_command_line() {
         .join("nothing.sqlite3")
         .display()
         .to_string();
-    let (code, _, err) = run(&["operator", "add", "bob", "--database", &missing]);
+    let (code, _, err) = run_split(&["operator", "add", "bob", "--database", &missing]);
     assert_eq!(code, 1);
     assert!(err.contains("there is no ledger file"), "{err}");
     assert!(
@@ -146,7 +130,7 @@ async fn a_proof_is_made_and_checked_from_the_command_line() {
     let keys = server.key_dir.display().to_string();
     let file = dir.join("proof.json");
     let file_arg = file.display().to_string();
-    let (code, _, err) = run(&[
+    let (code, _, err) = run_split(&[
         "ledger",
         "prove",
         &id,
@@ -162,7 +146,7 @@ async fn a_proof_is_made_and_checked_from_the_command_line() {
         err.contains(&format!("proof of consent {id} (record 1) to head 4")),
         "{err}"
     );
-    let (code, stdout, _) = run(&[
+    let (code, stdout, _) = run_split(&[
         "ledger",
         "prove",
         &id,
@@ -180,7 +164,7 @@ async fn a_proof_is_made_and_checked_from_the_command_line() {
     );
 
     let kid = server.state.keys.signer().expect("key").kid().to_owned();
-    let (code, out, _) = run(&["ledger", "check-proof", &file_arg]);
+    let (code, out, _) = run_split(&["ledger", "check-proof", &file_arg]);
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains(&format!("proof intact: consent {id} (consent of subject")),
@@ -204,18 +188,18 @@ async fn a_proof_is_made_and_checked_from_the_command_line() {
         changed[at] ^= 0x01;
         let broken = dir.join(format!("broken-{at}.json"));
         std::fs::write(&broken, &changed).expect("write");
-        let (code, out, _) = run(&["ledger", "check-proof", &broken.display().to_string()]);
+        let (code, out, _) = run_split(&["ledger", "check-proof", &broken.display().to_string()]);
         assert_eq!(code, 1, "byte {at}: {out}");
         assert!(out.starts_with("proof BROKEN: "), "{out}");
     }
-    let (code, _, err) = run(&[
+    let (code, _, err) = run_split(&[
         "ledger",
         "check-proof",
         &dir.join("none.json").display().to_string(),
     ]);
     assert_eq!(code, 1);
     assert!(err.contains("cannot read"), "{err}");
-    let (code, _, err) = run(&[
+    let (code, _, err) = run_split(&[
         "ledger",
         "prove",
         &new_id(),
@@ -271,7 +255,7 @@ async fn operator_requests_are_logged_by_name_never_by_token() {
                 .to_owned();
         }
     };
-    let (code, token, err) = run(&["operator", "add", "dpo@vivus.kz", "--database", &db]);
+    let (code, token, err) = run_split(&["operator", "add", "dpo@vivus.kz", "--database", &db]);
     assert_eq!(code, 0, "{err}");
     let token = token.trim().to_owned();
     let client = reqwest::Client::new();

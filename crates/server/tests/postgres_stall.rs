@@ -12,9 +12,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{consent_body, new_id, TestServer};
+use common::{consent_body, new_id, TestServer, BIN};
 
-const BIN: &str = env!("CARGO_BIN_EXE_vivus-consent-server");
 const LOCK_TIMEOUT_MS: u64 = 500;
 const IDLE_TIMEOUT_MS: u64 = 3000;
 

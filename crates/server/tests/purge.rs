@@ -4,33 +4,16 @@
 
 mod common;
 
-use std::process::Command;
 use std::sync::Arc;
 
-use common::{new_id, Backend};
+use common::{new_id, run, Backend};
 use vivus_consent_core::policy;
 use vivus_consent_core::token::Claims;
 use vivus_consent_server::keys::KeyRing;
 use vivus_consent_server::ledger::{self, Entry, Personal, RecordKind};
 
-const BIN: &str = env!("CARGO_BIN_EXE_vivus-consent-server");
-
 /// 1 June 2020, 12:00 UTC: long past any retention period.
 const OLD_MS: i64 = 1_591_012_800_000;
-
-fn run(args: &[&str]) -> (i32, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run the binary");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
-}
 
 /// A record as the service writes it, signed by `keys`, recorded at `recorded_at`.
 fn signed_entry(

@@ -9,12 +9,10 @@ mod common;
 
 use std::process::Command;
 
-use common::{consent_body, new_id, Backend, TestServer};
+use common::{consent_body, new_id, Backend, TestServer, BIN};
 use serde_json::Value;
 use vivus_consent_core::token::{self, SigningKey};
 use vivus_consent_server::ledger::{self, Record};
-
-const BIN: &str = env!("CARGO_BIN_EXE_vivus-consent-server");
 
 /// A ledger of five records of one subject written by the service, its key directory, and
 /// the answer to the fifth consent (its receipt carries the signed head of record 5).

@@ -5,32 +5,15 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::{consent_body, new_id, Backend, TestServer};
+use common::{consent_body, new_id, run, Backend, TestServer};
 use sha2::{Digest, Sha256};
 use vivus_consent_core::policy;
 use vivus_consent_core::token::Claims;
 use vivus_consent_server::keys::KeyRing;
 use vivus_consent_server::ledger::{self, Entry, Personal, Record, RecordKind};
 
-const BIN: &str = env!("CARGO_BIN_EXE_vivus-consent-server");
 const SQLITE_0001: &str = include_str!("../migrations/sqlite/0001_ledger.sql");
 const POSTGRES_0001: &str = include_str!("../migrations/postgres/0001_ledger.sql");
-
-fn run(args: &[&str]) -> (i32, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run the binary");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
-}
 
 /// Three format 1 records as the previous version wrote them, signed by `keys`, recorded
 /// in 2020.

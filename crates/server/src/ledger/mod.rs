@@ -717,24 +717,14 @@ pub async fn open(database: &str, batch_max: usize) -> Result<Arc<dyn Ledger>> {
 /// As [`open`].
 pub async fn open_with(database: &str, options: &Options) -> Result<Arc<dyn Ledger>> {
     let (ledger, jobs): (Arc<dyn Ledger>, mpsc::WeakSender<Job>) = if is_postgres_url(database) {
-        let connect = database
-            .parse()
-            .map_err(|e: sqlx::Error| LedgerError::Open {
-                location: redact_url(database),
-                reason: e.to_string(),
-            })?;
+        let connect = postgres_options(database)?;
         let ledger = PostgresLedger::open_with(connect, options).await?;
         let jobs = ledger.jobs();
         (Arc::new(ledger), jobs)
     } else {
-        let path = std::path::PathBuf::from(database.strip_prefix("sqlite://").unwrap_or(database));
+        let path = sqlite_path(database).to_owned();
         let options = options.clone();
-        let ledger = tokio::task::spawn_blocking(move || SqliteLedger::open_with(&path, &options))
-            .await
-            .map_err(|e| LedgerError::Open {
-                location: database.to_owned(),
-                reason: e.to_string(),
-            })??;
+        let ledger = off_thread(database, move || SqliteLedger::open_with(&path, &options)).await?;
         let jobs = ledger.jobs();
         (Arc::new(ledger), jobs)
     };
@@ -767,24 +757,14 @@ async fn tick(jobs: mpsc::WeakSender<Job>, every: std::time::Duration) {
 /// [`LedgerError::Open`] when the database exists but cannot be opened, or a read error.
 pub async fn newest_read_only(database: &str) -> Result<Option<Record>> {
     if is_postgres_url(database) {
-        let options = database
-            .parse()
-            .map_err(|e: sqlx::Error| LedgerError::Open {
-                location: redact_url(database),
-                reason: e.to_string(),
-            })?;
+        let options = postgres_options(database)?;
         postgres::newest_read_only(options).await
     } else {
-        let path = std::path::PathBuf::from(database.strip_prefix("sqlite://").unwrap_or(database));
+        let path = sqlite_path(database).to_owned();
         if !path.exists() {
             return Ok(None);
         }
-        tokio::task::spawn_blocking(move || sqlite::newest_read_only(&path))
-            .await
-            .map_err(|e| LedgerError::Open {
-                location: database.to_owned(),
-                reason: e.to_string(),
-            })?
+        off_thread(database, move || sqlite::newest_read_only(&path)).await
     }
 }
 
@@ -807,21 +787,11 @@ pub struct Purged {
 /// ledger is not at format 2 yet (start the service once), or a storage error.
 pub async fn purge(database: &str, before_ms: i64) -> Result<Purged> {
     if is_postgres_url(database) {
-        let options = database
-            .parse()
-            .map_err(|e: sqlx::Error| LedgerError::Open {
-                location: redact_url(database),
-                reason: e.to_string(),
-            })?;
+        let options = postgres_options(database)?;
         postgres::purge(options, before_ms).await
     } else {
-        let path = std::path::PathBuf::from(database.strip_prefix("sqlite://").unwrap_or(database));
-        tokio::task::spawn_blocking(move || sqlite::purge(&path, before_ms))
-            .await
-            .map_err(|e| LedgerError::Open {
-                location: database.to_owned(),
-                reason: e.to_string(),
-            })?
+        let path = sqlite_path(database).to_owned();
+        off_thread(database, move || sqlite::purge(&path, before_ms)).await
     }
 }
 
@@ -873,22 +843,41 @@ pub struct Verified {
 /// when it has no ledger table, or a read error.
 pub async fn verify_read_only(database: &str, audit: Audit) -> Result<Verified> {
     if is_postgres_url(database) {
-        let options = database
-            .parse()
-            .map_err(|e: sqlx::Error| LedgerError::Open {
-                location: redact_url(database),
-                reason: e.to_string(),
-            })?;
+        let options = postgres_options(database)?;
         postgres::verify_read_only(options, audit).await
     } else {
-        let path = std::path::PathBuf::from(database.strip_prefix("sqlite://").unwrap_or(database));
-        tokio::task::spawn_blocking(move || sqlite::verify_read_only(&path, audit))
-            .await
-            .map_err(|e| LedgerError::Open {
-                location: database.to_owned(),
-                reason: e.to_string(),
-            })?
+        let path = sqlite_path(database).to_owned();
+        off_thread(database, move || sqlite::verify_read_only(&path, audit)).await
     }
+}
+
+/// The SQLite file `database` names: a path, or a `sqlite://` URL.
+pub fn sqlite_path(database: &str) -> &std::path::Path {
+    std::path::Path::new(database.strip_prefix("sqlite://").unwrap_or(database))
+}
+
+/// The PostgreSQL connection a `postgres://` URL names, or why it names none.
+fn postgres_options(database: &str) -> Result<sqlx::postgres::PgConnectOptions> {
+    database
+        .parse()
+        .map_err(|e: sqlx::Error| LedgerError::Open {
+            location: redact_url(database),
+            reason: e.to_string(),
+        })
+}
+
+/// Runs `job` (SQLite's blocking calls) off the async threads; a job that panicked is an
+/// error opening `database`.
+async fn off_thread<T: Send + 'static>(
+    database: &str,
+    job: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(job)
+        .await
+        .map_err(|e| LedgerError::Open {
+            location: database.to_owned(),
+            reason: e.to_string(),
+        })?
 }
 
 /// Whether `database` names a PostgreSQL server.

@@ -197,8 +197,8 @@ pub async fn open(database: &str) -> Result<Arc<dyn Accounts>, AccountError> {
     if crate::ledger::is_postgres_url(database) {
         Ok(Arc::new(postgres::PostgresAccounts::open(database).await?))
     } else {
-        let path = std::path::PathBuf::from(database.strip_prefix("sqlite://").unwrap_or(database));
-        Ok(Arc::new(sqlite::SqliteAccounts::open(&path)?))
+        let path = crate::ledger::sqlite_path(database);
+        Ok(Arc::new(sqlite::SqliteAccounts::open(path)?))
     }
 }
 

@@ -11,6 +11,29 @@ use vivus_consent_core::policy;
 use vivus_consent_server::config::Cli;
 use vivus_consent_server::http::AppState;
 
+/// The service's binary, as cargo built it for these tests.
+pub const BIN: &str = env!("CARGO_BIN_EXE_vivus-consent-server");
+
+/// Runs the binary with `args` (no `RUST_LOG`); (exit code, stdout, stderr).
+pub fn run_split(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(BIN)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run the binary");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs the binary with `args`; (exit code, stdout followed by stderr).
+pub fn run(args: &[&str]) -> (i32, String) {
+    let (code, stdout, stderr) = run_split(args);
+    (code, stdout + &stderr)
+}
+
 pub struct TestServer {
     pub base: String,
     pub addr: std::net::SocketAddr,
@@ -119,6 +142,15 @@ impl TestServer {
         let database = std::mem::take(&mut self.database);
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir"));
         (dir, database)
+    }
+
+    /// The service's verdict on `token` (`POST /v1/verify`).
+    pub async fn verify_token(&self, token: &str) -> Value {
+        self.post_json("/v1/verify", &json!({ "token": token }))
+            .await
+            .json()
+            .await
+            .expect("json")
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
